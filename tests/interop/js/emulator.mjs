@@ -1,0 +1,156 @@
+// Starts a fresh `acs-identity-emulator` process for the JS interop suite and offers small helpers.
+//
+// The binary comes from ACS_EMULATOR_BIN (set by .ci/interop.sh), else target/debug/acs-identity-emulator.
+// The SDK is loaded from INTEROP_NODE_PREFIX (default target/interop/node), where .ci/interop.sh installs it.
+import { spawn } from "node:child_process";
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, "..", "..", "..");
+const START_TIMEOUT_MS = 30_000;
+
+export function loadSdk() {
+  const prefix = process.env.INTEROP_NODE_PREFIX ?? join(repoRoot, "target", "interop", "node");
+  const require = createRequire(join(prefix, "package.json"));
+  const sdk = require("@azure/communication-identity");
+  const version = require("@azure/communication-identity/package.json").version;
+  return { sdk, version };
+}
+
+export function parseConnectionString(text) {
+  const parts = {};
+  for (const element of text.trim().split(";")) {
+    if (!element) continue;
+    const at = element.indexOf("=");
+    parts[element.slice(0, at).trim().toLowerCase()] = element.slice(at + 1).trim();
+  }
+  return { endpoint: parts.endpoint, accessKey: parts.accesskey };
+}
+
+/** Starts the emulator on 127.0.0.1 with a port of its choosing; resolves once it printed its connection string. */
+export async function startEmulator() {
+  const binary =
+    process.env.ACS_EMULATOR_BIN ?? join(repoRoot, "target", "debug", "acs-identity-emulator");
+  if (!existsSync(binary)) {
+    throw new Error(`emulator binary not found at ${binary}; build it with cargo build -p acs-identity-emulator`);
+  }
+  const resourceId = randomUUID();
+  const accessKey = randomBytes(32).toString("base64");
+  const workDir = mkdtempSync(join(tmpdir(), "acs-interop-js-"));
+  const logPath = join(workDir, "emulator.log");
+  const logFd = openSync(logPath, "w");
+  const child = spawn(
+    binary,
+    ["--listen", "127.0.0.1:0", "--access-key", accessKey, "--resource-id", resourceId, "--in-memory"],
+    { stdio: ["ignore", "pipe", logFd] },
+  );
+  closeSync(logFd);
+  const lines = createInterface({ input: child.stdout });
+  const firstLine = await new Promise((resolveLine, reject) => {
+    const timer = setTimeout(() => reject(new Error("emulator printed nothing in time")), START_TIMEOUT_MS);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      resolveLine(line);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`emulator exited with ${code}: ${readFileSync(logPath, "utf8").slice(-4000)}`));
+    });
+  });
+  lines.on("line", () => {}); // keep draining stdout
+  const match = /connection string:\s*(\S+)/.exec(firstLine);
+  if (!match) {
+    child.kill("SIGTERM");
+    throw new Error(`unexpected first line from emulator: ${JSON.stringify(firstLine)}`);
+  }
+  const connectionString = match[1];
+  const parsed = parseConnectionString(connectionString);
+  if (parsed.accessKey !== accessKey) {
+    child.kill("SIGTERM");
+    throw new Error("the printed connection string does not carry the key passed with --access-key");
+  }
+  return {
+    connectionString,
+    endpoint: parsed.endpoint.replace(/\/+$/, ""),
+    accessKey,
+    resourceId,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((done) => child.once("exit", done));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const b64url = (buffer) => Buffer.from(buffer).toString("base64url");
+
+export function decodeJwtPayload(token) {
+  const parts = token.split(".");
+  if (parts.length !== 3) throw new Error("an access token is a three-part JWT");
+  return JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+}
+
+export function decodeJwtHeader(token) {
+  return JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString("utf8"));
+}
+
+/** An Entra-like access token of a Teams user, unsigned (the emulator decodes but does not verify it). */
+export function entraTestToken(appId, userObjectId, expiresAtSeconds) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = { typ: "JWT", alg: "RS256", kid: "interop-test" };
+  const payload = {
+    aud: "https://auth.msft.communication.azure.com",
+    iss: "https://sts.windows.net/00000000-0000-0000-0000-000000000001/",
+    iat: now - 60,
+    nbf: now - 60,
+    exp: expiresAtSeconds,
+    appid: appId,
+    azp: appId,
+    oid: userObjectId,
+    tid: "00000000-0000-0000-0000-000000000001",
+    scp: "Teams.ManageCalls Teams.ManageChats",
+    ver: "1.0",
+  };
+  return `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}.${b64url(randomBytes(64))}`;
+}
+
+/** POST signed with the service's HMAC-SHA256 scheme (for the emulator-only endpoints). */
+export async function signedPost(emulator, path, body) {
+  const url = new URL(emulator.endpoint + path);
+  const data = Buffer.from(JSON.stringify(body), "utf8");
+  const date = new Date().toUTCString();
+  const contentHash = createHash("sha256").update(data).digest("base64");
+  const toSign = `POST\n${url.pathname}${url.search}\n${date};${url.host};${contentHash}`;
+  const signature = createHmac("sha256", Buffer.from(emulator.accessKey, "base64"))
+    .update(toSign, "utf8")
+    .digest("base64");
+  return fetch(url, {
+    method: "POST",
+    body: data,
+    headers: {
+      "content-type": "application/json",
+      "x-ms-date": date,
+      "x-ms-content-sha256": contentHash,
+      authorization: `HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=${signature}`,
+    },
+  });
+}
+
+export async function tokenIsValid(emulator, token) {
+  const response = await signedPost(emulator, "/emulator/tokens:validate", { token });
+  if (response.status !== 200) {
+    throw new Error(`validate endpoint answered ${response.status}: ${await response.text()}`);
+  }
+  return (await response.json()).valid;
+}
