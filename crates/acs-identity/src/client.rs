@@ -1,0 +1,480 @@
+//! [`CommunicationIdentityClient`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use acs_auth::{AccessKeyCredential, ConnectionString, SystemClock};
+use azure_core::credentials::TokenCredential;
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::identifier::CommunicationUserIdentifier;
+use crate::options::{
+    CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
+    DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, RevokeTokensOptions,
+};
+use crate::pipeline::{Auth, CallState, Pipeline, bearer_allowed, bearer_refused_message};
+use crate::scope::TokenScope;
+use crate::token::{AccessToken, CommunicationUserIdentifierAndToken};
+use crate::wire;
+
+/// The client of the ACS Identity service: creates and deletes users, issues and revokes their
+/// access tokens, and exchanges Teams users' Entra ID tokens.
+///
+/// Cheap to clone (`Arc` inside); clones share one connection pool. `Send + Sync`.
+///
+/// ```no_run
+/// # async fn example() -> acs_identity::Result<()> {
+/// use acs_identity::{CommunicationIdentityClient, TokenScope};
+///
+/// let client = CommunicationIdentityClient::from_connection_string(
+///     "endpoint=https://contoso.communication.azure.com/;accesskey=c2VjcmV0",
+///     None,
+/// )?;
+/// let user = client.create_user(None).await?;
+/// let token = client.get_token(&user, &[TokenScope::Chat], None).await?;
+/// println!("{} expires on {}", user.id(), token.expires_on);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CommunicationIdentityClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    endpoint: Url,
+    /// The endpoint without its trailing `/`, to which operation paths are appended.
+    base: String,
+    api_version: String,
+    pipeline: Pipeline,
+}
+
+impl fmt::Debug for CommunicationIdentityClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommunicationIdentityClient")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("api_version", &self.inner.api_version)
+            .field("pipeline", &self.inner.pipeline)
+            .finish()
+    }
+}
+
+/// Checks an endpoint the way connection strings are checked.
+fn parse_endpoint(endpoint: &str) -> Result<Url> {
+    let bad = |why: &str| {
+        Error::configuration(
+            format!(
+                "invalid endpoint `{endpoint}`: {why}; expected https://<resource>.communication.azure.com/"
+            ),
+            None,
+        )
+    };
+    let url = Url::parse(endpoint.trim()).map_err(|_| bad("not an absolute URL"))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(bad(
+            "the scheme must be https (or http for a local emulator)",
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("the URL has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("the URL must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("the URL must not contain a user name or password"));
+    }
+    Ok(url)
+}
+
+/// Percent-encodes a path segment like JavaScript's `encodeURIComponent` (what the official SDKs
+/// send: `8:acs:...` becomes `8%3Aacs%3A...`).
+pub(crate) fn encode_segment(segment: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(segment.len() + 16);
+    for &b in segment.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+    out
+}
+
+/// A lifetime as whole minutes (rounded down), as the service's int32 `expiresInMinutes`.
+pub(crate) fn whole_minutes(lifetime: Option<Duration>) -> Result<Option<i32>> {
+    lifetime
+        .map(|d| {
+            i32::try_from(d.as_secs() / 60).map_err(|_| {
+                Error::invalid_argument(
+                    "token_expires_in",
+                    format!(
+                        "{} minutes does not fit the service's 32-bit expiresInMinutes",
+                        d.as_secs() / 60
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn check_user(user: &CommunicationUserIdentifier) -> Result<()> {
+    if user.id().trim().is_empty() {
+        return Err(Error::invalid_argument(
+            "user",
+            "the user id is empty; pass the id returned by create_user",
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! call_span {
+    ($name:literal, $client:expr, $call:expr) => {
+        tracing::info_span!(
+            $name,
+            api_version = %$client.inner.api_version,
+            client_request_id = %$call.request_id,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        )
+    };
+}
+
+impl CommunicationIdentityClient {
+    /// Builds a client from a connection string
+    /// (`endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>`), signing
+    /// requests with HMAC-SHA256.
+    pub fn from_connection_string(
+        connection_string: &str,
+        options: Option<CommunicationIdentityClientOptions>,
+    ) -> Result<Self> {
+        let parsed = ConnectionString::parse(connection_string).map_err(|e| {
+            Error::configuration(format!("invalid connection string: {e}"), Some(Box::new(e)))
+        })?;
+        let (endpoint, key) = parsed.into_parts();
+        Self::build(endpoint, Auth::Key(AccessKeyCredential::new(key)), options)
+    }
+
+    /// Builds a client for `endpoint` that signs requests with an access key. Pass an
+    /// [`AccessKeyCredential`] (and keep a clone) to rotate the key later with
+    /// [`AccessKeyCredential::update`]: the next request uses the new key.
+    pub fn with_access_key(
+        endpoint: &str,
+        credential: impl Into<AccessKeyCredential>,
+        options: Option<CommunicationIdentityClientOptions>,
+    ) -> Result<Self> {
+        Self::build(
+            parse_endpoint(endpoint)?,
+            Auth::Key(credential.into()),
+            options,
+        )
+    }
+
+    /// Builds a client for `endpoint` that authorizes with Entra ID bearer tokens for the scope
+    /// `https://communication.azure.com//.default`.
+    ///
+    /// The endpoint must be https; plain http is accepted only for a loopback host (a local
+    /// emulator), since the token would otherwise travel unencrypted.
+    pub fn with_token_credential(
+        endpoint: &str,
+        credential: Arc<dyn TokenCredential>,
+        options: Option<CommunicationIdentityClientOptions>,
+    ) -> Result<Self> {
+        let endpoint = parse_endpoint(endpoint)?;
+        if !bearer_allowed(&endpoint) {
+            return Err(Error::configuration(
+                bearer_refused_message(&endpoint),
+                None,
+            ));
+        }
+        Self::build(endpoint, Auth::token(credential), options)
+    }
+
+    fn build(
+        endpoint: Url,
+        auth: Auth,
+        options: Option<CommunicationIdentityClientOptions>,
+    ) -> Result<Self> {
+        let options = options.unwrap_or_default();
+        let user_agent = crate::pipeline::user_agent(options.application_id.as_deref())?;
+        let http = match options.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder().build().map_err(|e| {
+                Error::configuration("could not build the HTTP client", Some(Box::new(e)))
+            })?,
+        };
+        let base = endpoint.as_str().trim_end_matches('/').to_owned();
+        Ok(Self {
+            inner: Arc::new(ClientInner {
+                endpoint,
+                base,
+                api_version: options.api_version,
+                pipeline: Pipeline {
+                    http,
+                    auth,
+                    user_agent,
+                    retry: options.retry,
+                    per_try_timeout: options.per_try_timeout,
+                    clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                },
+            }),
+        })
+    }
+
+    /// The service endpoint.
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    /// The api-version sent with every request.
+    pub fn api_version(&self) -> &str {
+        &self.inner.api_version
+    }
+
+    /// Creates a new user (no token).
+    pub async fn create_user(
+        &self,
+        options: Option<CreateUserOptions>,
+    ) -> Result<CommunicationUserIdentifier> {
+        let _ = options;
+        let call = CallState::new();
+        let span = call_span!("CommunicationIdentity-createUser", self, call);
+        self.finish(
+            &call,
+            async {
+                let request = wire::create(self.ops(), None, None)?;
+                let response = self.inner.pipeline.send(request, &call).await?;
+                let result: wire::CreateResult =
+                    crate::pipeline::read_json(response, &call, wire::CREATE_RESULT).await?;
+                Ok(CommunicationUserIdentifier::new(result.identity.id))
+            }
+            .instrument(span),
+        )
+        .await
+    }
+
+    /// Creates a new user and an access token for it with the given scopes.
+    ///
+    /// Scopes are sent as given; the service checks them (an empty list is refused there).
+    pub async fn create_user_and_token(
+        &self,
+        scopes: &[TokenScope],
+        options: Option<CreateUserAndTokenOptions>,
+    ) -> Result<CommunicationUserIdentifierAndToken> {
+        let options = options.unwrap_or_default();
+        let call = CallState::new();
+        let span = call_span!("CommunicationIdentity-createUserAndToken", self, call);
+        self.finish(
+            &call,
+            async {
+                let minutes = whole_minutes(options.token_expires_in)?;
+                let request = wire::create(self.ops(), Some(scopes), minutes)?;
+                let response = self.inner.pipeline.send(request, &call).await?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let result: wire::CreateResult =
+                    crate::pipeline::read_json(response, &call, wire::CREATE_RESULT).await?;
+                let user = CommunicationUserIdentifier::new(result.identity.id);
+                let access_token = match result.access_token {
+                    Some(token) => token.into_access_token(status, &headers, &call)?,
+                    None => {
+                        return Err(Error::decode(
+                            status,
+                            headers
+                                .get(reqwest::header::CONTENT_TYPE)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned),
+                            b"",
+                            "the service created the user but returned no accessToken",
+                            Some(crate::pipeline::response_request_id(&headers, &call)),
+                            None,
+                        ));
+                    }
+                };
+                Ok(CommunicationUserIdentifierAndToken { user, access_token })
+            }
+            .instrument(span),
+        )
+        .await
+    }
+
+    /// Issues an access token with the given scopes for an existing user.
+    pub async fn get_token(
+        &self,
+        user: &CommunicationUserIdentifier,
+        scopes: &[TokenScope],
+        options: Option<GetTokenOptions>,
+    ) -> Result<AccessToken> {
+        let options = options.unwrap_or_default();
+        let call = CallState::new();
+        let span = call_span!("CommunicationIdentity-issueToken", self, call);
+        self.finish(
+            &call,
+            async {
+                check_user(user)?;
+                let minutes = whole_minutes(options.token_expires_in)?;
+                let request = wire::issue(self.ops(), user.id(), scopes, minutes)?;
+                let response = self.inner.pipeline.send(request, &call).await?;
+                wire::read_token(response, &call).await
+            }
+            .instrument(span),
+        )
+        .await
+    }
+
+    /// Exchanges the Entra ID access token of a Teams user for an ACS access token.
+    ///
+    /// `client_id` is the Entra application (client) id the token was issued to, and
+    /// `user_object_id` the Teams user's object id; the service checks both against the token.
+    pub async fn get_token_for_teams_user(
+        &self,
+        teams_user_aad_token: &str,
+        client_id: &str,
+        user_object_id: &str,
+        options: Option<GetTokenForTeamsUserOptions>,
+    ) -> Result<AccessToken> {
+        let _ = options;
+        let call = CallState::new();
+        let span = call_span!("CommunicationIdentity-getTokenForTeamsUser", self, call);
+        self.finish(
+            &call,
+            async {
+                let request =
+                    wire::exchange(self.ops(), teams_user_aad_token, client_id, user_object_id)?;
+                let response = self.inner.pipeline.send(request, &call).await?;
+                wire::read_token(response, &call).await
+            }
+            .instrument(span),
+        )
+        .await
+    }
+
+    /// Revokes every access token issued to the user so far.
+    pub async fn revoke_tokens(
+        &self,
+        user: &CommunicationUserIdentifier,
+        options: Option<RevokeTokensOptions>,
+    ) -> Result<()> {
+        let _ = options;
+        let call = CallState::new();
+        let span = call_span!("CommunicationIdentity-revokeTokens", self, call);
+        self.finish(
+            &call,
+            async {
+                check_user(user)?;
+                let request = wire::revoke(self.ops(), user.id())?;
+                let response = self.inner.pipeline.send(request, &call).await?;
+                crate::pipeline::read_empty(response, &call).await
+            }
+            .instrument(span),
+        )
+        .await
+    }
+
+    /// Deletes the user, revoking all of its tokens and removing its data.
+    pub async fn delete_user(
+        &self,
+        user: &CommunicationUserIdentifier,
+        options: Option<DeleteUserOptions>,
+    ) -> Result<()> {
+        let _ = options;
+        let call = CallState::new();
+        let span = call_span!("CommunicationIdentity-deleteUser", self, call);
+        self.finish(
+            &call,
+            async {
+                check_user(user)?;
+                let request = wire::delete(self.ops(), user.id())?;
+                let response = self.inner.pipeline.send(request, &call).await?;
+                crate::pipeline::read_empty(response, &call).await
+            }
+            .instrument(span),
+        )
+        .await
+    }
+
+    fn ops(&self) -> wire::Target<'_> {
+        wire::Target {
+            base: &self.inner.base,
+            api_version: &self.inner.api_version,
+        }
+    }
+
+    async fn finish<T>(
+        &self,
+        call: &CallState,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match work.await {
+            Ok(value) => Ok(value),
+            Err(mut error) => {
+                if !matches!(
+                    error.kind(),
+                    crate::ErrorKind::InvalidArgument | crate::ErrorKind::Configuration
+                ) || call.attempts() > 0
+                {
+                    error.set_request_id(&call.request_id);
+                }
+                tracing::debug!(
+                    kind = %error.kind(),
+                    status = error.status().map(|s| s.as_u16()),
+                    code = error.code(),
+                    attempts = call.attempts(),
+                    "call failed"
+                );
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_encode_uri_component() {
+        assert_eq!(
+            encode_segment("8:acs:00000000-0000_1111"),
+            "8%3Aacs%3A00000000-0000_1111"
+        );
+        assert_eq!(encode_segment("a/b?c#d e%"), "a%2Fb%3Fc%23d%20e%25");
+        assert_eq!(encode_segment("é"), "%C3%A9");
+        assert_eq!(encode_segment("A-z_.!~*'()"), "A-z_.!~*'()");
+    }
+
+    #[test]
+    fn minutes_round_down_and_overflow_is_an_argument_error() {
+        assert_eq!(whole_minutes(None).unwrap(), None);
+        assert_eq!(
+            whole_minutes(Some(Duration::from_secs(3600))).unwrap(),
+            Some(60)
+        );
+        assert_eq!(
+            whole_minutes(Some(Duration::from_secs(3659))).unwrap(),
+            Some(60)
+        );
+        assert_eq!(
+            whole_minutes(Some(Duration::from_secs(59))).unwrap(),
+            Some(0)
+        );
+        let e = whole_minutes(Some(Duration::MAX)).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+        assert_eq!(e.argument(), Some("token_expires_in"));
+    }
+
+    #[test]
+    fn endpoint_rules() {
+        assert!(parse_endpoint("https://a.communication.azure.com/").is_ok());
+        assert!(parse_endpoint("http://127.0.0.1:1234").is_ok());
+        for bad in ["", "a.com", "ftp://a/", "https://a/?x=1", "https://u:p@a/"] {
+            let e = parse_endpoint(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Configuration, "{bad}");
+        }
+    }
+}
