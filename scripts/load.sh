@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Load test of the emulator: 16 concurrent clients, 100,000 mixed requests (creates, token issues,
+# revokes, deletes) against a fresh release build of the emulator binary, in memory and on disk, then a
+# pure issue-token phase; prints throughput, the emulator's peak memory (VmHWM) and, in the same run,
+# the RS256 signing rate of aws-lc-rs on two threads with the ratio (goal >= 0.7).
+# Loopback only; bounded by the request counts. Extra arguments go to the driver, e.g.
+#   scripts/load.sh --mode memory --requests 20000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -p acs-identity-emulator --bin acs-identity-emulator
+cargo build --release --locked -p acs-identity-tests --example load
+export ACS_EMULATOR_BIN="$PWD/target/release/acs-identity-emulator"
+exec "$PWD/target/release/examples/load" "$@"

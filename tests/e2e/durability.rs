@@ -1,0 +1,404 @@
+//! Durability: SIGKILL the emulator binary in the middle of a concurrent load of creates, token
+//! issues, revokes and deletes, restart it on the same data directory, and check that everything it
+//! acknowledged survived: every identity answered 201 still gets tokens, every revoke answered 204
+//! still invalidates the tokens issued before it, every delete answered 204 stays deleted, and tokens
+//! nobody revoked are still valid (so the signing key survived too).
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support::{Client, EmulatorProcess, Rng, emulator_binary, identity_id, token_of};
+use tokio::sync::Mutex;
+
+const CLIENTS: usize = 16;
+/// Load runs at least this long and until the minimum counts below are acknowledged.
+const MIN_LOAD: Duration = Duration::from_millis(1500);
+/// ... but never longer than this before the kill.
+const MAX_LOAD: Duration = Duration::from_secs(12);
+const MIN_CREATES: usize = 150;
+const MIN_REVOKES: usize = 20;
+const MIN_DELETES: usize = 10;
+const SCOPES: &[&str] = &["chat", "voip"];
+
+#[derive(Debug, Clone)]
+enum Event {
+    /// A token the emulator handed out (200/201 received).
+    Token(String),
+    /// A revoke sent; `acked` once its 204 arrived.
+    Revoke { acked: bool },
+    /// A delete sent; `acked` once its 204 arrived.
+    Delete { acked: bool },
+}
+
+#[derive(Debug, Clone)]
+struct IdentityLog {
+    id: String,
+    events: Vec<Event>,
+}
+
+#[derive(Default)]
+struct Counters {
+    creates: AtomicUsize,
+    tokens: AtomicUsize,
+    revokes: AtomicUsize,
+    deletes: AtomicUsize,
+}
+
+/// One client: works only on identities it created itself, one request at a time, so the order of
+/// its log is the order the emulator saw its requests.
+async fn worker(
+    client: Client,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    log: Arc<Mutex<Vec<IdentityLog>>>,
+    unexpected: Arc<Mutex<Vec<String>>>,
+) {
+    let mut rng = Rng::new(seed);
+    let mut mine: Vec<IdentityLog> = Vec::new();
+    let mut live: Vec<usize> = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        if live.len() < 3 || rng.below(100) < 25 {
+            let Ok(reply) = client.create(Some(SCOPES)).await else {
+                break;
+            };
+            match (reply.status, identity_id(&reply), token_of(&reply)) {
+                (201, Some(id), Some(token)) => {
+                    mine.push(IdentityLog {
+                        id,
+                        events: vec![Event::Token(token)],
+                    });
+                    live.push(mine.len() - 1);
+                    counters.creates.fetch_add(1, Ordering::Relaxed);
+                    counters.tokens.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => unexpected
+                    .lock()
+                    .await
+                    .push(format!("create: {} {}", reply.status, reply.body)),
+            }
+            continue;
+        }
+        let slot = rng.below(live.len());
+        let index = live[slot];
+        let id = mine[index].id.clone();
+        let roll = rng.below(100);
+        if roll < 60 {
+            let Ok(reply) = client.issue(&id, SCOPES).await else {
+                break;
+            };
+            match (reply.status, token_of(&reply)) {
+                (200, Some(token)) => {
+                    mine[index].events.push(Event::Token(token));
+                    counters.tokens.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => unexpected
+                    .lock()
+                    .await
+                    .push(format!("issue: {} {}", reply.status, reply.body)),
+            }
+        } else if roll < 85 {
+            mine[index].events.push(Event::Revoke { acked: false });
+            let Ok(reply) = client.revoke(&id).await else {
+                break;
+            };
+            if reply.status == 204 {
+                if let Some(Event::Revoke { acked }) = mine[index].events.last_mut() {
+                    *acked = true;
+                }
+                counters.revokes.fetch_add(1, Ordering::Relaxed);
+            } else {
+                unexpected
+                    .lock()
+                    .await
+                    .push(format!("revoke: {} {}", reply.status, reply.body));
+            }
+        } else {
+            mine[index].events.push(Event::Delete { acked: false });
+            live.swap_remove(slot);
+            let Ok(reply) = client.delete(&id).await else {
+                break;
+            };
+            if reply.status == 204 {
+                if let Some(Event::Delete { acked }) = mine[index].events.last_mut() {
+                    *acked = true;
+                }
+                counters.deletes.fetch_add(1, Ordering::Relaxed);
+            } else {
+                unexpected
+                    .lock()
+                    .await
+                    .push(format!("delete: {} {}", reply.status, reply.body));
+            }
+        }
+    }
+    log.lock().await.extend(mine);
+}
+
+/// What must hold after the restart for one acknowledged token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Valid,
+    Invalid,
+    Unknown,
+}
+
+fn token_expectations(events: &[Event]) -> Vec<(String, Expect)> {
+    let mut out = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        if let Event::Token(token) = event {
+            let later = &events[i + 1..];
+            let acked_revocation = later.iter().any(|e| {
+                matches!(
+                    e,
+                    Event::Revoke { acked: true } | Event::Delete { acked: true }
+                )
+            });
+            let pending = later
+                .iter()
+                .any(|e| matches!(e, Event::Revoke { .. } | Event::Delete { .. }));
+            let expect = if acked_revocation {
+                Expect::Invalid
+            } else if pending {
+                Expect::Unknown
+            } else {
+                Expect::Valid
+            };
+            out.push((token.clone(), expect));
+        }
+    }
+    out
+}
+
+fn spawn_on(
+    binary: &Path,
+    listen: &str,
+    data_dir: &Path,
+    log: &Path,
+) -> Result<EmulatorProcess, String> {
+    let args = vec![
+        "--listen".to_owned(),
+        listen.to_owned(),
+        "--data-dir".to_owned(),
+        data_dir.display().to_string(),
+    ];
+    EmulatorProcess::spawn(binary, &args, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill_and_restart() {
+    let started = Instant::now();
+    let binary = emulator_binary().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+
+    // First life: no key or resource id given, so the emulator generates and stores them.
+    let mut first = spawn_on(
+        &binary,
+        "127.0.0.1:0",
+        &data_dir,
+        &temp.path().join("first.log"),
+    )
+    .unwrap();
+    let port = first.port().unwrap();
+    let connection_string = first.connection_string.clone();
+    let client = first.client();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters = Arc::new(Counters::default());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let unexpected = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for n in 0..CLIENTS {
+        workers.push(tokio::spawn(worker(
+            client.clone(),
+            0xD0_0000 + n as u64,
+            stop.clone(),
+            counters.clone(),
+            log.clone(),
+            unexpected.clone(),
+        )));
+    }
+
+    let load_started = Instant::now();
+    loop {
+        let elapsed = load_started.elapsed();
+        let enough = counters.creates.load(Ordering::Relaxed) >= MIN_CREATES
+            && counters.revokes.load(Ordering::Relaxed) >= MIN_REVOKES
+            && counters.deletes.load(Ordering::Relaxed) >= MIN_DELETES;
+        if (enough && elapsed >= MIN_LOAD) || elapsed >= MAX_LOAD {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Kill while the 16 clients still have requests in flight.
+    assert!(
+        first.is_running(),
+        "the emulator died on its own during the load"
+    );
+    first.kill_hard();
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        tokio::time::timeout(Duration::from_secs(15), worker)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let unexpected = unexpected.lock().await.clone();
+    assert!(
+        unexpected.is_empty(),
+        "unexpected statuses during the load: {unexpected:#?}"
+    );
+    let identities = log.lock().await.clone();
+    let creates = counters.creates.load(Ordering::Relaxed);
+    let revokes = counters.revokes.load(Ordering::Relaxed);
+    let deletes = counters.deletes.load(Ordering::Relaxed);
+    assert!(
+        creates >= 20 && revokes >= 1 && deletes >= 1,
+        "too little load was acknowledged before the kill to prove anything: {creates} creates, {revokes} revokes, {deletes} deletes"
+    );
+
+    // Second life: same data directory, same port, no key given: the same connection string works.
+    let mut second = None;
+    let restart_deadline = Instant::now() + Duration::from_secs(10);
+    while second.is_none() {
+        match spawn_on(
+            &binary,
+            &format!("127.0.0.1:{port}"),
+            &data_dir,
+            &temp.path().join("second.log"),
+        ) {
+            Ok(process) => second = Some(process),
+            Err(e) if Instant::now() < restart_deadline => {
+                eprintln!("restart failed, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot restart the emulator on the same data directory: {e}"),
+        }
+    }
+    let second = second.unwrap();
+    assert_eq!(
+        second.connection_string, connection_string,
+        "the restarted emulator must print the same connection string (stored key, same endpoint)"
+    );
+    // The old client (built from the first connection string) keeps working.
+    let checks = Arc::new(tokio::sync::Semaphore::new(CLIENTS));
+    let mut tasks = tokio::task::JoinSet::new();
+    let (mut must_exist, mut must_be_gone, mut must_be_valid, mut must_be_invalid) = (0, 0, 0, 0);
+    for identity in identities {
+        let last = identity
+            .events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, Event::Delete { .. }))
+            .cloned();
+        let exists = match last {
+            Some(Event::Delete { acked: true }) => Some(false),
+            Some(_) => None,
+            None => Some(true),
+        };
+        match exists {
+            Some(true) => must_exist += 1,
+            Some(false) => must_be_gone += 1,
+            None => {}
+        }
+        let tokens = token_expectations(&identity.events);
+        must_be_valid += tokens.iter().filter(|(_, e)| *e == Expect::Valid).count();
+        must_be_invalid += tokens.iter().filter(|(_, e)| *e == Expect::Invalid).count();
+        let client = client.clone();
+        let permits = checks.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let mut failures = Vec::new();
+            for (token, expect) in tokens {
+                let valid = client.token_is_valid(&token).await.unwrap();
+                match expect {
+                    Expect::Valid if !valid => failures.push(format!(
+                        "{}: an unrevoked token became invalid",
+                        identity.id
+                    )),
+                    Expect::Invalid if valid => failures.push(format!(
+                        "{}: a token issued before an acknowledged revoke/delete is valid again",
+                        identity.id
+                    )),
+                    _ => {}
+                }
+            }
+            if let Some(exists) = exists {
+                let reply = client.issue(&identity.id, SCOPES).await.unwrap();
+                if exists && reply.status != 200 {
+                    failures.push(format!(
+                        "{}: acknowledged identity lost ({} {})",
+                        identity.id, reply.status, reply.body
+                    ));
+                }
+                if !exists && !(400..500).contains(&reply.status) {
+                    failures.push(format!(
+                        "{}: acknowledged delete undone ({} {})",
+                        identity.id, reply.status, reply.body
+                    ));
+                }
+                if exists && reply.status == 200 {
+                    // A token issued after the restart is valid: the revocations did not leak onto it.
+                    let fresh = token_of(&reply).unwrap_or_default();
+                    if !client.token_is_valid(&fresh).await.unwrap() {
+                        failures.push(format!(
+                            "{}: a token issued after the restart is invalid",
+                            identity.id
+                        ));
+                    }
+                }
+            }
+            failures
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        failures.extend(result.unwrap());
+    }
+    println!(
+        "durability: acknowledged before SIGKILL: {creates} creates, {revokes} revokes, {deletes} deletes, {} tokens; \
+         checked after restart: {must_exist} identities present, {must_be_gone} deleted, {must_be_valid} tokens valid, \
+         {must_be_invalid} tokens revoked; total {:.1}s",
+        counters.tokens.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} durability violations: {failures:#?}",
+        failures.len()
+    );
+    assert!(must_exist > 0 && must_be_gone > 0 && must_be_invalid > 0 && must_be_valid > 0);
+    drop(second);
+}
+
+#[test]
+fn expectations_follow_the_order_of_acknowledgements() {
+    let t = |s: &str| Event::Token(s.to_owned());
+    let events = vec![
+        t("a"),
+        Event::Revoke { acked: true },
+        t("b"),
+        Event::Revoke { acked: false },
+        t("c"),
+    ];
+    let got = token_expectations(&events);
+    assert_eq!(
+        got,
+        vec![
+            ("a".to_owned(), Expect::Invalid),
+            ("b".to_owned(), Expect::Unknown),
+            ("c".to_owned(), Expect::Valid),
+        ]
+    );
+    let deleted = vec![t("x"), Event::Delete { acked: true }];
+    assert_eq!(
+        token_expectations(&deleted),
+        vec![("x".to_owned(), Expect::Invalid)]
+    );
+}
