@@ -44,7 +44,10 @@ impl fmt::Display for ConnectionStringError {
                 write!(f, "`{name}` in the connection string is empty; {SHAPE}")
             }
             Self::DuplicateKey(name) => {
-                write!(f, "`{name}` appears more than once in the connection string")
+                write!(
+                    f,
+                    "`{name}` appears more than once in the connection string"
+                )
             }
             Self::InvalidEndpoint(why) => {
                 write!(f, "the connection string's endpoint is invalid: {why}")
@@ -77,22 +80,34 @@ pub struct ConnectionString {
 /// Checks that `text` is an absolute http(s) URL with a host and no query, fragment or credentials.
 pub(crate) fn parse_endpoint(text: &str) -> Result<Url, ConnectionStringError> {
     let url = Url::parse(text).map_err(|_| {
-        ConnectionStringError::InvalidEndpoint("not an absolute URL such as https://<resource>.communication.azure.com/")
+        ConnectionStringError::InvalidEndpoint(
+            "not an absolute URL such as https://<resource>.communication.azure.com/",
+        )
     })?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(ConnectionStringError::InvalidEndpoint("the scheme must be https (or http for a local emulator)"));
+        return Err(ConnectionStringError::InvalidEndpoint(
+            "the scheme must be https (or http for a local emulator)",
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(ConnectionStringError::InvalidEndpoint("the URL has no host"));
+        return Err(ConnectionStringError::InvalidEndpoint(
+            "the URL has no host",
+        ));
     }
     if url.query().is_some() {
-        return Err(ConnectionStringError::InvalidEndpoint("the URL must not have a query (`?...`)"));
+        return Err(ConnectionStringError::InvalidEndpoint(
+            "the URL must not have a query (`?...`)",
+        ));
     }
     if url.fragment().is_some() {
-        return Err(ConnectionStringError::InvalidEndpoint("the URL must not have a fragment (`#...`)"));
+        return Err(ConnectionStringError::InvalidEndpoint(
+            "the URL must not have a fragment (`#...`)",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConnectionStringError::InvalidEndpoint("the URL must not contain a user name or password"));
+        return Err(ConnectionStringError::InvalidEndpoint(
+            "the URL must not contain a user name or password",
+        ));
     }
     Ok(url)
 }
@@ -146,7 +161,10 @@ impl ConnectionString {
 
     /// Builds a connection string from its parts.
     pub fn new(endpoint: Url, access_key: AccessKey) -> Self {
-        Self { endpoint, access_key }
+        Self {
+            endpoint,
+            access_key,
+        }
     }
 
     /// The resource endpoint, e.g. `https://contoso.communication.azure.com/`.
@@ -204,7 +222,10 @@ mod tests {
             "endpoint=https://contoso.communication.azure.com/;accesskey={KEY}"
         ))
         .unwrap();
-        assert_eq!(cs.endpoint().as_str(), "https://contoso.communication.azure.com/");
+        assert_eq!(
+            cs.endpoint().as_str(),
+            "https://contoso.communication.azure.com/"
+        );
     }
 
     #[test]
@@ -225,9 +246,14 @@ mod tests {
     fn value_split_at_first_equals_keeps_padding() {
         let padded = ConnectionString::parse("endpoint=https://a.example/;accesskey=pw==").unwrap();
         let reference = AccessKey::from_base64("pw==").unwrap();
-        assert_eq!(padded.access_key().hmac_sha256(b"m"), reference.hmac_sha256(b"m"));
+        assert_eq!(
+            padded.access_key().hmac_sha256(b"m"),
+            reference.hmac_sha256(b"m")
+        );
         // An endpoint containing `=` in its path is split at the first `=` only.
-        let cs = ConnectionString::parse(&format!("endpoint=https://a.example/p=q;accesskey={KEY}")).unwrap();
+        let cs =
+            ConnectionString::parse(&format!("endpoint=https://a.example/p=q;accesskey={KEY}"))
+                .unwrap();
         assert_eq!(cs.endpoint().path(), "/p=q");
     }
 
@@ -235,22 +261,48 @@ mod tests {
     fn each_rule_is_reported() {
         assert_eq!(err(""), E::Empty);
         assert_eq!(err("   "), E::Empty);
-        assert_eq!(err(&format!("endpoint=https://a.example/;{KEY}")), E::PairWithoutEquals { index: 2 });
-        assert_eq!(err(&format!("accesskey={KEY}")), E::MissingKey("endpoint"));
-        assert_eq!(err("endpoint=https://a.example/"), E::MissingKey("accesskey"));
-        assert_eq!(err(&format!("endpoint=;accesskey={KEY}")), E::EmptyValue("endpoint"));
-        assert_eq!(err("endpoint=https://a.example/;accesskey="), E::EmptyValue("accesskey"));
         assert_eq!(
-            err(&format!("endpoint=https://a.example/;endpoint=https://b.example/;accesskey={KEY}")),
+            err(&format!("endpoint=https://a.example/;{KEY}")),
+            E::PairWithoutEquals { index: 2 }
+        );
+        assert_eq!(err(&format!("accesskey={KEY}")), E::MissingKey("endpoint"));
+        assert_eq!(
+            err("endpoint=https://a.example/"),
+            E::MissingKey("accesskey")
+        );
+        assert_eq!(
+            err(&format!("endpoint=;accesskey={KEY}")),
+            E::EmptyValue("endpoint")
+        );
+        assert_eq!(
+            err("endpoint=https://a.example/;accesskey="),
+            E::EmptyValue("accesskey")
+        );
+        assert_eq!(
+            err(&format!(
+                "endpoint=https://a.example/;endpoint=https://b.example/;accesskey={KEY}"
+            )),
             E::DuplicateKey("endpoint")
         );
         assert_eq!(
-            err(&format!("endpoint=https://a.example/;accesskey={KEY};AccessKey={KEY}")),
+            err(&format!(
+                "endpoint=https://a.example/;accesskey={KEY};AccessKey={KEY}"
+            )),
             E::DuplicateKey("accesskey")
         );
-        for bad in ["a.example", "/relative", "ftp://a.example/", "https://a.example/?x=1", "https://a.example/#f", "https://u:p@a.example/"] {
+        for bad in [
+            "a.example",
+            "/relative",
+            "ftp://a.example/",
+            "https://a.example/?x=1",
+            "https://a.example/#f",
+            "https://u:p@a.example/",
+        ] {
             assert!(
-                matches!(err(&format!("endpoint={bad};accesskey={KEY}")), E::InvalidEndpoint(_)),
+                matches!(
+                    err(&format!("endpoint={bad};accesskey={KEY}")),
+                    E::InvalidEndpoint(_)
+                ),
                 "{bad}"
             );
         }
@@ -277,7 +329,8 @@ mod tests {
 
     #[test]
     fn display_and_debug_redact_the_key() {
-        let cs = ConnectionString::parse(&format!("endpoint=https://a.example/;accesskey={KEY}")).unwrap();
+        let cs = ConnectionString::parse(&format!("endpoint=https://a.example/;accesskey={KEY}"))
+            .unwrap();
         for text in [cs.to_string(), format!("{cs:?}"), format!("{cs:#?}")] {
             assert!(!text.contains(KEY), "{text}");
             assert!(text.contains("https://a.example/"), "{text}");

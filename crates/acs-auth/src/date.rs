@@ -161,7 +161,10 @@ mod tests {
     fn formats_known_dates() {
         let t = UNIX_EPOCH + Duration::from_secs(1_649_873_352);
         assert_eq!(format_http_date(t), "Wed, 13 Apr 2022 18:09:12 GMT");
-        assert_eq!(format_http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            format_http_date(UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
         // 2024-02-29 (leap day), single-digit day padded.
         let t = UNIX_EPOCH + Duration::from_secs(1_709_164_800);
         assert_eq!(format_http_date(t), "Thu, 29 Feb 2024 00:00:00 GMT");
@@ -171,7 +174,15 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for secs in [0u64, 59, 86_399, 951_782_400, 1_649_873_352, 4_102_444_799, 253_402_300_799] {
+        for secs in [
+            0u64,
+            59,
+            86_399,
+            951_782_400,
+            1_649_873_352,
+            4_102_444_799,
+            253_402_300_799,
+        ] {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
             assert_eq!(parse_http_date(&format_http_date(t)), Ok(t), "secs {secs}");
         }

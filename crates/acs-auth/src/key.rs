@@ -123,7 +123,10 @@ impl AccessKeyCredential {
 
     /// Replaces the key for every holder of this credential.
     pub fn update(&self, key: AccessKey) {
-        let mut guard = self.key.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .key
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *guard = key;
     }
 
@@ -156,8 +159,14 @@ mod tests {
 
     #[test]
     fn rejects_empty_and_non_base64_without_echoing() {
-        assert_eq!(AccessKey::from_base64("").unwrap_err(), AccessKeyError::Empty);
-        assert_eq!(AccessKey::from_base64("   ").unwrap_err(), AccessKeyError::Empty);
+        assert_eq!(
+            AccessKey::from_base64("").unwrap_err(),
+            AccessKeyError::Empty
+        );
+        assert_eq!(
+            AccessKey::from_base64("   ").unwrap_err(),
+            AccessKeyError::Empty
+        );
         let err = AccessKey::from_base64("not*base64!secretish").unwrap_err();
         assert_eq!(err, AccessKeyError::NotBase64);
         assert!(!err.to_string().contains("secretish"));
@@ -204,6 +213,9 @@ mod tests {
         cred.update(AccessKey::from_base64(KEY).unwrap());
         let after = clone.key().hmac_sha256(b"x");
         assert_ne!(before, after);
-        assert_eq!(after, AccessKey::from_base64(KEY).unwrap().hmac_sha256(b"x"));
+        assert_eq!(
+            after,
+            AccessKey::from_base64(KEY).unwrap().hmac_sha256(b"x")
+        );
     }
 }

@@ -23,4 +23,4 @@ pub use sign::{
 pub use verify::{DEFAULT_MAX_CLOCK_SKEW, ReceivedRequest, VerifyError, verify};
 
 #[cfg(feature = "reqwest")]
-pub use reqwest_adapter::{SignRequestError, request_target, request_host, sign_request};
+pub use reqwest_adapter::{SignRequestError, request_host, request_target, sign_request};

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HOST, HeaderName, HeaderValue};
 
 use crate::key::AccessKey;
 use crate::sign::{RequestToSign, X_MS_CONTENT_SHA256, X_MS_DATE, sign};
@@ -14,6 +14,8 @@ pub enum SignRequestError {
     StreamingBody,
     /// The URL has no host to sign.
     NoHost,
+    /// The request carries a `Host` header that is not visible ASCII text.
+    InvalidHostHeader,
 }
 
 impl fmt::Display for SignRequestError {
@@ -23,6 +25,9 @@ impl fmt::Display for SignRequestError {
                 "cannot sign a request with a streaming body: HMAC signing needs the exact body bytes; use a buffered body",
             ),
             SignRequestError::NoHost => f.write_str("cannot sign a request whose URL has no host"),
+            SignRequestError::InvalidHostHeader => {
+                f.write_str("cannot sign a request whose `Host` header is not visible ASCII text")
+            }
         }
     }
 }
@@ -53,6 +58,8 @@ pub fn request_host(url: &reqwest::Url) -> Option<String> {
 /// `Authorization` (marked sensitive, so `reqwest` does not print it).
 ///
 /// An empty query (`...?`) is removed from the URL first, so the target signed is the target sent.
+/// The host signed is the request's own `Host` header when it has one (the HTTP/1 client sends that
+/// header instead of deriving one from the URL), else [`request_host`] of the URL.
 pub fn sign_request(
     request: &mut reqwest::Request,
     key: &AccessKey,
@@ -65,13 +72,19 @@ pub fn sign_request(
         None => b"",
         Some(body) => body.as_bytes().ok_or(SignRequestError::StreamingBody)?,
     };
-    let host = request_host(request.url()).ok_or(SignRequestError::NoHost)?;
+    let url_host = request_host(request.url()).ok_or(SignRequestError::NoHost)?;
+    let host = match request.headers().get(HOST) {
+        Some(value) => value
+            .to_str()
+            .map_err(|_| SignRequestError::InvalidHostHeader)?,
+        None => url_host.as_str(),
+    };
     let signed = sign(
         key,
         &RequestToSign {
             method: request.method().as_str(),
             path_and_query: request_target(request.url()),
-            host: &host,
+            host,
             body,
         },
         at,
@@ -129,7 +142,8 @@ mod tests {
 
     #[test]
     fn signs_like_the_js_sdk() {
-        let key = AccessKey::from_base64("c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5").unwrap();
+        let key =
+            AccessKey::from_base64("c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5").unwrap();
         let at = crate::parse_http_date("Thu, 26 Nov 2026 15:51:52 GMT").unwrap();
         let mut r = req(
             reqwest::Method::POST,
@@ -159,14 +173,58 @@ mod tests {
     fn streaming_body_is_an_error() {
         let key = AccessKey::from_base64("pw==").unwrap();
         let mut r = req(reqwest::Method::POST, "https://a.example/x", None);
-        let stream = futures_stream();
-        *r.body_mut() = Some(reqwest::Body::wrap(stream));
-        assert_eq!(sign_request(&mut r, &key, UNIX_EPOCH), Err(SignRequestError::StreamingBody));
+        // A `String` wrapped as an `http_body::Body` is a streaming body to reqwest.
+        *r.body_mut() = Some(reqwest::Body::wrap(String::from("{}")));
+        assert_eq!(
+            sign_request(&mut r, &key, UNIX_EPOCH),
+            Err(SignRequestError::StreamingBody)
+        );
         assert!(r.headers().get("authorization").is_none());
+        assert!(r.headers().get("x-ms-date").is_none());
     }
 
-    fn futures_stream() -> impl http_body::Body<Data = bytes::Bytes, Error = std::io::Error> + Send + Sync + 'static {
-        use http_body_util::BodyExt as _;
-        http_body_util::Full::new(bytes::Bytes::from_static(b"{}")).map_err(|never| match never {})
+    #[test]
+    fn explicit_host_header_is_what_gets_signed() {
+        let key = AccessKey::from_base64("pw==").unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(1_649_873_352);
+        let mut r = req(reqwest::Method::GET, "http://127.0.0.1:8080/testPath", None);
+        r.headers_mut().insert(
+            HOST,
+            HeaderValue::from_static("contoso.communicationservices.azure.com"),
+        );
+        sign_request(&mut r, &key, at).unwrap();
+        let expected = sign(
+            &key,
+            &RequestToSign {
+                method: "GET",
+                path_and_query: "/testPath",
+                host: "contoso.communicationservices.azure.com",
+                body: b"",
+            },
+            at,
+        );
+        assert_eq!(
+            r.headers()["authorization"],
+            expected.authorization.as_str()
+        );
+
+        let mut r = req(reqwest::Method::GET, "http://127.0.0.1:8080/", None);
+        r.headers_mut()
+            .insert(HOST, HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        assert_eq!(
+            sign_request(&mut r, &key, at),
+            Err(SignRequestError::InvalidHostHeader)
+        );
+    }
+
+    #[test]
+    fn body_bytes_are_hashed_as_sent() {
+        let key = AccessKey::from_base64("pw==").unwrap();
+        let mut r = req(reqwest::Method::POST, "https://a.example/x", Some("banana"));
+        sign_request(&mut r, &key, UNIX_EPOCH).unwrap();
+        assert_eq!(
+            r.headers()["x-ms-content-sha256"],
+            "tJPUg2Sv5E0RwBZc9HCkFk0eJgmRHvmYvoaNRq3j3k4="
+        );
     }
 }

@@ -134,7 +134,8 @@ mod tests {
     #[test]
     fn js_sdk_wire_vector() {
         // Captured from @azure/communication-identity 1.3.1: create user and token.
-        let key = AccessKey::from_base64("c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5").unwrap();
+        let key =
+            AccessKey::from_base64("c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5").unwrap();
         let at = crate::parse_http_date("Thu, 26 Nov 2026 15:51:52 GMT").unwrap();
         let signed = sign(
             &key,
@@ -146,7 +147,10 @@ mod tests {
             },
             at,
         );
-        assert_eq!(signed.content_sha256, "jENEeifYNCidF9FcfXJ54WzhK3ED/2UrQyA4+oWOZKc=");
+        assert_eq!(
+            signed.content_sha256,
+            "jENEeifYNCidF9FcfXJ54WzhK3ED/2UrQyA4+oWOZKc="
+        );
         assert_eq!(
             signed.authorization,
             "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=lmMdnmmxWLQ6p8B7qdVRVLNgLP4NBzEdbO2OcTINkX4="
@@ -156,16 +160,30 @@ mod tests {
     #[test]
     fn content_hashes() {
         assert_eq!(content_hash(b""), EMPTY_CONTENT_HASH);
-        assert_eq!(content_hash(b"banana"), "tJPUg2Sv5E0RwBZc9HCkFk0eJgmRHvmYvoaNRq3j3k4=");
-        assert_eq!(content_hash("\u{1F600}".as_bytes()), "8EQ6NCxe9UeDoRG1G6Vsk45HTDIyTZDDpgycjjo34tk=");
+        assert_eq!(
+            content_hash(b"banana"),
+            "tJPUg2Sv5E0RwBZc9HCkFk0eJgmRHvmYvoaNRq3j3k4="
+        );
+        assert_eq!(
+            content_hash("\u{1F600}".as_bytes()),
+            "8EQ6NCxe9UeDoRG1G6Vsk45HTDIyTZDDpgycjjo34tk="
+        );
     }
 
     #[test]
     fn debug_hides_signature() {
         let key = AccessKey::from_base64("pw==").unwrap();
-        let req = RequestToSign { method: "GET", path_and_query: "/", host: "h", body: b"" };
+        let req = RequestToSign {
+            method: "GET",
+            path_and_query: "/",
+            host: "h",
+            body: b"",
+        };
         let signed = sign(&key, &req, UNIX_EPOCH);
-        let sig = signed.authorization.strip_prefix(AUTHORIZATION_PREFIX).unwrap();
+        let sig = signed
+            .authorization
+            .strip_prefix(AUTHORIZATION_PREFIX)
+            .unwrap();
         assert_eq!(sig.len(), 44);
         let debug = format!("{signed:?}");
         assert!(!debug.contains(sig));
