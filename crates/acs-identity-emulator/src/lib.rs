@@ -1,1 +1,34 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod api;
+pub mod auth;
+mod config;
+pub mod entra;
+mod errors;
+mod server;
+mod store;
+pub mod tls;
+mod tokens;
+
+pub use api::versions::SUPPORTED_API_VERSIONS;
+pub use api::{Health, TokenValidation};
+pub use config::{
+    DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Emulator, EmulatorBuilder, Storage,
+    default_listen,
+};
+pub use errors::{CommunicationError, CommunicationErrorResponse, EmulatorError};
+pub use server::EmulatorHandle;
+pub use tokens::{Jwk, Jwks};
+
+/// The first line the `acs-identity-emulator` binary prints on stdout, for `connection_string`.
+///
+/// Scripts find the emulator by reading stdout up to the first newline and taking what follows
+/// [`READY_LINE_PREFIX`].
+pub fn ready_line(connection_string: &str) -> String {
+    format!("{READY_LINE_PREFIX}{connection_string}")
+}
+
+/// What the binary's first stdout line starts with; the connection string follows.
+pub const READY_LINE_PREFIX: &str = "ACS Identity emulator listening; connection string: ";

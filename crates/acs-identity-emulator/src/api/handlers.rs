@@ -1,0 +1,430 @@
+//! The operations: five of the service, three of the emulator.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::json;
+use super::versions::{ApiVersion, SUPPORTED_API_VERSIONS};
+use super::{App, percent_decode};
+use crate::entra;
+use crate::errors::ApiError;
+use crate::tokens::{
+    AccessTokenClaims, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on, jti_to_stamp,
+    stamp_to_jti, unix_nanos,
+};
+
+/// Scopes the service knows (2023-10-01 and later).
+pub(crate) const KNOWN_SCOPES: [&str; 5] = [
+    "chat",
+    "voip",
+    "chat.join",
+    "chat.join.limited",
+    "voip.join",
+];
+/// Token lifetime bounds and default, minutes.
+const MIN_MINUTES: i64 = 60;
+const MAX_MINUTES: i64 = 1440;
+const DEFAULT_MINUTES: i64 = 1440;
+
+/// The answer of `POST /emulator/tokens:validate` (and of `EmulatorHandle::validate_token`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenValidation {
+    /// Whether the token is valid now: signed by this emulator, not expired, not revoked, its
+    /// identity not deleted.
+    pub valid: bool,
+    /// Why not, when not: `malformed`, `unknownSigningKey`, `badSignature`, `expired`,
+    /// `revoked`, `accessKeyRotated`, `identityDeleted`, `identityNotFound`, `identityNotOwned`.
+    pub reason: Option<String>,
+    /// The identity the token is for (`8:acs:...` or `8:orgid:...`), once its signature checks.
+    pub identity: Option<String>,
+    /// The token's scopes (`acsScope` split at commas), once its signature checks.
+    pub scopes: Vec<String>,
+    /// The token's expiry like the service formats `expiresOn`, once its signature checks.
+    pub expires_on: Option<String>,
+}
+
+/// The answer of `GET /emulator/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The emulated resource's id.
+    pub resource_id: String,
+    /// Number of identities ever created (deleted ones included).
+    pub identities: usize,
+    /// The api-versions accepted.
+    pub api_versions: Vec<String>,
+}
+
+fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut r = Response::new(Body::from(bytes));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+fn no_content() -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
+fn internal(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        format!("The emulator failed to {what}; see its log."),
+    )
+}
+
+/// Decodes and checks an `{id}` path segment: 401 `IdentityNotOwned` unless it is
+/// `8:acs:<this resource>_<suffix>`. Returns the id in canonical form (lower-case resource id).
+fn owned_identity(app: &App, raw: &str) -> Result<String, ApiError> {
+    let id = percent_decode(raw).ok_or_else(ApiError::identity_not_owned)?;
+    let rest = id
+        .strip_prefix("8:acs:")
+        .ok_or_else(ApiError::identity_not_owned)?;
+    let (resource, suffix) = rest
+        .split_once('_')
+        .ok_or_else(ApiError::identity_not_owned)?;
+    if !resource.eq_ignore_ascii_case(&app.resource_id) || suffix.is_empty() {
+        return Err(ApiError::identity_not_owned());
+    }
+    Ok(format!("8:acs:{}_{suffix}", app.resource_id))
+}
+
+fn check_scopes(scopes: Vec<String>, target: &str) -> Result<Vec<String>, ApiError> {
+    if scopes.is_empty() {
+        return Err(ApiError::validation(
+            "Invalid scopes - Scopes field is required.",
+            target,
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(scopes.len());
+    for s in scopes {
+        let Some(known) = KNOWN_SCOPES.iter().find(|k| k.eq_ignore_ascii_case(&s)) else {
+            return Err(ApiError::validation(
+                format!(
+                    "Invalid scopes - '{}' is not a scope. Valid scopes: {}.",
+                    s.chars().take(64).collect::<String>(),
+                    KNOWN_SCOPES.join(", ")
+                ),
+                target,
+            ));
+        };
+        if !out.iter().any(|o| o == known) {
+            out.push((*known).to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn expires_in_minutes(
+    version: ApiVersion,
+    map: &serde_json::Map<String, Value>,
+) -> Result<i64, ApiError> {
+    if !version.has_custom_expiry() {
+        return Ok(DEFAULT_MINUTES);
+    }
+    match json::optional_i32(map, "expiresInMinutes")? {
+        None => Ok(DEFAULT_MINUTES),
+        Some(m) if (MIN_MINUTES..=MAX_MINUTES).contains(&m) => Ok(m),
+        Some(m) => Err(ApiError::validation(
+            format!(
+                "ExpiresInMinutes value {m} is invalid. Value must be within the [60, 1440] interval."
+            ),
+            "ExpiresInMinutes",
+        )),
+    }
+}
+
+/// Signs a token for `id` expiring at `expires_nanos`; returns `(token, expiresOn)`.
+fn sign_token(
+    app: &App,
+    id: &str,
+    scopes: &str,
+    scp: u32,
+    now_nanos: i128,
+    expires_nanos: i128,
+) -> Result<Value, ApiError> {
+    let expires_on =
+        format_expires_on(expires_nanos).ok_or_else(|| internal("format an expiry"))?;
+    let iat = now_nanos.div_euclid(1_000_000_000) as i64;
+    let claims = AccessTokenClaims {
+        skypeid: id.strip_prefix("8:").unwrap_or(id).to_owned(),
+        scp,
+        csi: iat.to_string(),
+        exp: expires_nanos.div_euclid(1_000_000_000) as i64,
+        acs_scope: scopes.to_owned(),
+        resource_id: app.resource_id.clone(),
+        iat,
+        jti: stamp_to_jti(app.store.next_stamp()),
+    };
+    let token = app.signer.sign(&claims).map_err(|e| {
+        tracing::error!(error = %e, "token signing failed");
+        internal("sign a token")
+    })?;
+    Ok(json!({ "token": token, "expiresOn": expires_on }))
+}
+
+/// Now, in nanoseconds rounded down to the 100 ns the service's timestamps carry.
+fn now_nanos(app: &App) -> i128 {
+    let n = unix_nanos(app.now());
+    n - n.rem_euclid(100)
+}
+
+fn acs_token(app: &App, id: &str, scopes: &[String], minutes: i64) -> Result<Value, ApiError> {
+    let now = now_nanos(app);
+    let expires = now + i128::from(minutes) * 60 * 1_000_000_000;
+    sign_token(app, id, &scopes.join(","), SCP_ACS_USER, now, expires)
+}
+
+/// `POST /identities`.
+pub(crate) async fn create_identity(
+    app: &App,
+    version: ApiVersion,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let map = json::object(body)?.unwrap_or_default();
+    let scopes = match json::field(&map, "createTokenWithScopes") {
+        None => None,
+        Some(Value::Null) => {
+            return Err(ApiError::validation(
+                "CreateTokenWithScopes value is missing.",
+                "CreateTokenWithScopes",
+            ));
+        }
+        Some(v) => Some(check_scopes(
+            json::string_array(v, "createTokenWithScopes")?,
+            "createTokenWithScopes",
+        )?),
+    };
+    let minutes = expires_in_minutes(version, &map)?;
+
+    let id = format!("8:acs:{}_{}", app.resource_id, uuid::Uuid::new_v4());
+    let created_ms = (unix_nanos(app.now()) / 1_000_000).max(0) as u64;
+    app.store
+        .create(id.clone(), created_ms)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "create identity: write failed");
+            ApiError::storage()
+        })?;
+    let mut result = json!({ "identity": { "id": id } });
+    if let Some(scopes) = scopes {
+        result["accessToken"] = acs_token(app, &id, &scopes, minutes)?;
+    }
+    Ok(json_response(StatusCode::CREATED, &result))
+}
+
+/// `POST /identities/{id}/:issueAccessToken`.
+pub(crate) fn issue_token(
+    app: &App,
+    version: ApiVersion,
+    raw_id: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let id = owned_identity(app, raw_id)?;
+    let map = json::object(body)?.unwrap_or_default();
+    let scopes = match json::field(&map, "scopes") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::validation(
+                "Scopes: The Scopes field is required.",
+                "Scopes",
+            ));
+        }
+        Some(v) => check_scopes(json::string_array(v, "scopes")?, "scopes")?,
+    };
+    let minutes = expires_in_minutes(version, &map)?;
+    match app.store.get(&id) {
+        Some(record) if !record.deleted => {}
+        _ => return Err(ApiError::identity_not_found()),
+    }
+    let token = acs_token(app, &id, &scopes, minutes)?;
+    Ok(json_response(StatusCode::OK, &token))
+}
+
+/// `POST /identities/{id}/:revokeAccessTokens`.
+pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = owned_identity(app, raw_id)?;
+    match app.store.get(&id) {
+        Some(record) if !record.deleted => {}
+        _ => return Err(ApiError::identity_not_found()),
+    }
+    let stamp = app.store.next_stamp();
+    app.store.revoke(id, stamp).await.map_err(|e| {
+        tracing::error!(error = %e, "revoke: write failed");
+        ApiError::storage()
+    })?;
+    Ok(no_content())
+}
+
+/// `DELETE /identities/{id}`: 204; again 204 for an identity already deleted; 404 for one never
+/// created.
+pub(crate) async fn delete_identity(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = owned_identity(app, raw_id)?;
+    match app.store.get(&id) {
+        None => return Err(ApiError::identity_not_found()),
+        Some(record) if record.deleted => return Ok(no_content()),
+        Some(_) => {}
+    }
+    let stamp = app.store.next_stamp();
+    app.store.delete(id, stamp).await.map_err(|e| {
+        tracing::error!(error = %e, "delete: write failed");
+        ApiError::storage()
+    })?;
+    Ok(no_content())
+}
+
+/// `POST /teamsUser/:exchangeAccessToken`.
+pub(crate) fn exchange_teams_token(app: &App, body: &[u8]) -> Result<Response, ApiError> {
+    let map = json::object(body)?.unwrap_or_default();
+    let token = json::required_string(&map, "token")?;
+    let app_id = json::required_string(&map, "appId")?;
+    let user_id = json::required_string(&map, "userId")?;
+
+    let now = app.now();
+    let jwt = entra::decode_unverified(token).ok_or_else(ApiError::invalid_access_token)?;
+    if !jwt.has_audience(entra::TEAMS_EXCHANGE_AUDIENCE) || jwt.expired_at(now) {
+        return Err(ApiError::invalid_access_token());
+    }
+    let exp = jwt.exp().ok_or_else(ApiError::invalid_access_token)?;
+    let token_app = jwt.str_claim("appid").or_else(|| jwt.str_claim("azp"));
+    if !token_app.is_some_and(|a| a.eq_ignore_ascii_case(app_id)) {
+        return Err(ApiError::validation(
+            "AAD application is not the expected one.",
+            "appId",
+        ));
+    }
+    if !jwt
+        .str_claim("oid")
+        .is_some_and(|o| o.eq_ignore_ascii_case(user_id))
+    {
+        return Err(ApiError::validation(
+            "Provided AAD token issued for unexpected user.",
+            "userId",
+        ));
+    }
+    let expires = i128::from(exp) * 1_000_000_000;
+    if format_expires_on(expires).is_none() {
+        return Err(ApiError::invalid_access_token());
+    }
+    let id = format!("8:orgid:{user_id}");
+    let token = sign_token(
+        app,
+        &id,
+        "chat,voip",
+        SCP_TEAMS_USER,
+        now_nanos(app),
+        expires,
+    )?;
+    Ok(json_response(StatusCode::OK, &token))
+}
+
+/// `GET /emulator/health`.
+pub(crate) fn health(app: &App) -> Response {
+    json_response(StatusCode::OK, &health_value(app))
+}
+
+pub(crate) fn health_value(app: &App) -> Health {
+    Health {
+        status: "ok".into(),
+        resource_id: app.resource_id.clone(),
+        identities: app.store.identity_count(),
+        api_versions: SUPPORTED_API_VERSIONS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    }
+}
+
+/// `GET /emulator/jwks`.
+pub(crate) fn jwks(app: &App) -> Response {
+    json_response(StatusCode::OK, &app.signer.jwks())
+}
+
+/// `POST /emulator/tokens:validate` with `{"token": "..."}`.
+pub(crate) fn validate_token_http(app: &App, body: &[u8]) -> Result<Response, ApiError> {
+    let map = json::object(body)?.unwrap_or_default();
+    let token = match json::field(&map, "token") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(Value::Null) | None => {
+            return Err(ApiError::validation(
+                "Token: The Token field is required.",
+                "token",
+            ));
+        }
+        Some(_) => return Err(json::type_error("token", "System.String")),
+    };
+    Ok(json_response(StatusCode::OK, &validate_token(app, token)))
+}
+
+/// Whether `token` is valid now, and why not.
+pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
+    let mut v = TokenValidation {
+        valid: false,
+        reason: None,
+        identity: None,
+        scopes: Vec::new(),
+        expires_on: None,
+    };
+    let claims = match app.signer.verify(token) {
+        Ok(c) => c,
+        Err(p) => {
+            v.reason = Some(
+                match p {
+                    TokenProblem::Malformed => "malformed",
+                    TokenProblem::UnknownSigningKey => "unknownSigningKey",
+                    TokenProblem::BadSignature => "badSignature",
+                }
+                .into(),
+            );
+            return v;
+        }
+    };
+    let identity = format!("8:{}", claims.skypeid);
+    v.identity = Some(identity.clone());
+    v.scopes = claims
+        .acs_scope
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    v.expires_on = format_expires_on(i128::from(claims.exp) * 1_000_000_000);
+    let reason = (|| {
+        let stamp = jti_to_stamp(&claims.jti).ok_or("malformed")?;
+        if claims.exp <= unix_nanos(app.now()).div_euclid(1_000_000_000) as i64 {
+            return Err("expired");
+        }
+        if stamp < app.store.tokens_valid_from() {
+            return Err("accessKeyRotated");
+        }
+        if identity.starts_with("8:orgid:") {
+            return Ok(());
+        }
+        let own_prefix = format!("8:acs:{}_", app.resource_id);
+        if !identity.starts_with(&own_prefix) {
+            return Err("identityNotOwned");
+        }
+        match app.store.get(&identity) {
+            None => Err("identityNotFound"),
+            Some(r) if r.deleted => Err("identityDeleted"),
+            Some(r) if stamp < r.revoked_before => Err("revoked"),
+            Some(_) => Ok(()),
+        }
+    })();
+    match reason {
+        Ok(()) => v.valid = true,
+        Err(r) => v.reason = Some(r.into()),
+    }
+    v
+}

@@ -1,0 +1,256 @@
+//! The HTTP API: routing, body reading, common headers, request logging.
+//!
+//! Paths are matched by hand (not by axum's router) because identity ids contain `:` and arrive
+//! percent-encoded or raw, and action segments start with `:`.
+
+mod handlers;
+mod json;
+pub(crate) mod versions;
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use acs_auth::{AccessKey, Clock};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::errors::ApiError;
+use crate::store::Store;
+use crate::tokens::TokenSigner;
+
+pub use handlers::{Health, TokenValidation};
+
+/// Validates a token as `POST /emulator/tokens:validate` does.
+pub(crate) fn handlers_validate(app: &App, token: &str) -> TokenValidation {
+    handlers::validate_token(app, token)
+}
+
+/// The health report of `GET /emulator/health`.
+pub(crate) fn handlers_health(app: &App) -> Health {
+    handlers::health_value(app)
+}
+
+/// Everything a request handler needs.
+pub(crate) struct App {
+    pub(crate) access_key: AccessKey,
+    pub(crate) resource_id: String,
+    pub(crate) store: Store,
+    pub(crate) signer: TokenSigner,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl App {
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+}
+
+/// The axum router: one handler that routes by hand.
+pub(crate) fn router(app: Arc<App>) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(app)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Health,
+    Jwks,
+    ValidateToken,
+    Identities,
+    Identity(String),
+    IssueToken(String),
+    RevokeTokens(String),
+    TeamsExchange,
+    NotFound,
+}
+
+impl Route {
+    fn allowed(&self) -> &'static str {
+        match self {
+            Route::Health | Route::Jwks => "GET",
+            Route::Identity(_) => "DELETE",
+            Route::NotFound => "",
+            _ => "POST",
+        }
+    }
+}
+
+/// Classifies a raw path (`id` segments kept raw: still percent-encoded if sent so).
+fn classify(path: &str) -> Route {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    match segments.as_slice() {
+        [e, "health"] if eq(e, "emulator") => Route::Health,
+        [e, "jwks"] if eq(e, "emulator") => Route::Jwks,
+        [e, v] if eq(e, "emulator") && eq(v, "tokens:validate") => Route::ValidateToken,
+        [i] if eq(i, "identities") => Route::Identities,
+        [i, id] if eq(i, "identities") && !id.is_empty() => Route::Identity((*id).to_owned()),
+        [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":issueAccessToken") => {
+            Route::IssueToken((*id).to_owned())
+        }
+        [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":revokeAccessTokens") => {
+            Route::RevokeTokens((*id).to_owned())
+        }
+        [t, a] if eq(t, "teamsUser") && eq(a, ":exchangeAccessToken") => Route::TeamsExchange,
+        _ => Route::NotFound,
+    }
+}
+
+/// Decodes a percent-encoded path segment; `None` for a bad escape or non-UTF-8 result.
+pub(crate) fn percent_decode(segment: &str) -> Option<String> {
+    let b = segment.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("The request body is larger than {limit} bytes."),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                "The request body could not be read completely.",
+            )
+        })?;
+        if out.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+fn random_ms_cv() -> String {
+    use base64::Engine as _;
+    let id = uuid::Uuid::new_v4();
+    format!(
+        "{}.0",
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(&id.as_bytes()[..16])
+    )
+}
+
+async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let client_request_id = request.headers().get("x-ms-client-request-id").cloned();
+    let route = classify(&path);
+    let is_emulator_route = matches!(route, Route::Health | Route::Jwks | Route::ValidateToken);
+
+    let mut response = match handle(&app, route, request).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+
+    let ms_cv = random_ms_cv();
+    let elapsed = started.elapsed();
+    let headers = response.headers_mut();
+    if !is_emulator_route {
+        headers.insert(
+            "api-supported-versions",
+            HeaderValue::from_static(versions::SUPPORTED_HEADER),
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(&ms_cv) {
+        headers.insert("ms-cv", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("{}ms", elapsed.as_millis())) {
+        headers.insert("x-processing-time", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&acs_auth::format_http_date(SystemTime::now())) {
+        headers.insert(header::DATE, v);
+    }
+    if let Some(id) = &client_request_id {
+        headers.insert("x-ms-client-request-id", id.clone());
+    }
+    let request_id = client_request_id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| ms_cv.clone());
+    tracing::info!(
+        method = %method,
+        path = ?path,
+        status = response.status().as_u16(),
+        latency_us = elapsed.as_micros() as u64,
+        request_id = ?request_id,
+        "request"
+    );
+    response
+}
+
+async fn handle(app: &App, route: Route, request: Request) -> Result<Response, ApiError> {
+    if route == Route::NotFound {
+        return Err(ApiError::not_found());
+    }
+    let allowed = route.allowed();
+    if request.method().as_str() != allowed {
+        return Err(ApiError::method_not_allowed(allowed));
+    }
+    let (parts, body) = request.into_parts();
+    match route {
+        Route::Health => return Ok(handlers::health(app)),
+        Route::Jwks => return Ok(handlers::jwks(app)),
+        _ => {}
+    }
+    let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
+    if route == Route::ValidateToken {
+        return handlers::validate_token_http(app, &body);
+    }
+    crate::auth::authenticate(
+        &app.access_key,
+        parts.method.as_str(),
+        &parts.uri,
+        &parts.headers,
+        &body,
+        app.now(),
+    )
+    .map_err(|e| e.to_api_error())?;
+    let version = versions::api_version(parts.uri.query())?;
+    match route {
+        Route::Identities => handlers::create_identity(app, version, &body).await,
+        Route::Identity(id) => handlers::delete_identity(app, &id).await,
+        Route::IssueToken(id) => handlers::issue_token(app, version, &id, &body),
+        Route::RevokeTokens(id) => handlers::revoke_tokens(app, &id).await,
+        Route::TeamsExchange => handlers::exchange_teams_token(app, &body),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,211 @@
+//! Errors: [`EmulatorError`] for starting the emulator, and the service's error bodies
+//! (CommunicationErrorResponse) for answering requests.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+/// Why the emulator could not start. Never contains a key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// The listen address could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source}; pick another address with --listen (port 0 = any free port)"
+    )]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// The data directory could not be created or read.
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// The database in the data directory could not be opened or written.
+    #[error("emulator storage error: {0}")]
+    Storage(String),
+    /// The access key given is not usable.
+    #[error("the access key is invalid: {0}")]
+    InvalidAccessKey(acs_auth::AccessKeyError),
+    /// The resource id given is not a GUID.
+    #[error("the resource id must be a GUID such as 2dee53b4-368b-45b4-ab52-8493fb117652")]
+    InvalidResourceId,
+    /// The signing key or the TLS certificate could not be made or loaded.
+    #[error("emulator key material error: {0}")]
+    Crypto(String),
+}
+
+/// A CommunicationErrorResponse body: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunicationErrorResponse {
+    /// The error.
+    pub error: CommunicationError,
+}
+
+/// One error of a CommunicationErrorResponse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunicationError {
+    /// The error code, e.g. `ValidationError`.
+    pub code: String,
+    /// A human-readable message.
+    pub message: String,
+    /// What the error is about (a field name), when the service names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Further errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<CommunicationError>>,
+    /// A more specific error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub innererror: Option<Box<CommunicationError>>,
+}
+
+/// An error answer of the emulator's HTTP API.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Box<CommunicationError>,
+    pub(crate) allow: Option<&'static str>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: Box::new(CommunicationError {
+                code: code.to_owned(),
+                message: message.into(),
+                target: None,
+                details: None,
+                innererror: None,
+            }),
+            allow: None,
+        }
+    }
+
+    pub(crate) fn with_target(mut self, target: &str) -> Self {
+        self.body.target = Some(target.to_owned());
+        self
+    }
+
+    pub(crate) fn with_inner(mut self, code: &str, message: impl Into<String>) -> Self {
+        self.body.innererror = Some(Box::new(CommunicationError {
+            code: code.to_owned(),
+            message: message.into(),
+            target: None,
+            details: None,
+            innererror: None,
+        }));
+        self
+    }
+
+    /// 400 `ValidationError` with a target.
+    pub(crate) fn validation(message: impl Into<String>, target: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ValidationError", message).with_target(target)
+    }
+
+    /// 401 `IdentityNotOwned`.
+    pub(crate) fn identity_not_owned() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "IdentityNotOwned",
+            "Provided identity doesn't belong to the resource.",
+        )
+    }
+
+    /// 404 `IdentityNotFound` (emulator's choice; see the README).
+    pub(crate) fn identity_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "IdentityNotFound",
+            "Provided identity doesn't exist.",
+        )
+    }
+
+    /// 401 `InvalidAccessToken` (Teams exchange).
+    pub(crate) fn invalid_access_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAccessToken",
+            "Provided access token is not valid.",
+        )
+    }
+
+    pub(crate) fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The requested resource does not exist. Operations: POST /identities, DELETE /identities/{id}, \
+             POST /identities/{id}/:issueAccessToken, POST /identities/{id}/:revokeAccessTokens, \
+             POST /teamsUser/:exchangeAccessToken; emulator only: GET /emulator/health, GET /emulator/jwks, \
+             POST /emulator/tokens:validate.",
+        )
+    }
+
+    pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
+        let mut e = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("The requested resource supports only {allow}."),
+        );
+        e.allow = Some(allow);
+        e
+    }
+
+    pub(crate) fn storage() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The emulator could not write to its data directory; see its log.",
+        )
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.body.code,
+            self.body.message
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = CommunicationErrorResponse { error: *self.body };
+        // Serializing plain strings cannot fail; fall back to a fixed body if it ever did.
+        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| {
+            br#"{"error":{"code":"InternalError","message":"error body could not be encoded"}}"#
+                .to_vec()
+        });
+        let mut response = Response::new(Body::from(bytes));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(allow) = self.allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}

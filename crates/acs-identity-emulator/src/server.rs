@@ -1,0 +1,323 @@
+//! Starting, running and stopping the emulator.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use acs_auth::AccessKey;
+use axum::serve::ListenerExt as _;
+use base64::Engine as _;
+use tokio::sync::oneshot;
+use url::Url;
+
+use crate::api::{self, App, Health, TokenValidation};
+use crate::config::{EmulatorBuilder, SecretText, Storage};
+use crate::errors::EmulatorError;
+use crate::store::{self, MetaUpdate, Store};
+use crate::tls;
+use crate::tokens::{Jwks, TokenSigner, generate_signing_key};
+
+/// A running emulator. Stop it with [`EmulatorHandle::shutdown`]; dropping the handle also
+/// stops it (without waiting).
+pub struct EmulatorHandle {
+    endpoint: Url,
+    local_addr: SocketAddr,
+    access_key: SecretText,
+    resource_id: String,
+    ca_cert_pem: Option<String>,
+    ca_cert_path: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    app: Arc<App>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("resource_id", &self.resource_id)
+            .field("access_key", &"<redacted>")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorHandle {
+    /// The base URL, e.g. `http://127.0.0.1:8642/` (`https://` with TLS).
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// A ready-to-use connection string: `endpoint=http://127.0.0.1:PORT/;accesskey=...`.
+    pub fn connection_string(&self) -> String {
+        format!("endpoint={};accesskey={}", self.endpoint, self.access_key.0)
+    }
+
+    /// The access key (base64) requests must be signed with.
+    pub fn access_key_base64(&self) -> &str {
+        &self.access_key.0
+    }
+
+    /// The emulated resource's id (a lower-case GUID).
+    pub fn resource_id(&self) -> &str {
+        &self.resource_id
+    }
+
+    /// The address bound (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// With TLS: the PEM of the certificate authority clients should trust.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.ca_cert_pem.as_deref()
+    }
+
+    /// With TLS and a data directory: the file holding [`EmulatorHandle::certificate_pem`].
+    pub fn certificate_path(&self) -> Option<&Path> {
+        self.ca_cert_path.as_deref()
+    }
+
+    /// The data directory, unless in memory.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// What `POST /emulator/tokens:validate` would answer for `token`, without HTTP.
+    pub fn validate_token(&self, token: &str) -> TokenValidation {
+        api::handlers_validate(&self.app, token)
+    }
+
+    /// What `GET /emulator/jwks` answers, without HTTP.
+    pub fn jwks(&self) -> Jwks {
+        self.app.signer.jwks()
+    }
+
+    /// What `GET /emulator/health` answers, without HTTP.
+    pub fn health(&self) -> Health {
+        api::handlers_health(&self.app)
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, flushes and closes the
+    /// database (so another emulator can open the same data directory once this returns).
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let app = Arc::clone(&self.app);
+        let _ = tokio::task::spawn_blocking(move || app.store.close()).await;
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn data_dir_error(path: &Path, source: std::io::Error) -> EmulatorError {
+    EmulatorError::DataDir {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| data_dir_error(dir, e))
+}
+
+fn generate_access_key() -> Result<String, EmulatorError> {
+    let mut bytes = [0u8; 64];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| EmulatorError::Crypto("no randomness for a new access key".into()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn loopback_for(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
+
+pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, EmulatorError> {
+    let given_key = match &settings.access_key {
+        Some(text) => {
+            let text = text.0.trim().to_owned();
+            AccessKey::from_base64(&text).map_err(EmulatorError::InvalidAccessKey)?;
+            Some(text)
+        }
+        None => None,
+    };
+    let given_resource = match &settings.resource_id {
+        Some(r) => Some(
+            uuid::Uuid::parse_str(r.trim())
+                .map_err(|_| EmulatorError::InvalidResourceId)?
+                .hyphenated()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let data_dir = match &settings.storage {
+        Storage::Directory(dir) => {
+            create_private_dir(dir)?;
+            Some(dir.clone())
+        }
+        Storage::InMemory => None,
+    };
+    let want_tls = settings.tls;
+    let dir_for_db = data_dir.clone();
+    // Opening the database and making an RSA key are blocking work.
+    let (store, access_key, resource_id, signer, tls_material) =
+        tokio::task::spawn_blocking(move || -> Result<_, EmulatorError> {
+            let db = store::open_database(dir_for_db.as_deref())?;
+            let meta = store::read_meta(&db)?;
+            let access_key = match given_key.or(meta.access_key) {
+                Some(k) => k,
+                None => generate_access_key()?,
+            };
+            let resource_id = given_resource
+                .or(meta.resource_id)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+            let signing_key = match meta.signing_key_pkcs8 {
+                Some(k) => k,
+                None => generate_signing_key()?,
+            };
+            let signer = TokenSigner::from_pkcs8(&signing_key)?;
+            let stored_tls = match (
+                meta.tls_ca_cert_pem,
+                meta.tls_ca_key_pem,
+                meta.tls_cert_pem,
+                meta.tls_key_pem,
+            ) {
+                (Some(ca_cert_pem), Some(ca_key_pem), Some(cert_pem), Some(key_pem)) => {
+                    Some(store::TlsMaterial {
+                        ca_cert_pem,
+                        ca_key_pem,
+                        cert_pem,
+                        key_pem,
+                    })
+                }
+                _ => None,
+            };
+            let tls_material = match (want_tls, stored_tls) {
+                (false, _) => None,
+                (true, Some(m)) => Some(m),
+                (true, None) => Some(tls::generate()?),
+            };
+            let update = MetaUpdate {
+                access_key: access_key.clone(),
+                resource_id: resource_id.clone(),
+                signing_key_pkcs8: signing_key,
+                tls: tls_material.clone(),
+            };
+            let store = Store::start(db, &update)?;
+            Ok((store, access_key, resource_id, signer, tls_material))
+        })
+        .await
+        .map_err(|e| EmulatorError::Storage(format!("start-up task failed: {e}")))??;
+
+    let access = AccessKey::from_base64(&access_key).map_err(EmulatorError::InvalidAccessKey)?;
+
+    let mut ca_cert_path = None;
+    if let (Some(material), Some(dir)) = (&tls_material, &data_dir) {
+        let path = dir.join(tls::CA_CERT_FILE);
+        std::fs::write(&path, &material.ca_cert_pem).map_err(|e| data_dir_error(&path, e))?;
+        ca_cert_path = Some(path);
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let scheme = if tls_material.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = SocketAddr::new(loopback_for(local_addr.ip()), local_addr.port());
+    let endpoint = Url::parse(&format!("{scheme}://{host}/"))
+        .map_err(|e| EmulatorError::Storage(format!("cannot form the endpoint URL: {e}")))?;
+
+    let app = Arc::new(App {
+        access_key: access,
+        resource_id: resource_id.clone(),
+        store,
+        signer,
+        clock: Arc::clone(&settings.clock),
+        max_body_bytes: settings.max_body_bytes,
+    });
+    let router = api::router(Arc::clone(&app));
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let signal = async move {
+        let _ = shutdown_rx.await;
+    };
+    let task = match &tls_material {
+        Some(material) => {
+            let config = tls::server_config(material)?;
+            let listener =
+                tls::TlsListener::new(listener, config).map_err(|source| EmulatorError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(signal)
+                    .await
+                {
+                    tracing::error!(error = %e, "server stopped");
+                }
+            })
+        }
+        None => {
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(signal)
+                    .await
+                {
+                    tracing::error!(error = %e, "server stopped");
+                }
+            })
+        }
+    };
+
+    tracing::info!(endpoint = %endpoint, resource_id = %resource_id, "ACS Identity emulator started");
+    Ok(EmulatorHandle {
+        endpoint,
+        local_addr,
+        access_key: SecretText(access_key),
+        resource_id,
+        ca_cert_pem: tls_material.map(|m| m.ca_cert_pem),
+        ca_cert_path,
+        data_dir,
+        app,
+        shutdown: Some(shutdown_tx),
+        task: Some(task),
+    })
+}

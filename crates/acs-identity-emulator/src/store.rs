@@ -1,0 +1,556 @@
+//! Persistent state in a redb database (a file in the data directory, or memory).
+//!
+//! Everything the API reads is also held in memory; the database is written through. Writes go
+//! to one writer thread that commits each batch of waiting writes in one durable transaction
+//! (group commit) and answers each writer only after the commit, so an acknowledged write (201,
+//! 204) survives a crash.
+//!
+//! Token issue order is tracked with *stamps*: `boot << 40 | sequence`, where `boot` counts the
+//! starts of this data directory (persisted) and `sequence` increases by one for every token and
+//! every revocation in this run. A revocation records the stamp it was given; a token is revoked
+//! when its stamp is below the identity's recorded one. Stamps are exact even when many tokens
+//! are issued within the same second, and need no write per issued token.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use tokio::sync::oneshot;
+
+use crate::errors::EmulatorError;
+
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const IDENTITIES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("identities");
+
+/// Name of the database file inside the data directory.
+pub(crate) const DB_FILE: &str = "emulator.redb";
+
+const SEQUENCE_BITS: u32 = 40;
+
+/// What is known about one identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdentityRecord {
+    /// Creation time, milliseconds since the Unix epoch.
+    pub(crate) created_ms: u64,
+    /// Tokens with a stamp below this are revoked (0: none).
+    pub(crate) revoked_before: u64,
+    /// Deleted: no new tokens, every token invalid.
+    pub(crate) deleted: bool,
+}
+
+impl IdentityRecord {
+    fn encode(&self) -> [u8; 17] {
+        let mut out = [0u8; 17];
+        out[..8].copy_from_slice(&self.created_ms.to_le_bytes());
+        out[8..16].copy_from_slice(&self.revoked_before.to_le_bytes());
+        out[16] = u8::from(self.deleted);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 17 {
+            return None;
+        }
+        let created_ms = u64::from_le_bytes(bytes[..8].try_into().ok()?);
+        let revoked_before = u64::from_le_bytes(bytes[8..16].try_into().ok()?);
+        Some(Self {
+            created_ms,
+            revoked_before,
+            deleted: bytes[16] != 0,
+        })
+    }
+}
+
+/// Values kept in the `meta` table.
+#[derive(Debug, Default)]
+pub(crate) struct Meta {
+    pub(crate) access_key: Option<String>,
+    pub(crate) resource_id: Option<String>,
+    pub(crate) signing_key_pkcs8: Option<Vec<u8>>,
+    pub(crate) tls_ca_cert_pem: Option<String>,
+    pub(crate) tls_ca_key_pem: Option<String>,
+    pub(crate) tls_cert_pem: Option<String>,
+    pub(crate) tls_key_pem: Option<String>,
+}
+
+enum WriteOp {
+    Create { id: String, created_ms: u64 },
+    Revoke { id: String, stamp: u64 },
+    Delete { id: String, stamp: u64 },
+}
+
+struct Job {
+    op: WriteOp,
+    reply: oneshot::Sender<Result<(), String>>,
+}
+
+enum Message {
+    Job(Job),
+    Stop,
+}
+
+/// The emulator's state: identities in memory, written through to the database.
+pub(crate) struct Store {
+    identities: Arc<RwLock<HashMap<String, IdentityRecord>>>,
+    writer: mpsc::Sender<Message>,
+    writer_thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    boot: u64,
+    sequence: AtomicU64,
+    /// Tokens with a stamp below this are invalid (access key rotated).
+    tokens_valid_from: u64,
+}
+
+/// Settings that are persisted at open.
+pub(crate) struct MetaUpdate {
+    pub(crate) access_key: String,
+    pub(crate) resource_id: String,
+    pub(crate) signing_key_pkcs8: Vec<u8>,
+    pub(crate) tls: Option<TlsMaterial>,
+}
+
+/// PEM texts of the emulator's TLS certificate authority and server certificate.
+#[derive(Clone)]
+pub(crate) struct TlsMaterial {
+    pub(crate) ca_cert_pem: String,
+    pub(crate) ca_key_pem: String,
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: String,
+}
+
+fn storage_error(e: impl std::fmt::Display) -> EmulatorError {
+    EmulatorError::Storage(e.to_string())
+}
+
+fn get_text(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<String>, EmulatorError> {
+    Ok(match table.get(key).map_err(storage_error)? {
+        Some(v) => Some(
+            String::from_utf8(v.value().to_vec())
+                .map_err(|_| EmulatorError::Storage(format!("meta value `{key}` is not UTF-8")))?,
+        ),
+        None => None,
+    })
+}
+
+/// Opens (or creates) the database: a file under `dir`, or memory when `dir` is `None`.
+pub(crate) fn open_database(dir: Option<&Path>) -> Result<Database, EmulatorError> {
+    match dir {
+        Some(dir) => {
+            let path = dir.join(DB_FILE);
+            Database::create(&path).map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => EmulatorError::Storage(format!(
+                    "{} is already open in another emulator; stop it or use another --data-dir",
+                    path.display()
+                )),
+                other => EmulatorError::Storage(format!("{}: {other}", path.display())),
+            })
+        }
+        None => Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(storage_error),
+    }
+}
+
+/// Reads the persisted settings.
+pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
+    let txn = db.begin_read().map_err(storage_error)?;
+    let table = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Meta::default()),
+        Err(e) => return Err(storage_error(e)),
+    };
+    Ok(Meta {
+        access_key: get_text(&table, "access_key")?,
+        resource_id: get_text(&table, "resource_id")?,
+        signing_key_pkcs8: table
+            .get("signing_key")
+            .map_err(storage_error)?
+            .map(|v| v.value().to_vec()),
+        tls_ca_cert_pem: get_text(&table, "tls_ca_cert")?,
+        tls_ca_key_pem: get_text(&table, "tls_ca_key")?,
+        tls_cert_pem: get_text(&table, "tls_cert")?,
+        tls_key_pem: get_text(&table, "tls_key")?,
+    })
+}
+
+impl Store {
+    /// Persists `update`, starts a new boot, loads identities and starts the writer thread.
+    pub(crate) fn start(db: Database, update: &MetaUpdate) -> Result<Store, EmulatorError> {
+        let previous = read_meta(&db)?;
+        let txn = db.begin_write().map_err(storage_error)?;
+        let boot;
+        let mut tokens_valid_from;
+        {
+            let mut meta = txn.open_table(META).map_err(storage_error)?;
+            boot = match meta.get("boot").map_err(storage_error)? {
+                Some(v) => {
+                    let bytes: [u8; 8] = v.value().try_into().map_err(|_| {
+                        EmulatorError::Storage("meta value `boot` is corrupt".into())
+                    })?;
+                    u64::from_le_bytes(bytes)
+                }
+                None => 0,
+            } + 1;
+            tokens_valid_from = match meta.get("tokens_valid_from").map_err(storage_error)? {
+                Some(v) => {
+                    let bytes: [u8; 8] = v.value().try_into().map_err(|_| {
+                        EmulatorError::Storage("meta value `tokens_valid_from` is corrupt".into())
+                    })?;
+                    u64::from_le_bytes(bytes)
+                }
+                None => 0,
+            };
+            if previous
+                .access_key
+                .as_deref()
+                .is_some_and(|old| old != update.access_key)
+            {
+                // Rotating the access key revokes every token issued under the old one.
+                tokens_valid_from = boot << SEQUENCE_BITS;
+            }
+            meta.insert("boot", boot.to_le_bytes().as_slice())
+                .map_err(storage_error)?;
+            meta.insert(
+                "tokens_valid_from",
+                tokens_valid_from.to_le_bytes().as_slice(),
+            )
+            .map_err(storage_error)?;
+            meta.insert("access_key", update.access_key.as_bytes())
+                .map_err(storage_error)?;
+            meta.insert("resource_id", update.resource_id.as_bytes())
+                .map_err(storage_error)?;
+            meta.insert("signing_key", update.signing_key_pkcs8.as_slice())
+                .map_err(storage_error)?;
+            if let Some(tls) = &update.tls {
+                meta.insert("tls_ca_cert", tls.ca_cert_pem.as_bytes())
+                    .map_err(storage_error)?;
+                meta.insert("tls_ca_key", tls.ca_key_pem.as_bytes())
+                    .map_err(storage_error)?;
+                meta.insert("tls_cert", tls.cert_pem.as_bytes())
+                    .map_err(storage_error)?;
+                meta.insert("tls_key", tls.key_pem.as_bytes())
+                    .map_err(storage_error)?;
+            }
+            // Make sure the identities table exists so reads never miss it.
+            txn.open_table(IDENTITIES).map_err(storage_error)?;
+        }
+        txn.commit().map_err(storage_error)?;
+        if boot >= (1 << (64 - SEQUENCE_BITS)) {
+            return Err(EmulatorError::Storage(
+                "the data directory has been started too many times".into(),
+            ));
+        }
+
+        let mut identities = HashMap::new();
+        {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let table = txn.open_table(IDENTITIES).map_err(storage_error)?;
+            for entry in table.iter().map_err(storage_error)? {
+                let (k, v) = entry.map_err(storage_error)?;
+                let record = IdentityRecord::decode(v.value()).ok_or_else(|| {
+                    EmulatorError::Storage(format!("identity record {} is corrupt", k.value()))
+                })?;
+                identities.insert(k.value().to_owned(), record);
+            }
+        }
+
+        let identities = Arc::new(RwLock::new(identities));
+        let (tx, rx) = mpsc::channel();
+        let cache = Arc::clone(&identities);
+        let thread = std::thread::Builder::new()
+            .name("acs-emulator-writer".into())
+            .spawn(move || writer_loop(db, rx, cache))
+            .map_err(|e| EmulatorError::Storage(format!("cannot start the writer thread: {e}")))?;
+        Ok(Store {
+            identities,
+            writer: tx,
+            writer_thread: std::sync::Mutex::new(Some(thread)),
+            boot,
+            sequence: AtomicU64::new(1),
+            tokens_valid_from,
+        })
+    }
+
+    /// A new stamp, greater than every stamp handed out before (in any run).
+    pub(crate) fn next_stamp(&self) -> u64 {
+        let seq = self.sequence.fetch_add(1, Ordering::Relaxed) & ((1 << SEQUENCE_BITS) - 1);
+        (self.boot << SEQUENCE_BITS) | seq
+    }
+
+    /// Tokens with a stamp below this are invalid whatever their identity.
+    pub(crate) fn tokens_valid_from(&self) -> u64 {
+        self.tokens_valid_from
+    }
+
+    /// The record of an identity, if it was ever created.
+    pub(crate) fn get(&self, id: &str) -> Option<IdentityRecord> {
+        self.identities
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .copied()
+    }
+
+    /// Number of identities ever created (deleted included).
+    pub(crate) fn identity_count(&self) -> usize {
+        self.identities
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    async fn write(&self, op: WriteOp) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Message::Job(Job { op, reply }))
+            .map_err(|_| "the emulator is shutting down".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the storage writer stopped".to_owned())?
+    }
+
+    /// Records a new identity; returns once it is durable.
+    pub(crate) async fn create(&self, id: String, created_ms: u64) -> Result<(), String> {
+        self.write(WriteOp::Create { id, created_ms }).await
+    }
+
+    /// Revokes every token of `id` with a stamp below `stamp`; returns once durable.
+    pub(crate) async fn revoke(&self, id: String, stamp: u64) -> Result<(), String> {
+        self.write(WriteOp::Revoke { id, stamp }).await
+    }
+
+    /// Marks `id` deleted and revokes its tokens; returns once durable.
+    pub(crate) async fn delete(&self, id: String, stamp: u64) -> Result<(), String> {
+        self.write(WriteOp::Delete { id, stamp }).await
+    }
+
+    /// Stops the writer thread after the writes already queued, and waits for it (the database
+    /// file is closed when this returns).
+    pub(crate) fn close(&self) {
+        let _ = self.writer.send(Message::Stop);
+        let thread = self
+            .writer_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.writer.send(Message::Stop);
+    }
+}
+
+fn apply(record: Option<IdentityRecord>, op: &WriteOp) -> IdentityRecord {
+    match op {
+        WriteOp::Create { created_ms, .. } => record.unwrap_or(IdentityRecord {
+            created_ms: *created_ms,
+            revoked_before: 0,
+            deleted: false,
+        }),
+        WriteOp::Revoke { stamp, .. } => {
+            let mut r = record.unwrap_or(IdentityRecord {
+                created_ms: 0,
+                revoked_before: 0,
+                deleted: false,
+            });
+            r.revoked_before = r.revoked_before.max(*stamp);
+            r
+        }
+        WriteOp::Delete { stamp, .. } => {
+            let mut r = record.unwrap_or(IdentityRecord {
+                created_ms: 0,
+                revoked_before: 0,
+                deleted: true,
+            });
+            r.revoked_before = r.revoked_before.max(*stamp);
+            r.deleted = true;
+            r
+        }
+    }
+}
+
+fn op_id(op: &WriteOp) -> &str {
+    match op {
+        WriteOp::Create { id, .. } | WriteOp::Revoke { id, .. } | WriteOp::Delete { id, .. } => id,
+    }
+}
+
+const MAX_BATCH: usize = 512;
+
+fn writer_loop(
+    db: Database,
+    rx: mpsc::Receiver<Message>,
+    cache: Arc<RwLock<HashMap<String, IdentityRecord>>>,
+) {
+    let mut stopping = false;
+    while !stopping {
+        let first = match rx.recv() {
+            Ok(Message::Job(job)) => job,
+            Ok(Message::Stop) | Err(_) => break,
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Message::Job(job)) => batch.push(job),
+                Ok(Message::Stop) => {
+                    stopping = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let result = commit_batch(&db, &batch);
+        match &result {
+            Ok(updated) => {
+                let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
+                for (id, record) in updated {
+                    cache.insert(id.clone(), *record);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "storage write failed"),
+        }
+        let outcome = result.map(|_| ());
+        for job in batch {
+            let _ = job.reply.send(outcome.clone());
+        }
+    }
+    drop(db);
+}
+
+fn commit_batch(db: &Database, batch: &[Job]) -> Result<HashMap<String, IdentityRecord>, String> {
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    let mut updated: HashMap<String, IdentityRecord> = HashMap::new();
+    {
+        let mut table = txn.open_table(IDENTITIES).map_err(|e| e.to_string())?;
+        for job in batch {
+            let id = op_id(&job.op);
+            let current = match updated.get(id) {
+                Some(r) => Some(*r),
+                None => table
+                    .get(id)
+                    .map_err(|e| e.to_string())?
+                    .and_then(|v| IdentityRecord::decode(v.value())),
+            };
+            let next = apply(current, &job.op);
+            table
+                .insert(id, next.encode().as_slice())
+                .map_err(|e| e.to_string())?;
+            updated.insert(id.to_owned(), next);
+        }
+    }
+    txn.commit().map_err(|e| e.to_string())?;
+    Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update() -> MetaUpdate {
+        MetaUpdate {
+            access_key: "a2V5".into(),
+            resource_id: "00000000-0000-0000-0000-000000000001".into(),
+            signing_key_pkcs8: vec![1, 2, 3],
+            tls: None,
+        }
+    }
+
+    #[test]
+    fn record_round_trips() {
+        let r = IdentityRecord {
+            created_ms: 123_456_789,
+            revoked_before: u64::MAX - 3,
+            deleted: true,
+        };
+        assert_eq!(IdentityRecord::decode(&r.encode()), Some(r));
+        assert_eq!(IdentityRecord::decode(&[0; 16]), None);
+    }
+
+    #[tokio::test]
+    async fn stamps_increase_across_boots_and_writes_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_database(Some(dir.path())).unwrap();
+        let store = Store::start(db, &update()).unwrap();
+        let a = store.next_stamp();
+        let b = store.next_stamp();
+        assert!(b > a);
+        store.create("x".into(), 5).await.unwrap();
+        let revoke_at = store.next_stamp();
+        store.revoke("x".into(), revoke_at).await.unwrap();
+        assert_eq!(store.get("x").unwrap().revoked_before, revoke_at);
+        store.close();
+        drop(store);
+
+        let db = open_database(Some(dir.path())).unwrap();
+        let meta = read_meta(&db).unwrap();
+        assert_eq!(meta.access_key.as_deref(), Some("a2V5"));
+        assert_eq!(meta.signing_key_pkcs8.as_deref(), Some(&[1u8, 2, 3][..]));
+        let store = Store::start(db, &update()).unwrap();
+        let record = store.get("x").unwrap();
+        assert_eq!(
+            record,
+            IdentityRecord {
+                created_ms: 5,
+                revoked_before: revoke_at,
+                deleted: false
+            }
+        );
+        assert!(
+            store.next_stamp() > revoke_at,
+            "a new boot starts above every old stamp"
+        );
+        assert_eq!(store.tokens_valid_from(), 0);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn rotating_the_key_invalidates_older_stamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let old = store.next_stamp();
+        store.close();
+        drop(store);
+        let mut rotated = update();
+        rotated.access_key = "b3RoZXI=".into();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &rotated).unwrap();
+        assert!(store.tokens_valid_from() > old);
+        assert!(store.next_stamp() >= store.tokens_valid_from());
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_are_all_acknowledged_and_merged() {
+        let store = Arc::new(Store::start(open_database(None).unwrap(), &update()).unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..50u64 {
+            let s = Arc::clone(&store);
+            tasks.push(tokio::spawn(
+                async move { s.create(format!("id{i}"), i).await },
+            ));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(store.identity_count(), 50);
+        let s1 = store.next_stamp();
+        let s2 = store.next_stamp();
+        // Revoke with the larger stamp first; the smaller one must not lower it.
+        store.revoke("id1".into(), s2).await.unwrap();
+        store.delete("id1".into(), s1).await.unwrap();
+        let r = store.get("id1").unwrap();
+        assert!(r.deleted);
+        assert_eq!(r.revoked_before, s2);
+        store.close();
+    }
+}

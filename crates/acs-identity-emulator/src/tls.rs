@@ -1,0 +1,200 @@
+//! Optional TLS: a local certificate authority and a server certificate for `localhost`,
+//! `127.0.0.1` and `::1`, made on first start and kept in the data directory. Clients trust the
+//! CA certificate (written to `<data dir>/tls-ca-cert.pem`).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::errors::EmulatorError;
+use crate::store::TlsMaterial;
+
+/// File name of the CA certificate clients should trust.
+pub const CA_CERT_FILE: &str = "tls-ca-cert.pem";
+
+fn crypto(e: impl std::fmt::Display) -> EmulatorError {
+    EmulatorError::Crypto(format!("TLS certificate: {e}"))
+}
+
+/// Makes a new CA and a server certificate signed by it.
+pub(crate) fn generate() -> Result<TlsMaterial, EmulatorError> {
+    let ca_key = KeyPair::generate().map_err(crypto)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(crypto)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "ACS Identity emulator local CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(crypto)?;
+    let ca_cert_pem = ca_cert.pem();
+    let ca_key_pem = ca_key.serialize_pem();
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let key = KeyPair::generate().map_err(crypto)?;
+    let mut params = CertificateParams::new(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ])
+    .map_err(crypto)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "ACS Identity emulator");
+    let cert = params.signed_by(&key, &issuer).map_err(crypto)?;
+    Ok(TlsMaterial {
+        ca_cert_pem,
+        ca_key_pem,
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// The DER bodies of the PEM blocks labelled `label` in `pem`.
+fn pem_blocks(pem: &str, label: &str) -> Vec<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(&begin) {
+        let after = &rest[start + begin.len()..];
+        let Some(stop) = after.find(&end) else { break };
+        let b64: String = after[..stop]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64) {
+            out.push(der);
+        }
+        rest = &after[stop + end.len()..];
+    }
+    out
+}
+
+/// A rustls server configuration (HTTP/2 and HTTP/1.1 by ALPN) for `material`.
+pub(crate) fn server_config(
+    material: &TlsMaterial,
+) -> Result<Arc<rustls::ServerConfig>, EmulatorError> {
+    let certs: Vec<CertificateDer<'static>> = pem_blocks(&material.cert_pem, "CERTIFICATE")
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    let key = pem_blocks(&material.key_pem, "PRIVATE KEY")
+        .into_iter()
+        .next()
+        .ok_or_else(|| crypto("the stored server key is not a PKCS#8 PEM"))?;
+    if certs.is_empty() {
+        return Err(crypto("the stored server certificate is not a PEM"));
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(crypto)?
+        .with_no_client_auth()
+        .with_single_cert(certs, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
+        .map_err(crypto)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A listener that hands axum TLS streams; handshakes run concurrently in their own tasks so a
+/// slow client cannot hold up others.
+pub(crate) struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local_addr: SocketAddr,
+    acceptor_task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    pub(crate) fn new(
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+    ) -> io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let (tx, ready) = mpsc::channel(64);
+        let acceptor = TlsAcceptor::from(config);
+        let acceptor_task = tokio::spawn(async move {
+            loop {
+                let (tcp, peer) = match listener.accept().await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                let ready = tx.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            let _ = ready.send((stream, peer)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+                if tx.is_closed() {
+                    break;
+                }
+            }
+        });
+        Ok(Self {
+            ready,
+            local_addr,
+            acceptor_task,
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.acceptor_task.abort();
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(x) => x,
+            // The acceptor task is gone (shutting down): never yield another connection.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local_addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_material_loads() {
+        let m = generate().unwrap();
+        assert!(m.ca_cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_eq!(pem_blocks(&m.cert_pem, "CERTIFICATE").len(), 1);
+        assert_eq!(pem_blocks(&m.key_pem, "PRIVATE KEY").len(), 1);
+        server_config(&m).unwrap();
+        let broken = TlsMaterial {
+            key_pem: "nope".into(),
+            ..m
+        };
+        assert!(server_config(&broken).is_err());
+    }
+}

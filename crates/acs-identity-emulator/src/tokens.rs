@@ -1,0 +1,350 @@
+//! ACS access tokens: RS256 JWTs signed with the emulator's RSA key, their validation, and the
+//! public key as a JWKS.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{self, KeyPair as _, UnparsedPublicKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::EmulatorError;
+
+/// `scp` claim of ACS user tokens.
+pub(crate) const SCP_ACS_USER: u32 = 1792;
+/// `scp` claim the emulator gives Teams user tokens (emulator's choice).
+pub(crate) const SCP_TEAMS_USER: u32 = 1024;
+
+/// The claims of a token the emulator issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AccessTokenClaims {
+    /// The identity without its `8:` prefix, e.g. `acs:<resource>_<suffix>`.
+    pub(crate) skypeid: String,
+    pub(crate) scp: u32,
+    /// Issue time in seconds, as a string.
+    pub(crate) csi: String,
+    pub(crate) exp: i64,
+    #[serde(rename = "acsScope")]
+    pub(crate) acs_scope: String,
+    #[serde(rename = "resourceId")]
+    pub(crate) resource_id: String,
+    pub(crate) iat: i64,
+    /// Emulator only: the token's issue stamp (16 hex digits); revocation compares it.
+    pub(crate) jti: String,
+}
+
+/// The base64url decoder used for JWT parts: padding optional.
+pub(crate) const B64URL_LENIENT: base64::engine::GeneralPurpose =
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+
+/// The public signing key as a JSON Web Key Set (`GET /emulator/jwks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwks {
+    /// The keys (one: the emulator's RS256 key).
+    pub keys: Vec<Jwk>,
+}
+
+/// One RSA public key of a [`Jwks`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    /// `RSA`.
+    pub kty: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// `RS256`.
+    pub alg: String,
+    /// The key id, equal to the `kid` header of every token the emulator signs.
+    pub kid: String,
+    /// The key's thumbprint, equal to the `x5t` header of tokens.
+    pub x5t: String,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Public exponent, base64url.
+    pub e: String,
+}
+
+/// The emulator's RS256 signing key.
+pub(crate) struct TokenSigner {
+    key: RsaKeyPair,
+    public_key_der: Vec<u8>,
+    kid: String,
+    header_b64: String,
+    jwk: Jwk,
+}
+
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSigner")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh RSA-2048 key as PKCS#8 DER.
+pub(crate) fn generate_signing_key() -> Result<Vec<u8>, EmulatorError> {
+    use aws_lc_rs::encoding::AsDer as _;
+    let key = RsaKeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| EmulatorError::Crypto("RSA key generation failed".into()))?;
+    let der = key
+        .as_der()
+        .map_err(|_| EmulatorError::Crypto("RSA key encoding failed".into()))?;
+    Ok(der.as_ref().to_vec())
+}
+
+/// Why a token is not valid (the `reason` of `POST /emulator/tokens:validate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenProblem {
+    Malformed,
+    UnknownSigningKey,
+    BadSignature,
+}
+
+impl TokenSigner {
+    /// Loads the key from PKCS#8 DER.
+    pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self, EmulatorError> {
+        let key = RsaKeyPair::from_pkcs8(der).map_err(|_| {
+            EmulatorError::Crypto("the stored RSA signing key is not valid PKCS#8".into())
+        })?;
+        let public_key_der = key.public_key().as_ref().to_vec();
+        let thumb = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            &public_key_der,
+        );
+        let kid: String = thumb.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+        let x5t = URL_SAFE_NO_PAD.encode(thumb.as_ref());
+        let components: PublicKeyComponents<Vec<u8>> = key.public_key().into();
+        let jwk = Jwk {
+            kty: "RSA".into(),
+            use_: "sig".into(),
+            alg: "RS256".into(),
+            kid: kid.clone(),
+            x5t: x5t.clone(),
+            n: URL_SAFE_NO_PAD.encode(strip_leading_zeros(&components.n)),
+            e: URL_SAFE_NO_PAD.encode(strip_leading_zeros(&components.e)),
+        };
+        let header = serde_json::json!({"alg": "RS256", "kid": kid, "x5t": x5t, "typ": "JWT"});
+        let header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
+        Ok(Self {
+            key,
+            public_key_der,
+            kid,
+            header_b64,
+            jwk,
+        })
+    }
+
+    /// The key id in token headers.
+    #[cfg(test)]
+    pub(crate) fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public key set.
+    pub(crate) fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: vec![self.jwk.clone()],
+        }
+    }
+
+    /// Signs `claims` into a compact JWT.
+    pub(crate) fn sign(&self, claims: &AccessTokenClaims) -> Result<String, EmulatorError> {
+        let payload = serde_json::to_vec(claims)
+            .map_err(|e| EmulatorError::Crypto(format!("claims encoding failed: {e}")))?;
+        let mut token = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 350);
+        token.push_str(&self.header_b64);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                token.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| EmulatorError::Crypto("RS256 signing failed".into()))?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(token)
+    }
+
+    /// Checks the structure, `kid` and signature of `token` and returns its claims.
+    pub(crate) fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
+        let mut parts = token.trim().split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenProblem::Malformed);
+        };
+        let header: serde_json::Value = B64URL_LENIENT
+            .decode(h)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(TokenProblem::Malformed)?;
+        if header.get("alg").and_then(|v| v.as_str()) != Some("RS256")
+            || header.get("kid").and_then(|v| v.as_str()) != Some(self.kid.as_str())
+        {
+            return Err(TokenProblem::UnknownSigningKey);
+        }
+        let signature = B64URL_LENIENT
+            .decode(s)
+            .map_err(|_| TokenProblem::Malformed)?;
+        let signed_len = h.len() + 1 + p.len();
+        let signed = token
+            .trim()
+            .get(..signed_len)
+            .ok_or(TokenProblem::Malformed)?;
+        UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.public_key_der)
+            .verify(signed.as_bytes(), &signature)
+            .map_err(|_| TokenProblem::BadSignature)?;
+        let payload = B64URL_LENIENT
+            .decode(p)
+            .map_err(|_| TokenProblem::Malformed)?;
+        serde_json::from_slice(&payload).map_err(|_| TokenProblem::Malformed)
+    }
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len().saturating_sub(1));
+    &bytes[first..]
+}
+
+/// Nanoseconds since the Unix epoch (0 for times before it).
+pub(crate) fn unix_nanos(t: SystemTime) -> i128 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+/// Formats a time like the service formats `expiresOn`: RFC 3339 with 7 fractional digits and
+/// `+00:00`, e.g. `2022-08-26T20:03:35.4402106+00:00`. `None` when out of range.
+pub(crate) fn format_expires_on(unix_nanos: i128) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(unix_nanos).ok()?;
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    ))
+}
+
+/// A stamp as the `jti` claim.
+pub(crate) fn stamp_to_jti(stamp: u64) -> String {
+    format!("{stamp:016x}")
+}
+
+/// The stamp of a `jti` claim made by [`stamp_to_jti`].
+pub(crate) fn jti_to_stamp(jti: &str) -> Option<u64> {
+    if jti.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(jti, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> TokenSigner {
+        TokenSigner::from_pkcs8(&generate_signing_key().unwrap()).unwrap()
+    }
+
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims {
+            skypeid: "acs:r_s".into(),
+            scp: SCP_ACS_USER,
+            csi: "1700000000".into(),
+            exp: 1_700_086_400,
+            acs_scope: "chat,voip".into(),
+            resource_id: "r".into(),
+            iat: 1_700_000_000,
+            jti: stamp_to_jti(42),
+        }
+    }
+
+    #[test]
+    fn expires_on_has_seven_fraction_digits() {
+        assert_eq!(
+            format_expires_on(1_661_544_215_440_210_600).as_deref(),
+            Some("2022-08-26T20:03:35.4402106+00:00")
+        );
+        assert_eq!(
+            format_expires_on(0).as_deref(),
+            Some("1970-01-01T00:00:00.0000000+00:00")
+        );
+        assert_eq!(format_expires_on(i128::MAX), None);
+    }
+
+    #[test]
+    fn jti_round_trips() {
+        for s in [0u64, 1, 42, u64::MAX] {
+            assert_eq!(jti_to_stamp(&stamp_to_jti(s)), Some(s));
+        }
+        assert_eq!(jti_to_stamp("12"), None);
+        assert_eq!(jti_to_stamp("zzzzzzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn signs_verifiable_rs256_with_header_fields() {
+        let s = signer();
+        let token = s.sign(&claims()).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(header["kid"], s.kid());
+        assert_eq!(header["x5t"], s.jwks().keys[0].x5t);
+        assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().len(), 256);
+        assert_eq!(s.verify(&token), Ok(claims()));
+        let payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(payload["acsScope"], "chat,voip");
+        assert_eq!(payload["scp"], 1792);
+        assert_eq!(payload["resourceId"], "r");
+    }
+
+    #[test]
+    fn rejects_tampering_and_foreign_keys() {
+        let s = signer();
+        let token = s.sign(&claims()).unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut other = claims();
+        other.exp += 1;
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap());
+        assert_eq!(s.verify(&parts.join(".")), Err(TokenProblem::BadSignature));
+        assert_eq!(
+            signer().verify(&token),
+            Err(TokenProblem::UnknownSigningKey)
+        );
+        assert_eq!(s.verify("a.b"), Err(TokenProblem::Malformed));
+        assert_eq!(s.verify(""), Err(TokenProblem::Malformed));
+        assert_eq!(s.verify("!!.??.**"), Err(TokenProblem::Malformed));
+    }
+
+    #[test]
+    fn jwk_modulus_is_2048_bits() {
+        let jwk = &signer().jwks().keys[0];
+        assert_eq!(URL_SAFE_NO_PAD.decode(&jwk.n).unwrap().len(), 256);
+        assert_eq!(jwk.e, "AQAB");
+        assert_eq!(jwk.kid.len(), 40);
+    }
+}
