@@ -328,6 +328,39 @@ mod tests {
     }
 
     #[test]
+    fn endpoint_edge_cases() {
+        // An empty query or fragment marker is still a query or fragment.
+        for bad in [
+            "https://a.example/?",
+            "https://a.example/#",
+            "https://",
+            "mailto:a@example.com",
+        ] {
+            assert!(
+                matches!(
+                    err(&format!("endpoint={bad};accesskey={KEY}")),
+                    E::InvalidEndpoint(_)
+                ),
+                "{bad}"
+            );
+        }
+        // Plain http (a local emulator) with a port is accepted, and the port kept.
+        let cs =
+            ConnectionString::parse(&format!("endpoint=http://127.0.0.1:8080;accesskey={KEY}"))
+                .unwrap();
+        assert_eq!(cs.endpoint().as_str(), "http://127.0.0.1:8080/");
+        // Odd letter case in the scheme and host is normalised by URL parsing.
+        let cs = ConnectionString::parse(&format!(
+            "EndPoint=HTTPS://Contoso.Communication.Azure.com/;ACCESSKEY={KEY}"
+        ))
+        .unwrap();
+        assert_eq!(
+            cs.endpoint().as_str(),
+            "https://contoso.communication.azure.com/"
+        );
+    }
+
+    #[test]
     fn display_and_debug_redact_the_key() {
         let cs = ConnectionString::parse(&format!("endpoint=https://a.example/;accesskey={KEY}"))
             .unwrap();

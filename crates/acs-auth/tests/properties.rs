@@ -224,6 +224,24 @@ proptest! {
         let _ = parse_http_date(&text);
     }
 
+    /// A valid date with one character replaced by any character (multi-byte ones included) never
+    /// panics the parser, and whatever it still accepts is the canonical text of the time it gives.
+    #[test]
+    fn parse_http_date_accepts_only_canonical_text(
+        secs in 0..=LAST_SECOND, at in any::<Index>(), replacement in any::<char>(),
+    ) {
+        let valid = format_http_date(UNIX_EPOCH + Duration::from_secs(secs));
+        let i = at.index(valid.len());
+        let mut text = valid.clone();
+        text.replace_range(i..=i, replacement.encode_utf8(&mut [0; 4]));
+        if let Ok(t) = parse_http_date(&text) {
+            // A leap second (`:60`) is the one accepted form that formats back differently.
+            if !text.contains(":60 GMT") {
+                prop_assert_eq!(format_http_date(t), text);
+            }
+        }
+    }
+
     /// The adapter signs what `request_target`/`request_host` read from the URL, and the result
     /// verifies against those parts and the body bytes.
     #[test]
