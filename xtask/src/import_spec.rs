@@ -1,0 +1,877 @@
+//! `cargo xtask import-spec <swagger-2.0 file>`: converts a published Swagger 2.0 document of the
+//! Communication Identity API into the OpenAPI 3.0.3 document the client is generated from.
+//!
+//! The conversion is mechanical, plus the adaptations listed in `spec/README.md` (each has an id
+//! that the conformance test knows, see [`ADAPTATIONS`]):
+//!
+//! - `external-error-model`: `$ref`s into another file (the 2023-10-01 error model lives in
+//!   `Common/.../common.json`) are resolved and the referenced schemas copied into
+//!   `components/schemas` under their own names.
+//! - `default-response`: a `default` response becomes `4XX` and `5XX` (progenitor 0.15 cannot
+//!   take `default`).
+//! - `open-enum`: an enum marked `x-ms-enum.modelAsString: true` (the token scope) becomes a plain
+//!   string whose description lists the known values, so a new value from the service decodes.
+//! - `own-descriptions`: every summary and description comes from the project's own table.
+//! - `ref-siblings`: keywords next to a `$ref` are dropped (OpenAPI 3.0 ignores them).
+//! - `extensions-dropped`: `x-ms-*` extensions, examples and `security` are not carried over; the
+//!   parameterized host becomes the server variable `{endpoint}`.
+//!
+//! Output is deterministic: object keys are sorted and the text ends with a newline.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::descriptions;
+use crate::{Error, Result};
+
+/// The OpenAPI version written.
+pub const OPENAPI_VERSION: &str = "3.0.3";
+
+/// Ids of the adaptations `import-spec` makes; `spec/README.md` explains each one.
+pub const ADAPTATIONS: &[&str] = &[
+    "external-error-model",
+    "default-response",
+    "open-enum",
+    "own-descriptions",
+    "ref-siblings",
+    "extensions-dropped",
+];
+
+const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
+
+/// The result of a conversion.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// The OpenAPI 3.0 document.
+    pub document: Value,
+    /// Description keys the project's table has no text for (placeholders were written).
+    pub missing_descriptions: Vec<String>,
+}
+
+impl Converted {
+    /// The document as the text written to `spec/`: pretty JSON, sorted keys, final newline.
+    pub fn to_text(&self) -> String {
+        to_text(&self.document)
+    }
+}
+
+/// Pretty JSON with a final newline (serde_json sorts object keys).
+pub fn to_text(document: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(document).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Reads and converts the Swagger 2.0 file at `path`; external references are resolved relative
+/// to its directory (see [`convert`]).
+pub fn convert_file(path: &Path) -> Result<Converted> {
+    let text = crate::read_to_string(path)?;
+    let swagger: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    convert(&swagger, dir)
+}
+
+/// Converts a Swagger 2.0 document whose file sits in `source_dir`.
+///
+/// An external `$ref` such as `../../../Common/stable/2022-07-13/common.json#/definitions/X` is
+/// looked up relative to `source_dir` first; when that file does not exist (the published layout
+/// is not kept locally), `<source_dir>/../common/2022-07-13/common.json` is tried: the folder name
+/// before `stable`/`preview`, lower-cased, then the version folder and the file name.
+pub fn convert(swagger: &Value, source_dir: &Path) -> Result<Converted> {
+    let root = as_object(swagger, "document")?;
+    match root.get("swagger").and_then(Value::as_str) {
+        Some("2.0") => {}
+        other => {
+            return Err(Error::new(format!(
+                "expected a Swagger 2.0 document (`\"swagger\": \"2.0\"`), found {other:?}"
+            )));
+        }
+    }
+    let mut converter = Converter {
+        source_dir: source_dir.to_path_buf(),
+        main: swagger.clone(),
+        external: BTreeMap::new(),
+        schemas: BTreeMap::new(),
+        pending: Vec::new(),
+        missing: Vec::new(),
+    };
+    let document = converter.document()?;
+    let mut missing = converter.missing;
+    missing.sort();
+    missing.dedup();
+    Ok(Converted {
+        document,
+        missing_descriptions: missing,
+    })
+}
+
+/// Where a schema comes from: the main document or an external file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Origin {
+    Main,
+    External(PathBuf),
+}
+
+struct Converter {
+    source_dir: PathBuf,
+    main: Value,
+    external: BTreeMap<PathBuf, Value>,
+    /// Converted component schemas, and where each came from (to detect name clashes).
+    schemas: BTreeMap<String, (Origin, Value)>,
+    /// Schemas referenced but not converted yet.
+    pending: Vec<(String, Origin)>,
+    missing: Vec<String>,
+}
+
+impl Converter {
+    fn describe(&mut self, key: &str) -> String {
+        match descriptions::lookup(key) {
+            Some(text) => text.to_string(),
+            None => {
+                self.missing.push(key.to_string());
+                format!("(no project description yet for `{key}`)")
+            }
+        }
+    }
+
+    fn document(&mut self) -> Result<Value> {
+        let main = self.main.clone();
+        let root = as_object(&main, "document")?;
+        let info = as_object(root.get("info").unwrap_or(&Value::Null), "info")?;
+        let version = info
+            .get("version")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::new("info.version (the api-version) is missing"))?;
+
+        let mut out = Map::new();
+        out.insert("openapi".into(), json!(OPENAPI_VERSION));
+        out.insert(
+            "info".into(),
+            json!({
+                "title": descriptions::TITLE,
+                "description": self.describe("info"),
+                "version": version,
+            }),
+        );
+        out.insert(
+            "servers".into(),
+            json!([{
+                "url": "{endpoint}",
+                "variables": {
+                    "endpoint": {
+                        "default": "https://example.communication.azure.com",
+                        "description": self.describe("server endpoint"),
+                    }
+                }
+            }]),
+        );
+        if let Some(tags) = root.get("tags").and_then(Value::as_array) {
+            let names: Vec<Value> = tags
+                .iter()
+                .filter_map(|t| t.get("name").cloned())
+                .map(|name| json!({ "name": name }))
+                .collect();
+            out.insert("tags".into(), Value::Array(names));
+        }
+
+        let doc_consumes = media_types(root.get("consumes"));
+        let doc_produces = media_types(root.get("produces"));
+        let global_parameters = root.get("parameters").cloned().unwrap_or(json!({}));
+
+        let mut paths = Map::new();
+        let empty = Map::new();
+        let in_paths = match root.get("paths") {
+            Some(p) => as_object(p, "paths")?,
+            None => &empty,
+        };
+        for (path, item) in in_paths {
+            let item = as_object(item, &format!("paths.{path}"))?;
+            let path_params = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut out_item = Map::new();
+            for (key, operation) in item {
+                if key == "parameters" || key.starts_with("x-") {
+                    continue;
+                }
+                if !HTTP_METHODS.contains(&key.as_str()) {
+                    return Err(Error::new(format!(
+                        "paths.{path}: unsupported key `{key}` in a path item"
+                    )));
+                }
+                let ctx = OperationContext {
+                    method: key,
+                    path,
+                    consumes: &doc_consumes,
+                    produces: &doc_produces,
+                    global_parameters: &global_parameters,
+                    path_parameters: &path_params,
+                };
+                let converted = self.operation(operation, &ctx)?;
+                out_item.insert(key.clone(), converted);
+            }
+            paths.insert(path.clone(), Value::Object(out_item));
+        }
+        out.insert("paths".into(), Value::Object(paths));
+
+        // Every schema of the main document is kept (like the published document), plus the
+        // external ones that are referenced.
+        if let Some(defs) = root.get("definitions").and_then(Value::as_object) {
+            for name in defs.keys() {
+                self.pending.push((name.clone(), Origin::Main));
+            }
+        }
+        while let Some((name, origin)) = self.pending.pop() {
+            if let Some((existing, _)) = self.schemas.get(&name) {
+                if *existing == origin {
+                    continue;
+                }
+                return Err(Error::new(format!(
+                    "schema name `{name}` is defined both in {existing:?} and in {origin:?}"
+                )));
+            }
+            // Reserve the name before converting, so recursive schemas terminate.
+            self.schemas
+                .insert(name.clone(), (origin.clone(), Value::Null));
+            let source = self.definition(&name, &origin)?;
+            let converted =
+                self.schema(&source, &origin, &format!("schema {name}"), Some(&name))?;
+            self.schemas.insert(name, (origin, converted));
+        }
+        let schemas: Map<String, Value> = self
+            .schemas
+            .iter()
+            .map(|(name, (_, schema))| (name.clone(), schema.clone()))
+            .collect();
+        out.insert("components".into(), json!({ "schemas": schemas }));
+        Ok(Value::Object(out))
+    }
+
+    fn definition(&mut self, name: &str, origin: &Origin) -> Result<Value> {
+        let doc = match origin {
+            Origin::Main => &self.main,
+            Origin::External(path) => self.load_external(path)?,
+        };
+        doc.get("definitions")
+            .and_then(|d| d.get(name))
+            .cloned()
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "schema `{name}` is referenced but not defined in {origin:?}"
+                ))
+            })
+    }
+
+    fn load_external(&mut self, path: &Path) -> Result<&Value> {
+        if !self.external.contains_key(path) {
+            let text = crate::read_to_string(path)?;
+            let value: Value = serde_json::from_str(&text)
+                .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+            self.external.insert(path.to_path_buf(), value);
+        }
+        self.external
+            .get(path)
+            .ok_or_else(|| Error::new(format!("cannot load {}", path.display())))
+    }
+
+    /// Finds the local copy of an external file named by a `$ref`.
+    fn locate(&self, file: &str, relative_to: &Origin) -> Result<PathBuf> {
+        let base = match relative_to {
+            Origin::Main => self.source_dir.clone(),
+            Origin::External(path) => path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| self.source_dir.clone()),
+        };
+        let direct = base.join(file);
+        let mut tried = vec![direct.clone()];
+        if direct.is_file() {
+            return Ok(direct);
+        }
+        // `<...>/<Name>/stable/<version>/<file>` -> `<source_dir>/../<name>/<version>/<file>`.
+        let parts: Vec<&str> = Path::new(file)
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(s) => s.to_str(),
+                _ => None,
+            })
+            .collect();
+        if let [.., name, stage, version, file_name] = parts.as_slice()
+            && (*stage == "stable" || *stage == "preview")
+        {
+            let candidate = self
+                .source_dir
+                .join("..")
+                .join(name.to_lowercase())
+                .join(version)
+                .join(file_name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+            tried.push(candidate);
+        }
+        Err(Error::new(format!(
+            "cannot find the file of the external reference `{file}`; tried: {}",
+            tried
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
+    /// Converts a `$ref` found in a document of `origin` into a component reference, and queues
+    /// the referenced schema.
+    fn reference(&mut self, reference: &str, origin: &Origin) -> Result<Value> {
+        let (file, pointer) = match reference.split_once('#') {
+            Some((file, pointer)) => (file, pointer),
+            None => (reference, ""),
+        };
+        let name = pointer.strip_prefix("/definitions/").ok_or_else(|| {
+            Error::new(format!(
+                "unsupported reference `{reference}` (only `#/definitions/<name>` is supported)"
+            ))
+        })?;
+        if name.contains('/') || name.is_empty() {
+            return Err(Error::new(format!("unsupported reference `{reference}`")));
+        }
+        let target = if file.is_empty() {
+            origin.clone()
+        } else {
+            Origin::External(self.locate(file, origin)?)
+        };
+        self.pending.push((name.to_string(), target));
+        Ok(json!({ "$ref": format!("#/components/schemas/{name}") }))
+    }
+
+    /// Converts a Swagger 2.0 schema. `desc_key` names its description in the table; `name` is
+    /// the component name for a top-level schema.
+    fn schema(
+        &mut self,
+        schema: &Value,
+        origin: &Origin,
+        desc_key: &str,
+        name: Option<&str>,
+    ) -> Result<Value> {
+        let obj = as_object(schema, desc_key)?;
+        if let Some(reference) = obj.get("$ref") {
+            let reference = reference
+                .as_str()
+                .ok_or_else(|| Error::new(format!("{desc_key}: `$ref` is not a string")))?;
+            return self.reference(reference, origin);
+        }
+        let open_enum = obj
+            .get("x-ms-enum")
+            .and_then(|e| e.get("modelAsString"))
+            .and_then(Value::as_bool)
+            == Some(true);
+
+        let mut out = Map::new();
+        for (key, value) in obj {
+            match key.as_str() {
+                "type" | "format" | "minimum" | "maximum" | "exclusiveMinimum"
+                | "exclusiveMaximum" | "minLength" | "maxLength" | "pattern" | "minItems"
+                | "maxItems" | "uniqueItems" | "multipleOf" | "default" | "readOnly"
+                | "required" | "minProperties" | "maxProperties" => {
+                    out.insert(key.clone(), value.clone());
+                }
+                "enum" => {
+                    if !open_enum {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+                "x-nullable" => {
+                    if value.as_bool() == Some(true) {
+                        out.insert("nullable".into(), Value::Bool(true));
+                    }
+                }
+                "items" => {
+                    let items = self.schema(value, origin, &format!("{desc_key} items"), None)?;
+                    out.insert(key.clone(), items);
+                }
+                "additionalProperties" => {
+                    let converted = match value {
+                        Value::Bool(_) => value.clone(),
+                        Value::Object(m) if m.is_empty() => json!({}),
+                        _ => self.schema(
+                            value,
+                            origin,
+                            &format!("{desc_key} additionalProperties"),
+                            None,
+                        )?,
+                    };
+                    out.insert(key.clone(), converted);
+                }
+                "allOf" => {
+                    let parts = value.as_array().ok_or_else(|| {
+                        Error::new(format!("{desc_key}: `allOf` is not an array"))
+                    })?;
+                    let mut converted = Vec::new();
+                    for part in parts {
+                        converted.push(self.schema(
+                            part,
+                            origin,
+                            &format!("{desc_key} allOf"),
+                            None,
+                        )?);
+                    }
+                    out.insert(key.clone(), Value::Array(converted));
+                }
+                "properties" => {
+                    let props = as_object(value, &format!("{desc_key} properties"))?;
+                    let mut converted = Map::new();
+                    for (prop, prop_schema) in props {
+                        let key = match name {
+                            Some(owner) => format!("property {owner}.{prop}"),
+                            None => format!("{desc_key} property {prop}"),
+                        };
+                        let mut c = self.schema(prop_schema, origin, &key, None)?;
+                        // A `$ref` stands alone in OpenAPI 3.0; other properties get a text.
+                        if name.is_some()
+                            && let Some(m) = c.as_object_mut()
+                            && !m.contains_key("$ref")
+                        {
+                            m.insert("description".into(), json!(self.describe(&key)));
+                        }
+                        converted.insert(prop.clone(), c);
+                    }
+                    out.insert(key.clone(), Value::Object(converted));
+                }
+                "discriminator" => {
+                    let property = value.as_str().ok_or_else(|| {
+                        Error::new(format!("{desc_key}: `discriminator` is not a string"))
+                    })?;
+                    out.insert(key.clone(), json!({ "propertyName": property }));
+                }
+                // Prose is replaced (below), examples and extensions are not carried over.
+                "description" | "title" | "example" | "externalDocs" => {}
+                k if k.starts_with("x-") => {}
+                other => {
+                    return Err(Error::new(format!(
+                        "{desc_key}: unsupported schema keyword `{other}`"
+                    )));
+                }
+            }
+        }
+        if name.is_some() {
+            let mut text = self.describe(desc_key);
+            if open_enum && let Some(values) = obj.get("enum").and_then(Value::as_array) {
+                let known: Vec<String> = values
+                    .iter()
+                    .map(|v| match v.as_str() {
+                        Some(s) => format!("`{s}`"),
+                        None => format!("`{v}`"),
+                    })
+                    .collect();
+                text.push_str(&format!(
+                    " Known values: {}. The set is open: the service may return others.",
+                    known.join(", ")
+                ));
+            }
+            out.insert("description".into(), Value::String(text));
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn operation(&mut self, operation: &Value, ctx: &OperationContext<'_>) -> Result<Value> {
+        let at = format!("{} {}", ctx.method, ctx.path);
+        let op = as_object(operation, &at)?;
+        let mut out = Map::new();
+        let operation_id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::new(format!("{at}: operationId is missing")))?;
+        out.insert("operationId".into(), json!(operation_id));
+        out.insert(
+            "summary".into(),
+            json!(self.describe(&format!("operation {at}"))),
+        );
+        if let Some(tags) = op.get("tags") {
+            out.insert("tags".into(), tags.clone());
+        }
+        if op.get("deprecated").and_then(Value::as_bool) == Some(true) {
+            out.insert("deprecated".into(), Value::Bool(true));
+        }
+
+        let consumes = op
+            .get("consumes")
+            .map(|c| media_types(Some(c)))
+            .unwrap_or_else(|| ctx.consumes.to_vec());
+        let produces = op
+            .get("produces")
+            .map(|p| media_types(Some(p)))
+            .unwrap_or_else(|| ctx.produces.to_vec());
+
+        // Path-level parameters first, then the operation's (an operation's parameter replaces a
+        // path-level one with the same name and location).
+        let mut params: Vec<Value> = Vec::new();
+        let op_params = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for raw in ctx.path_parameters.iter().chain(op_params.iter()) {
+            let resolved = resolve_parameter(raw, ctx.global_parameters, &at)?;
+            let key = |p: &Value| {
+                (
+                    p.get("name").cloned().unwrap_or(Value::Null),
+                    p.get("in").cloned().unwrap_or(Value::Null),
+                )
+            };
+            params.retain(|p| key(p) != key(&resolved));
+            params.push(resolved);
+        }
+
+        let mut parameters = Vec::new();
+        for param in &params {
+            let name = param
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::new(format!("{at}: a parameter has no name")))?;
+            let location = param
+                .get("in")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::new(format!("{at}: parameter `{name}` has no `in`")))?;
+            match location {
+                "body" => {
+                    let schema = param.get("schema").ok_or_else(|| {
+                        Error::new(format!("{at}: body parameter `{name}` has no schema"))
+                    })?;
+                    let schema = self.schema(schema, &Origin::Main, &format!("{at} body"), None)?;
+                    let media = consumes
+                        .iter()
+                        .find(|m| is_json(m))
+                        .cloned()
+                        .unwrap_or_else(|| "application/json".to_string());
+                    let required = param
+                        .get("required")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    out.insert(
+                        "requestBody".into(),
+                        json!({
+                            "description": self.describe(&format!("body {at}")),
+                            "required": required,
+                            "content": { media: { "schema": schema } },
+                        }),
+                    );
+                }
+                "query" | "path" | "header" => {
+                    let schema = parameter_schema(param, &at)?;
+                    let required = location == "path"
+                        || param
+                            .get("required")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                    parameters.push(json!({
+                        "name": name,
+                        "in": location,
+                        "description": self.describe(&format!("parameter {location} {name}")),
+                        "required": required,
+                        "schema": schema,
+                    }));
+                }
+                other => {
+                    return Err(Error::new(format!(
+                        "{at}: parameter `{name}` is in `{other}`, which is not supported"
+                    )));
+                }
+            }
+        }
+        out.insert("parameters".into(), Value::Array(parameters));
+
+        let responses = op
+            .get("responses")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::new(format!("{at}: responses are missing")))?;
+        let mut out_responses = Map::new();
+        for (status, response) in responses {
+            if status.starts_with("x-") {
+                continue;
+            }
+            let statuses: Vec<&str> = if status == "default" {
+                vec!["4XX", "5XX"]
+            } else {
+                vec![status.as_str()]
+            };
+            for code in statuses {
+                let converted = self.response(response, code, &produces, &at)?;
+                out_responses.insert(code.to_string(), converted);
+            }
+        }
+        out.insert("responses".into(), Value::Object(out_responses));
+        Ok(Value::Object(out))
+    }
+
+    fn response(
+        &mut self,
+        response: &Value,
+        code: &str,
+        produces: &[String],
+        at: &str,
+    ) -> Result<Value> {
+        let response = as_object(response, &format!("{at} response {code}"))?;
+        if response.contains_key("$ref") {
+            return Err(Error::new(format!(
+                "{at} response {code}: response references are not supported"
+            )));
+        }
+        let mut out = Map::new();
+        out.insert(
+            "description".into(),
+            json!(self.describe(&format!("response {code}"))),
+        );
+        if let Some(schema) = response.get("schema") {
+            let schema = self.schema(
+                schema,
+                &Origin::Main,
+                &format!("{at} response {code}"),
+                None,
+            )?;
+            let media = produces
+                .iter()
+                .find(|m| is_json(m))
+                .cloned()
+                .unwrap_or_else(|| "application/json".to_string());
+            out.insert("content".into(), json!({ media: { "schema": schema } }));
+        }
+        if let Some(headers) = response.get("headers").and_then(Value::as_object) {
+            let mut out_headers = Map::new();
+            for (name, header) in headers {
+                out_headers.insert(
+                    name.clone(),
+                    json!({ "schema": parameter_schema(header, at)? }),
+                );
+            }
+            out.insert("headers".into(), Value::Object(out_headers));
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+struct OperationContext<'a> {
+    method: &'a str,
+    path: &'a str,
+    consumes: &'a [String],
+    produces: &'a [String],
+    global_parameters: &'a Value,
+    path_parameters: &'a [Value],
+}
+
+fn resolve_parameter(raw: &Value, global: &Value, at: &str) -> Result<Value> {
+    match raw.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let name = reference.strip_prefix("#/parameters/").ok_or_else(|| {
+                Error::new(format!(
+                    "{at}: unsupported parameter reference `{reference}`"
+                ))
+            })?;
+            global.get(name).cloned().ok_or_else(|| {
+                Error::new(format!(
+                    "{at}: parameter `{name}` is referenced but not defined"
+                ))
+            })
+        }
+        None => Ok(raw.clone()),
+    }
+}
+
+/// The OpenAPI 3.0 `schema` of a non-body Swagger 2.0 parameter (or response header).
+fn parameter_schema(param: &Value, at: &str) -> Result<Value> {
+    let obj = as_object(param, at)?;
+    let mut schema = Map::new();
+    for (key, value) in obj {
+        match key.as_str() {
+            "type" | "format" | "enum" | "minimum" | "maximum" | "exclusiveMinimum"
+            | "exclusiveMaximum" | "minLength" | "maxLength" | "pattern" | "minItems"
+            | "maxItems" | "uniqueItems" | "multipleOf" | "default" => {
+                schema.insert(key.clone(), value.clone());
+            }
+            "items" => {
+                schema.insert(key.clone(), parameter_schema(value, at)?);
+            }
+            "collectionFormat" => {
+                if value.as_str() != Some("csv") {
+                    return Err(Error::new(format!(
+                        "{at}: collectionFormat {value} is not supported"
+                    )));
+                }
+            }
+            "name" | "in" | "required" | "description" => {}
+            k if k.starts_with("x-") => {}
+            other => {
+                return Err(Error::new(format!(
+                    "{at}: unsupported parameter keyword `{other}`"
+                )));
+            }
+        }
+    }
+    Ok(Value::Object(schema))
+}
+
+fn media_types(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["application/json".to_string()])
+}
+
+fn is_json(media: &str) -> bool {
+    let essence = media.split(';').next().unwrap_or("").trim();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+fn as_object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>> {
+    value
+        .as_object()
+        .ok_or_else(|| Error::new(format!("{at}: expected a JSON object")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal(definitions: Value, paths: Value) -> Value {
+        json!({
+            "swagger": "2.0",
+            "info": { "title": "t", "version": "2099-01-01" },
+            "paths": paths,
+            "definitions": definitions,
+            "parameters": {
+                "ApiVersionParameter": {
+                    "in": "query", "name": "api-version", "required": true, "type": "string"
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn default_response_becomes_4xx_and_5xx() {
+        let doc = minimal(
+            json!({ "E": { "type": "object", "properties": { "code": { "type": "string" } } } }),
+            json!({ "/identities/{id}": { "delete": {
+                "operationId": "Op",
+                "parameters": [
+                    { "in": "path", "name": "id", "required": true, "type": "string" },
+                    { "$ref": "#/parameters/ApiVersionParameter" }
+                ],
+                "responses": {
+                    "204": { "description": "x" },
+                    "default": { "description": "e", "schema": { "$ref": "#/definitions/E" } }
+                }
+            } } }),
+        );
+        let out = convert(&doc, Path::new(".")).unwrap().document;
+        let responses = &out["paths"]["/identities/{id}"]["delete"]["responses"];
+        let codes: Vec<&String> = responses.as_object().unwrap().keys().collect();
+        assert_eq!(codes, ["204", "4XX", "5XX"]);
+        assert_eq!(
+            responses["4XX"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/E"
+        );
+        assert!(responses.get("default").is_none());
+        let params = out["paths"]["/identities/{id}"]["delete"]["parameters"]
+            .as_array()
+            .unwrap();
+        assert_eq!(params[0]["name"], "id");
+        assert_eq!(params[0]["schema"], json!({ "type": "string" }));
+        assert_eq!(params[1]["name"], "api-version");
+        assert_eq!(params[1]["in"], "query");
+        assert_eq!(params[1]["required"], true);
+    }
+
+    #[test]
+    fn model_as_string_enum_becomes_open_string_listing_values() {
+        let doc = minimal(
+            json!({ "CommunicationIdentityTokenScope": {
+                "type": "string", "enum": ["chat", "voip"],
+                "x-ms-enum": { "name": "S", "modelAsString": true }
+            }, "Closed": { "type": "string", "enum": ["a"] } }),
+            json!({}),
+        );
+        let out = convert(&doc, Path::new(".")).unwrap().document;
+        let scope = &out["components"]["schemas"]["CommunicationIdentityTokenScope"];
+        assert!(scope.get("enum").is_none());
+        assert_eq!(scope["type"], "string");
+        let text = scope["description"].as_str().unwrap();
+        assert!(text.contains("`chat`") && text.contains("`voip`"), "{text}");
+        assert!(scope.get("x-ms-enum").is_none());
+        // Without modelAsString the enum stays closed.
+        assert_eq!(out["components"]["schemas"]["Closed"]["enum"], json!(["a"]));
+    }
+
+    #[test]
+    fn body_parameter_becomes_request_body_and_missing_texts_are_listed() {
+        let doc = minimal(
+            json!({ "Req": { "type": "object", "required": ["a"], "properties": {
+                "a": { "type": "integer", "format": "int32", "minimum": 60, "maximum": 1440,
+                       "default": 1440, "description": "upstream words" }
+            } } }),
+            json!({ "/things": { "post": {
+                "operationId": "Make",
+                "parameters": [{ "in": "body", "name": "body", "required": true,
+                                 "schema": { "$ref": "#/definitions/Req" } }],
+                "responses": { "200": { "description": "ok" } }
+            } } }),
+        );
+        let converted = convert(&doc, Path::new(".")).unwrap();
+        let out = &converted.document;
+        let body = &out["paths"]["/things"]["post"]["requestBody"];
+        assert_eq!(body["required"], true);
+        assert_eq!(
+            body["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Req"
+        );
+        let a = &out["components"]["schemas"]["Req"]["properties"]["a"];
+        assert_eq!(a["minimum"], 60);
+        assert_eq!(a["maximum"], 1440);
+        assert_eq!(a["default"], 1440);
+        assert_ne!(a["description"], "upstream words");
+        assert!(
+            converted
+                .missing_descriptions
+                .contains(&"property Req.a".to_string())
+        );
+        assert!(
+            converted
+                .missing_descriptions
+                .contains(&"operation post /things".to_string())
+        );
+    }
+
+    #[test]
+    fn unsupported_keyword_is_an_error_not_silently_dropped() {
+        let doc = minimal(json!({ "X": { "type": "object", "oneOf": [] } }), json!({}));
+        let err = convert(&doc, Path::new(".")).unwrap_err();
+        assert!(err.to_string().contains("oneOf"), "{err}");
+    }
+
+    #[test]
+    fn swagger_version_is_checked() {
+        let err = convert(&json!({ "openapi": "3.0.0" }), Path::new(".")).unwrap_err();
+        assert!(err.to_string().contains("Swagger 2.0"), "{err}");
+    }
+
+    #[test]
+    fn missing_external_file_names_the_paths_tried() {
+        let doc = minimal(
+            json!({ "X": { "type": "object", "properties": {
+                "e": { "$ref": "../Common/stable/2022-07-13/common.json#/definitions/E" }
+            } } }),
+            json!({}),
+        );
+        let dir = std::env::temp_dir().join("xtask-no-such-dir");
+        let err = convert(&doc, &dir).unwrap_err().to_string();
+        assert!(err.contains("common/2022-07-13/common.json"), "{err}");
+    }
+}
