@@ -1,0 +1,593 @@
+//! Conformance of `spec/CommunicationIdentity.json` with the published Swagger 2.0 document of
+//! 2023-10-01 and the `common.json` it refers to (read in place from `../shared/upstream/spec/`).
+//!
+//! Both documents are reduced, independently of the converter in `xtask/src/import_spec.rs`, to
+//! the facts that matter on the wire: paths, methods, operationIds, parameters, request bodies,
+//! response statuses and schemas, and every schema's type, format, bounds, default, enum,
+//! required list, properties and items. The published side is reduced with exactly the
+//! adaptations in [`ALLOWED_ADAPTATIONS`] applied; the two reductions must be equal.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+/// The adaptations `spec/README.md` documents; nothing else may differ.
+const ALLOWED_ADAPTATIONS: &[&str] = &[
+    "external-error-model",
+    "default-response",
+    "open-enum",
+    "own-descriptions",
+    "ref-siblings",
+    "extensions-dropped",
+];
+
+/// Schema keywords compared (descriptions and extensions are not: `own-descriptions`,
+/// `extensions-dropped`).
+const SCHEMA_KEYWORDS: &[&str] = &[
+    "type",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "multipleOf",
+    "default",
+    "enum",
+    "readOnly",
+    "nullable",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn ours() -> Value {
+    read_json(&root().join("spec/CommunicationIdentity.json"))
+}
+
+/// `../shared/upstream/spec`, or `None` (with a message) when it is not there.
+fn upstream_dir() -> Option<PathBuf> {
+    let dir = root().join("../shared/upstream/spec");
+    if dir.join("2023-10-01/CommunicationIdentity.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: ../shared not found ({} is absent); the published spec cannot be compared",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn ref_name(reference: &str) -> String {
+    reference
+        .rsplit('/')
+        .next()
+        .unwrap_or(reference)
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reduction of the published Swagger 2.0 document.
+
+struct Published {
+    main: Value,
+    common: Value,
+}
+
+impl Published {
+    fn definition(&self, file: &str, name: &str) -> &Value {
+        let doc = if file.is_empty() {
+            &self.main
+        } else {
+            assert!(
+                file.ends_with("Common/stable/2022-07-13/common.json"),
+                "unexpected external file {file}"
+            );
+            &self.common
+        };
+        doc["definitions"]
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} not defined in {file:?}"))
+    }
+
+    /// Reduces a schema; `in_common` tells which file a local `#/definitions/..` refers to.
+    /// Collects referenced schema names (and where they live) into `refs`.
+    fn schema(&self, s: &Value, in_common: bool, refs: &mut BTreeMap<String, bool>) -> Value {
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            // `ref-siblings`: only the reference counts.
+            let (file, pointer) = r.split_once('#').unwrap();
+            let name = ref_name(pointer);
+            // `external-error-model`: a reference into common.json names a schema copied in.
+            refs.insert(name.clone(), in_common || !file.is_empty());
+            return json!({ "$ref": name });
+        }
+        let open_enum = s["x-ms-enum"]["modelAsString"] == json!(true);
+        let mut out = Map::new();
+        for key in SCHEMA_KEYWORDS {
+            if let Some(v) = s.get(*key) {
+                if *key == "enum" && open_enum {
+                    continue; // `open-enum`
+                }
+                out.insert(key.to_string(), v.clone());
+            }
+        }
+        if let Some(req) = s.get("required").and_then(Value::as_array) {
+            let set: BTreeSet<String> = req
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            out.insert("required".into(), json!(set));
+        }
+        if let Some(items) = s.get("items") {
+            out.insert("items".into(), self.schema(items, in_common, refs));
+        }
+        if let Some(props) = s.get("properties").and_then(Value::as_object) {
+            let mut p = Map::new();
+            for (name, prop) in props {
+                p.insert(name.clone(), self.schema(prop, in_common, refs));
+            }
+            out.insert("properties".into(), Value::Object(p));
+        }
+        if let Some(ap) = s.get("additionalProperties") {
+            let v = if ap.is_object() {
+                self.schema(ap, in_common, refs)
+            } else {
+                ap.clone()
+            };
+            out.insert("additionalProperties".into(), v);
+        }
+        Value::Object(out)
+    }
+
+    fn reduce(&self) -> Value {
+        let mut refs = BTreeMap::new();
+        let mut operations = Map::new();
+        let params = &self.main["parameters"];
+        for (path, item) in self.main["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let mut parameters = BTreeMap::new();
+                let mut body = Value::Null;
+                for p in op["parameters"].as_array().unwrap() {
+                    let p = match p.get("$ref").and_then(Value::as_str) {
+                        Some(r) => &params[ref_name(r)],
+                        None => p,
+                    };
+                    let name = p["name"].as_str().unwrap();
+                    let location = p["in"].as_str().unwrap();
+                    if location == "body" {
+                        body = json!({
+                            "required": p.get("required").cloned().unwrap_or(json!(false)),
+                            "schema": self.schema(&p["schema"], false, &mut refs),
+                        });
+                        continue;
+                    }
+                    let mut schema = Map::new();
+                    for key in SCHEMA_KEYWORDS {
+                        if let Some(v) = p.get(*key) {
+                            schema.insert(key.to_string(), v.clone());
+                        }
+                    }
+                    parameters.insert(
+                        format!("{location} {name}"),
+                        json!({
+                            "required": p.get("required").cloned().unwrap_or(json!(false)),
+                            "schema": schema,
+                        }),
+                    );
+                }
+                let mut responses = Map::new();
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    let schema = response
+                        .get("schema")
+                        .map(|s| self.schema(s, false, &mut refs))
+                        .unwrap_or(Value::Null);
+                    if status == "default" {
+                        // `default-response`
+                        responses.insert("4XX".into(), schema.clone());
+                        responses.insert("5XX".into(), schema);
+                    } else {
+                        responses.insert(status.clone(), schema);
+                    }
+                }
+                operations.insert(
+                    format!("{method} {path}"),
+                    json!({
+                        "operationId": op["operationId"],
+                        "parameters": parameters,
+                        "body": body,
+                        "responses": responses,
+                    }),
+                );
+            }
+        }
+        // Every definition of the main document, plus the closure of what is referenced in
+        // common.json.
+        let mut schemas = Map::new();
+        for name in self.main["definitions"].as_object().unwrap().keys() {
+            refs.entry(name.clone()).or_insert(false);
+        }
+        let mut done = BTreeSet::new();
+        while let Some((name, in_common)) = refs
+            .iter()
+            .find(|(n, _)| !done.contains(*n))
+            .map(|(n, c)| (n.clone(), *c))
+        {
+            done.insert(name.clone());
+            let file = if in_common {
+                "../../../Common/stable/2022-07-13/common.json"
+            } else {
+                ""
+            };
+            let def = self.definition(file, &name).clone();
+            let reduced = self.schema(&def, in_common, &mut refs);
+            schemas.insert(name, reduced);
+        }
+        json!({ "operations": operations, "schemas": schemas })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reduction of our OpenAPI 3.0 document.
+
+fn reduce_ours_schema(s: &Value) -> Value {
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        assert!(
+            r.starts_with("#/components/schemas/"),
+            "reference {r} is not a component"
+        );
+        assert_eq!(
+            s.as_object().unwrap().len(),
+            1,
+            "a $ref must stand alone in OpenAPI 3.0: {s}"
+        );
+        return json!({ "$ref": ref_name(r) });
+    }
+    let mut out = Map::new();
+    for key in SCHEMA_KEYWORDS {
+        if let Some(v) = s.get(*key) {
+            out.insert(key.to_string(), v.clone());
+        }
+    }
+    if let Some(req) = s.get("required").and_then(Value::as_array) {
+        let set: BTreeSet<String> = req
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        out.insert("required".into(), json!(set));
+    }
+    if let Some(items) = s.get("items") {
+        out.insert("items".into(), reduce_ours_schema(items));
+    }
+    if let Some(props) = s.get("properties").and_then(Value::as_object) {
+        let p: Map<String, Value> = props
+            .iter()
+            .map(|(k, v)| (k.clone(), reduce_ours_schema(v)))
+            .collect();
+        out.insert("properties".into(), Value::Object(p));
+    }
+    if let Some(ap) = s.get("additionalProperties") {
+        let v = if ap.is_object() {
+            reduce_ours_schema(ap)
+        } else {
+            ap.clone()
+        };
+        out.insert("additionalProperties".into(), v);
+    }
+    Value::Object(out)
+}
+
+fn json_schema_of(content: &Value) -> Value {
+    let content = content.as_object().unwrap();
+    assert_eq!(content.len(), 1, "one media type expected: {content:?}");
+    let (media, value) = content.iter().next().unwrap();
+    assert_eq!(media, "application/json");
+    reduce_ours_schema(&value["schema"])
+}
+
+fn reduce_ours(doc: &Value) -> Value {
+    let mut operations = Map::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let mut parameters = BTreeMap::new();
+            for p in op["parameters"].as_array().unwrap() {
+                assert!(p.get("$ref").is_none(), "parameters are written out");
+                parameters.insert(
+                    format!("{} {}", p["in"].as_str().unwrap(), p["name"].as_str().unwrap()),
+                    json!({ "required": p["required"], "schema": reduce_ours_schema(&p["schema"]) }),
+                );
+            }
+            let body = match op.get("requestBody") {
+                Some(b) => json!({
+                    "required": b.get("required").cloned().unwrap_or(json!(false)),
+                    "schema": json_schema_of(&b["content"]),
+                }),
+                None => Value::Null,
+            };
+            let mut responses = Map::new();
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let schema = response
+                    .get("content")
+                    .map(json_schema_of)
+                    .unwrap_or(Value::Null);
+                responses.insert(status.clone(), schema);
+            }
+            operations.insert(
+                format!("{method} {path}"),
+                json!({
+                    "operationId": op["operationId"],
+                    "parameters": parameters,
+                    "body": body,
+                    "responses": responses,
+                }),
+            );
+        }
+    }
+    let schemas: Map<String, Value> = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), reduce_ours_schema(v)))
+        .collect();
+    json!({ "operations": operations, "schemas": schemas })
+}
+
+/// Every `description`/`summary`/`title` string in a document.
+fn prose(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if matches!(k.as_str(), "description" | "summary" | "title")
+                    && let Some(s) = v.as_str()
+                {
+                    out.insert(s.to_string());
+                }
+                prose(v, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| prose(v, out)),
+        _ => {}
+    }
+}
+
+fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => {
+                        if let Some(d) = first_difference(p, q, &format!("{at}/{k}")) {
+                            return Some(d);
+                        }
+                    }
+                    (p, q) => {
+                        return Some(format!("{at}/{k}: published {p:?}, spec/ {q:?}"));
+                    }
+                }
+            }
+            None
+        }
+        _ if a == b => None,
+        _ => Some(format!("{at}: published {a}, spec/ {b}")),
+    }
+}
+
+#[test]
+fn spec_matches_published_2023_10_01_up_to_documented_adaptations() {
+    let Some(dir) = upstream_dir() else {
+        return;
+    };
+    let published = Published {
+        main: read_json(&dir.join("2023-10-01/CommunicationIdentity.json")),
+        common: read_json(&dir.join("common/2022-07-13/common.json")),
+    };
+    let expected = published.reduce();
+    let actual = reduce_ours(&ours());
+    if let Some(diff) = first_difference(&expected, &actual, "") {
+        panic!("spec/ differs from the published document beyond the adaptations: {diff}");
+    }
+    // The reduction really covers the API: five operations, the error model copied in.
+    assert_eq!(expected["operations"].as_object().unwrap().len(), 5);
+    let schemas = expected["schemas"].as_object().unwrap();
+    assert!(schemas.contains_key("CommunicationErrorResponse"));
+    assert!(schemas.contains_key("CommunicationError"));
+    assert!(
+        !schemas.contains_key("CommunicationIdentifierModel"),
+        "only what is referenced is copied"
+    );
+}
+
+#[test]
+fn open_enum_lists_every_published_value() {
+    let Some(dir) = upstream_dir() else {
+        return;
+    };
+    let main = read_json(&dir.join("2023-10-01/CommunicationIdentity.json"));
+    let values = main["definitions"]["CommunicationIdentityTokenScope"]["enum"]
+        .as_array()
+        .unwrap();
+    assert_eq!(values.len(), 5);
+    let doc = ours();
+    let scope = &doc["components"]["schemas"]["CommunicationIdentityTokenScope"];
+    assert!(scope.get("enum").is_none(), "the scope must be an open set");
+    let text = scope["description"].as_str().unwrap();
+    for v in values {
+        let v = v.as_str().unwrap();
+        assert!(
+            text.contains(&format!("`{v}`")),
+            "{v} not listed in: {text}"
+        );
+    }
+}
+
+#[test]
+fn descriptions_are_not_copied_from_the_published_documents() {
+    let Some(dir) = upstream_dir() else {
+        return;
+    };
+    let mut published = BTreeSet::new();
+    prose(
+        &read_json(&dir.join("2023-10-01/CommunicationIdentity.json")),
+        &mut published,
+    );
+    prose(
+        &read_json(&dir.join("common/2022-07-13/common.json")),
+        &mut published,
+    );
+    let mut mine = BTreeSet::new();
+    prose(&ours(), &mut mine);
+    assert!(
+        mine.len() > 30,
+        "expected descriptions everywhere, got {}",
+        mine.len()
+    );
+    let copied: Vec<&String> = mine.intersection(&published).collect();
+    assert!(copied.is_empty(), "published prose copied: {copied:?}");
+}
+
+/// Facts checked on a fresh clone too (no ../shared needed).
+#[test]
+fn spec_literal_facts() {
+    let doc = ours();
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["info"]["version"], "2023-10-01");
+    let mut ops = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops.insert(
+                format!("{method} {path}"),
+                op["operationId"].as_str().unwrap().to_string(),
+            );
+            // api-version: a required query string parameter everywhere.
+            let api = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "api-version")
+                .unwrap();
+            assert_eq!(api["in"], "query");
+            assert_eq!(api["required"], true);
+            // Errors: 4XX and 5XX with the error model, never `default`.
+            let responses = op["responses"].as_object().unwrap();
+            assert!(!responses.contains_key("default"));
+            for range in ["4XX", "5XX"] {
+                assert_eq!(
+                    responses[range]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/CommunicationErrorResponse"
+                );
+            }
+        }
+    }
+    let expected: BTreeMap<String, String> = [
+        ("post /identities", "CommunicationIdentity_Create"),
+        ("delete /identities/{id}", "CommunicationIdentity_Delete"),
+        (
+            "post /identities/{id}/:revokeAccessTokens",
+            "CommunicationIdentity_RevokeAccessTokens",
+        ),
+        (
+            "post /identities/{id}/:issueAccessToken",
+            "CommunicationIdentity_IssueAccessToken",
+        ),
+        (
+            "post /teamsUser/:exchangeAccessToken",
+            "CommunicationIdentity_ExchangeTeamsUserAccessToken",
+        ),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(ops, expected);
+
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "CommunicationIdentityAccessTokenRequest",
+        "CommunicationIdentityCreateRequest",
+    ] {
+        let e = &schemas[name]["properties"]["expiresInMinutes"];
+        assert_eq!(e["type"], "integer", "{name}");
+        assert_eq!(e["format"], "int32", "{name}");
+        assert_eq!(e["minimum"], 60, "{name}");
+        assert_eq!(e["maximum"], 1440, "{name}");
+        assert_eq!(e["default"], 1440, "{name}");
+    }
+    assert_eq!(
+        schemas["CommunicationIdentityAccessTokenRequest"]["required"],
+        json!(["scopes"])
+    );
+    assert!(
+        schemas["CommunicationIdentityCreateRequest"]
+            .get("required")
+            .is_none()
+    );
+    assert_eq!(
+        schemas["TeamsUserExchangeTokenRequest"]["required"],
+        json!(["appId", "token", "userId"])
+    );
+    assert_eq!(
+        schemas["CommunicationIdentityAccessToken"]["required"],
+        json!(["expiresOn", "token"])
+    );
+    assert_eq!(
+        schemas["CommunicationIdentityAccessToken"]["properties"]["expiresOn"]["format"],
+        "date-time"
+    );
+    assert_eq!(
+        schemas["CommunicationIdentityAccessTokenResult"]["required"],
+        json!(["identity"])
+    );
+    assert_eq!(
+        schemas["CommunicationError"]["required"],
+        json!(["code", "message"])
+    );
+    assert_eq!(
+        schemas["CommunicationError"]["properties"]["innererror"]["$ref"],
+        "#/components/schemas/CommunicationError"
+    );
+    assert_eq!(
+        schemas["CommunicationError"]["properties"]["details"]["items"]["$ref"],
+        "#/components/schemas/CommunicationError"
+    );
+    assert_eq!(
+        doc["paths"]["/identities"]["post"]["requestBody"]["required"],
+        false
+    );
+}
+
+/// The adaptation list of this test, of `import-spec` and of `spec/README.md` agree.
+#[test]
+fn allowed_adaptations_are_the_documented_ones() {
+    let readme = std::fs::read_to_string(root().join("spec/README.md")).unwrap();
+    let section = readme
+        .split("## Adaptations")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let documented: BTreeSet<&str> = section
+        .split("- **`")
+        .skip(1)
+        .map(|rest| rest.split('`').next().unwrap())
+        .collect();
+    let allowed: BTreeSet<&str> = ALLOWED_ADAPTATIONS.iter().copied().collect();
+    assert_eq!(documented, allowed);
+    let converter: BTreeSet<&str> = xtask::import_spec::ADAPTATIONS.iter().copied().collect();
+    assert_eq!(converter, allowed);
+}
