@@ -1,5 +1,7 @@
 //! `cargo xtask codegen` and `import-spec` as library functions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use xtask::codegen::{self, CheckOutcome};

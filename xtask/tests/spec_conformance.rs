@@ -7,6 +7,8 @@
 //! required list, properties and items. The published side is reduced with exactly the
 //! adaptations in [`ALLOWED_ADAPTATIONS`] applied; the two reductions must be equal.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
