@@ -16,9 +16,9 @@ use crate::options::{
     DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, RevokeTokensOptions,
 };
 use crate::pipeline::{Auth, CallState, Pipeline, bearer_allowed, bearer_refused_message};
+use crate::rest;
 use crate::scope::TokenScope;
 use crate::token::{AccessToken, CommunicationUserIdentifierAndToken};
-use crate::wire;
 
 /// The client of the ACS Identity service: creates and deletes users, issues and revokes their
 /// access tokens, and exchanges Teams users' Entra ID tokens.
@@ -48,7 +48,7 @@ struct ClientInner {
     /// The endpoint without its trailing `/`, to which operation paths are appended.
     base: String,
     api_version: String,
-    pipeline: Pipeline,
+    pipeline: Arc<Pipeline>,
 }
 
 impl fmt::Debug for CommunicationIdentityClient {
@@ -87,23 +87,6 @@ fn parse_endpoint(endpoint: &str) -> Result<Url> {
         return Err(bad("the URL must not contain a user name or password"));
     }
     Ok(url)
-}
-
-/// Percent-encodes a path segment like JavaScript's `encodeURIComponent` (what the official SDKs
-/// send: `8:acs:...` becomes `8%3Aacs%3A...`).
-pub(crate) fn encode_segment(segment: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(segment.len() + 16);
-    for &b in segment.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
-    out
 }
 
 /// A lifetime as whole minutes (rounded down), as the service's int32 `expiresInMinutes`.
@@ -214,14 +197,14 @@ impl CommunicationIdentityClient {
                 endpoint,
                 base,
                 api_version: options.api_version,
-                pipeline: Pipeline {
+                pipeline: Arc::new(Pipeline {
                     http,
                     auth,
                     user_agent,
                     retry: options.retry,
                     per_try_timeout: options.per_try_timeout,
                     clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                },
+                }),
             }),
         })
     }
@@ -242,16 +225,23 @@ impl CommunicationIdentityClient {
         options: Option<CreateUserOptions>,
     ) -> Result<CommunicationUserIdentifier> {
         let _ = options;
-        let call = CallState::new();
+        let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-createUser", self, call);
         self.finish(
             &call,
             async {
-                let request = wire::create(self.ops(), None, None)?;
-                let response = self.inner.pipeline.send(request, &call).await?;
-                let result: wire::CreateResult =
-                    crate::pipeline::read_json(response, &call, wire::CREATE_RESULT).await?;
-                Ok(CommunicationUserIdentifier::new(result.identity.id))
+                let rest = self.rest(&call);
+                let result = rest
+                    .communication_identity_create()
+                    .api_version(self.inner.api_version.as_str())
+                    .send()
+                    .await;
+                match result {
+                    Ok(value) => Ok(CommunicationUserIdentifier::new(
+                        value.into_inner().identity.id,
+                    )),
+                    Err(e) => Err(rest::map_error(e, &call).await),
+                }
             }
             .instrument(span),
         )
@@ -260,42 +250,46 @@ impl CommunicationIdentityClient {
 
     /// Creates a new user and an access token for it with the given scopes.
     ///
-    /// Scopes are sent as given; the service checks them (an empty list is refused there).
+    /// Scopes are sent as given; the service checks them.
     pub async fn create_user_and_token(
         &self,
         scopes: &[TokenScope],
         options: Option<CreateUserAndTokenOptions>,
     ) -> Result<CommunicationUserIdentifierAndToken> {
         let options = options.unwrap_or_default();
-        let call = CallState::new();
+        let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-createUserAndToken", self, call);
         self.finish(
             &call,
             async {
                 let minutes = whole_minutes(options.token_expires_in)?;
-                let request = wire::create(self.ops(), Some(scopes), minutes)?;
-                let response = self.inner.pipeline.send(request, &call).await?;
-                let status = response.status();
-                let headers = response.headers().clone();
-                let result: wire::CreateResult =
-                    crate::pipeline::read_json(response, &call, wire::CREATE_RESULT).await?;
-                let user = CommunicationUserIdentifier::new(result.identity.id);
-                let access_token = match result.access_token {
-                    Some(token) => token.into_access_token(status, &headers, &call)?,
-                    None => {
-                        return Err(Error::decode(
-                            status,
-                            headers
-                                .get(reqwest::header::CONTENT_TYPE)
-                                .and_then(|v| v.to_str().ok())
-                                .map(str::to_owned),
-                            b"",
-                            "the service created the user but returned no accessToken",
-                            Some(crate::pipeline::response_request_id(&headers, &call)),
-                            None,
-                        ));
-                    }
+                let body = acs_identity_rest::types::CommunicationIdentityCreateRequest {
+                    create_token_with_scopes: rest::scopes(scopes),
+                    expires_in_minutes: minutes,
                 };
+                let rest = self.rest(&call);
+                let result = rest
+                    .communication_identity_create()
+                    .api_version(self.inner.api_version.as_str())
+                    .body(body)
+                    .send()
+                    .await;
+                let value = match result {
+                    Ok(value) => value.into_inner(),
+                    Err(e) => return Err(rest::map_error(e, &call).await),
+                };
+                let user = CommunicationUserIdentifier::new(value.identity.id);
+                let Some(token) = value.access_token else {
+                    return Err(Error::decode(
+                        call.last_status().unwrap_or(reqwest::StatusCode::CREATED),
+                        call.last_content_type(),
+                        b"",
+                        "the service created the user but returned no accessToken",
+                        Some(call.response_request_id()),
+                        None,
+                    ));
+                };
+                let access_token = rest::access_token(token)?;
                 Ok(CommunicationUserIdentifierAndToken { user, access_token })
             }
             .instrument(span),
@@ -311,16 +305,29 @@ impl CommunicationIdentityClient {
         options: Option<GetTokenOptions>,
     ) -> Result<AccessToken> {
         let options = options.unwrap_or_default();
-        let call = CallState::new();
+        let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-issueToken", self, call);
         self.finish(
             &call,
             async {
                 check_user(user)?;
                 let minutes = whole_minutes(options.token_expires_in)?;
-                let request = wire::issue(self.ops(), user.id(), scopes, minutes)?;
-                let response = self.inner.pipeline.send(request, &call).await?;
-                wire::read_token(response, &call).await
+                let body = acs_identity_rest::types::CommunicationIdentityAccessTokenRequest {
+                    scopes: rest::scopes(scopes),
+                    expires_in_minutes: minutes,
+                };
+                let rest = self.rest(&call);
+                let result = rest
+                    .communication_identity_issue_access_token()
+                    .id(user.id())
+                    .api_version(self.inner.api_version.as_str())
+                    .body(body)
+                    .send()
+                    .await;
+                match result {
+                    Ok(value) => rest::access_token(value.into_inner()),
+                    Err(e) => Err(rest::map_error(e, &call).await),
+                }
             }
             .instrument(span),
         )
@@ -339,15 +346,27 @@ impl CommunicationIdentityClient {
         options: Option<GetTokenForTeamsUserOptions>,
     ) -> Result<AccessToken> {
         let _ = options;
-        let call = CallState::new();
+        let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-getTokenForTeamsUser", self, call);
         self.finish(
             &call,
             async {
-                let request =
-                    wire::exchange(self.ops(), teams_user_aad_token, client_id, user_object_id)?;
-                let response = self.inner.pipeline.send(request, &call).await?;
-                wire::read_token(response, &call).await
+                let body = acs_identity_rest::types::TeamsUserExchangeTokenRequest {
+                    token: teams_user_aad_token.to_owned(),
+                    app_id: client_id.to_owned(),
+                    user_id: user_object_id.to_owned(),
+                };
+                let rest = self.rest(&call);
+                let result = rest
+                    .communication_identity_exchange_teams_user_access_token()
+                    .api_version(self.inner.api_version.as_str())
+                    .body(body)
+                    .send()
+                    .await;
+                match result {
+                    Ok(value) => rest::access_token(value.into_inner()),
+                    Err(e) => Err(rest::map_error(e, &call).await),
+                }
             }
             .instrument(span),
         )
@@ -361,15 +380,20 @@ impl CommunicationIdentityClient {
         options: Option<RevokeTokensOptions>,
     ) -> Result<()> {
         let _ = options;
-        let call = CallState::new();
+        let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-revokeTokens", self, call);
         self.finish(
             &call,
             async {
                 check_user(user)?;
-                let request = wire::revoke(self.ops(), user.id())?;
-                let response = self.inner.pipeline.send(request, &call).await?;
-                crate::pipeline::read_empty(response, &call).await
+                let rest = self.rest(&call);
+                let result = rest
+                    .communication_identity_revoke_access_tokens()
+                    .id(user.id())
+                    .api_version(self.inner.api_version.as_str())
+                    .send()
+                    .await;
+                rest::unit_result(result, &call).await
             }
             .instrument(span),
         )
@@ -383,26 +407,28 @@ impl CommunicationIdentityClient {
         options: Option<DeleteUserOptions>,
     ) -> Result<()> {
         let _ = options;
-        let call = CallState::new();
+        let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-deleteUser", self, call);
         self.finish(
             &call,
             async {
                 check_user(user)?;
-                let request = wire::delete(self.ops(), user.id())?;
-                let response = self.inner.pipeline.send(request, &call).await?;
-                crate::pipeline::read_empty(response, &call).await
+                let rest = self.rest(&call);
+                let result = rest
+                    .communication_identity_delete()
+                    .id(user.id())
+                    .api_version(self.inner.api_version.as_str())
+                    .send()
+                    .await;
+                rest::unit_result(result, &call).await
             }
             .instrument(span),
         )
         .await
     }
 
-    fn ops(&self) -> wire::Target<'_> {
-        wire::Target {
-            base: &self.inner.base,
-            api_version: &self.inner.api_version,
-        }
+    fn rest(&self, call: &Arc<CallState>) -> acs_identity_rest::Client {
+        rest::client_for(&self.inner.base, &self.inner.pipeline, call)
     }
 
     async fn finish<T>(
@@ -436,17 +462,6 @@ impl CommunicationIdentityClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encodes_like_encode_uri_component() {
-        assert_eq!(
-            encode_segment("8:acs:00000000-0000_1111"),
-            "8%3Aacs%3A00000000-0000_1111"
-        );
-        assert_eq!(encode_segment("a/b?c#d e%"), "a%2Fb%3Fc%23d%20e%25");
-        assert_eq!(encode_segment("é"), "%C3%A9");
-        assert_eq!(encode_segment("A-z_.!~*'()"), "A-z_.!~*'()");
-    }
 
     #[test]
     fn minutes_round_down_and_overflow_is_an_argument_error() {

@@ -7,9 +7,9 @@ mod error;
 mod identifier;
 mod options;
 mod pipeline;
+mod rest;
 mod scope;
 mod token;
-mod wire;
 
 pub use client::CommunicationIdentityClient;
 pub use error::{Error, ErrorKind, Result, ServiceErrorDetail};

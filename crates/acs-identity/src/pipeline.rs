@@ -9,7 +9,6 @@ use acs_auth::{AccessKeyCredential, Clock};
 use azure_core::credentials::TokenCredential;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::error::{Error, ErrorResponseBody, Result};
@@ -67,11 +66,11 @@ pub(crate) struct CallState {
     last_status: AtomicU32,
     /// An error of the pipeline itself (credential, transport, ...), for callers that can only
     /// pass a `reqwest` result through (the generated client).
-    #[allow(dead_code)]
     pub(crate) failure: Mutex<Option<Error>>,
+    /// Content type and echoed request id of the final response.
+    response_meta: Mutex<(Option<String>, Option<String>)>,
 }
 
-#[allow(dead_code)]
 impl CallState {
     pub(crate) fn new() -> Self {
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -83,12 +82,53 @@ impl CallState {
             attempts: AtomicU32::new(0),
             last_status: AtomicU32::new(0),
             failure: Mutex::new(None),
+            response_meta: Mutex::new((None, None)),
         }
     }
 
     /// How many tries were made.
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Remembers what the error mapping needs from the final response.
+    pub(crate) fn record_response(&self, response: &reqwest::Response) {
+        let headers = response.headers();
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let meta = (text(header::CONTENT_TYPE), text(X_MS_CLIENT_REQUEST_ID));
+        *self.response_meta.lock().unwrap_or_else(|p| p.into_inner()) = meta;
+    }
+
+    /// The status of the last response received, if any.
+    pub(crate) fn last_status(&self) -> Option<StatusCode> {
+        let raw = self.last_status.load(Ordering::Relaxed);
+        u16::try_from(raw)
+            .ok()
+            .and_then(|s| StatusCode::from_u16(s).ok())
+    }
+
+    /// The content type of the final response.
+    pub(crate) fn last_content_type(&self) -> Option<String> {
+        self.response_meta
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone()
+    }
+
+    /// The request id echoed by the service, else the one sent.
+    pub(crate) fn response_request_id(&self) -> String {
+        self.response_meta
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+            .unwrap_or_else(|| self.request_id.clone())
     }
 
     /// Stores a pipeline failure.
@@ -409,17 +449,6 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Reads a response's body, mapping a read failure to a transport error.
-async fn body_bytes(response: reqwest::Response, call: &CallState) -> Result<bytes::Bytes> {
-    response.bytes().await.map_err(|e| {
-        Error::transport(
-            "could not read the response body",
-            Some(call.request_id.clone()),
-            Some(Box::new(e.without_url())),
-        )
-    })
-}
-
 /// Turns an error response into an [`Error`].
 pub(crate) fn error_from_parts(
     status: StatusCode,
@@ -442,41 +471,6 @@ pub(crate) fn error_from_parts(
             Some(Box::new(e)),
         ),
     }
-}
-
-/// Decodes a successful JSON response into `T`, or maps an error response.
-pub(crate) async fn read_json<T: DeserializeOwned>(
-    response: reqwest::Response,
-    call: &CallState,
-    what: &str,
-) -> Result<T> {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = body_bytes(response, call).await?;
-    if !status.is_success() {
-        return Err(error_from_parts(status, &headers, &body, call));
-    }
-    serde_json::from_slice(&body).map_err(|e| {
-        Error::decode(
-            status,
-            content_type(&headers),
-            &body,
-            what,
-            Some(response_request_id(&headers, call)),
-            Some(Box::new(e)),
-        )
-    })
-}
-
-/// Accepts a successful response without a meaningful body, or maps an error response.
-pub(crate) async fn read_empty(response: reqwest::Response, call: &CallState) -> Result<()> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let headers = response.headers().clone();
-    let body = body_bytes(response, call).await?;
-    Err(error_from_parts(status, &headers, &body, call))
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use azure_core::credentials::Secret;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::identifier::CommunicationUserIdentifier;
 
@@ -139,33 +138,10 @@ impl TokenClaims {
     }
 }
 
-/// Parses the service's `expiresOn` (RFC 3339, up to 7 fractional digits, with an offset).
-pub(crate) fn parse_expires_on(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
-
-    #[test]
-    fn parses_service_timestamps() {
-        assert_eq!(
-            parse_expires_on("2022-08-26T20:03:35.4402106+00:00"),
-            Some(datetime!(2022-08-26 20:03:35.4402106 UTC))
-        );
-        assert_eq!(
-            parse_expires_on("2025-04-14T15:32:35+00:00"),
-            Some(datetime!(2025-04-14 15:32:35 UTC))
-        );
-        assert_eq!(
-            parse_expires_on("2025-04-14T17:32:35+02:00"),
-            Some(datetime!(2025-04-14 15:32:35 UTC))
-        );
-        assert_eq!(parse_expires_on("2025-04-14 15:32:35"), None);
-        assert_eq!(parse_expires_on(""), None);
-    }
 
     #[test]
     fn decodes_claims_without_verification() {

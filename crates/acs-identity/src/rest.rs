@@ -1,0 +1,211 @@
+//! The bridge to the generated `acs-identity-rest` client: a per-call executor that runs the
+//! pipeline, and the mapping of generated results and errors to this crate's types. Nothing
+//! generated leaves this module.
+
+use std::sync::Arc;
+
+use acs_identity_rest::{BoxFuture, ExecuteError, RequestExecutor, Transport, types};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result, ServiceErrorDetail};
+use crate::pipeline::{CallState, Pipeline, error_from_parts};
+use crate::scope::TokenScope;
+use crate::token::AccessToken;
+
+pub(crate) type RestError = acs_identity_rest::Error<types::CommunicationErrorResponse>;
+
+/// Runs the pipeline for the requests of one logical call.
+struct CallExecutor {
+    pipeline: Arc<Pipeline>,
+    call: Arc<CallState>,
+}
+
+impl RequestExecutor for CallExecutor {
+    fn execute<'a>(
+        &'a self,
+        _http: &'a reqwest::Client,
+        mut request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> BoxFuture<'a, std::result::Result<reqwest::Response, ExecuteError>> {
+        Box::pin(async move {
+            normalize(&mut request, operation_id);
+            match self.pipeline.send(request, &self.call).await {
+                Ok(response) => {
+                    self.call.record_response(&response);
+                    Ok(response)
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    self.call.set_failure(error);
+                    Err(ExecuteError::other(message))
+                }
+            }
+        })
+    }
+}
+
+/// Wire details where the official SDKs differ from a plain serialization: a create without
+/// scopes has an empty body (not `{}`), and a body-less POST says `Content-Length: 0`.
+fn normalize(request: &mut reqwest::Request, operation_id: &str) {
+    if operation_id == "communication_identity_create"
+        && request.body().and_then(reqwest::Body::as_bytes) == Some(b"{}")
+    {
+        *request.body_mut() = Some(reqwest::Body::from(""));
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    let empty = request
+        .body()
+        .is_none_or(|b| b.as_bytes().is_some_and(<[u8]>::is_empty));
+    if request.method() == reqwest::Method::POST && empty {
+        *request.body_mut() = Some(reqwest::Body::from(""));
+        request
+            .headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
+}
+
+/// A generated client whose requests go through `pipeline` as part of `call`.
+pub(crate) fn client_for(
+    base: &str,
+    pipeline: &Arc<Pipeline>,
+    call: &Arc<CallState>,
+) -> acs_identity_rest::Client {
+    acs_identity_rest::Client::new_with_client(
+        base,
+        pipeline.http.clone(),
+        Transport::with_executor(CallExecutor {
+            pipeline: Arc::clone(pipeline),
+            call: Arc::clone(call),
+        }),
+    )
+}
+
+pub(crate) fn scopes(scopes: &[TokenScope]) -> Vec<types::CommunicationIdentityTokenScope> {
+    scopes
+        .iter()
+        .map(|s| types::CommunicationIdentityTokenScope(s.as_str().to_owned()))
+        .collect()
+}
+
+pub(crate) fn access_token(token: types::CommunicationIdentityAccessToken) -> Result<AccessToken> {
+    let at = token.expires_on;
+    let nanos =
+        i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos());
+    let expires_on = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| {
+        Error::decode(
+            StatusCode::OK,
+            None,
+            b"",
+            "expiresOn is out of the supported date range",
+            None,
+            None,
+        )
+    })?;
+    Ok(AccessToken::new(token.token, expires_on))
+}
+
+fn service_detail(error: types::CommunicationError) -> ServiceErrorDetail {
+    ServiceErrorDetail {
+        code: error.code,
+        message: error.message,
+        target: error.target,
+        details: error.details.into_iter().map(service_detail).collect(),
+        inner_error: error
+            .innererror
+            .map(|inner| Box::new(service_detail(*inner))),
+    }
+}
+
+/// Maps a generated error to this crate's error; a failure of the pipeline itself wins.
+pub(crate) async fn map_error(error: RestError, call: &CallState) -> Error {
+    if let Some(failure) = call.take_failure() {
+        return failure;
+    }
+    let request_id = || Some(call.response_request_id());
+    match error {
+        acs_identity_rest::Error::ErrorResponse(value) => {
+            let status = value.status();
+            let echoed = value
+                .headers()
+                .get(crate::pipeline::X_MS_CLIENT_REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            Error::service(
+                status,
+                Some(service_detail(value.into_inner().error)),
+                echoed.or_else(request_id),
+            )
+        }
+        acs_identity_rest::Error::InvalidResponsePayload(body, source) => {
+            let status = call.last_status().unwrap_or(StatusCode::OK);
+            if !status.is_success() && body.iter().all(u8::is_ascii_whitespace) {
+                return Error::service(status, None, request_id());
+            }
+            let what = if status.is_success() {
+                "the response does not have the documented shape"
+            } else {
+                "the error response is not a CommunicationErrorResponse"
+            };
+            Error::decode(
+                status,
+                call.last_content_type(),
+                &body,
+                what,
+                request_id(),
+                Some(Box::new(source)),
+            )
+        }
+        acs_identity_rest::Error::UnexpectedResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            if status.is_success() {
+                Error::decode(
+                    status,
+                    call.last_content_type(),
+                    &body,
+                    "unexpected success status for this operation",
+                    request_id(),
+                    None,
+                )
+            } else {
+                error_from_parts(status, &headers, &body, call)
+            }
+        }
+        acs_identity_rest::Error::InvalidRequest(message) => {
+            Error::invalid_argument("request", message)
+        }
+        acs_identity_rest::Error::CommunicationError(e)
+        | acs_identity_rest::Error::InvalidUpgrade(e) => Error::transport(
+            "the request could not be sent",
+            request_id(),
+            Some(Box::new(e.without_url())),
+        ),
+        acs_identity_rest::Error::ResponseBodyError(e) => Error::transport(
+            "could not read the response body",
+            request_id(),
+            Some(Box::new(e.without_url())),
+        ),
+        acs_identity_rest::Error::Custom(message) => Error::transport(message, request_id(), None),
+    }
+}
+
+/// For operations without a result: any success status is success.
+pub(crate) async fn unit_result(
+    result: std::result::Result<acs_identity_rest::ResponseValue<()>, RestError>,
+    call: &CallState,
+) -> Result<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(acs_identity_rest::Error::UnexpectedResponse(response))
+            if response.status().is_success() && call.take_failure().is_none() =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(map_error(e, call).await),
+    }
+}
