@@ -1,0 +1,496 @@
+//! Every error row of service.md mapped with code, message and target; undecodable bodies; retries.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use acs_identity::credentials::Clock;
+use acs_identity::{
+    CommunicationIdentityClient, CommunicationUserIdentifier, ErrorKind, GetTokenOptions,
+    RetryOptions, TokenScope,
+};
+use common::*;
+use httpmock::prelude::*;
+
+fn err_body(code: &str, message: &str, target: Option<&str>) -> String {
+    match target {
+        Some(t) => {
+            format!(r#"{{"error":{{"code":"{code}","message":"{message}","target":"{t}"}}}}"#)
+        }
+        None => format!(r#"{{"error":{{"code":"{code}","message":"{message}"}}}}"#),
+    }
+}
+
+fn user() -> CommunicationUserIdentifier {
+    CommunicationUserIdentifier::new(USER)
+}
+
+#[tokio::test]
+async fn every_service_error_row_is_mapped() {
+    // (operation, status, code, message, target)
+    let rows: [(&str, u16, &str, &str, Option<&str>); 10] = [
+        (
+            "issue",
+            400,
+            "ValidationError",
+            "ExpiresInMinutes value 1441 is invalid.",
+            Some("ExpiresInMinutes"),
+        ),
+        (
+            "issue",
+            400,
+            "ValidationError",
+            "ExpiresInMinutes value 59 is invalid. Value must be within the [60, 1440] interval.",
+            Some("ExpiresInMinutes"),
+        ),
+        (
+            "issue",
+            400,
+            "ValidationError",
+            "Scopes: The Scopes field is required.",
+            Some("Scopes"),
+        ),
+        (
+            "issue",
+            400,
+            "ValidationError",
+            "Invalid scopes - Scopes field is required.",
+            Some("scopes"),
+        ),
+        (
+            "create",
+            400,
+            "ValidationError",
+            "CreateTokenWithScopes value is missing.",
+            Some("CreateTokenWithScopes"),
+        ),
+        (
+            "revoke",
+            401,
+            "IdentityNotOwned",
+            "Provided identity doesn't belong to the resource.",
+            None,
+        ),
+        (
+            "teams",
+            401,
+            "InvalidAccessToken",
+            "Provided access token is not valid.",
+            None,
+        ),
+        (
+            "teams",
+            400,
+            "ValidationError",
+            "AAD application is not the expected one.",
+            Some("appId"),
+        ),
+        (
+            "teams",
+            400,
+            "ValidationError",
+            "Provided AAD token issued for unexpected user.",
+            Some("userId"),
+        ),
+        (
+            "delete",
+            401,
+            "Denied",
+            "Request 'x-ms-content-sha256' differs from generated content hash.",
+            None,
+        ),
+    ];
+    let mut displays = Vec::new();
+    for (op, status, code, message, target) in rows {
+        let server = MockServer::start_async().await;
+        let body = err_body(code, message, target);
+        let mock = server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(status)
+                    .header("content-type", "application/json")
+                    .header("x-ms-client-request-id", "echoed-request-id")
+                    .body(body);
+            })
+            .await;
+        let c = client(&server);
+        let e = match op {
+            "issue" => c
+                .get_token(
+                    &user(),
+                    &[TokenScope::Chat],
+                    Some(
+                        GetTokenOptions::default()
+                            .with_token_expires_in(Duration::from_secs(1441 * 60)),
+                    ),
+                )
+                .await
+                .map(|_| ()),
+            "create" => c
+                .create_user_and_token(&[TokenScope::Chat], None)
+                .await
+                .map(|_| ()),
+            "revoke" => c.revoke_tokens(&user(), None).await,
+            "delete" => c.delete_user(&user(), None).await,
+            _ => c
+                .get_token_for_teams_user("aadtoken", "appid", "userid", None)
+                .await
+                .map(|_| ()),
+        }
+        .unwrap_err();
+        assert_eq!(mock.calls_async().await, 1, "{code} is not retried");
+        assert_eq!(e.kind(), ErrorKind::Service);
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(e.code(), Some(code));
+        assert_eq!(e.message(), message);
+        assert_eq!(e.target(), target);
+        assert_eq!(e.request_id(), Some("echoed-request-id"));
+        displays.push(e.to_string());
+    }
+    assert_eq!(
+        displays[0],
+        "ValidationError (400): ExpiresInMinutes value 1441 is invalid. [target: ExpiresInMinutes]"
+    );
+    insta::assert_snapshot!("service_error_displays", displays.join("\n"));
+}
+
+#[tokio::test]
+async fn nested_details_are_kept() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(400).header("content-type", "application/json").body(
+                r#"{"error":{"code":"BadRequest","message":"outer","details":[{"code":"Inner","message":"inner","target":"x"}],"innererror":{"code":"Deep","message":"deep"}}}"#,
+            );
+        })
+        .await;
+    let e = client(&server)
+        .delete_user(&user(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.details().len(), 1);
+    assert_eq!(e.details()[0].code, "Inner");
+    assert_eq!(e.details()[0].target.as_deref(), Some("x"));
+    let inner = e.service_error().unwrap().inner_error.as_ref().unwrap();
+    assert_eq!(inner.code, "Deep");
+}
+
+#[tokio::test]
+async fn undecodable_bodies_are_decode_errors() {
+    let cases: [(&str, u16, &str, &str); 5] = [
+        (
+            "html_502",
+            502,
+            "text/html",
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        ),
+        (
+            "truncated_json",
+            200,
+            JSON_UTF8,
+            r#"{"token":"eyJhbGciOiJSUzI1NiJ9.eyJza3lw"#,
+        ),
+        (
+            "wrong_type",
+            200,
+            JSON_UTF8,
+            r#"{"token":5,"expiresOn":"2022-08-26T20:03:35+00:00"}"#,
+        ),
+        ("array", 200, JSON_UTF8, "[]"),
+        (
+            "bad_date",
+            200,
+            JSON_UTF8,
+            r#"{"token":"t","expiresOn":"yesterday"}"#,
+        ),
+    ];
+    let mut displays = Vec::new();
+    for (name, status, ct, body) in cases {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(status).header("content-type", ct).body(body);
+            })
+            .await;
+        let mut options = fast_options();
+        options.retry = RetryOptions::none();
+        let c = CommunicationIdentityClient::from_connection_string(
+            &connection_string(&server),
+            Some(options),
+        )
+        .unwrap();
+        let e = c
+            .get_token(&user(), &[TokenScope::Chat], None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode, "{name}: {e}");
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(status), "{name}");
+        assert_eq!(e.content_type(), Some(ct), "{name}");
+        assert!(e.body_excerpt().is_some(), "{name}");
+        assert!(
+            !e.to_string().contains("eyJ"),
+            "{name}: token-like text masked: {e}"
+        );
+        displays.push(format!("{name}: {e}"));
+    }
+    assert!(
+        displays[0].contains("<html><body><h1>502 Bad Gateway</h1>"),
+        "{}",
+        displays[0]
+    );
+    insta::assert_snapshot!("decode_error_displays", displays.join("\n"));
+}
+
+#[tokio::test]
+async fn error_status_without_body_is_a_service_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(404);
+        })
+        .await;
+    let e = client(&server)
+        .delete_user(&user(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Service);
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(404));
+    assert_eq!(e.code(), None);
+    assert!(e.request_id().is_some());
+}
+
+/// Serves `failures` with `status` (+ headers), then a token.
+async fn flaky(
+    server: &MockServer,
+    failures: usize,
+    status: u16,
+    headers: Vec<(&'static str, &'static str)>,
+) -> Seen {
+    let seen = Seen::default();
+    let s = seen.clone();
+    let count = Arc::new(AtomicUsize::new(0));
+    server
+        .mock_async(move |when, then| {
+            when.any_request();
+            then.respond_with(move |req| {
+                s.push(req);
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                if n < failures {
+                    let mut b = httpmock::HttpMockResponse::builder()
+                        .status(status)
+                        .header("content-type", "application/json");
+                    for (k, v) in &headers {
+                        b = b.header(*k, *v);
+                    }
+                    b.body(err_body("ServiceUnavailable", &format!("try {n}"), None))
+                        .build()
+                } else {
+                    respond(200, Some(JSON_UTF8), &token_body())
+                }
+            });
+        })
+        .await;
+    seen
+}
+
+#[tokio::test]
+async fn retries_503_then_succeeds_keeping_the_request_id() {
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, 1, 503, vec![]).await;
+    let token = client(&server)
+        .get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap();
+    assert_eq!(token.token.secret(), jwt());
+    let reqs = seen.all();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        header_of(&reqs[0], "x-ms-client-request-id"),
+        header_of(&reqs[1], "x-ms-client-request-id")
+    );
+    for r in &reqs {
+        assert_signed(r, KEY);
+    }
+}
+
+#[tokio::test]
+async fn every_retryable_status_is_retried() {
+    for status in [408, 429, 500, 502, 503, 504] {
+        let server = MockServer::start_async().await;
+        let seen = flaky(&server, 2, status, vec![]).await;
+        client(&server)
+            .get_token(&user(), &[TokenScope::Chat], None)
+            .await
+            .unwrap();
+        assert_eq!(seen.all().len(), 3, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn honours_retry_after_seconds_on_429() {
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, 1, 429, vec![("retry-after", "1")]).await;
+    // Backoff alone would wait ~5 ms: the wait must come from the header.
+    let mut options = fast_options();
+    options.retry = options.retry.with_max_delay(Duration::from_secs(60));
+    let c = CommunicationIdentityClient::from_connection_string(
+        &connection_string(&server),
+        Some(options),
+    )
+    .unwrap();
+    let started = Instant::now();
+    c.get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(seen.all().len(), 2);
+}
+
+#[tokio::test]
+async fn honours_retry_after_ms_headers() {
+    for header in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        let server = MockServer::start_async().await;
+        let seen = flaky(&server, 1, 503, vec![(header, "300")]).await;
+        let mut options = fast_options();
+        options.retry = options.retry.with_max_delay(Duration::from_secs(5));
+        let c = CommunicationIdentityClient::from_connection_string(
+            &connection_string(&server),
+            Some(options),
+        )
+        .unwrap();
+        let started = Instant::now();
+        c.get_token(&user(), &[TokenScope::Chat], None)
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(290),
+            "{header}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(seen.all().len(), 2);
+    }
+}
+
+/// A clock that moves 10 s forward each time it is read.
+#[derive(Debug)]
+struct SteppingClock(AtomicU64);
+
+impl Clock for SteppingClock {
+    fn now(&self) -> SystemTime {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000 + n * 10)
+    }
+}
+
+#[tokio::test]
+async fn each_retry_is_signed_afresh_with_a_new_date() {
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, 2, 500, vec![]).await;
+    let options = fast_options().with_clock(Arc::new(SteppingClock(AtomicU64::new(0))));
+    let c = CommunicationIdentityClient::from_connection_string(
+        &connection_string(&server),
+        Some(options),
+    )
+    .unwrap();
+    c.get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap();
+    let reqs = seen.all();
+    assert_eq!(reqs.len(), 3);
+    let dates: Vec<String> = reqs.iter().map(|r| header_of(r, "x-ms-date")).collect();
+    assert_ne!(dates[0], dates[1]);
+    assert_ne!(dates[1], dates[2]);
+    let sigs: Vec<String> = reqs.iter().map(|r| header_of(r, "authorization")).collect();
+    assert_ne!(sigs[0], sigs[1]);
+    let ids: Vec<String> = reqs
+        .iter()
+        .map(|r| header_of(r, "x-ms-client-request-id"))
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]));
+    for r in &reqs {
+        assert_signed(r, KEY);
+    }
+}
+
+#[tokio::test]
+async fn exhaustion_returns_the_last_service_error() {
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, 100, 503, vec![]).await;
+    let e = client(&server)
+        .get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap_err();
+    assert_eq!(seen.all().len(), 4, "1 try + 3 retries");
+    assert_eq!(e.kind(), ErrorKind::Service);
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(e.message(), "try 3");
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    for status in [400, 401, 403, 404, 409] {
+        let server = MockServer::start_async().await;
+        let seen = flaky(&server, 100, status, vec![("retry-after", "0")]).await;
+        let e = client(&server)
+            .get_token(&user(), &[TokenScope::Chat], None)
+            .await
+            .unwrap_err();
+        assert_eq!(seen.all().len(), 1, "{status}");
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
+    }
+}
+
+#[tokio::test]
+async fn connection_failures_are_retried_then_reported() {
+    // A listener that accepts and immediately closes every connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let a = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            a.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let c = CommunicationIdentityClient::from_connection_string(
+        &format!("endpoint=http://127.0.0.1:{port}/;accesskey={KEY}"),
+        Some(fast_options()),
+    )
+    .unwrap();
+    let e = c.delete_user(&user(), None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    assert!(e.request_id().is_some());
+    assert_eq!(accepted.load(Ordering::SeqCst), 4, "1 try + 3 retries");
+}
+
+#[tokio::test]
+async fn per_try_timeout_is_a_retried_transport_error() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(204).delay(Duration::from_millis(400));
+        })
+        .await;
+    let mut options = fast_options().with_per_try_timeout(Duration::from_millis(50));
+    options.retry = options.retry.with_max_retries(1);
+    let c = CommunicationIdentityClient::from_connection_string(
+        &connection_string(&server),
+        Some(options),
+    )
+    .unwrap();
+    let e = c.delete_user(&user(), None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    assert!(e.to_string().contains("timed out"), "{e}");
+    assert_eq!(mock.calls_async().await, 2);
+}
