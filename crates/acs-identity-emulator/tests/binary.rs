@@ -1,0 +1,172 @@
+//! The `acs-identity-emulator` binary: first stdout line, port file, env vars, graceful stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![cfg(unix)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use acs_auth::{AccessKey, ConnectionString};
+use acs_identity_emulator::READY_LINE_PREFIX;
+
+const BIN: &str = env!("CARGO_BIN_EXE_acs-identity-emulator");
+const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
+
+struct Running {
+    child: Child,
+    first_line: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(cmd: &mut Command) -> Running {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    Running { child, first_line }
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+async fn create(endpoint: &url::Url, key: &AccessKey) -> u16 {
+    let mut r = reqwest::Request::new(
+        reqwest::Method::POST,
+        endpoint.join("identities?api-version=2023-10-01").unwrap(),
+    );
+    acs_auth::sign_request(&mut r, key, SystemTime::now()).unwrap();
+    reqwest::Client::new()
+        .execute(r)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn prints_connection_string_writes_port_file_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let mut run = spawn(
+        Command::new(BIN)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--access-key",
+                KEY,
+                "--resource-id",
+            ])
+            .arg("2dee53b4-368b-45b4-ab52-8493fb117652")
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--port-file")
+            .arg(&port_file),
+    );
+    let line = run.first_line.trim_end().to_owned();
+    let cs_text = line
+        .strip_prefix(READY_LINE_PREFIX)
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        cs_text.starts_with("endpoint=http://127.0.0.1:"),
+        "{cs_text}"
+    );
+    assert!(cs_text.ends_with(&format!(";accesskey={KEY}")), "{cs_text}");
+    let cs = ConnectionString::parse(cs_text).unwrap();
+    let port = cs.endpoint().port().unwrap();
+    // The port file is written right after the line is printed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let written = loop {
+        if let Ok(text) = std::fs::read_to_string(&port_file) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no port file");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(written.trim(), port.to_string());
+    assert_eq!(create(cs.endpoint(), cs.access_key()).await, 201);
+
+    let pid = run.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_exit(&mut run.child, Duration::from_secs(10)).expect("stops on SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(dir.path().join("data/emulator.redb").exists());
+}
+
+#[tokio::test]
+async fn environment_variables_configure_it() {
+    let mut run = spawn(
+        Command::new(BIN)
+            .env("ACS_EMULATOR_LISTEN", "127.0.0.1:0")
+            .env("ACS_EMULATOR_ACCESS_KEY", KEY)
+            .env(
+                "ACS_EMULATOR_RESOURCE_ID",
+                "11111111-2222-3333-4444-555555555555",
+            )
+            .env("ACS_EMULATOR_IN_MEMORY", "true"),
+    );
+    let cs_text = run
+        .first_line
+        .trim_end()
+        .strip_prefix(READY_LINE_PREFIX)
+        .unwrap()
+        .to_owned();
+    let cs = ConnectionString::parse(&cs_text).unwrap();
+    assert!(cs_text.contains(KEY));
+    let health: serde_json::Value = reqwest::get(cs.endpoint().join("emulator/health").unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["resourceId"], "11111111-2222-3333-4444-555555555555");
+    assert_eq!(create(cs.endpoint(), cs.access_key()).await, 201);
+    let _ = run.child.kill();
+}
+
+#[test]
+fn bad_options_fail_with_a_message_and_no_key_echo() {
+    let out = Command::new(BIN)
+        .args([
+            "--in-memory",
+            "--listen",
+            "127.0.0.1:0",
+            "--access-key",
+            "%%%secretish%%%",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("access key"), "{stderr}");
+    assert!(!stderr.contains("secretish"), "{stderr}");
+    let out = Command::new(BIN)
+        .args(["--in-memory", "--data-dir", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
