@@ -1,0 +1,198 @@
+//! Command line definitions (clap derive).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Environment variable read when `--connection-string` is not given.
+pub const CONNECTION_STRING_ENV: &str = "AZURE_COMMUNICATION_CONNECTION_STRING";
+
+/// Manage Azure Communication Services identities and access tokens, or run the local emulator.
+#[derive(Parser)]
+#[command(
+    name = "acs-identity",
+    version,
+    propagate_version = true,
+    after_help = "Authentication: pass --connection-string (or set AZURE_COMMUNICATION_CONNECTION_STRING), \
+                  or --endpoint to sign in with Entra ID through the Azure CLI or Azure Developer CLI.\n\
+                  Exit status: 0 success, 1 service or network error, 2 usage error."
+)]
+pub struct Cli {
+    /// Output format: JSON for scripts, a table for people
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Json, global = true)]
+    pub output: OutputFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of a command's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    // JSON on stdout, stable field names.
+    Json,
+    // Aligned name and value rows.
+    Table,
+}
+
+/// The top-level commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create and delete communication users (identities)
+    User(UserArgs),
+    /// Issue, revoke and exchange access tokens
+    Token(TokenArgs),
+    /// Run the local ACS Identity emulator until Ctrl-C
+    Emulator(EmulatorArgs),
+    /// Print a shell completion script to stdout
+    Completions(CompletionsArgs),
+}
+
+/// How to reach and authenticate to the Communication Services resource.
+#[derive(Args)]
+pub struct ConnectionArgs {
+    /// Connection string of the resource (endpoint=...;accesskey=...). Defaults to the
+    /// AZURE_COMMUNICATION_CONNECTION_STRING environment variable
+    #[arg(
+        long,
+        global = true,
+        value_name = "CONNECTION_STRING",
+        conflicts_with = "endpoint",
+        help_heading = "Connection"
+    )]
+    pub connection_string: Option<String>,
+
+    /// Endpoint of the resource (https://<name>.communication.azure.com); authenticates with
+    /// Entra ID through the Azure CLI or Azure Developer CLI sign-in
+    #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
+    pub endpoint: Option<String>,
+}
+
+/// `user ...`
+#[derive(Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+/// The `user` subcommands.
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print its id
+    Create,
+    /// Delete a user, revoking all of its tokens
+    Delete {
+        /// Id of the user (8:acs:...)
+        #[arg(long, value_name = "ID")]
+        user: String,
+    },
+}
+
+/// `token ...`
+#[derive(Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+/// The `token` subcommands.
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Issue an access token; without --user, create a user and its token in one call
+    Issue(IssueArgs),
+    /// Revoke every access token issued to a user so far
+    Revoke {
+        /// Id of the user (8:acs:...)
+        #[arg(long, value_name = "ID")]
+        user: String,
+    },
+    /// Exchange a Teams user's Entra ID token for a Communication Services access token
+    GetForTeamsUser(TeamsArgs),
+}
+
+/// `token issue`
+#[derive(Args)]
+pub struct IssueArgs {
+    /// Id of an existing user (8:acs:...); without it a new user is created
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
+
+    /// Scope of the token: chat, voip, chat.join, chat.join.limited, voip.join (repeat the
+    /// option or separate with commas for several)
+    #[arg(
+        long = "scope",
+        alias = "scopes",
+        value_name = "SCOPE",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub scopes: Vec<String>,
+
+    /// Lifetime of the token in minutes (the service accepts 60 to 1440; default 1440)
+    #[arg(long, value_name = "N")]
+    pub expires_in_minutes: Option<u32>,
+}
+
+/// `token get-for-teams-user`
+#[derive(Args)]
+pub struct TeamsArgs {
+    /// The Teams user's Entra ID access token
+    #[arg(long, value_name = "TOKEN")]
+    pub aad_token: String,
+
+    /// Application (client) id of the Entra application the token was issued to
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub client_id: String,
+
+    /// Object id of the Teams user in Entra ID
+    #[arg(long, value_name = "OBJECT_ID")]
+    pub user_object_id: String,
+}
+
+/// `emulator`
+#[derive(Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR", default_value_t = acs_identity_emulator::default_listen())]
+    pub listen: SocketAddr,
+
+    /// Keep users, keys and revocations in this directory across restarts
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = acs_identity_emulator::DEFAULT_DATA_DIR,
+        conflicts_with = "in_memory"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Keep everything in memory instead; lost when the emulator stops
+    #[arg(long)]
+    pub in_memory: bool,
+
+    /// Serve HTTPS with a locally generated certificate instead of HTTP
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Access key (base64) clients sign with; default: the stored one, or a new one
+    #[arg(long, value_name = "BASE64")]
+    pub access_key: Option<String>,
+
+    /// Resource id (a GUID) in the ids of users; default: the stored one, or a new one
+    #[arg(long, value_name = "GUID")]
+    pub resource_id: Option<String>,
+}
+
+/// `completions`
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,367 @@
+//! What each command does: build the client, call the service, report the result.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use acs_identity::{
+    CommunicationIdentityClient, CommunicationUserIdentifier, CreateUserAndTokenOptions, ErrorKind,
+    GetTokenOptions, TokenScope,
+};
+use acs_identity_emulator::Emulator;
+use clap::CommandFactory;
+use serde_json::json;
+
+use crate::cli::{
+    CONNECTION_STRING_ENV, Cli, Command, ConnectionArgs, EmulatorArgs, IssueArgs, OutputFormat,
+    TeamsArgs, TokenCommand, UserCommand,
+};
+use crate::output::{Report, format_time};
+
+/// Why a command failed, and so which exit status it ends with.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line was wrong or incomplete (exit status 2).
+    Usage(String),
+    /// The service answered with an error, or could not be reached (exit status 1).
+    Service(String),
+}
+
+impl Failure {
+    /// The message for stderr (never contains a key or a token).
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Usage(message) | Failure::Service(message) => message,
+        }
+    }
+
+    /// The process exit status.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Service(_) => 1,
+        }
+    }
+}
+
+impl From<acs_identity::Error> for Failure {
+    fn from(error: acs_identity::Error) -> Self {
+        // The facade's Display is `Code (status): message [target: T]` and holds no secret.
+        match error.kind() {
+            // What the command line gave cannot make a well-formed request: a usage error.
+            ErrorKind::InvalidArgument | ErrorKind::Configuration => {
+                Failure::Usage(error.to_string())
+            }
+            // The service said no, or could not be reached or understood.
+            _ => Failure::Service(error.to_string()),
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let format = cli.output;
+    match cli.command {
+        Command::User(args) => {
+            let client = connect(&args.connection)?;
+            let report = match args.command {
+                UserCommand::Create => user_create(&client).await?,
+                UserCommand::Delete { user } => user_delete(&client, user).await?,
+            };
+            emit(&report, format)
+        }
+        Command::Token(args) => {
+            let client = connect(&args.connection)?;
+            let report = match args.command {
+                TokenCommand::Issue(issue) => token_issue(&client, issue).await?,
+                TokenCommand::Revoke { user } => token_revoke(&client, user).await?,
+                TokenCommand::GetForTeamsUser(teams) => {
+                    token_for_teams_user(&client, teams).await?
+                }
+            };
+            emit(&report, format)
+        }
+        Command::Emulator(args) => emulator(args, format).await,
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            let mut stdout = io::stdout().lock();
+            clap_complete::generate(args.shell, &mut command, "acs-identity", &mut stdout);
+            stdout.flush().map_err(write_failure)
+        }
+    }
+}
+
+fn emit(report: &Report, format: OutputFormat) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    report
+        .write(format, &mut stdout)
+        .and_then(|()| stdout.flush())
+        .map_err(write_failure)
+}
+
+fn write_failure(error: io::Error) -> Failure {
+    Failure::Service(format!("cannot write the result to stdout: {error}"))
+}
+
+/// Builds the client from `--connection-string`, the environment, or `--endpoint` with Entra ID.
+fn connect(args: &ConnectionArgs) -> Result<CommunicationIdentityClient, Failure> {
+    if let Some(endpoint) = &args.endpoint {
+        return connect_with_entra_id(endpoint);
+    }
+    let connection_string = match &args.connection_string {
+        Some(text) => text.clone(),
+        None => match std::env::var(CONNECTION_STRING_ENV) {
+            Ok(text) if !text.trim().is_empty() => text,
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "no connection string: pass --connection-string, set {CONNECTION_STRING_ENV}, \
+                     or pass --endpoint to sign in with Entra ID"
+                )));
+            }
+        },
+    };
+    // Parse first so that a malformed string is a usage error; the parser's messages never
+    // repeat the key.
+    acs_auth::ConnectionString::parse(&connection_string)
+        .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))?;
+    CommunicationIdentityClient::from_connection_string(&connection_string, None)
+        .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))
+}
+
+fn connect_with_entra_id(endpoint: &str) -> Result<CommunicationIdentityClient, Failure> {
+    let credential = azure_identity::DeveloperToolsCredential::new(None).map_err(|error| {
+        Failure::Service(format!(
+            "cannot set up the developer tools credential: {error}"
+        ))
+    })?;
+    let credential: Arc<dyn azure_core::credentials::TokenCredential> = credential;
+    CommunicationIdentityClient::with_token_credential(endpoint, credential, None)
+        .map_err(|error| Failure::Usage(format!("invalid --endpoint: {error}")))
+}
+
+fn user_id(id: String) -> Result<CommunicationUserIdentifier, Failure> {
+    if id.trim().is_empty() {
+        return Err(Failure::Usage("--user needs a user id (8:acs:...)".into()));
+    }
+    Ok(CommunicationUserIdentifier::new(id))
+}
+
+fn parse_scopes(texts: &[String]) -> Result<Vec<TokenScope>, Failure> {
+    texts
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(Failure::Usage(
+                    "--scope needs a value: chat, voip, chat.join, chat.join.limited or voip.join"
+                        .into(),
+                ));
+            }
+            text.parse::<TokenScope>()
+                .map_err(|error| Failure::Usage(format!("invalid --scope '{text}': {error}")))
+        })
+        .collect()
+}
+
+fn minutes(value: Option<u32>) -> Option<Duration> {
+    value.map(|minutes| Duration::from_secs(u64::from(minutes) * 60))
+}
+
+async fn user_create(client: &CommunicationIdentityClient) -> Result<Report, Failure> {
+    let user = client.create_user(None).await?;
+    let id = user.id().to_string();
+    Ok(Report::new(json!({ "id": id })).row("User id", id))
+}
+
+async fn user_delete(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {
+    let user = user_id(id)?;
+    client.delete_user(&user, None).await?;
+    let id = user.id().to_string();
+    Ok(Report::new(json!({ "id": id, "deleted": true }))
+        .row("User id", id)
+        .row("Deleted", "yes"))
+}
+
+async fn token_issue(
+    client: &CommunicationIdentityClient,
+    args: IssueArgs,
+) -> Result<Report, Failure> {
+    let scopes = parse_scopes(&args.scopes)?;
+    let expires_in = minutes(args.expires_in_minutes);
+    let (user, token) = match args.user {
+        Some(id) => {
+            let user = user_id(id)?;
+            let mut options = GetTokenOptions::default();
+            options.token_expires_in = expires_in;
+            let token = client.get_token(&user, &scopes, Some(options)).await?;
+            (user, token)
+        }
+        None => {
+            let mut options = CreateUserAndTokenOptions::default();
+            options.token_expires_in = expires_in;
+            let created = client.create_user_and_token(&scopes, Some(options)).await?;
+            (created.user, created.access_token)
+        }
+    };
+    let id = user.id().to_string();
+    let expires_on = format_time(token.expires_on);
+    let secret = token.token.secret().to_string();
+    Ok(Report::new(json!({
+        "user": { "id": id },
+        "token": secret,
+        "expiresOn": expires_on,
+    }))
+    .row("User id", id)
+    .row("Expires on", expires_on)
+    .row("Token", secret))
+}
+
+async fn token_revoke(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {
+    let user = user_id(id)?;
+    client.revoke_tokens(&user, None).await?;
+    let id = user.id().to_string();
+    Ok(Report::new(json!({ "id": id, "tokensRevoked": true }))
+        .row("User id", id)
+        .row("Tokens revoked", "yes"))
+}
+
+async fn token_for_teams_user(
+    client: &CommunicationIdentityClient,
+    args: TeamsArgs,
+) -> Result<Report, Failure> {
+    for (name, value) in [
+        ("--aad-token", &args.aad_token),
+        ("--client-id", &args.client_id),
+        ("--user-object-id", &args.user_object_id),
+    ] {
+        if value.trim().is_empty() {
+            return Err(Failure::Usage(format!("{name} must not be empty")));
+        }
+    }
+    let token = client
+        .get_token_for_teams_user(&args.aad_token, &args.client_id, &args.user_object_id, None)
+        .await?;
+    let expires_on = format_time(token.expires_on);
+    let secret = token.token.secret().to_string();
+    Ok(
+        Report::new(json!({ "token": secret, "expiresOn": expires_on }))
+            .row("Expires on", expires_on)
+            .row("Token", secret),
+    )
+}
+
+async fn emulator(args: EmulatorArgs, format: OutputFormat) -> Result<(), Failure> {
+    let mut builder = Emulator::builder().listen(args.listen).tls(args.tls);
+    builder = if args.in_memory {
+        builder.in_memory()
+    } else {
+        builder.data_dir(&args.data_dir)
+    };
+    if let Some(key) = args.access_key {
+        builder = builder.access_key(key);
+    }
+    if let Some(resource_id) = args.resource_id {
+        builder = builder.resource_id(resource_id);
+    }
+    let handle = builder
+        .start()
+        .await
+        .map_err(|error| Failure::Service(format!("cannot start the emulator: {error}")))?;
+
+    // The connection string carries the emulator's own local key: handing it out is the point
+    // of this command, as handing out tokens is the point of `token issue`.
+    let endpoint = handle.endpoint().to_string();
+    let connection_string = handle.connection_string();
+    let resource_id = handle.resource_id().to_string();
+    let storage = match handle.data_dir() {
+        Some(dir) => dir.display().to_string(),
+        None => "in-memory".to_string(),
+    };
+    let certificate = handle
+        .certificate_path()
+        .map(|path| path.display().to_string());
+    let mut report = Report::new(json!({
+        "endpoint": endpoint,
+        "connectionString": connection_string,
+        "resourceId": resource_id,
+        "storage": storage,
+        "caCertificateFile": certificate,
+    }))
+    .row("Endpoint", endpoint)
+    .row("Connection string", connection_string)
+    .row("Resource id", resource_id);
+    if let Some(path) = certificate {
+        report = report.row("CA certificate", path);
+    }
+    report = report.row("Storage", storage);
+    emit(&report, format)?;
+    if handle.certificate_pem().is_some() && handle.certificate_path().is_none() {
+        eprintln!(
+            "HTTPS uses a certificate made for this run only; clients must trust it to connect."
+        );
+    }
+    eprintln!("The ACS Identity emulator is running; press Ctrl-C to stop it.");
+
+    wait_for_shutdown_signal().await;
+    handle.shutdown().await;
+    eprintln!("The emulator stopped.");
+    Ok(())
+}
+
+/// Returns on Ctrl-C, or on SIGTERM where there is one.
+async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_failures_exit_2_and_service_failures_exit_1() {
+        assert_eq!(Failure::Usage("x".into()).exit_code(), 2);
+        assert_eq!(Failure::Service("x".into()).exit_code(), 1);
+    }
+
+    #[test]
+    fn empty_scopes_are_usage_errors() {
+        let failure = parse_scopes(&["chat".into(), " ".into()]).unwrap_err();
+        assert_eq!(failure.exit_code(), 2);
+    }
+
+    #[test]
+    fn known_and_new_scopes_parse() {
+        let scopes = parse_scopes(&["chat".into(), "voip".into(), "future.scope".into()]).unwrap();
+        assert_eq!(scopes.len(), 3);
+        assert_eq!(scopes[0], TokenScope::Chat);
+        assert_eq!(scopes[1], TokenScope::Voip);
+    }
+
+    #[test]
+    fn minutes_become_whole_durations() {
+        assert_eq!(minutes(Some(60)), Some(Duration::from_secs(3600)));
+        assert_eq!(minutes(None), None);
+        assert_eq!(
+            minutes(Some(u32::MAX)),
+            Some(Duration::from_secs(u64::from(u32::MAX) * 60))
+        );
+    }
+}

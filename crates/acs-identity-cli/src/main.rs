@@ -1,0 +1,45 @@
+//! `acs-identity`: manage Azure Communication Services identities and access tokens from the
+//! command line, or run the local ACS Identity emulator.
+//!
+//! Results go to stdout (JSON by default, `--output table` for people); errors go to stderr.
+//! Exit status: 0 success, 1 service or network error, 2 usage error.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits with status 2 (0 for --help and --version).
+    let cli = Cli::parse();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+
+    let result = runtime.block_on(commands::run(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let mut stderr = std::io::stderr().lock();
+            // Nothing sensible is left to do if stderr itself is gone.
+            let _ = writeln!(stderr, "error: {}", failure.message());
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

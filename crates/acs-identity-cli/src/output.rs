@@ -1,0 +1,97 @@
+//! Rendering of command results as JSON or as a table.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::OutputFormat;
+
+/// The result of one command: a JSON document for scripts and labelled rows for people.
+pub struct Report {
+    json: Value,
+    rows: Vec<(&'static str, String)>,
+}
+
+impl Report {
+    /// A report with this JSON form and no table rows yet.
+    pub fn new(json: Value) -> Self {
+        Self {
+            json,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row to the table form.
+    pub fn row(mut self, label: &'static str, value: impl Into<String>) -> Self {
+        self.rows.push((label, value.into()));
+        self
+    }
+
+    /// Writes the report in `format`, followed by a newline.
+    pub fn write(&self, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            OutputFormat::Json => {
+                let text = serde_json::to_string_pretty(&self.json).map_err(io::Error::other)?;
+                writeln!(out, "{text}")
+            }
+            OutputFormat::Table => {
+                let width = self
+                    .rows
+                    .iter()
+                    .map(|(label, _)| label.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                for (label, value) in &self.rows {
+                    writeln!(out, "{label:<width$}  {value}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Formats an expiry time as RFC 3339 (UTC offset kept as the service sent it).
+pub fn format_time(time: OffsetDateTime) -> String {
+    // Formatting RFC 3339 fails only for years outside 0..=9999 or odd offsets; fall back to Display.
+    time.format(&Rfc3339).unwrap_or_else(|_| time.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(report: &Report, format: OutputFormat) -> String {
+        let mut out = Vec::new();
+        report.write(format, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn table_aligns_values_after_the_longest_label() {
+        let report = Report::new(json!({}))
+            .row("User id", "8:acs:x")
+            .row("Expires on", "2026-01-01T00:00:00Z");
+        assert_eq!(
+            render(&report, OutputFormat::Table),
+            "User id     8:acs:x\nExpires on  2026-01-01T00:00:00Z\n"
+        );
+    }
+
+    #[test]
+    fn json_is_pretty_printed_with_a_trailing_newline() {
+        let report = Report::new(json!({"id": "8:acs:x"})).row("User id", "ignored");
+        assert_eq!(
+            render(&report, OutputFormat::Json),
+            "{\n  \"id\": \"8:acs:x\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn times_are_rfc3339() {
+        let time = time::macros::datetime!(2022-08-26 20:03:35.4402106 +00:00);
+        assert_eq!(format_time(time), "2022-08-26T20:03:35.4402106Z");
+    }
+}

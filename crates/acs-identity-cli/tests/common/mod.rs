@@ -1,0 +1,150 @@
+//! Shared helpers: run the `acs-identity` binary, host an in-process emulator, redact output.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::process::{Command, Output};
+
+use acs_identity_emulator::{Emulator, EmulatorHandle};
+
+/// Environment variables the binary reads; removed so the host's settings never leak in.
+pub const AMBIENT_VARS: [&str; 4] = [
+    "AZURE_COMMUNICATION_CONNECTION_STRING",
+    "AZURE_COMMUNICATION_TEAMS_TOKEN",
+    "AZURE_COMMUNICATION_TEAMS_APP_ID",
+    "AZURE_COMMUNICATION_TEAMS_USER_ID",
+];
+
+/// A command for the `acs-identity` binary with a clean environment.
+pub fn acs(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_acs-identity"));
+    command.args(args);
+    for var in AMBIENT_VARS {
+        command.env_remove(var);
+    }
+    command.env("NO_COLOR", "1");
+    command
+}
+
+/// What a finished run printed, and how it ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    /// Asserts success and returns stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        assert_eq!(self.stderr, "", "a successful run prints nothing on stderr");
+        serde_json::from_str(&self.stdout).unwrap()
+    }
+
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        assert_eq!(self.stderr, "", "a successful run prints nothing on stderr");
+        &self.stdout
+    }
+}
+
+/// Runs the binary to completion.
+pub fn run(mut command: Command) -> Run {
+    Run::of(command.output().unwrap())
+}
+
+/// An emulator served from its own runtime while the test thread runs the binary.
+pub struct TestEmulator {
+    runtime: tokio::runtime::Runtime,
+    handle: Option<EmulatorHandle>,
+    pub connection_string: String,
+    pub endpoint: String,
+}
+
+impl TestEmulator {
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime
+            .block_on(
+                Emulator::builder()
+                    .listen(([127, 0, 0, 1], 0).into())
+                    .in_memory()
+                    .start(),
+            )
+            .unwrap();
+        let connection_string = handle.connection_string().to_string();
+        let endpoint = handle.endpoint().to_string();
+        Self {
+            runtime,
+            handle: Some(handle),
+            connection_string,
+            endpoint,
+        }
+    }
+
+    /// `acs-identity <args>` pointed at this emulator through the environment variable.
+    pub fn acs(&self, args: &[&str]) -> Command {
+        let mut command = acs(args);
+        command.env(
+            "AZURE_COMMUNICATION_CONNECTION_STRING",
+            &self.connection_string,
+        );
+        command
+    }
+
+    /// Whether the emulator accepts `token` now (its emulator-only validation).
+    pub fn token_is_valid(&self, token: &str) -> bool {
+        self.handle.as_ref().unwrap().validate_token(token).valid
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.runtime.block_on(handle.shutdown());
+        }
+    }
+}
+
+/// Replaces each real value with its placeholder, so snapshots hold only stable text.
+pub fn redact(text: &str, replacements: &[(&str, &str)]) -> String {
+    let mut text = text.to_string();
+    for (value, placeholder) in replacements {
+        assert!(!value.is_empty(), "nothing to redact for {placeholder}");
+        text = text.replace(value, placeholder);
+    }
+    text
+}
+
+/// Decodes a JWT's payload (no verification; tests only).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Parses an RFC 3339 time.
+pub fn parse_time(text: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// Minutes from now until `text` (an RFC 3339 time), rounded to the nearest minute.
+pub fn minutes_from_now(text: &str) -> i64 {
+    let left = parse_time(text) - time::OffsetDateTime::now_utc();
+    (left.whole_seconds() as f64 / 60.0).round() as i64
+}
