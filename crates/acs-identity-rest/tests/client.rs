@@ -874,6 +874,44 @@ async fn executor_failure_becomes_a_custom_error_and_nothing_is_sent() {
     assert_eq!(any.calls_async().await, 0);
 }
 
+/// Sends to a port nobody listens on.
+struct Unreachable(String);
+
+impl RequestExecutor for Unreachable {
+    fn execute<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        mut request: reqwest::Request,
+        _operation_id: &'static str,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ExecuteError>> {
+        Box::pin(async move {
+            *request.url_mut() = reqwest::Url::parse(&self.0).unwrap();
+            Ok(http.execute(request).await?)
+        })
+    }
+}
+
+#[tokio::test]
+async fn executor_http_failure_becomes_a_communication_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = Client::new_with_client(
+        "http://127.0.0.1:9",
+        reqwest::Client::new(),
+        Transport::with_executor(Unreachable(format!("http://{addr}/"))),
+    );
+    let e = client
+        .communication_identity_revoke_access_tokens()
+        .id(ID)
+        .api_version("2023-10-01")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::CommunicationError(_)), "{e}");
+    assert!(!Transport::default().has_executor());
+}
+
 #[test]
 fn send_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
