@@ -106,8 +106,15 @@ impl EmulatorHandle {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(mut task) = self.task.take() {
+            // Requests in flight get 10 seconds to finish; then connections are dropped.
+            if tokio::time::timeout(std::time::Duration::from_secs(10), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+                let _ = task.await;
+            }
         }
         let app = Arc::clone(&self.app);
         let _ = tokio::task::spawn_blocking(move || app.store.close()).await;
