@@ -47,7 +47,7 @@ export INTEROP_NODE_PREFIX="$node_prefix"
 
 status=0
 step "interop: Python SDK suite (pytest)"
-(cd "$root/tests/interop/python" && "$venv/bin/python" -m pytest -q -p no:cacheprovider) || status=1
+(cd "$root/tests/interop/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider) || status=1
 
 step "interop: JS SDK suite (node --test)"
 (cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs) || status=1

@@ -88,6 +88,9 @@ class RunningEmulator:
         """The self-signed certificate a `--tls` emulator stored in its data directory."""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
+            ca_cert = os.path.join(self.data_dir, "tls-ca-cert.pem")
+            if os.path.isfile(ca_cert):
+                return ca_cert
             for line in self.stdout_lines:
                 for token in line.split():
                     token = token.strip("'\",;()")
