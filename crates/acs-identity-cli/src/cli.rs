@@ -67,6 +67,20 @@ pub struct ConnectionArgs {
     /// Entra ID through the Azure CLI or Azure Developer CLI sign-in
     #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
     pub endpoint: Option<String>,
+
+    /// Service api-version to call
+    #[arg(
+        long,
+        global = true,
+        value_name = "VERSION",
+        default_value = acs_identity::DEFAULT_API_VERSION,
+        help_heading = "Connection"
+    )]
+    pub api_version: String,
+
+    /// Also trust this CA certificate (PEM), e.g. the caCertificateFile of `emulator --tls`
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub ca_certificate: Option<PathBuf>,
 }
 
 /// `user ...`

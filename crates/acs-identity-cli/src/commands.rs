@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acs_identity::{
-    CommunicationIdentityClient, CommunicationUserIdentifier, CreateUserAndTokenOptions, ErrorKind,
-    GetTokenOptions, TokenScope,
+    CommunicationIdentityClient, CommunicationIdentityClientOptions, CommunicationUserIdentifier,
+    CreateUserAndTokenOptions, ErrorKind, GetTokenOptions, TokenScope,
 };
 use acs_identity_emulator::Emulator;
 use clap::CommandFactory;
@@ -105,8 +105,9 @@ fn write_failure(error: io::Error) -> Failure {
 
 /// Builds the client from `--connection-string`, the environment, or `--endpoint` with Entra ID.
 fn connect(args: &ConnectionArgs) -> Result<CommunicationIdentityClient, Failure> {
+    let options = client_options(args)?;
     if let Some(endpoint) = &args.endpoint {
-        return connect_with_entra_id(endpoint);
+        return connect_with_entra_id(endpoint, options);
     }
     let connection_string = match &args.connection_string {
         Some(text) => text.clone(),
@@ -124,18 +125,50 @@ fn connect(args: &ConnectionArgs) -> Result<CommunicationIdentityClient, Failure
     // repeat the key.
     acs_auth::ConnectionString::parse(&connection_string)
         .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))?;
-    CommunicationIdentityClient::from_connection_string(&connection_string, None)
+    CommunicationIdentityClient::from_connection_string(&connection_string, Some(options))
         .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))
 }
 
-fn connect_with_entra_id(endpoint: &str) -> Result<CommunicationIdentityClient, Failure> {
+/// The api-version, and an HTTP client that also trusts `--ca-certificate` when given.
+fn client_options(args: &ConnectionArgs) -> Result<CommunicationIdentityClientOptions, Failure> {
+    if args.api_version.trim().is_empty() {
+        return Err(Failure::Usage("--api-version must not be empty".into()));
+    }
+    let mut options =
+        CommunicationIdentityClientOptions::default().with_api_version(args.api_version.trim());
+    if let Some(path) = &args.ca_certificate {
+        let shown = path.display();
+        let pem = std::fs::read(path).map_err(|error| {
+            Failure::Usage(format!("cannot read --ca-certificate {shown}: {error}"))
+        })?;
+        let not_pem =
+            || Failure::Usage(format!("--ca-certificate {shown} holds no PEM certificate"));
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| not_pem())?;
+        if certificates.is_empty() {
+            return Err(not_pem());
+        }
+        let http = reqwest::Client::builder()
+            .tls_certs_merge(certificates)
+            .build()
+            .map_err(|error| {
+                Failure::Usage(format!("cannot use --ca-certificate {shown}: {error}"))
+            })?;
+        options = options.with_http_client(http);
+    }
+    Ok(options)
+}
+
+fn connect_with_entra_id(
+    endpoint: &str,
+    options: CommunicationIdentityClientOptions,
+) -> Result<CommunicationIdentityClient, Failure> {
     let credential = azure_identity::DeveloperToolsCredential::new(None).map_err(|error| {
         Failure::Service(format!(
             "cannot set up the developer tools credential: {error}"
         ))
     })?;
     let credential: Arc<dyn azure_core::credentials::TokenCredential> = credential;
-    CommunicationIdentityClient::with_token_credential(endpoint, credential, None)
+    CommunicationIdentityClient::with_token_credential(endpoint, credential, Some(options))
         .map_err(|error| Failure::Usage(format!("invalid --endpoint: {error}")))
 }
 

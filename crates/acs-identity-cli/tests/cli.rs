@@ -330,6 +330,18 @@ fn service_errors_exit_1_with_code_and_message() {
 }
 
 #[test]
+fn api_version_is_sent_as_chosen() {
+    let emulator = TestEmulator::start();
+    let newer = run(emulator.acs(&["user", "create", "--api-version", "2025-06-30"])).json();
+    assert!(newer["id"].as_str().unwrap().starts_with("8:acs:"));
+
+    let unknown = run(emulator.acs(&["user", "create", "--api-version", "1999-01-01"]));
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+    assert_eq!(unknown.stdout, "");
+    insta::assert_snapshot!("error_unknown_api_version", unknown.stderr);
+}
+
+#[test]
 fn a_wrong_key_is_a_service_error_and_the_key_is_never_printed() {
     let emulator = TestEmulator::start();
     let parsed = acs_auth::ConnectionString::parse(&emulator.connection_string).unwrap();

@@ -203,14 +203,57 @@ fn keeps_users_in_a_data_dir_across_restarts() {
 }
 
 #[test]
-fn tls_serves_https() {
-    let emulator = Running::start(&["--in-memory", "--tls"]);
+fn tls_serves_https_to_clients_that_trust_its_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let emulator = Running::start(&["--data-dir", data_dir, "--tls"]);
     let json = emulator.json();
     let endpoint = json["endpoint"].as_str().unwrap();
     assert!(endpoint.starts_with("https://"), "{endpoint}");
     let connection_string = json["connectionString"].as_str().unwrap();
     let parsed = acs_auth::ConnectionString::parse(connection_string).unwrap();
     assert_eq!(parsed.endpoint().scheme(), "https");
+    let ca_file = json["caCertificateFile"].as_str().unwrap();
+    assert!(
+        std::path::Path::new(ca_file).starts_with(dir.path()),
+        "{ca_file}"
+    );
+
+    // Trusting the emulator's CA: the request goes through.
+    let created = run(acs(&[
+        "user",
+        "create",
+        "--connection-string",
+        connection_string,
+        "--ca-certificate",
+        ca_file,
+    ]))
+    .json();
+    assert!(created["id"].as_str().unwrap().starts_with("8:acs:"));
+
+    // Without it the certificate is unknown: a network error, exit status 1.
+    let refused = run(acs(&[
+        "user",
+        "create",
+        "--connection-string",
+        connection_string,
+    ]));
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.starts_with("error: "), "{}", refused.stderr);
+
+    // A file that is not a certificate is a usage error.
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let bad = run(acs(&[
+        "user",
+        "create",
+        "--connection-string",
+        connection_string,
+        "--ca-certificate",
+        not_pem.to_str().unwrap(),
+    ]));
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--ca-certificate"), "{}", bad.stderr);
 }
 
 #[test]

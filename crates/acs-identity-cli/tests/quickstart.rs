@@ -1,5 +1,5 @@
-//! Runs the quickstart exactly as the README says (`cargo run -p acs-identity-cli --example
-//! quickstart`) and checks its exit status and what it printed.
+//! Runs the quickstart exactly as the README says, `cargo run --example quickstart` from the
+//! workspace root (or with `-p acs-identity-cli`), and checks its exit status and what it printed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
@@ -19,19 +19,22 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `cargo run -p acs-identity-cli --example quickstart`, from the workspace root, clean environment.
+/// `cargo run --quiet -p acs-identity-cli --example quickstart` from the workspace root, with a
+/// clean environment.
 fn quickstart() -> Command {
+    quickstart_with(&[
+        "run",
+        "--quiet",
+        "-p",
+        "acs-identity-cli",
+        "--example",
+        "quickstart",
+    ])
+}
+
+fn quickstart_with(cargo_args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO"));
-    command
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "acs-identity-cli",
-            "--example",
-            "quickstart",
-        ])
-        .current_dir(workspace_root());
+    command.args(cargo_args).current_dir(workspace_root());
     for var in AMBIENT_VARS {
         command.env_remove(var);
     }
@@ -60,7 +63,12 @@ fn step_titles(stdout: &str) -> Vec<&str> {
 
 #[test]
 fn runs_every_step_on_the_in_process_emulator() {
-    let result = Run::of(quickstart().output().unwrap());
+    // The shortest form, as a newcomer types it in the workspace root.
+    let result = Run::of(
+        quickstart_with(&["run", "--quiet", "--example", "quickstart"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(
         result.code, 0,
         "stdout:\n{}\nstderr:\n{}",
