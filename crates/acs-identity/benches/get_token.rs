@@ -1,1 +1,199 @@
-fn main() {}
+//! `get_token` throughput at concurrency 16 against a local fixed-response server: the facade vs a
+//! bare reqwest loop that signs and decodes the same call by hand; and the facade's RSS before and
+//! after N calls.
+//!
+//! Run: `cargo bench -p acs-identity --bench get_token` (N = `ACS_BENCH_CALLS`, default 200000).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime};
+
+use acs_identity::{CommunicationIdentityClient, CommunicationUserIdentifier, TokenScope};
+
+const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
+const USER: &str =
+    "8:acs:00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444";
+const BODY: &str = r#"{"token":"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE3MDAwMDAwMDB9.c2ln","expiresOn":"2022-08-26T20:03:35.4402106+00:00"}"#;
+const CONCURRENCY: usize = 16;
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Token {
+    token: String,
+    expires_on: String,
+}
+
+async fn run<F, Fut>(calls: usize, one: F) -> f64
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let left = Arc::new(AtomicUsize::new(calls));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let left = left.clone();
+        let one = one.clone();
+        tasks.push(tokio::spawn(async move {
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                one().await;
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    calls as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let calls: usize = std::env::var("ACS_BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start tokio: {e}");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cannot bind: {e}");
+                return;
+            }
+        };
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let app = axum::Router::new().fallback(|| async {
+            ([("content-type", "application/json; charset=utf-8")], BODY)
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let endpoint = format!("http://{addr}");
+
+        // The facade.
+        let client = match CommunicationIdentityClient::from_connection_string(
+            &format!("endpoint={endpoint}/;accesskey={KEY}"),
+            None,
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return;
+            }
+        };
+        let user = CommunicationUserIdentifier::new(USER);
+        let facade_one = {
+            let client = client.clone();
+            let user = user.clone();
+            move || {
+                let client = client.clone();
+                let user = user.clone();
+                async move {
+                    if let Err(e) = client.get_token(&user, &[TokenScope::Chat], None).await {
+                        eprintln!("facade call failed: {e}");
+                    }
+                }
+            }
+        };
+
+        // The bare loop: build, sign, send and decode by hand.
+        let http = reqwest::Client::new();
+        let key = match acs_auth::AccessKey::from_base64(KEY) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("{e}");
+                return;
+            }
+        };
+        let url: reqwest::Url = match format!(
+            "{endpoint}/identities/8%3Aacs%3A00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444/:issueAccessToken?api-version=2023-10-01"
+        )
+        .parse()
+        {
+            Ok(u) => u,
+            Err(e) => {
+                eprintln!("{e}");
+                return;
+            }
+        };
+        let bare_one = {
+            move || {
+                let http = http.clone();
+                let key = key.clone();
+                let url = url.clone();
+                async move {
+                    let mut request = reqwest::Request::new(reqwest::Method::POST, url);
+                    request.headers_mut().insert(
+                        "content-type",
+                        reqwest::header::HeaderValue::from_static("application/json"),
+                    );
+                    *request.body_mut() = Some(reqwest::Body::from(r#"{"scopes":["chat"]}"#));
+                    if acs_auth::sign_request(&mut request, &key, SystemTime::now()).is_err() {
+                        return;
+                    }
+                    match http.execute(request).await {
+                        Ok(response) => match response.bytes().await {
+                            Ok(body) => {
+                                if serde_json::from_slice::<Token>(&body).is_err() {
+                                    eprintln!("bare decode failed");
+                                }
+                            }
+                            Err(e) => eprintln!("bare body failed: {e}"),
+                        },
+                        Err(e) => eprintln!("bare call failed: {e}"),
+                    }
+                }
+            }
+        };
+
+        // Warm up both, then measure alternately.
+        run(2_000, facade_one.clone()).await;
+        run(2_000, bare_one.clone()).await;
+        let quick = (calls / 4).max(1_000);
+        let bare = run(quick, bare_one.clone()).await;
+        let facade = run(quick, facade_one.clone()).await;
+        let bare2 = run(quick, bare_one).await;
+        let facade2 = run(quick, facade_one.clone()).await;
+        let bare_best = bare.max(bare2);
+        let facade_best = facade.max(facade2);
+        println!("get_token, concurrency {CONCURRENCY}, {quick} calls per round, best of 2 rounds:");
+        println!("  bare reqwest loop (sign + decode by hand): {bare_best:>10.0} calls/s");
+        println!("  acs-identity facade:                       {facade_best:>10.0} calls/s");
+        println!("  ratio facade / bare:                       {:>10.3}", facade_best / bare_best);
+
+        let before = rss_kib();
+        let rate = run(calls, facade_one.clone()).await;
+        let after = rss_kib();
+        let rate_mid = rate;
+        let after2_rate = run(calls, facade_one).await;
+        let after2 = rss_kib();
+        println!("memory over facade calls ({calls} calls per leg):");
+        println!("  RSS before:            {before} KiB");
+        println!("  RSS after {calls:>8}:   {after} KiB  ({rate_mid:.0} calls/s)");
+        println!("  RSS after {:>8}:   {after2} KiB  ({after2_rate:.0} calls/s)", calls * 2);
+        println!("  growth in the 2nd leg: {} KiB", after2 as i64 - after as i64);
+    });
+}
