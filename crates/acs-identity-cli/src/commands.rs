@@ -83,24 +83,28 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Emulator(args) => emulator(args, format).await,
         Command::Completions(args) => {
-            let mut command = Cli::command();
-            let mut stdout = io::stdout().lock();
-            clap_complete::generate(args.shell, &mut command, "acs-identity", &mut stdout);
-            stdout.flush().map_err(write_failure)
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "acs-identity", &mut script);
+            write_stdout(|out| out.write_all(&script))
         }
     }
 }
 
 fn emit(report: &Report, format: OutputFormat) -> Result<(), Failure> {
-    let mut stdout = io::stdout().lock();
-    report
-        .write(format, &mut stdout)
-        .and_then(|()| stdout.flush())
-        .map_err(write_failure)
+    write_stdout(|out| report.write(format, out))
 }
 
-fn write_failure(error: io::Error) -> Failure {
-    Failure::Service(format!("cannot write the result to stdout: {error}"))
+/// Writes to stdout and flushes. A closed pipe (`acs-identity ... | head`) is not an error: the
+/// reader has what it wanted.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(Failure::Service(format!(
+            "cannot write the result to stdout: {error}"
+        ))),
+    }
 }
 
 /// Builds the client from `--connection-string`, the environment, or `--endpoint` with Entra ID.

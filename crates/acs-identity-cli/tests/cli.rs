@@ -549,3 +549,18 @@ fn completions_for_every_shell() {
         }
     }
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    // `acs-identity completions bash | head -1`: the reader goes away early.
+    let mut child = acs(&["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -271,3 +271,50 @@ fn a_busy_port_is_exit_1() {
         failed.stderr
     );
 }
+
+/// Every `acs-identity ...` line in the crate README's `sh` blocks runs and succeeds (comments
+/// and redirections dropped; the emulator on a free port; the others against an emulator).
+#[test]
+fn readme_commands_run() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut in_sh_block = false;
+    let mut commands = Vec::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_sh_block = line == "```sh";
+            continue;
+        }
+        if !in_sh_block {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("acs-identity ") {
+            let rest = rest.split(" #").next().unwrap();
+            let rest = rest.split(" >").next().unwrap();
+            assert!(
+                !rest.contains(['\'', '"']),
+                "quoting is not handled: {line}"
+            );
+            commands.push(
+                rest.split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    assert!(commands.len() >= 6, "found only {commands:?}");
+
+    let service = common::TestEmulator::start();
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        if args[0] == "emulator" {
+            assert!(!args.contains(&"--listen"), "the test picks the port");
+            let emulator = Running::start(&args[1..]);
+            assert!(emulator.banner.contains("connectionString"), "{args:?}");
+        } else {
+            let result = run(service.acs(&args));
+            assert_eq!(result.code, 0, "{args:?}: {}", result.stderr);
+            assert!(!result.stdout.is_empty(), "{args:?}");
+        }
+    }
+}
