@@ -1,6 +1,7 @@
 //! Quickstart: the whole life of an Azure Communication Services identity, step by step.
 //!
 //! ```text
+//! cargo run --example quickstart            # from the workspace root
 //! cargo run -p acs-identity-cli --example quickstart
 //! ```
 //!
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use acs_identity::{
     AccessToken, CommunicationIdentityClient, CommunicationUserIdentifier,
-    CreateUserAndTokenOptions, TokenScope,
+    CreateUserAndTokenOptions, ErrorKind, TokenScope,
 };
 use acs_identity_emulator::{Emulator, EmulatorHandle};
 use time::OffsetDateTime;
@@ -271,7 +272,10 @@ async fn walk(
     if let Target::Emulator(_) = target {
         match client.get_token(&user, &[TokenScope::Chat], None).await {
             Ok(_) => return Err("a deleted user still gets tokens".to_string()),
-            Err(e) => detail("check", &format!("a deleted user gets no token: {e}")),
+            Err(e) if e.kind() == ErrorKind::Service => {
+                detail("check", &format!("a deleted user gets no token: {e}"));
+            }
+            Err(e) => return Err(format!("get_token for a deleted user: {e}")),
         }
     }
     Ok(())
