@@ -68,7 +68,7 @@ pub(crate) struct CallState {
     /// pass a `reqwest` result through (the generated client).
     pub(crate) failure: Mutex<Option<Error>>,
     /// Content type and echoed request id of the final response.
-    response_meta: Mutex<(Option<String>, Option<String>)>,
+    response_meta: Mutex<(Option<HeaderValue>, Option<HeaderValue>)>,
 }
 
 impl CallState {
@@ -94,13 +94,10 @@ impl CallState {
     /// Remembers what the error mapping needs from the final response.
     pub(crate) fn record_response(&self, response: &reqwest::Response) {
         let headers = response.headers();
-        let text = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let meta = (text(header::CONTENT_TYPE), text(X_MS_CLIENT_REQUEST_ID));
+        let meta = (
+            headers.get(header::CONTENT_TYPE).cloned(),
+            headers.get(X_MS_CLIENT_REQUEST_ID).cloned(),
+        );
         *self.response_meta.lock().unwrap_or_else(|p| p.into_inner()) = meta;
     }
 
@@ -118,7 +115,9 @@ impl CallState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .0
-            .clone()
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     /// The request id echoed by the service, else the one sent.
@@ -127,7 +126,9 @@ impl CallState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .1
-            .clone()
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
             .unwrap_or_else(|| self.request_id.clone())
     }
 
@@ -299,12 +300,20 @@ impl Pipeline {
             headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         }
         let span = tracing::Span::current();
+        let mut prepared = Some(request);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             call.attempts.store(attempt, Ordering::Relaxed);
             span.record("attempts", attempt);
-            let mut this_try = request.try_clone().ok_or_else(|| {
+            let may_retry = attempt <= self.retry.max_retries;
+            // The last possible try sends the prepared request itself; earlier ones send a copy.
+            let this_try = if may_retry {
+                prepared.as_ref().and_then(reqwest::Request::try_clone)
+            } else {
+                prepared.take()
+            };
+            let mut this_try = this_try.ok_or_else(|| {
                 Error::configuration("the request body is a stream and cannot be retried", None)
             })?;
             self.authorize(&mut this_try).await?;
@@ -317,7 +326,6 @@ impl Pipeline {
                 path = this_try.url().path(),
                 "sending request"
             );
-            let may_retry = attempt <= self.retry.max_retries;
             match self.http.execute(this_try).await {
                 Ok(response) => {
                     let status = response.status();
