@@ -18,6 +18,9 @@ mod hooks;
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, types};
 pub use hooks::{BoxFuture, ExecuteError, RequestExecutor, Transport};
 
+/// The error every operation's `send()` returns.
+pub type OperationError = Error<types::CommunicationErrorResponse>;
+
 /// The api-version of the spec the client was generated from (`info.version`), for example
 /// `2023-10-01`. Pass it, or another version the service accepts, to `.api_version(..)`.
 pub fn spec_api_version() -> &'static str {
