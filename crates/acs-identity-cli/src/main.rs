@@ -2,7 +2,8 @@
 //! command line, or run the local ACS Identity emulator.
 //!
 //! Results go to stdout (JSON by default, `--output table` for people); errors go to stderr.
-//! Exit status: 0 success, 1 service or network error, 2 usage error.
+//! Exit status: 0 success, 1 service or network error, 2 usage error. `RUST_LOG=debug` logs
+//! each request to stderr (never a key or a token).
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,15 @@ use crate::cli::Cli;
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits with status 2 (0 for --help and --version).
     let cli = Cli::parse();
+
+    // Diagnostics only on request: RUST_LOG=debug (or any filter) logs requests to stderr.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_env_filter(filter)
+            .init();
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

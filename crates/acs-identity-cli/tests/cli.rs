@@ -342,6 +342,32 @@ fn api_version_is_sent_as_chosen() {
 }
 
 #[test]
+fn rust_log_traces_requests_on_stderr_without_secrets() {
+    let emulator = TestEmulator::start();
+    let mut command = emulator.acs(&["token", "issue", "--scope", "chat"]);
+    command.env("RUST_LOG", "trace");
+    let result = run(command);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let json: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    let token = json["token"].as_str().unwrap();
+    assert!(
+        result
+            .stderr
+            .contains("CommunicationIdentity-createUserAndToken"),
+        "{}",
+        result.stderr
+    );
+    let key = emulator
+        .connection_string
+        .split_once("accesskey=")
+        .unwrap()
+        .1;
+    for secret in [key, token, "Signature="] {
+        assert!(!result.stderr.contains(secret), "stderr shows a secret");
+    }
+}
+
+#[test]
 fn a_wrong_key_is_a_service_error_and_the_key_is_never_printed() {
     let emulator = TestEmulator::start();
     let parsed = acs_auth::ConnectionString::parse(&emulator.connection_string).unwrap();

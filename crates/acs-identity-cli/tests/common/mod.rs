@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 use acs_identity_emulator::{Emulator, EmulatorHandle};
 
 /// Environment variables the binary reads; removed so the host's settings never leak in.
-pub const AMBIENT_VARS: [&str; 4] = [
+pub const AMBIENT_VARS: [&str; 5] = [
+    "RUST_LOG",
     "AZURE_COMMUNICATION_CONNECTION_STRING",
     "AZURE_COMMUNICATION_TEAMS_TOKEN",
     "AZURE_COMMUNICATION_TEAMS_APP_ID",
