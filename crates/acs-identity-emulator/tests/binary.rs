@@ -170,3 +170,116 @@ fn bad_options_fail_with_a_message_and_no_key_echo() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn request_log_lines_carry_no_key_token_or_signature() {
+    use std::io::Read as _;
+    let mut run = spawn(
+        Command::new(BIN)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--in-memory",
+                "--access-key",
+                KEY,
+            ])
+            .env("RUST_LOG", "info"),
+    );
+    let cs_text = run
+        .first_line
+        .trim_end()
+        .strip_prefix(READY_LINE_PREFIX)
+        .unwrap()
+        .to_owned();
+    let cs = ConnectionString::parse(&cs_text).unwrap();
+    let http = reqwest::Client::new();
+    // A signed create with a token, a Teams exchange carrying an Entra token, a bearer call.
+    let mut r = reqwest::Request::new(
+        reqwest::Method::POST,
+        cs.endpoint()
+            .join("identities?api-version=2023-10-01")
+            .unwrap(),
+    );
+    *r.body_mut() = Some(reqwest::Body::from(r#"{"createTokenWithScopes":["chat"]}"#));
+    r.headers_mut()
+        .insert("x-ms-client-request-id", "req-id-123".parse().unwrap());
+    acs_auth::sign_request(&mut r, cs.access_key(), SystemTime::now()).unwrap();
+    let signature = r.headers()["authorization"]
+        .to_str()
+        .unwrap()
+        .rsplit('=')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let created: serde_json::Value = http.execute(r).await.unwrap().json().await.unwrap();
+    let acs_token = created["accessToken"]["token"].as_str().unwrap().to_owned();
+    let entra = acs_identity_emulator::entra::test_token(
+        "a",
+        "u",
+        SystemTime::now() + Duration::from_secs(600),
+    );
+    let mut r = reqwest::Request::new(
+        reqwest::Method::POST,
+        cs.endpoint()
+            .join("teamsUser/:exchangeAccessToken?api-version=2023-10-01")
+            .unwrap(),
+    );
+    *r.body_mut() = Some(reqwest::Body::from(
+        serde_json::json!({"token": entra, "appId": "a", "userId": "u"}).to_string(),
+    ));
+    acs_auth::sign_request(&mut r, cs.access_key(), SystemTime::now()).unwrap();
+    assert_eq!(http.execute(r).await.unwrap().status(), 200);
+    let bearer = acs_identity_emulator::entra::test_bearer_token(
+        SystemTime::now() + Duration::from_secs(600),
+    );
+    let status = http
+        .post(
+            cs.endpoint()
+                .join("identities?api-version=2023-10-01")
+                .unwrap(),
+        )
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+
+    let pid = run.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_exit(&mut run.child, Duration::from_secs(10)).expect("stops on SIGTERM");
+    let mut log = String::new();
+    run.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let request_lines = log
+        .lines()
+        .filter(|l| l.contains(" request ") && l.contains("status="))
+        .count();
+    assert_eq!(request_lines, 3, "one line per request: {log}");
+    assert!(log.contains("req-id-123"), "request id logged: {log}");
+    assert!(
+        log.contains("status=201") && log.contains("/teamsUser/:exchangeAccessToken"),
+        "{log}"
+    );
+    for secret in [
+        KEY,
+        signature.as_str(),
+        acs_token.as_str(),
+        entra.as_str(),
+        bearer.as_str(),
+    ] {
+        assert!(!log.contains(secret), "log leaks a secret: {log}");
+    }
+    // Token pieces (payload/signature segments) do not appear either.
+    assert!(!log.contains(acs_token.split('.').nth(2).unwrap()));
+}

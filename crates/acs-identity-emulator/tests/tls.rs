@@ -84,3 +84,19 @@ async fn in_memory_tls_has_a_certificate_but_no_file() {
     assert_eq!(r.status(), 200);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn http2_requests_sign_over_the_authority() {
+    // Over HTTP/2 there is no Host header; the emulator uses :authority, as clients sign it.
+    let emu = common::start().await;
+    let mut c = Client::new(&emu);
+    c.http = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = c.signed(Method::POST, "/identities?api-version=2023-10-01", None);
+    let resp = c.http.execute(r).await.unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 201);
+    emu.shutdown().await;
+}
