@@ -309,7 +309,8 @@ fn readme_commands_run() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         if args[0] == "emulator" {
             assert!(!args.contains(&"--listen"), "the test picks the port");
-            let emulator = Running::start(&args[1..]);
+            let cwd = tempfile::tempdir().unwrap();
+            let emulator = Running::start_in(&args[1..], Some(cwd.path()));
             assert!(emulator.banner.contains("connectionString"), "{args:?}");
         } else {
             let result = run(service.acs(&args));
