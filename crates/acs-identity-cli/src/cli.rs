@@ -157,7 +157,8 @@ pub struct IssueArgs {
 /// `token get-for-teams-user`
 #[derive(Args)]
 pub struct TeamsArgs {
-    /// The Teams user's Entra ID access token
+    /// The Teams user's Entra ID access token; `-` reads it from stdin (keeps it out of the
+    /// process list and shell history)
     #[arg(long, value_name = "TOKEN")]
     pub aad_token: String,
 

@@ -266,8 +266,17 @@ async fn token_for_teams_user(
     client: &CommunicationIdentityClient,
     args: TeamsArgs,
 ) -> Result<Report, Failure> {
+    let aad_token = if args.aad_token == "-" {
+        let mut text = String::new();
+        io::stdin().read_line(&mut text).map_err(|error| {
+            Failure::Usage(format!("cannot read --aad-token from stdin: {error}"))
+        })?;
+        text.trim().to_string()
+    } else {
+        args.aad_token
+    };
     for (name, value) in [
-        ("--aad-token", &args.aad_token),
+        ("--aad-token", &aad_token),
         ("--client-id", &args.client_id),
         ("--user-object-id", &args.user_object_id),
     ] {
@@ -276,7 +285,7 @@ async fn token_for_teams_user(
         }
     }
     let token = client
-        .get_token_for_teams_user(&args.aad_token, &args.client_id, &args.user_object_id, None)
+        .get_token_for_teams_user(&aad_token, &args.client_id, &args.user_object_id, None)
         .await?;
     let expires_on = format_time(token.expires_on);
     let secret = token.token.secret().to_string();

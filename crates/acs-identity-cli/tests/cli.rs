@@ -294,6 +294,57 @@ fn token_get_for_teams_user_json_and_table() {
     }
 }
 
+#[test]
+fn token_get_for_teams_user_reads_the_entra_token_from_stdin() {
+    use std::io::Write as _;
+
+    let emulator = TestEmulator::start();
+    let app_id = "6f1a3c52-0d7e-4b8a-9c21-5e4f3a2b1c0d";
+    let user_object_id = "0c9b8a7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d";
+    let expiry = (time::OffsetDateTime::now_utc() + time::Duration::minutes(75))
+        .replace_nanosecond(0)
+        .unwrap();
+    let aad_token = acs_identity_emulator::entra::test_token(app_id, user_object_id, expiry.into());
+
+    let mut child = emulator
+        .acs(&[
+            "token",
+            "get-for-teams-user",
+            "--aad-token",
+            "-",
+            "--client-id",
+            app_id,
+            "--user-object-id",
+            user_object_id,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{aad_token}").unwrap();
+    let result = common::Run::of(child.wait_with_output().unwrap());
+    let json = result.json();
+    assert_eq!(
+        common::parse_time(json["expiresOn"].as_str().unwrap()),
+        expiry
+    );
+
+    // Nothing on stdin: an empty token is a usage error.
+    let empty = run(emulator.acs(&[
+        "token",
+        "get-for-teams-user",
+        "--aad-token",
+        "-",
+        "--client-id",
+        app_id,
+        "--user-object-id",
+        user_object_id,
+    ]));
+    assert_eq!(empty.code, 2, "{}", empty.stderr);
+    assert!(empty.stderr.contains("--aad-token"), "{}", empty.stderr);
+}
+
 // ---------------------------------------------------------------------------------------------
 // errors and exit statuses
 
