@@ -701,3 +701,93 @@ async fn health_reports_resource_and_count() {
     assert_eq!(emu.health().identities, 1);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn create_with_empty_or_unknown_scopes_is_400_and_expiry_is_checked_without_scopes() {
+    let emu = start().await;
+    let c = Client::new(&emu);
+    c.create(Some(r#"{"createTokenWithScopes":[]}"#))
+        .await
+        .assert_error(
+            400,
+            "ValidationError",
+            "Invalid scopes - Scopes field is required.",
+            Some("createTokenWithScopes"),
+        );
+    let a = c
+        .create(Some(r#"{"createTokenWithScopes":["chat","teleport"]}"#))
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.body["error"]["target"], "createTokenWithScopes");
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'teleport'")
+    );
+    c.create(Some(r#"{"expiresInMinutes":10}"#))
+        .await
+        .assert_error(
+            400,
+            "ValidationError",
+            "ExpiresInMinutes value 10 is invalid. Value must be within the [60, 1440] interval.",
+            Some("ExpiresInMinutes"),
+        );
+    assert_eq!(
+        emu.health().identities,
+        0,
+        "nothing is created by a refused request"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn revoke_is_exact_under_concurrent_issuing() {
+    use std::sync::Arc;
+    use std::time::Instant;
+    let emu = start().await;
+    let c = Arc::new(Client::new(&emu));
+    let id = Arc::new(c.create_id().await);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..6 {
+        let (c, id, stop) = (Arc::clone(&c), Arc::clone(&id), Arc::clone(&stop));
+        workers.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let sent = Instant::now();
+                let token = c.issue_token(&id).await;
+                out.push((sent, Instant::now(), token));
+            }
+            out
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let revoke_sent = Instant::now();
+    assert_eq!(c.revoke(&id).await.status, 204);
+    let revoke_done = Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut before = 0;
+    let mut after = 0;
+    for w in workers {
+        for (sent, received, token) in w.await.unwrap() {
+            let valid = emu.validate_token(&token).valid;
+            if received < revoke_sent {
+                assert!(
+                    !valid,
+                    "a token answered before the revoke was sent must be revoked"
+                );
+                before += 1;
+            } else if sent > revoke_done {
+                assert!(
+                    valid,
+                    "a token requested after the revoke was acknowledged must be valid"
+                );
+                after += 1;
+            }
+        }
+    }
+    assert!(before > 0 && after > 0, "before {before}, after {after}");
+    emu.shutdown().await;
+}
