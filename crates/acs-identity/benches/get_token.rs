@@ -16,6 +16,26 @@ const USER: &str =
 const BODY: &str = r#"{"token":"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE3MDAwMDAwMDB9.c2ln","expiresOn":"2022-08-26T20:03:35.4402106+00:00"}"#;
 const CONCURRENCY: usize = 16;
 
+fn concurrency() -> usize {
+    std::env::var("ACS_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CONCURRENCY)
+}
+
+/// User + system CPU time of this process, in clock ticks (1/100 s).
+fn cpu_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            let utime: u64 = after.get(11)?.parse().ok()?;
+            let stime: u64 = after.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .unwrap_or(0)
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -43,7 +63,7 @@ where
     let left = Arc::new(AtomicUsize::new(calls));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..CONCURRENCY {
+    for _ in 0..concurrency() {
         let left = left.clone();
         let one = one.clone();
         tasks.push(tokio::spawn(async move {
@@ -150,6 +170,24 @@ fn main() {
                         "content-type",
                         reqwest::header::HeaderValue::from_static("application/json"),
                     );
+                    // The same headers as the facade's call: user agent, request id, accept.
+                    let h = request.headers_mut();
+                    h.insert("accept", reqwest::header::HeaderValue::from_static("application/json"));
+                    h.insert(
+                        "user-agent",
+                        reqwest::header::HeaderValue::from_static(
+                            "azsdk-rust-communication-identity/0.1.0 (1.95.0; linux)",
+                        ),
+                    );
+                    if let Ok(id) =
+                        reqwest::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                    {
+                        h.insert("x-ms-client-request-id", id);
+                    }
+                    h.insert(
+                        "x-ms-return-client-request-id",
+                        reqwest::header::HeaderValue::from_static("true"),
+                    );
                     *request.body_mut() = Some(reqwest::Body::from(r#"{"scopes":["chat"]}"#));
                     if acs_auth::sign_request(&mut request, &key, SystemTime::now()).is_err() {
                         return;
@@ -177,6 +215,17 @@ fn main() {
                 }
             }
         };
+
+        // For profiling one side alone: ACS_BENCH_PROFILE=facade|bare runs only that loop.
+        if let Ok(side) = std::env::var("ACS_BENCH_PROFILE") {
+            let rate = if side == "bare" {
+                run(calls, bare_one).await
+            } else {
+                run(calls, facade_one).await
+            };
+            println!("{side}: {rate:.0} calls/s at concurrency {}", concurrency());
+            return;
+        }
 
         // Warm up both, then measure alternately.
         run(2_000, facade_one.clone()).await;

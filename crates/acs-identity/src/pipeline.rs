@@ -57,6 +57,38 @@ impl Auth {
     }
 }
 
+/// A random (version 4) UUID for `x-ms-client-request-id`. The ids need to be unique, not secret:
+/// they come from a per-thread generator seeded once from the OS, which avoids a system call per
+/// request.
+fn new_request_id() -> String {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<(u64, u64)> = Cell::new({
+            let seed = uuid::Uuid::new_v4().as_u64_pair();
+            (seed.0 | 1, seed.1 | 1)
+        });
+    }
+    // xorshift128+, two steps for 128 bits.
+    fn step(state: &mut (u64, u64)) -> u64 {
+        let (mut s1, s0) = *state;
+        s1 ^= s1 << 23;
+        s1 ^= s1 >> 17 ^ s0 ^ (s0 >> 26);
+        *state = (s0, s1);
+        s0.wrapping_add(s1)
+    }
+    let bytes = STATE.with(|cell| {
+        let mut state = cell.get();
+        let hi = step(&mut state);
+        let lo = step(&mut state);
+        cell.set(state);
+        ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes()
+    });
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
 /// State of one logical call, shared by all of its tries.
 #[derive(Debug)]
 pub(crate) struct CallState {
@@ -73,7 +105,7 @@ pub(crate) struct CallState {
 
 impl CallState {
     pub(crate) fn new() -> Self {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let request_id = new_request_id();
         let request_id_header = HeaderValue::from_str(&request_id)
             .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
         Self {
@@ -491,6 +523,18 @@ mod tests {
             map.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn request_ids_are_distinct_v4_uuids() {
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in ids.iter().take(20) {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(id.len(), 36);
+        }
     }
 
     #[test]
