@@ -55,12 +55,15 @@ struct Token {
     expires_on: String,
 }
 
-async fn run<F, Fut>(calls: usize, one: F) -> f64
+/// Runs `calls` calls of `one` at the configured concurrency; returns (calls/s, CPU µs per call,
+/// counting the whole process: client and server).
+async fn run<F, Fut>(calls: usize, one: F) -> (f64, f64)
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let left = Arc::new(AtomicUsize::new(calls));
+    let cpu_before = cpu_ticks();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency() {
@@ -78,7 +81,9 @@ where
     for t in tasks {
         let _ = t.await;
     }
-    calls as f64 / started.elapsed().as_secs_f64()
+    let rate = calls as f64 / started.elapsed().as_secs_f64();
+    let cpu_us = (cpu_ticks() - cpu_before) as f64 * 10_000.0 / calls as f64;
+    (rate, cpu_us)
 }
 
 fn main() {
@@ -218,12 +223,15 @@ fn main() {
 
         // For profiling one side alone: ACS_BENCH_PROFILE=facade|bare runs only that loop.
         if let Ok(side) = std::env::var("ACS_BENCH_PROFILE") {
-            let rate = if side == "bare" {
+            let (rate, cpu) = if side == "bare" {
                 run(calls, bare_one).await
             } else {
                 run(calls, facade_one).await
             };
-            println!("{side}: {rate:.0} calls/s at concurrency {}", concurrency());
+            println!(
+                "{side}: {rate:.0} calls/s, {cpu:.1} CPU µs/call at concurrency {}",
+                concurrency()
+            );
             return;
         }
 
@@ -241,28 +249,52 @@ fn main() {
             bare.push(run(quick, bare_one.clone()).await);
             facade.push(run(quick, facade_one.clone()).await);
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
+        let median = |v: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
+            let mut xs: Vec<f64> = v.iter().map(pick).collect();
+            xs.sort_by(f64::total_cmp);
+            xs[xs.len() / 2]
         };
-        let (bare_median, facade_median) = (median(&mut bare), median(&mut facade));
+        let (bare_rate, facade_rate) = (median(&bare, |r| r.0), median(&facade, |r| r.0));
+        let (bare_cpu, facade_cpu) = (median(&bare, |r| r.1), median(&facade, |r| r.1));
         println!(
-            "get_token, concurrency {CONCURRENCY}, {quick} calls per round, {rounds} interleaved rounds (median):"
+            "get_token, concurrency {}, {quick} calls per round, {rounds} interleaved rounds (medians):",
+            concurrency()
         );
-        println!("  bare reqwest loop (sign + decode by hand): {bare_median:>10.0} calls/s  (rounds: {bare:.0?})");
-        println!("  acs-identity facade:                       {facade_median:>10.0} calls/s  (rounds: {facade:.0?})");
-        println!("  ratio facade / bare:                       {:>10.3}", facade_median / bare_median);
+        println!(
+            "  bare reqwest loop (sign + decode by hand): {bare_rate:>9.0} calls/s  {bare_cpu:>6.1} CPU µs/call"
+        );
+        println!(
+            "  acs-identity facade:                       {facade_rate:>9.0} calls/s  {facade_cpu:>6.1} CPU µs/call"
+        );
+        println!(
+            "  ratio facade / bare, calls/s:              {:>9.3}",
+            facade_rate / bare_rate
+        );
+        println!(
+            "  ratio bare / facade, CPU per call:         {:>9.3}  (load-independent)",
+            bare_cpu / facade_cpu
+        );
+        println!(
+            "  rounds calls/s: bare {:.0?}, facade {:.0?}",
+            bare.iter().map(|r| r.0).collect::<Vec<_>>(),
+            facade.iter().map(|r| r.0).collect::<Vec<_>>()
+        );
 
         let before = rss_kib();
-        let rate = run(calls, facade_one.clone()).await;
+        let (rate, _) = run(calls, facade_one.clone()).await;
         let after = rss_kib();
-        let rate_mid = rate;
-        let after2_rate = run(calls, facade_one).await;
+        let (rate2, _) = run(calls, facade_one).await;
         let after2 = rss_kib();
         println!("memory over facade calls ({calls} calls per leg):");
-        println!("  RSS before:            {before} KiB");
-        println!("  RSS after {calls:>8}:   {after} KiB  ({rate_mid:.0} calls/s)");
-        println!("  RSS after {:>8}:   {after2} KiB  ({after2_rate:.0} calls/s)", calls * 2);
-        println!("  growth in the 2nd leg: {} KiB", after2 as i64 - after as i64);
+        println!("  RSS before:              {before} KiB");
+        println!("  RSS after {calls:>9} calls: {after} KiB  ({rate:.0} calls/s)");
+        println!(
+            "  RSS after {:>9} calls: {after2} KiB  ({rate2:.0} calls/s)",
+            calls * 2
+        );
+        println!(
+            "  growth during the 2nd leg: {} KiB",
+            after2 as i64 - after as i64
+        );
     });
 }

@@ -264,7 +264,7 @@ impl CommunicationIdentityClient {
             async {
                 let minutes = whole_minutes(options.token_expires_in)?;
                 let body = acs_identity_rest::types::CommunicationIdentityCreateRequest {
-                    create_token_with_scopes: rest::scopes(scopes),
+                    create_token_with_scopes: Some(rest::scopes(scopes)),
                     expires_in_minutes: minutes,
                 };
                 let rest = self.rest(&call);

@@ -157,6 +157,32 @@ async fn create_user_and_token_omits_absent_lifetime_and_sends_unknown_scopes() 
 }
 
 #[tokio::test]
+async fn create_user_and_token_sends_an_empty_scope_list_as_is() {
+    let server = MockServer::start_async().await;
+    let seen = Seen::default();
+    let s = seen.clone();
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/identities");
+            then.respond_with(move |req| {
+                s.push(req);
+                respond(
+                    400,
+                    Some("application/json"),
+                    r#"{"error":{"code":"ValidationError","message":"CreateTokenWithScopes value is missing.","target":"CreateTokenWithScopes"}}"#,
+                )
+            });
+        })
+        .await;
+    let e = client(&server)
+        .create_user_and_token(&[], None)
+        .await
+        .unwrap_err();
+    assert_eq!(seen.one().body_string(), r#"{"createTokenWithScopes":[]}"#);
+    assert_eq!(e.target(), Some("CreateTokenWithScopes"));
+}
+
+#[tokio::test]
 async fn get_token_percent_encodes_the_id_and_decodes_the_token() {
     let server = MockServer::start_async().await;
     let seen = Seen::default();
@@ -218,7 +244,7 @@ async fn get_token_sends_whole_minutes_and_every_scope() {
         .unwrap();
     assert_eq!(
         seen.one().body_string(),
-        r#"{"expiresInMinutes":1441,"scopes":["chat","voip","chat.join","chat.join.limited","voip.join"]}"#
+        r#"{"scopes":["chat","voip","chat.join","chat.join.limited","voip.join"],"expiresInMinutes":1441}"#
     );
 }
 
@@ -250,7 +276,7 @@ async fn get_token_for_teams_user_sends_the_three_fields() {
     );
     assert_eq!(
         req.body_string(),
-        r#"{"appId":"appid","token":"aadtoken","userId":"userid"}"#
+        r#"{"token":"aadtoken","appId":"appid","userId":"userid"}"#
     );
     assert_eq!(header_of(&req, "content-type"), "application/json");
     check_common_headers(&req);

@@ -360,7 +360,7 @@ async fn peer_wire_requests_match() {
             "{file}: {exact_signatures} of 6 requests byte-identical with identical signatures"
         );
         if file.starts_with("js") {
-            assert!(exact_signatures >= 5, "{file}: {exact_signatures}");
+            assert_eq!(exact_signatures, 6, "{file}");
         }
     }
 }
