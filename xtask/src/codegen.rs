@@ -10,6 +10,13 @@
 //! - `default` values are removed from the schemas handed to progenitor (the document in `spec/`
 //!   keeps them): an optional field the caller did not set stays `None` and is left out of the JSON
 //!   body, and the service applies its own default, as the official SDKs do;
+//! - a property of a request body schema that is an array and not required is made `nullable`
+//!   for typify, so it becomes `Option<Vec<_>>`, left out only when `None`: typify would otherwise
+//!   make it a `Vec` skipped when empty, and an empty list (`"createTokenWithScopes":[]`, which the
+//!   official SDKs send) could not be told from an absent one;
+//! - the fields of each generated struct are put back in the order the document lists the
+//!   schema's properties (typify sorts them by name), so a body is serialized with its keys in the
+//!   published order, as the official SDKs send it (`{"scopes":[..],"expiresInMinutes":60}`);
 //! - a table `OPERATION_PATHS` (operationId, path template) is appended, so the hook knows which
 //!   path segments are parameters.
 //!
@@ -27,6 +34,8 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     let mut document: Value = serde_json::from_str(spec_text)
         .map_err(|e| Error::new(format!("{spec_label} is not JSON: {e}")))?;
     remove_defaults(&mut document);
+    nullable_optional_request_arrays(&mut document);
+    let property_orders = crate::order::property_orders(spec_text, spec_label)?;
     let operation_paths = operation_paths(&document)?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| Error::new(format!("{spec_label} is not an OpenAPI 3.0 document: {e}")))?;
@@ -45,6 +54,7 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
         .map_err(|e| Error::new(format!("progenitor failed on {spec_label}: {e}")))?;
     let mut file: syn::File = syn::parse2(tokens.clone())
         .map_err(|e| Error::new(format!("progenitor produced code that does not parse: {e}")))?;
+    order_struct_fields(&mut file, &property_orders)?;
 
     // Key the table by the operation id progenitor passes to the hooks (snake case), and make
     // sure each one really occurs in the generated code.
@@ -98,6 +108,171 @@ fn remove_defaults(document: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// Marks as `nullable` every array property that a request body schema (inline or a component
+/// it references directly) does not require (see module docs).
+fn nullable_optional_request_arrays(document: &mut Value) {
+    let mut targets: Vec<String> = Vec::new();
+    if let Some(paths) = document.get("paths").and_then(Value::as_object) {
+        for item in paths.values().filter_map(Value::as_object) {
+            for operation in item.values() {
+                let Some(content) = operation
+                    .pointer("/requestBody/content")
+                    .and_then(Value::as_object)
+                else {
+                    continue;
+                };
+                for media in content.values() {
+                    if let Some(name) = media
+                        .pointer("/schema/$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    {
+                        targets.push(format!(
+                            "/components/schemas/{}",
+                            crate::order::escape(name)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // Inline body schemas are edited in place.
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in item.values_mut() {
+                if let Some(content) = operation
+                    .pointer_mut("/requestBody/content")
+                    .and_then(Value::as_object_mut)
+                {
+                    for media in content.values_mut() {
+                        if let Some(schema) = media.get_mut("schema") {
+                            nullable_optional_arrays(schema);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    targets.sort();
+    targets.dedup();
+    for target in targets {
+        if let Some(schema) = document.pointer_mut(&target) {
+            nullable_optional_arrays(schema);
+        }
+    }
+}
+
+/// Adds `nullable: true` to the array properties of `schema` that are not in its `required`.
+fn nullable_optional_arrays(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    let required: Vec<String> = map
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (name, prop) in props.iter_mut() {
+        if required.contains(name) {
+            continue;
+        }
+        if let Some(prop) = prop.as_object_mut()
+            && prop.get("type").and_then(Value::as_str) == Some("array")
+        {
+            prop.insert("nullable".into(), Value::Bool(true));
+        }
+    }
+}
+
+/// Puts the fields of the structs generated for component schemas (in `mod types`) in the order
+/// of the schema's properties in the document text (see module docs). A field's JSON name is its
+/// `#[serde(rename = "..")]` or its identifier.
+fn order_struct_fields(file: &mut syn::File, orders: &crate::order::PropertyOrders) -> Result<()> {
+    let mut wanted: std::collections::BTreeMap<String, &Vec<String>> = orders
+        .iter()
+        .filter_map(|(pointer, order)| {
+            let name = pointer
+                .strip_prefix("/components/schemas/")?
+                .strip_suffix("/properties")?;
+            (!name.contains('/')).then(|| (name.replace("~1", "/").replace("~0", "~"), order))
+        })
+        .collect();
+    let types = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+            _ => None,
+        })
+        .ok_or_else(|| Error::new("progenitor produced no `mod types`"))?;
+    for item in types.1.iter_mut() {
+        let syn::Item::Struct(s) = item else {
+            continue;
+        };
+        let Some(order) = wanted.remove(&s.ident.to_string()) else {
+            continue;
+        };
+        let syn::Fields::Named(fields) = &mut s.fields else {
+            return Err(Error::new(format!(
+                "schema `{}` has properties but its struct has no named fields",
+                s.ident
+            )));
+        };
+        let mut keyed = Vec::new();
+        for field in std::mem::take(&mut fields.named) {
+            let json = json_name(&field)?;
+            let position = order.iter().position(|p| *p == json).ok_or_else(|| {
+                Error::new(format!(
+                    "struct `{}`: field for `{json}` is not a property of the schema",
+                    s.ident
+                ))
+            })?;
+            keyed.push((position, field));
+        }
+        keyed.sort_by_key(|(position, _)| *position);
+        fields.named = keyed.into_iter().map(|(_, field)| field).collect();
+    }
+    if let Some(name) = wanted.keys().next() {
+        return Err(Error::new(format!(
+            "schema `{name}` has properties but progenitor generated no struct of that name;              cannot keep its property order"
+        )));
+    }
+    Ok(())
+}
+
+/// The JSON name of a generated struct field: `#[serde(rename = "..")]`, else the identifier.
+fn json_name(field: &syn::Field) -> Result<String> {
+    let mut rename = None;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                rename = Some(value.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        })
+        .map_err(|e| Error::new(format!("cannot read a #[serde] attribute: {e}")))?;
+    }
+    match rename {
+        Some(name) => Ok(name),
+        None => field
+            .ident
+            .as_ref()
+            .map(|i| i.to_string().trim_start_matches("r#").to_string())
+            .ok_or_else(|| Error::new("a generated struct field has no name")),
     }
 }
 

@@ -16,7 +16,9 @@
 //! - `extensions-dropped`: `x-ms-*` extensions, examples and `security` are not carried over; the
 //!   parameterized host becomes the server variable `{endpoint}`.
 //!
-//! Output is deterministic: object keys are sorted and the text ends with a newline.
+//! Output is deterministic: object keys are sorted, except the properties of a schema, which keep
+//! the published order (the order the official SDKs send them in, see [`crate::order`]); the text
+//! ends with a newline.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -24,6 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::descriptions;
+use crate::order::{self, PropertyOrders, escape};
 use crate::{Error, Result};
 
 /// The OpenAPI version written.
@@ -48,12 +51,16 @@ pub struct Converted {
     pub document: Value,
     /// Description keys the project's table has no text for (placeholders were written).
     pub missing_descriptions: Vec<String>,
+    /// The published order of each schema's properties, by JSON pointer into `document`
+    /// (`/components/schemas/<name>/properties`); `document` itself sorts keys.
+    pub property_orders: PropertyOrders,
 }
 
 impl Converted {
-    /// The document as the text written to `spec/`: pretty JSON, sorted keys, final newline.
+    /// The document as the text written to `spec/`: pretty JSON, sorted keys except properties
+    /// (published order), final newline.
     pub fn to_text(&self) -> String {
-        to_text(&self.document)
+        order::to_pretty_text(&self.document, &self.property_orders)
     }
 }
 
@@ -71,7 +78,8 @@ pub fn convert_file(path: &Path) -> Result<Converted> {
     let swagger: Value = serde_json::from_str(&text)
         .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    convert(&swagger, dir)
+    let orders = order::property_orders(&text, &path.display().to_string())?;
+    convert_ordered(&swagger, dir, orders)
 }
 
 /// Converts a Swagger 2.0 document whose file sits in `source_dir`.
@@ -80,7 +88,19 @@ pub fn convert_file(path: &Path) -> Result<Converted> {
 /// looked up relative to `source_dir` first; when that file does not exist (the published layout
 /// is not kept locally), `<source_dir>/../common/2022-07-13/common.json` is tried: the folder name
 /// before `stable`/`preview`, lower-cased, then the version folder and the file name.
+///
+/// `swagger` carries no key order, so properties come out sorted; [`convert_file`] keeps the
+/// published order.
 pub fn convert(swagger: &Value, source_dir: &Path) -> Result<Converted> {
+    convert_ordered(swagger, source_dir, PropertyOrders::new())
+}
+
+/// [`convert`], with the property order of the main document (see [`order::property_orders`]).
+fn convert_ordered(
+    swagger: &Value,
+    source_dir: &Path,
+    orders: PropertyOrders,
+) -> Result<Converted> {
     let root = as_object(swagger, "document")?;
     match root.get("swagger").and_then(Value::as_str) {
         Some("2.0") => {}
@@ -97,6 +117,8 @@ pub fn convert(swagger: &Value, source_dir: &Path) -> Result<Converted> {
         schemas: BTreeMap::new(),
         pending: Vec::new(),
         missing: Vec::new(),
+        source_orders: BTreeMap::from([(Origin::Main, orders)]),
+        orders: PropertyOrders::new(),
     };
     let document = converter.document()?;
     let mut missing = converter.missing;
@@ -105,6 +127,7 @@ pub fn convert(swagger: &Value, source_dir: &Path) -> Result<Converted> {
     Ok(Converted {
         document,
         missing_descriptions: missing,
+        property_orders: converter.orders,
     })
 }
 
@@ -124,6 +147,30 @@ struct Converter {
     /// Schemas referenced but not converted yet.
     pending: Vec<(String, Origin)>,
     missing: Vec<String>,
+    /// Property orders of the source documents, by JSON pointer into each.
+    source_orders: BTreeMap<Origin, PropertyOrders>,
+    /// Property orders of the output document.
+    orders: PropertyOrders,
+}
+
+/// Where a schema sits: its JSON pointer in the source document and in the output document (only
+/// tracked for component schemas and what they contain, to carry the property order over).
+#[derive(Debug, Clone)]
+struct Place {
+    input: String,
+    output: String,
+}
+
+impl Place {
+    fn child(&self, segments: &[&str]) -> Place {
+        let mut place = self.clone();
+        for segment in segments {
+            let segment = escape(segment);
+            place.input = format!("{}/{segment}", place.input);
+            place.output = format!("{}/{segment}", place.output);
+        }
+        place
+    }
 }
 
 impl Converter {
@@ -239,8 +286,17 @@ impl Converter {
             self.schemas
                 .insert(name.clone(), (origin.clone(), Value::Null));
             let source = self.definition(&name, &origin)?;
-            let converted =
-                self.schema(&source, &origin, &format!("schema {name}"), Some(&name))?;
+            let place = Place {
+                input: format!("/definitions/{}", escape(&name)),
+                output: format!("/components/schemas/{}", escape(&name)),
+            };
+            let converted = self.schema(
+                &source,
+                &origin,
+                &format!("schema {name}"),
+                Some(&name),
+                Some(&place),
+            )?;
             self.schemas.insert(name, (origin, converted));
         }
         let schemas: Map<String, Value> = self
@@ -272,6 +328,9 @@ impl Converter {
             let text = crate::read_to_string(path)?;
             let value: Value = serde_json::from_str(&text)
                 .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+            let orders = order::property_orders(&text, &path.display().to_string())?;
+            self.source_orders
+                .insert(Origin::External(path.to_path_buf()), orders);
             self.external.insert(path.to_path_buf(), value);
         }
         self.external
@@ -357,6 +416,7 @@ impl Converter {
         origin: &Origin,
         desc_key: &str,
         name: Option<&str>,
+        place: Option<&Place>,
     ) -> Result<Value> {
         let obj = as_object(schema, desc_key)?;
         if let Some(reference) = obj.get("$ref") {
@@ -391,7 +451,13 @@ impl Converter {
                     }
                 }
                 "items" => {
-                    let items = self.schema(value, origin, &format!("{desc_key} items"), None)?;
+                    let items = self.schema(
+                        value,
+                        origin,
+                        &format!("{desc_key} items"),
+                        None,
+                        place.map(|p| p.child(&["items"])).as_ref(),
+                    )?;
                     out.insert(key.clone(), items);
                 }
                 "additionalProperties" => {
@@ -402,6 +468,7 @@ impl Converter {
                             value,
                             origin,
                             &format!("{desc_key} additionalProperties"),
+                            None,
                             None,
                         )?,
                     };
@@ -418,19 +485,32 @@ impl Converter {
                             origin,
                             &format!("{desc_key} allOf"),
                             None,
+                            None,
                         )?);
                     }
                     out.insert(key.clone(), Value::Array(converted));
                 }
                 "properties" => {
                     let props = as_object(value, &format!("{desc_key} properties"))?;
+                    if let Some(place) = place {
+                        let place = place.child(&["properties"]);
+                        if let Some(published) = self
+                            .source_orders
+                            .get(origin)
+                            .and_then(|orders| orders.get(&place.input))
+                        {
+                            self.orders.insert(place.output, published.clone());
+                        }
+                    }
                     let mut converted = Map::new();
                     for (prop, prop_schema) in props {
                         let key = match name {
                             Some(owner) => format!("property {owner}.{prop}"),
                             None => format!("{desc_key} property {prop}"),
                         };
-                        let mut c = self.schema(prop_schema, origin, &key, None)?;
+                        let prop_place = place.map(|p| p.child(&["properties", prop]));
+                        let mut c =
+                            self.schema(prop_schema, origin, &key, None, prop_place.as_ref())?;
                         // A `$ref` stands alone in OpenAPI 3.0; other properties get a text.
                         if name.is_some()
                             && let Some(m) = c.as_object_mut()
@@ -542,7 +622,8 @@ impl Converter {
                     let schema = param.get("schema").ok_or_else(|| {
                         Error::new(format!("{at}: body parameter `{name}` has no schema"))
                     })?;
-                    let schema = self.schema(schema, &Origin::Main, &format!("{at} body"), None)?;
+                    let schema =
+                        self.schema(schema, &Origin::Main, &format!("{at} body"), None, None)?;
                     let media = consumes
                         .iter()
                         .find(|m| is_json(m))
@@ -631,6 +712,7 @@ impl Converter {
                 schema,
                 &Origin::Main,
                 &format!("{at} response {code}"),
+                None,
                 None,
             )?;
             let media = produces

@@ -13,6 +13,7 @@
 pub mod codegen;
 mod descriptions;
 pub mod import_spec;
+pub mod order;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

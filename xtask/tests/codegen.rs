@@ -93,6 +93,93 @@ fn generated_code_has_the_hook_settings() {
     );
 }
 
+/// The text of `pub struct <name> { .. }` in `code`, without whitespace (layout varies with
+/// line lengths).
+fn struct_text(code: &str, name: &str) -> String {
+    let start = code
+        .find(&format!("pub struct {name} {{"))
+        .unwrap_or_else(|| panic!("no struct {name}"));
+    let end = start + code[start..].find("\n    }").unwrap();
+    code[start..end].split_whitespace().collect()
+}
+
+fn positions(text: &str, needles: &[&str]) -> Vec<usize> {
+    needles
+        .iter()
+        .map(|n| text.find(n).unwrap_or_else(|| panic!("{n} not in {text}")))
+        .collect()
+}
+
+#[test]
+fn fields_follow_the_document_order_and_optional_request_arrays_are_options() {
+    let spec = r##"{
+      "openapi": "3.0.3",
+      "info": { "title": "t", "version": "1" },
+      "paths": { "/things": { "post": {
+        "operationId": "Make",
+        "requestBody": { "required": true, "content": { "application/json": {
+          "schema": { "$ref": "#/components/schemas/Req" } } } },
+        "responses": { "200": { "description": "ok", "content": { "application/json": {
+          "schema": { "$ref": "#/components/schemas/Res" } } } } }
+      } } },
+      "components": { "schemas": {
+        "Req": { "type": "object", "required": ["zulu"], "properties": {
+          "zulu": { "type": "array", "items": { "type": "string" } },
+          "mikeList": { "type": "array", "items": { "type": "string" } },
+          "alpha": { "type": "integer", "format": "int32" }
+        } },
+        "Res": { "type": "object", "properties": {
+          "yankee": { "type": "array", "items": { "type": "string" } },
+          "bravo": { "type": "string" }
+        } }
+      } }
+    }"##;
+    let code = codegen::generate(spec, "t.json").unwrap();
+    let req = struct_text(&code, "Req");
+    let at = positions(&req, &["pubzulu:", "pubmike_list:", "pubalpha:"]);
+    assert!(at[0] < at[1] && at[1] < at[2], "{req}");
+    // Required array: a plain Vec, always sent.
+    assert!(
+        req.contains("pubzulu:::std::vec::Vec<::std::string::String>,"),
+        "{req}"
+    );
+    // Optional array of a request body: None is left out, Some(vec![]) is sent as [].
+    assert!(
+        req.contains(
+            "skip_serializing_if=\"::std::option::Option::is_none\")]pubmike_list:\
+             ::std::option::Option<::std::vec::Vec<::std::string::String>"
+        ),
+        "{req}"
+    );
+    // Response schemas keep typify's defaults (an absent array decodes as empty), in order too.
+    let res = struct_text(&code, "Res");
+    let at = positions(&res, &["pubyankee:", "pubbravo:"]);
+    assert!(at[0] < at[1], "{res}");
+    assert!(
+        res.contains("pubyankee:::std::vec::Vec<::std::string::String>,"),
+        "{res}"
+    );
+}
+
+#[test]
+fn generated_request_types_have_the_published_order() {
+    let code = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
+    let issue = struct_text(&code, "CommunicationIdentityAccessTokenRequest");
+    let at = positions(&issue, &["pubscopes:", "pubexpires_in_minutes:"]);
+    assert!(at[0] < at[1], "{issue}");
+    let teams = struct_text(&code, "TeamsUserExchangeTokenRequest");
+    let at = positions(&teams, &["pubtoken:", "pubapp_id:", "pubuser_id:"]);
+    assert!(at[0] < at[1] && at[1] < at[2], "{teams}");
+    let create = struct_text(&code, "CommunicationIdentityCreateRequest");
+    assert!(
+        create.contains(
+            "pubcreate_token_with_scopes:::std::option::Option<\
+             ::std::vec::Vec<CommunicationIdentityTokenScope>"
+        ),
+        "{create}"
+    );
+}
+
 #[test]
 fn generate_rejects_a_non_openapi_3_0_document() {
     let err = codegen::generate(

@@ -593,3 +593,67 @@ fn allowed_adaptations_are_the_documented_ones() {
     let converter: BTreeSet<&str> = xtask::import_spec::ADAPTATIONS.iter().copied().collect();
     assert_eq!(converter, allowed);
 }
+
+/// `/components/schemas/<name>/properties` of our document -> property names in text order.
+fn our_property_orders() -> BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(root().join("spec/CommunicationIdentity.json")).unwrap();
+    xtask::order::property_orders(&text, "spec").unwrap()
+}
+
+#[test]
+fn properties_keep_the_published_order() {
+    // The official SDKs serialize request bodies in this order; the generated structs follow it.
+    let Some(dir) = upstream_dir() else {
+        return;
+    };
+    let ours = our_property_orders();
+    let mut checked = BTreeSet::new();
+    for file in [
+        "2023-10-01/CommunicationIdentity.json",
+        "common/2022-07-13/common.json",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let published = xtask::order::property_orders(&text, file).unwrap();
+        for (pointer, order) in &published {
+            let Some(rest) = pointer.strip_prefix("/definitions/") else {
+                continue;
+            };
+            let ours_pointer = format!("/components/schemas/{rest}");
+            // common.json defines schemas no operation uses; those are not copied.
+            let Some(our_order) = ours.get(&ours_pointer) else {
+                assert!(
+                    file.starts_with("common/"),
+                    "{file}: {pointer} has no counterpart in spec/"
+                );
+                continue;
+            };
+            assert_eq!(our_order, order, "{file}: {pointer}");
+            checked.insert(ours_pointer);
+        }
+    }
+    let all: BTreeSet<String> = ours.keys().cloned().collect();
+    assert_eq!(checked, all, "every properties map of spec/ was compared");
+    assert!(checked.len() >= 7, "{checked:?}");
+}
+
+#[test]
+fn request_body_property_order_literal() {
+    let ours = our_property_orders();
+    let order = |name: &str| ours[&format!("/components/schemas/{name}/properties")].clone();
+    assert_eq!(
+        order("CommunicationIdentityCreateRequest"),
+        ["createTokenWithScopes", "expiresInMinutes"]
+    );
+    assert_eq!(
+        order("CommunicationIdentityAccessTokenRequest"),
+        ["scopes", "expiresInMinutes"]
+    );
+    assert_eq!(
+        order("TeamsUserExchangeTokenRequest"),
+        ["token", "appId", "userId"]
+    );
+    assert_eq!(
+        order("CommunicationIdentityAccessToken"),
+        ["token", "expiresOn"]
+    );
+}

@@ -14,16 +14,16 @@ pub mod types {
     pub struct CommunicationError {
         ///Machine-readable error code, for example `ValidationError` or `IdentityNotOwned`.
         pub code: ::std::string::String,
-        ///Further errors behind this one.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub details: ::std::vec::Vec<CommunicationError>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub innererror: ::std::option::Option<::std::boxed::Box<CommunicationError>>,
         ///Human-readable explanation of the error.
         pub message: ::std::string::String,
         ///The request field the error is about, when there is one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target: ::std::option::Option<::std::string::String>,
+        ///Further errors behind this one.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub details: ::std::vec::Vec<CommunicationError>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub innererror: ::std::option::Option<::std::boxed::Box<CommunicationError>>,
     }
     impl CommunicationError {
         pub fn builder() -> builder::CommunicationError {
@@ -54,11 +54,11 @@ pub mod types {
     ///An access token and the instant it stops being valid.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessToken {
+        ///The access token (a JWT). It is a secret: do not log it.
+        pub token: ::std::string::String,
         ///Instant the token expires, as an RFC 3339 date-time with offset (the service sends up to seven fractional digits).
         #[serde(rename = "expiresOn")]
         pub expires_on: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///The access token (a JWT). It is a secret: do not log it.
-        pub token: ::std::string::String,
     }
     impl CommunicationIdentityAccessToken {
         pub fn builder() -> builder::CommunicationIdentityAccessToken {
@@ -68,14 +68,14 @@ pub mod types {
     ///What to put in a new access token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessTokenRequest {
+        ///Scopes the token grants; the service wants at least one.
+        pub scopes: ::std::vec::Vec<CommunicationIdentityTokenScope>,
         ///Lifetime of the token in whole minutes, 60 to 1440; the service applies 1440 (one day) when it is absent.
         #[serde(
             rename = "expiresInMinutes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub expires_in_minutes: ::std::option::Option<i32>,
-        ///Scopes the token grants; the service wants at least one.
-        pub scopes: ::std::vec::Vec<CommunicationIdentityTokenScope>,
     }
     impl CommunicationIdentityAccessTokenRequest {
         pub fn builder() -> builder::CommunicationIdentityAccessTokenRequest {
@@ -85,12 +85,12 @@ pub mod types {
     ///A new identity, with its first access token when one was asked for.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessTokenResult {
+        pub identity: CommunicationIdentity,
         #[serde(
             rename = "accessToken",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub access_token: ::std::option::Option<CommunicationIdentityAccessToken>,
-        pub identity: CommunicationIdentity,
     }
     impl CommunicationIdentityAccessTokenResult {
         pub fn builder() -> builder::CommunicationIdentityAccessTokenResult {
@@ -103,10 +103,11 @@ pub mod types {
         ///When present, scopes of an access token to issue together with the identity.
         #[serde(
             rename = "createTokenWithScopes",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub create_token_with_scopes: ::std::vec::Vec<CommunicationIdentityTokenScope>,
+        pub create_token_with_scopes: ::std::option::Option<
+            ::std::vec::Vec<CommunicationIdentityTokenScope>,
+        >,
         ///Lifetime of that token in whole minutes, 60 to 1440; the service applies 1440 (one day) when it is absent.
         #[serde(
             rename = "expiresInMinutes",
@@ -165,11 +166,11 @@ pub mod types {
     ///A Teams user's Entra ID token, with the application and user it must have been issued to and for.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsUserExchangeTokenRequest {
+        ///The Entra ID access token of the Teams user. It is a secret: do not log it.
+        pub token: ::std::string::String,
         ///Client id of the Entra ID application; must equal the token's `appid` claim.
         #[serde(rename = "appId")]
         pub app_id: ::std::string::String,
-        ///The Entra ID access token of the Teams user. It is a secret: do not log it.
-        pub token: ::std::string::String,
         ///Object id of the Teams user; must equal the token's `oid` claim.
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
@@ -583,7 +584,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CommunicationIdentityCreateRequest {
             create_token_with_scopes: ::std::result::Result<
-                ::std::vec::Vec<super::CommunicationIdentityTokenScope>,
+                ::std::option::Option<
+                    ::std::vec::Vec<super::CommunicationIdentityTokenScope>,
+                >,
                 ::std::string::String,
             >,
             expires_in_minutes: ::std::result::Result<
@@ -603,7 +606,9 @@ pub mod types {
             pub fn create_token_with_scopes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<super::CommunicationIdentityTokenScope>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::CommunicationIdentityTokenScope>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -92,7 +92,7 @@ async fn create_with_scopes_sends_json_and_decodes_201_with_seven_digit_expiry()
         .communication_identity_create()
         .api_version("2023-10-01")
         .body(types::CommunicationIdentityCreateRequest {
-            create_token_with_scopes: vec![scope("chat"), scope("voip")],
+            create_token_with_scopes: Some(vec![scope("chat"), scope("voip")]),
             expires_in_minutes: Some(60),
         })
         .send()
@@ -134,6 +134,101 @@ async fn create_without_options_sends_empty_object_and_decodes_201_without_token
     mock.assert_async().await;
     assert_eq!(result.identity.id, ID);
     assert!(result.access_token.is_none());
+}
+
+#[tokio::test]
+async fn create_with_an_empty_scope_list_sends_it_and_without_one_omits_it() {
+    // `[]` and "absent" differ: the service answers an empty list itself (the JS SDK sends
+    // `"createTokenWithScopes":[]`), and creates a user without a token when the key is absent.
+    let server = MockServer::start_async().await;
+    let empty = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/identities")
+                .body(r#"{"createTokenWithScopes":[],"expiresInMinutes":60}"#);
+            then.status(400).json_body(error_body());
+        })
+        .await;
+    let absent = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/identities")
+                .body(r#"{"expiresInMinutes":60}"#);
+            then.status(201)
+                .json_body(json!({ "identity": { "id": ID } }));
+        })
+        .await;
+    let client = direct(&server);
+    let err = client
+        .communication_identity_create()
+        .api_version("2023-10-01")
+        .body(types::CommunicationIdentityCreateRequest {
+            create_token_with_scopes: Some(Vec::new()),
+            expires_in_minutes: Some(60),
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    let result = client
+        .communication_identity_create()
+        .api_version("2023-10-01")
+        .body(types::CommunicationIdentityCreateRequest {
+            create_token_with_scopes: None,
+            expires_in_minutes: Some(60),
+        })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(result.access_token.is_none());
+    empty.assert_async().await;
+    absent.assert_async().await;
+}
+
+#[test]
+fn request_bodies_serialize_in_the_published_property_order() {
+    // Literal values, so this holds on a fresh clone without ../shared.
+    let create = types::CommunicationIdentityCreateRequest {
+        create_token_with_scopes: Some(vec![scope("chat")]),
+        expires_in_minutes: Some(60),
+    };
+    assert_eq!(
+        serde_json::to_string(&create).unwrap(),
+        r#"{"createTokenWithScopes":["chat"],"expiresInMinutes":60}"#
+    );
+    let empty = types::CommunicationIdentityCreateRequest {
+        create_token_with_scopes: Some(Vec::new()),
+        expires_in_minutes: None,
+    };
+    assert_eq!(
+        serde_json::to_string(&empty).unwrap(),
+        r#"{"createTokenWithScopes":[]}"#
+    );
+    let issue = types::CommunicationIdentityAccessTokenRequest {
+        scopes: vec![scope("voip"), scope("chat")],
+        expires_in_minutes: Some(60),
+    };
+    assert_eq!(
+        serde_json::to_string(&issue).unwrap(),
+        r#"{"scopes":["voip","chat"],"expiresInMinutes":60}"#
+    );
+    let teams = types::TeamsUserExchangeTokenRequest {
+        token: "aadtoken".into(),
+        app_id: "appid".into(),
+        user_id: "userid".into(),
+    };
+    assert_eq!(
+        serde_json::to_string(&teams).unwrap(),
+        r#"{"token":"aadtoken","appId":"appid","userId":"userid"}"#
+    );
+    // Absent and empty also stay apart when decoding.
+    let absent: types::CommunicationIdentityCreateRequest =
+        serde_json::from_str(r#"{"expiresInMinutes":60}"#).unwrap();
+    assert!(absent.create_token_with_scopes.is_none());
+    let empty: types::CommunicationIdentityCreateRequest =
+        serde_json::from_str(r#"{"createTokenWithScopes":[]}"#).unwrap();
+    assert_eq!(empty.create_token_with_scopes, Some(Vec::new()));
 }
 
 #[tokio::test]
@@ -235,7 +330,8 @@ async fn issue_sends_expiry_when_set_even_out_of_range() {
         .mock_async(|when, then| {
             when.method(POST)
                 .path(format!("/identities/{ID_IN_PATH}/:issueAccessToken"))
-                .json_body(json!({ "scopes": ["chat"], "expiresInMinutes": 1441 }));
+                // The published property order, as the official SDKs send it.
+                .body(r#"{"scopes":["chat"],"expiresInMinutes":1441}"#);
             then.status(400).json_body(error_body());
         })
         .await;
@@ -263,7 +359,7 @@ async fn teams_exchange_sends_all_three_fields_and_decodes_200() {
                 .path("/teamsUser/:exchangeAccessToken")
                 .query_param("api-version", "2023-10-01")
                 .header_missing("api-version")
-                .json_body(json!({ "token": "aadtoken", "appId": "appid", "userId": "userid" }));
+                .body(r#"{"token":"aadtoken","appId":"appid","userId":"userid"}"#);
             then.status(200).json_body(json!({
                 "token": "acs-token", "expiresOn": EXPIRES_7_DIGITS
             }));
@@ -575,7 +671,10 @@ fn unknown_scopes_decode() {
         "createTokenWithScopes": ["chat", "brand.new.scope"], "expiresInMinutes": null
     }))
     .unwrap();
-    assert_eq!(request.create_token_with_scopes[1].0, "brand.new.scope");
+    assert_eq!(
+        request.create_token_with_scopes.as_ref().unwrap()[1].0,
+        "brand.new.scope"
+    );
     assert_eq!(request.expires_in_minutes, None);
     let issue: types::CommunicationIdentityAccessTokenRequest =
         serde_json::from_value(json!({ "scopes": ["voip.join", "x.y"] })).unwrap();
@@ -666,7 +765,7 @@ async fn run_all(client: &Client) {
         .communication_identity_create()
         .api_version(v)
         .body(types::CommunicationIdentityCreateRequest {
-            create_token_with_scopes: vec![scope("chat"), scope("voip")],
+            create_token_with_scopes: Some(vec![scope("chat"), scope("voip")]),
             expires_in_minutes: Some(60),
         })
         .send()
@@ -1037,9 +1136,13 @@ async fn requests_match_what_the_official_js_sdk_sends() {
                 assert!(our_body.is_empty(), "{}", ours.operation_id);
             }
         } else {
-            let a: Value = serde_json::from_slice(&our_body).unwrap();
-            let b: Value = serde_json::from_str(their_body).unwrap();
-            assert_eq!(a, b, "{}", ours.operation_id);
+            // Byte for byte: same keys, same order, compact.
+            assert_eq!(
+                String::from_utf8(our_body).unwrap(),
+                their_body,
+                "{}",
+                ours.operation_id
+            );
         }
     }
 }
