@@ -84,8 +84,8 @@ fn parse_options() -> Result<Options, String> {
 }
 
 /// Signatures per second of RS256 (RSA-2048, PKCS#1 v1.5, SHA-256) over a JWT-sized signing input,
-/// with `threads` threads signing in a loop for `seconds`.
-fn rs256_rate(threads: usize, seconds: f64) -> Result<f64, String> {
+/// with `threads` threads signing in a loop for `seconds`; also signatures per CPU-second used.
+fn rs256_rate(threads: usize, seconds: f64) -> Result<(f64, f64), String> {
     let key =
         Arc::new(RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| format!("RSA keygen: {e}"))?);
     // A signing input the size of an emulator access token's header.payload (about 600 bytes).
@@ -97,6 +97,7 @@ fn rs256_rate(threads: usize, seconds: f64) -> Result<f64, String> {
         b64url(payload.as_bytes())
     );
     let deadline = Duration::from_secs_f64(seconds);
+    let cpu_before = cpu_seconds(None);
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|_| {
@@ -126,7 +127,11 @@ fn rs256_rate(threads: usize, seconds: f64) -> Result<f64, String> {
             .join()
             .map_err(|_| "signing thread panicked".to_owned())??;
     }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(None)
+        .zip(cpu_before)
+        .map_or(f64::NAN, |(b, a)| b - a);
+    Ok((total as f64 / elapsed, total as f64 / cpu))
 }
 
 fn b64url(bytes: &[u8]) -> String {
@@ -159,7 +164,7 @@ fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-async fn baseline(seconds: f64) -> Result<f64, String> {
+async fn baseline(seconds: f64) -> Result<(f64, f64), String> {
     tokio::task::spawn_blocking(move || rs256_rate(2, seconds))
         .await
         .map_err(|e| format!("baseline task failed: {e}"))?
@@ -388,7 +393,9 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
         percentile_ms(issued, 0.99),
         issue.unexpected
     );
+    let ((sign_before, cpu_rate_before), (sign_after, cpu_rate_after)) = (sign_before, sign_after);
     let sign_rate = (sign_before + sign_after) / 2.0;
+    let sign_per_cpu_second = (cpu_rate_before + cpu_rate_after) / 2.0;
     println!(
         "RS256 baseline (aws-lc-rs, RSA-2048 PKCS#1 SHA-256, 2 threads, JWT-sized input): \
          {sign_before:.0} signatures/s just before, {sign_after:.0} just after the issue-token phase"
@@ -402,10 +409,9 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
         println!(
             "CPU during the issue-token phase: emulator {emulator_cpu:.2} s, load client {client_cpu:.2} s \
              (of {:.2} s available on 2 cores); {per_cpu_second:.0} tokens per emulator CPU-second vs \
-             {:.0} signatures per signing-thread CPU-second ({:.2})",
+             {sign_per_cpu_second:.0} signatures per CPU-second of the baseline ({:.2})",
             2.0 * elapsed,
-            sign_rate / 2.0,
-            per_cpu_second / (sign_rate / 2.0)
+            per_cpu_second / sign_per_cpu_second
         );
     }
     match emulator.peak_rss_kib() {
@@ -432,17 +438,6 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    // The baseline first, with nothing else running.
-    let sign_rate = match rs256_rate(2, options.sign_seconds) {
-        Ok(rate) => rate,
-        Err(e) => {
-            eprintln!("load: {e}");
-            std::process::exit(2);
-        }
-    };
-    println!(
-        "RS256 baseline (aws-lc-rs, RSA-2048, 2 threads, JWT-sized input): {sign_rate:.0} signatures/s"
-    );
     let mut failed = false;
     for mode in options.modes.clone() {
         match run_variant(mode, &options).await {

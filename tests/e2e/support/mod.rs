@@ -24,8 +24,9 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-/// The emulator binary: `ACS_EMULATOR_BIN`, else the one next to this executable's profile
-/// directory (`target/<profile>/acs-identity-emulator`), built with cargo when it is missing.
+/// The emulator binary: `ACS_EMULATOR_BIN`, else `target/<profile>/acs-identity-emulator` of this
+/// executable's profile, (re)built with cargo first so a stale binary is never tested (a no-op
+/// when it is up to date).
 pub fn emulator_binary() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("ACS_EMULATOR_BIN") {
         return Ok(PathBuf::from(path));
@@ -38,9 +39,6 @@ pub fn emulator_binary() -> Result<PathBuf, String> {
         .and_then(Path::parent)
         .ok_or_else(|| format!("unexpected executable location {}", exe.display()))?;
     let candidate = profile_dir.join("acs-identity-emulator");
-    if candidate.is_file() {
-        return Ok(candidate);
-    }
     let release = profile_dir
         .file_name()
         .is_some_and(|name| name == "release");
@@ -48,6 +46,7 @@ pub fn emulator_binary() -> Result<PathBuf, String> {
     let mut build = Command::new(cargo);
     build.current_dir(workspace_root()).args([
         "build",
+        "--quiet",
         "-p",
         "acs-identity-emulator",
         "--bin",
