@@ -198,6 +198,24 @@ describe("the error table of service.md", () => {
     );
   });
 
+  test("a body changed after signing is Denied", async () => {
+    const tampering = new CommunicationIdentityClient(emulator.connectionString, { allowInsecureConnection: true });
+    // Added after the SDK's HMAC policy, so it runs once the request is signed.
+    tampering.client.pipeline.addPolicy({
+      name: "interopTamperBody",
+      sendRequest(request, next) {
+        request.body = JSON.stringify({ createTokenWithScopes: ["voip"] });
+        return next(request);
+      },
+    });
+    await assertServiceError(
+      tampering.createUserAndToken(["chat"]),
+      401,
+      "Denied",
+      "Request 'x-ms-content-sha256' differs from generated content hash.",
+    );
+  });
+
   test("a wrong access key is rejected with 401", async () => {
     const wrongKey = Buffer.from("wrong-key-wrong-key-wrong-key-!!").toString("base64");
     const wrong = new CommunicationIdentityClient(`endpoint=${emulator.endpoint}/;accesskey=${wrongKey}`, {

@@ -258,3 +258,16 @@ def test_connection_string_over_tls(tls_emulator, monkeypatch):
     client.revoke_tokens(user)
     client.delete_user(user)
     assert os.path.isfile(tls_emulator.certificate_path())
+
+
+def test_tampered_body_is_denied(client):
+    # `raw_request_hook` runs after the SDK's HMAC policy signed the request: change the body so its
+    # hash no longer matches `x-ms-content-sha256`.
+    def tamper(pipeline_request):
+        pipeline_request.http_request.set_json_body({"createTokenWithScopes": ["voip"]})
+
+    with pytest.raises(ClientAuthenticationError) as excinfo:
+        client.create_user_and_token(scopes=["chat"], raw_request_hook=tamper)
+    assert_service_error(
+        excinfo, 401, "Denied", "Request 'x-ms-content-sha256' differs from generated content hash."
+    )
