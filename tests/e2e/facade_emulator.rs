@@ -2,6 +2,8 @@
 //! user and its tokens, the service's error rows, the Teams exchange, bearer authentication, key
 //! rotation and api-versions.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
