@@ -15,9 +15,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, "..", "..", "..");
 const START_TIMEOUT_MS = 30_000;
 
-export function loadSdk() {
+/** The package.json of the directory the SDK is installed under (for createRequire). */
+export function sdkPackageJson() {
   const prefix = process.env.INTEROP_NODE_PREFIX ?? join(repoRoot, "target", "interop", "node");
-  const require = createRequire(join(prefix, "package.json"));
+  return join(prefix, "package.json");
+}
+
+export function loadSdk() {
+  const require = createRequire(sdkPackageJson());
   const sdk = require("@azure/communication-identity");
   const version = require("@azure/communication-identity/package.json").version;
   return { sdk, version };
@@ -33,8 +38,11 @@ export function parseConnectionString(text) {
   return { endpoint: parts.endpoint, accessKey: parts.accesskey };
 }
 
-/** Starts the emulator on 127.0.0.1 with a port of its choosing; resolves once it printed its connection string. */
-export async function startEmulator() {
+/**
+ * Starts the emulator on 127.0.0.1 with a port of its choosing (in memory, or with `tls` on a temporary
+ * data directory, serving https); resolves once it printed its connection string.
+ */
+export async function startEmulator({ tls = false } = {}) {
   const binary =
     process.env.ACS_EMULATOR_BIN ?? join(repoRoot, "target", "debug", "acs-identity-emulator");
   if (!existsSync(binary)) {
@@ -45,9 +53,11 @@ export async function startEmulator() {
   const workDir = mkdtempSync(join(tmpdir(), "acs-interop-js-"));
   const logPath = join(workDir, "emulator.log");
   const logFd = openSync(logPath, "w");
+  const dataDir = join(workDir, "data");
+  const storage = tls ? ["--data-dir", dataDir, "--tls"] : ["--in-memory"];
   const child = spawn(
     binary,
-    ["--listen", "127.0.0.1:0", "--access-key", accessKey, "--resource-id", resourceId, "--in-memory"],
+    ["--listen", "127.0.0.1:0", "--access-key", accessKey, "--resource-id", resourceId, ...storage],
     { stdio: ["ignore", "pipe", logFd] },
   );
   closeSync(logFd);
@@ -80,6 +90,8 @@ export async function startEmulator() {
     endpoint: parsed.endpoint.replace(/\/+$/, ""),
     accessKey,
     resourceId,
+    /** The CA certificate a --tls emulator writes to its data directory. */
+    caCertPath: join(dataDir, "tls-ca-cert.pem"),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((done) => child.once("exit", done));

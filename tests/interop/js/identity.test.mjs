@@ -1,6 +1,8 @@
 // The official JS SDK (@azure/communication-identity 1.3.1) against the emulator, with its default HMAC policy.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 
 import {
@@ -8,6 +10,7 @@ import {
   decodeJwtPayload,
   entraTestToken,
   loadSdk,
+  sdkPackageJson,
   startEmulator,
   tokenIsValid,
 } from "./emulator.mjs";
@@ -15,6 +18,7 @@ import {
 const { sdk, version } = loadSdk();
 const { CommunicationIdentityClient } = sdk;
 const SCOPES = ["chat", "voip"];
+const execFileAsync = promisify(execFile);
 
 let emulator;
 let client;
@@ -226,5 +230,43 @@ describe("the error table of service.md", () => {
       assert.ok(error.code, "a 401 carries a CommunicationErrorResponse code");
       return true;
     });
+  });
+});
+
+describe("https with the connection string as printed (--tls)", () => {
+  test("createUserAndToken and getToken over TLS, trusting the emulator's CA", async () => {
+    const tlsEmulator = await startEmulator({ tls: true });
+    try {
+      assert.ok(tlsEmulator.connectionString.startsWith("endpoint=https://"), tlsEmulator.connectionString);
+      // Node reads NODE_EXTRA_CA_CERTS only at start, so the scenario runs in a child process.
+      const script = `
+        const { createRequire } = require("node:module");
+        const sdkRequire = createRequire(process.env.INTEROP_SDK_PACKAGE_JSON);
+        const { CommunicationIdentityClient } = sdkRequire("@azure/communication-identity");
+        (async () => {
+          const client = new CommunicationIdentityClient(process.env.INTEROP_CONNECTION_STRING);
+          const { user, token } = await client.createUserAndToken(["chat"], { tokenExpiresInMinutes: 60 });
+          const again = await client.getToken(user, ["voip"]);
+          await client.revokeTokens(user);
+          await client.deleteUser(user);
+          console.log(JSON.stringify({ id: user.communicationUserId, token, again: again.token }));
+        })().catch((error) => { console.error(error); process.exit(1); });
+      `;
+      const { stdout } = await execFileAsync(process.execPath, ["-e", script], {
+        env: {
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: tlsEmulator.caCertPath,
+          INTEROP_SDK_PACKAGE_JSON: sdkPackageJson(),
+          INTEROP_CONNECTION_STRING: tlsEmulator.connectionString,
+        },
+        timeout: 30_000,
+      });
+      const result = JSON.parse(stdout.trim().split("\n").pop());
+      assert.ok(result.id.startsWith(`8:acs:${tlsEmulator.resourceId}_`), result.id);
+      assert.equal(decodeJwtPayload(result.token).acsScope, "chat");
+      assert.equal(decodeJwtPayload(result.again).acsScope, "voip");
+    } finally {
+      await tlsEmulator.stop();
+    }
   });
 });

@@ -271,3 +271,31 @@ def test_tampered_body_is_denied(client):
     assert_service_error(
         excinfo, 401, "Denied", "Request 'x-ms-content-sha256' differs from generated content hash."
     )
+
+
+STABLE_API_VERSIONS = ["2021-03-07", "2022-06-01", "2022-10-01", "2023-10-01", "2025-06-30", "2026-09-23"]
+
+
+@pytest.mark.parametrize("api_version", STABLE_API_VERSIONS)
+def test_every_stable_api_version(emulator, api_version):
+    client = CommunicationIdentityClient(
+        emulator.endpoint, AzureKeyCredential(emulator.access_key), api_version=api_version
+    )
+    user, token = client.create_user_and_token(scopes=[CommunicationTokenScope.CHAT])
+    assert decode_jwt_payload(token.token)["acsScope"] == "chat"
+    again = client.get_token(user, [CommunicationTokenScope.VOIP])
+    assert token_is_valid(emulator, again.token)
+    client.revoke_tokens(user)
+    assert not token_is_valid(emulator, again.token)
+    client.delete_user(user)
+
+
+def test_unknown_api_version_is_named(emulator):
+    client = CommunicationIdentityClient(
+        emulator.endpoint, AzureKeyCredential(emulator.access_key), api_version="2020-01-01"
+    )
+    with pytest.raises(HttpResponseError) as excinfo:
+        client.create_user()
+    assert excinfo.value.status_code == 400
+    assert excinfo.value.error.code == "UnsupportedApiVersion"
+    assert "2020-01-01" in excinfo.value.error.message
