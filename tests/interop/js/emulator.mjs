@@ -92,6 +92,7 @@ export async function startEmulator({ tls = false } = {}) {
     resourceId,
     /** The CA certificate a --tls emulator writes to its data directory. */
     caCertPath: join(dataDir, "tls-ca-cert.pem"),
+    /** Stops the process; returns the request-log lines showing a 5xx answer or a panic. */
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((done) => child.once("exit", done));
@@ -100,7 +101,11 @@ export async function startEmulator({ tls = false } = {}) {
         await exited;
         clearTimeout(timer);
       }
+      const serverErrors = readFileSync(logPath, "utf8")
+        .split("\n")
+        .filter((line) => /status=5\d\d|panicked/.test(line));
       rmSync(workDir, { recursive: true, force: true });
+      return serverErrors;
     },
   };
 }

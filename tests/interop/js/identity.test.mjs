@@ -31,7 +31,8 @@ before(async () => {
 });
 
 after(async () => {
-  await emulator?.stop();
+  const serverErrors = (await emulator?.stop()) ?? [];
+  assert.deepEqual(serverErrors, [], "the emulator answered 5xx or panicked");
 });
 
 async function assertServiceError(promise, status, code, message, { exact = true } = {}) {
@@ -266,7 +267,8 @@ describe("https with the connection string as printed (--tls)", () => {
       assert.equal(decodeJwtPayload(result.token).acsScope, "chat");
       assert.equal(decodeJwtPayload(result.again).acsScope, "voip");
     } finally {
-      await tlsEmulator.stop();
+      const serverErrors = await tlsEmulator.stop();
+      assert.deepEqual(serverErrors, [], "the TLS emulator answered 5xx or panicked");
     }
   });
 });

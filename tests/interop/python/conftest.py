@@ -25,6 +25,7 @@ import requests
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 READY_PATTERN = re.compile(r"connection string:\s*(\S+)")
 START_TIMEOUT_S = 30
+SERVER_ERROR = re.compile(r"status=5\d\d|panicked")
 
 
 def emulator_binary():
@@ -77,10 +78,11 @@ class RunningEmulator:
         endpoint, self.access_key = parse_connection_string(self.connection_string)
         self.endpoint = endpoint.rstrip("/")
 
-    def log_text(self):
+    def log_text(self, full=False):
         try:
             with open(self.log_path, "rb") as handle:
-                return handle.read()[-4000:].decode("utf-8", "replace")
+                data = handle.read()
+                return (data if full else data[-4000:]).decode("utf-8", "replace")
         except OSError:
             return "<no log>"
 
@@ -106,6 +108,10 @@ class RunningEmulator:
                 return sorted(candidates)[0]
             time.sleep(0.05)
         raise RuntimeError(f"no certificate found for the --tls emulator in {self.data_dir}")
+
+    def server_errors(self):
+        """Lines of the request log that show a 5xx answer or a panic (there must be none)."""
+        return [line for line in self.log_text(full=True).splitlines() if SERVER_ERROR.search(line)]
 
     def stop(self):
         if self.proc.poll() is None:
@@ -149,18 +155,24 @@ def tmp_root():
         yield root
 
 
+def stop_and_check(running):
+    running.stop()
+    errors = running.server_errors()
+    assert not errors, f"the emulator answered 5xx or panicked: {errors[:5]}"
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_root):
     running = start_emulator(tmp_root)
     yield running
-    running.stop()
+    stop_and_check(running)
 
 
 @pytest.fixture(scope="session")
 def tls_emulator(tmp_root):
     running = start_emulator(tmp_root, tls=True)
     yield running
-    running.stop()
+    stop_and_check(running)
 
 
 # ---------------------------------------------------------------------------------------------------------
