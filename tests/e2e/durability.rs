@@ -375,6 +375,22 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
     );
     assert!(must_exist > 0 && must_be_gone > 0 && must_be_invalid > 0 && must_be_valid > 0);
     drop(second);
+    for log in ["first.log", "second.log"] {
+        let text = std::fs::read_to_string(temp.path().join(log)).unwrap();
+        let bad: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("status=5") || line.contains("panicked"))
+            .take(5)
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{log}: the emulator answered 5xx or panicked: {bad:#?}"
+        );
+        assert!(
+            text.contains("status=2"),
+            "{log}: no request was logged at all"
+        );
+    }
 }
 
 #[test]
