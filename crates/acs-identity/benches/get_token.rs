@@ -47,6 +47,11 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+#[derive(serde::Serialize)]
+struct IssueBody<'a> {
+    scopes: &'a [&'a str],
+}
+
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
@@ -153,23 +158,26 @@ fn main() {
                 return;
             }
         };
-        let url: reqwest::Url = match format!(
-            "{endpoint}/identities/8%3Aacs%3A00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444/:issueAccessToken?api-version=2023-10-01"
-        )
-        .parse()
-        {
-            Ok(u) => u,
-            Err(e) => {
-                eprintln!("{e}");
-                return;
-            }
-        };
+        let endpoint_for_bare = endpoint.clone();
         let bare_one = {
             move || {
                 let http = http.clone();
                 let key = key.clone();
-                let url = url.clone();
+                let endpoint = endpoint_for_bare.clone();
                 async move {
+                    // Per call, as any client must: the URL for this user, the JSON body.
+                    let url = format!(
+                        "{endpoint}/identities/{}/:issueAccessToken?api-version=2023-10-01",
+                        USER.replace(':', "%3A")
+                    );
+                    let Ok(url) = reqwest::Url::parse(&url) else {
+                        return;
+                    };
+                    let Ok(body) = serde_json::to_vec(&IssueBody {
+                        scopes: &["chat"],
+                    }) else {
+                        return;
+                    };
                     let mut request = reqwest::Request::new(reqwest::Method::POST, url);
                     request.headers_mut().insert(
                         "content-type",
@@ -193,7 +201,7 @@ fn main() {
                         "x-ms-return-client-request-id",
                         reqwest::header::HeaderValue::from_static("true"),
                     );
-                    *request.body_mut() = Some(reqwest::Body::from(r#"{"scopes":["chat"]}"#));
+                    *request.body_mut() = Some(reqwest::Body::from(body));
                     if acs_auth::sign_request(&mut request, &key, SystemTime::now()).is_err() {
                         return;
                     }

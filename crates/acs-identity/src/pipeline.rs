@@ -404,7 +404,10 @@ impl Pipeline {
                     };
                     tracing::debug!(attempt, what, "request failed");
                     return Err(Error::transport(
-                        format!("{what} (after {attempt} tries)"),
+                        format!(
+                            "{what} (after {attempt} {})",
+                            if attempt == 1 { "try" } else { "tries" }
+                        ),
                         Some(call.request_id.clone()),
                         Some(Box::new(error.without_url())),
                     ));

@@ -469,6 +469,7 @@ async fn connection_failures_are_retried_then_reported() {
     .unwrap();
     let e = c.delete_user(&user(), None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    assert!(e.to_string().contains("(after 4 tries)"), "{e}");
     assert!(e.request_id().is_some());
     assert_eq!(accepted.load(Ordering::SeqCst), 4, "1 try + 3 retries");
 }
@@ -493,4 +494,87 @@ async fn per_try_timeout_is_a_retried_transport_error() {
     assert_eq!(e.kind(), ErrorKind::Transport);
     assert!(e.to_string().contains("timed out"), "{e}");
     assert_eq!(mock.calls_async().await, 2);
+}
+
+#[derive(Debug)]
+struct FailingCredential;
+
+#[async_trait::async_trait]
+impl acs_identity::credentials::TokenCredential for FailingCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "no managed identity endpoint",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn other_error_kinds_display() {
+    let mut lines = Vec::new();
+    let server = MockServer::start_async().await;
+    let c = client(&server);
+    let e = c
+        .delete_user(&CommunicationUserIdentifier::new(" "), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    lines.push(e.to_string());
+    let e = c
+        .get_token(
+            &user(),
+            &[TokenScope::Chat],
+            Some(GetTokenOptions::default().with_token_expires_in(Duration::from_secs(u64::MAX))),
+        )
+        .await
+        .unwrap_err();
+    lines.push(e.to_string());
+    let e =
+        CommunicationIdentityClient::from_connection_string("endpoint=https://a.example/", None)
+            .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    lines.push(e.to_string());
+    let e = CommunicationIdentityClient::with_token_credential(
+        "http://contoso.communication.azure.com/",
+        Arc::new(FailingCredential),
+        None,
+    )
+    .unwrap_err();
+    lines.push(e.to_string());
+    let c = CommunicationIdentityClient::with_token_credential(
+        &server.base_url(),
+        Arc::new(FailingCredential),
+        None,
+    )
+    .unwrap();
+    let e = c.create_user(None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Credential);
+    assert!(std::error::Error::source(&e).is_some());
+    lines.push(e.to_string());
+    insta::assert_snapshot!("other_error_displays", lines.join("\n"));
+
+    // Transport errors name what failed and keep the cause as their source.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut options = fast_options();
+    options.retry = RetryOptions::none();
+    let c = CommunicationIdentityClient::from_connection_string(
+        &format!("endpoint=http://127.0.0.1:{port}/;accesskey={KEY}"),
+        Some(options),
+    )
+    .unwrap();
+    let e = c.create_user(None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    assert!(
+        e.to_string()
+            .starts_with("transport error: could not connect to the service (after 1 try)"),
+        "{e}"
+    );
+    assert!(std::error::Error::source(&e).is_some());
+    assert!(!e.to_string().contains(KEY));
 }
