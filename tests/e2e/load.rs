@@ -4,8 +4,9 @@
 //! in the same run (just before and just after the issue-token phase, with the emulator idle), the
 //! RS256 signing rate aws-lc-rs reaches on two threads on this machine, and the ratio of the two.
 //!
-//! Options: `--requests N` (100000), `--clients N` (16), `--issue-requests N` (20000),
-//! `--mode memory|disk|both` (both), `--sign-seconds S` (3). Exits 1 on any unexpected status.
+//! Options: `--requests N` (100000), `--clients N` (16), `--issue-requests N` (20000, split into
+//! `--rounds N` (5) rounds interleaved with baseline slices of `--sign-seconds S` (1)),
+//! `--mode memory|disk|both` (both). Exits 1 on any unexpected status.
 
 mod support;
 
@@ -32,6 +33,7 @@ struct Options {
     issue_requests: i64,
     modes: Vec<&'static str>,
     sign_seconds: f64,
+    rounds: usize,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -40,7 +42,8 @@ fn parse_options() -> Result<Options, String> {
         clients: 16,
         issue_requests: 20_000,
         modes: vec!["memory", "disk"],
-        sign_seconds: 3.0,
+        sign_seconds: 1.0,
+        rounds: 5,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -51,6 +54,9 @@ fn parse_options() -> Result<Options, String> {
             }
             "--clients" => {
                 options.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?
+            }
+            "--rounds" => {
+                options.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?
             }
             "--issue-requests" => {
                 options.issue_requests = value()?
@@ -359,61 +365,85 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
         }
         ids_per_client.push(ids);
     }
-    let sign_before = baseline(options.sign_seconds).await?;
-    let emulator_cpu = cpu_seconds(Some(emulator.pid()));
-    let client_cpu = cpu_seconds(None);
-    let budget = Arc::new(AtomicI64::new(options.issue_requests));
-    let started = Instant::now();
-    let handles: Vec<_> = ids_per_client
-        .into_iter()
-        .map(|ids| tokio::spawn(issue_client(client.clone(), ids, budget.clone())))
-        .collect();
+    // Interleaved with the RS256 baseline (slice, round, slice, round, ..., slice) so both see the
+    // same load from whatever else runs on the machine; each round is compared with the mean of the
+    // slices on either side of it.
+    let rounds = options.rounds.max(1);
+    let per_round = (options.issue_requests / rounds as i64).max(1);
+    let mut slices = vec![baseline(options.sign_seconds).await?];
     let mut issue = Stats::default();
-    for handle in handles {
-        issue.merge(
-            handle
-                .await
-                .map_err(|e| format!("client task failed: {e}"))?,
+    let (mut issue_elapsed, mut emulator_cpu, mut client_cpu) = (0.0, 0.0, 0.0);
+    let mut ratios = Vec::new();
+    for round in 0..rounds {
+        let emulator_before = cpu_seconds(Some(emulator.pid()));
+        let client_before = cpu_seconds(None);
+        let budget = Arc::new(AtomicI64::new(per_round));
+        let started = Instant::now();
+        let handles: Vec<_> = ids_per_client
+            .iter()
+            .map(|ids| tokio::spawn(issue_client(client.clone(), ids.clone(), budget.clone())))
+            .collect();
+        let before = issue.latencies_us[ISSUE].len();
+        for handle in handles {
+            issue.merge(
+                handle
+                    .await
+                    .map_err(|e| format!("client task failed: {e}"))?,
+            );
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        issue_elapsed += elapsed;
+        emulator_cpu += cpu_seconds(Some(emulator.pid()))
+            .zip(emulator_before)
+            .map_or(f64::NAN, |(b, a)| b - a);
+        client_cpu += cpu_seconds(None)
+            .zip(client_before)
+            .map_or(f64::NAN, |(b, a)| b - a);
+        slices.push(baseline(options.sign_seconds).await?);
+        let rate = (issue.latencies_us[ISSUE].len() - before) as f64 / elapsed;
+        let sign_rate = (slices[round].0 + slices[round + 1].0) / 2.0;
+        ratios.push(rate / sign_rate);
+        println!(
+            "  issue-token round {}: {rate:.0} tokens/s; RS256 on 2 threads around it: {sign_rate:.0} signatures/s; ratio {:.2}",
+            round + 1,
+            rate / sign_rate
         );
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let emulator_cpu = cpu_seconds(Some(emulator.pid()))
-        .zip(emulator_cpu)
-        .map(|(b, a)| b - a);
-    let client_cpu = cpu_seconds(None).zip(client_cpu).map(|(b, a)| b - a);
-    let sign_after = baseline(options.sign_seconds).await?;
     let issued = &mut issue.latencies_us[ISSUE];
     issued.sort_unstable();
-    let issue_rate = issued.len() as f64 / elapsed;
+    let issue_rate = issued.len() as f64 / issue_elapsed;
     println!(
-        "issue-token: {} requests by {} clients in {elapsed:.2} s = {issue_rate:.0} tokens/s  p50 {:.2} ms  p99 {:.2} ms; unexpected statuses: {}",
+        "issue-token: {} requests by {} clients in {issue_elapsed:.2} s = {issue_rate:.0} tokens/s  p50 {:.2} ms  p99 {:.2} ms; unexpected statuses: {}",
         issued.len(),
         options.clients,
         percentile_ms(issued, 0.50),
         percentile_ms(issued, 0.99),
         issue.unexpected
     );
-    let ((sign_before, cpu_rate_before), (sign_after, cpu_rate_after)) = (sign_before, sign_after);
-    let sign_rate = (sign_before + sign_after) / 2.0;
-    let sign_per_cpu_second = (cpu_rate_before + cpu_rate_after) / 2.0;
+    let sign_rate = slices.iter().map(|s| s.0).sum::<f64>() / slices.len() as f64;
+    let sign_per_cpu_second = slices.iter().map(|s| s.1).sum::<f64>() / slices.len() as f64;
     println!(
-        "RS256 baseline (aws-lc-rs, RSA-2048 PKCS#1 SHA-256, 2 threads, JWT-sized input): \
-         {sign_before:.0} signatures/s just before, {sign_after:.0} just after the issue-token phase"
+        "RS256 baseline (aws-lc-rs, RSA-2048 PKCS#1 SHA-256, 2 threads, JWT-sized input, emulator idle): \
+         mean {sign_rate:.0} signatures/s over {} slices of {:.1} s",
+        slices.len(),
+        options.sign_seconds
     );
+    ratios.sort_by(f64::total_cmp);
     println!(
-        "ratio issue-token / RS256 on 2 threads: {:.2} (goal >= 0.7)",
-        issue_rate / sign_rate
+        "ratio issue-token / RS256 on 2 threads: median {:.2} of {} rounds (min {:.2}, max {:.2}; goal >= 0.7)",
+        ratios[ratios.len() / 2],
+        ratios.len(),
+        ratios[0],
+        ratios[ratios.len() - 1]
     );
-    if let (Some(emulator_cpu), Some(client_cpu)) = (emulator_cpu, client_cpu) {
-        let per_cpu_second = issued.len() as f64 / emulator_cpu.max(1e-9);
-        println!(
-            "CPU during the issue-token phase: emulator {emulator_cpu:.2} s, load client {client_cpu:.2} s \
-             (of {:.2} s available on 2 cores); {per_cpu_second:.0} tokens per emulator CPU-second vs \
-             {sign_per_cpu_second:.0} signatures per CPU-second of the baseline ({:.2})",
-            2.0 * elapsed,
-            per_cpu_second / sign_per_cpu_second
-        );
-    }
+    let per_cpu_second = issued.len() as f64 / emulator_cpu;
+    println!(
+        "CPU during the issue-token rounds: emulator {emulator_cpu:.2} s, load client {client_cpu:.2} s \
+         (of {:.2} s on 2 cores); {per_cpu_second:.0} tokens per emulator CPU-second vs \
+         {sign_per_cpu_second:.0} signatures per baseline CPU-second ({:.2})",
+        2.0 * issue_elapsed,
+        per_cpu_second / sign_per_cpu_second
+    );
     match emulator.peak_rss_kib() {
         Some(kib) => println!(
             "emulator peak memory (VmHWM): {:.1} MiB",
