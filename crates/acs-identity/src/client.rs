@@ -45,10 +45,10 @@ pub struct CommunicationIdentityClient {
 
 struct ClientInner {
     endpoint: Url,
-    /// The endpoint without its trailing `/`, to which operation paths are appended.
-    base: String,
     api_version: String,
     pipeline: Arc<Pipeline>,
+    /// The generated client, sending through `pipeline`.
+    rest: acs_identity_rest::Client,
 }
 
 impl fmt::Debug for CommunicationIdentityClient {
@@ -192,19 +192,21 @@ impl CommunicationIdentityClient {
             })?,
         };
         let base = endpoint.as_str().trim_end_matches('/').to_owned();
+        let pipeline = Arc::new(Pipeline {
+            http,
+            auth,
+            user_agent,
+            retry: options.retry,
+            per_try_timeout: options.per_try_timeout,
+            clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        });
+        let rest = rest::client_for(&base, &pipeline);
         Ok(Self {
             inner: Arc::new(ClientInner {
                 endpoint,
-                base,
                 api_version: options.api_version,
-                pipeline: Arc::new(Pipeline {
-                    http,
-                    auth,
-                    user_agent,
-                    retry: options.retry,
-                    per_try_timeout: options.per_try_timeout,
-                    clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                }),
+                pipeline,
+                rest,
             }),
         })
     }
@@ -230,7 +232,7 @@ impl CommunicationIdentityClient {
         self.finish(
             &call,
             async {
-                let rest = self.rest(&call);
+                let rest = self.rest();
                 let result = rest
                     .communication_identity_create()
                     .api_version(self.inner.api_version.as_str())
@@ -267,7 +269,7 @@ impl CommunicationIdentityClient {
                     create_token_with_scopes: Some(rest::scopes(scopes)),
                     expires_in_minutes: minutes,
                 };
-                let rest = self.rest(&call);
+                let rest = self.rest();
                 let result = rest
                     .communication_identity_create()
                     .api_version(self.inner.api_version.as_str())
@@ -316,7 +318,7 @@ impl CommunicationIdentityClient {
                     scopes: rest::scopes(scopes),
                     expires_in_minutes: minutes,
                 };
-                let rest = self.rest(&call);
+                let rest = self.rest();
                 let result = rest
                     .communication_identity_issue_access_token()
                     .id(user.id())
@@ -356,7 +358,7 @@ impl CommunicationIdentityClient {
                     app_id: client_id.to_owned(),
                     user_id: user_object_id.to_owned(),
                 };
-                let rest = self.rest(&call);
+                let rest = self.rest();
                 let result = rest
                     .communication_identity_exchange_teams_user_access_token()
                     .api_version(self.inner.api_version.as_str())
@@ -386,7 +388,7 @@ impl CommunicationIdentityClient {
             &call,
             async {
                 check_user(user)?;
-                let rest = self.rest(&call);
+                let rest = self.rest();
                 let result = rest
                     .communication_identity_revoke_access_tokens()
                     .id(user.id())
@@ -413,7 +415,7 @@ impl CommunicationIdentityClient {
             &call,
             async {
                 check_user(user)?;
-                let rest = self.rest(&call);
+                let rest = self.rest();
                 let result = rest
                     .communication_identity_delete()
                     .id(user.id())
@@ -427,16 +429,16 @@ impl CommunicationIdentityClient {
         .await
     }
 
-    fn rest(&self, call: &Arc<CallState>) -> acs_identity_rest::Client {
-        rest::client_for(&self.inner.base, &self.inner.pipeline, call)
+    fn rest(&self) -> &acs_identity_rest::Client {
+        &self.inner.rest
     }
 
     async fn finish<T>(
         &self,
-        call: &CallState,
+        call: &Arc<CallState>,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        match work.await {
+        match rest::in_call(call, work).await {
             Ok(value) => Ok(value),
             Err(mut error) => {
                 if !matches!(

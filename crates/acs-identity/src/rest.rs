@@ -16,13 +16,22 @@ use crate::token::AccessToken;
 
 pub(crate) type RestError = acs_identity_rest::Error<types::CommunicationErrorResponse>;
 
-/// Runs the pipeline for the requests of one logical call.
-struct CallExecutor {
-    pipeline: Arc<Pipeline>,
-    call: Arc<CallState>,
+tokio::task_local! {
+    /// The logical call the generated client is sending a request for.
+    static CALL: Arc<CallState>;
 }
 
-impl RequestExecutor for CallExecutor {
+/// Runs `work` (which sends through the generated client) as part of `call`.
+pub(crate) async fn in_call<T>(call: &Arc<CallState>, work: impl Future<Output = T>) -> T {
+    CALL.scope(Arc::clone(call), work).await
+}
+
+/// Runs the pipeline for the requests of the current logical call.
+struct PipelineExecutor {
+    pipeline: Arc<Pipeline>,
+}
+
+impl RequestExecutor for PipelineExecutor {
     fn execute<'a>(
         &'a self,
         _http: &'a reqwest::Client,
@@ -30,15 +39,20 @@ impl RequestExecutor for CallExecutor {
         operation_id: &'static str,
     ) -> BoxFuture<'a, std::result::Result<reqwest::Response, ExecuteError>> {
         Box::pin(async move {
+            let Ok(call) = CALL.try_with(Arc::clone) else {
+                return Err(ExecuteError::other(
+                    "internal error: a request was sent outside of a client call",
+                ));
+            };
             normalize(&mut request, operation_id);
-            match self.pipeline.send(request, &self.call).await {
+            match self.pipeline.send(request, &call).await {
                 Ok(response) => {
-                    self.call.record_response(&response);
+                    call.record_response(&response);
                     Ok(response)
                 }
                 Err(error) => {
                     let message = error.to_string();
-                    self.call.set_failure(error);
+                    call.set_failure(error);
                     Err(ExecuteError::other(message))
                 }
             }
@@ -68,18 +82,13 @@ fn normalize(request: &mut reqwest::Request, operation_id: &str) {
     }
 }
 
-/// A generated client whose requests go through `pipeline` as part of `call`.
-pub(crate) fn client_for(
-    base: &str,
-    pipeline: &Arc<Pipeline>,
-    call: &Arc<CallState>,
-) -> acs_identity_rest::Client {
+/// A generated client whose requests go through `pipeline`, as part of the call [`in_call`] runs.
+pub(crate) fn client_for(base: &str, pipeline: &Arc<Pipeline>) -> acs_identity_rest::Client {
     acs_identity_rest::Client::new_with_client(
         base,
         pipeline.http.clone(),
-        Transport::with_executor(CallExecutor {
+        Transport::with_executor(PipelineExecutor {
             pipeline: Arc::clone(pipeline),
-            call: Arc::clone(call),
         }),
     )
 }
