@@ -83,10 +83,12 @@ fn new_request_id() -> String {
         cell.set(state);
         ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes()
     });
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .hyphenated()
-        .to_string()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 /// State of one logical call, shared by all of its tries.
