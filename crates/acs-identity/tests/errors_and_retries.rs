@@ -436,6 +436,25 @@ async fn exhaustion_returns_the_last_service_error() {
 }
 
 #[tokio::test]
+async fn retries_can_be_disabled() {
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, 100, 503, vec![]).await;
+    let mut options = fast_options();
+    options.retry = RetryOptions::none();
+    let c = CommunicationIdentityClient::from_connection_string(
+        &connection_string(&server),
+        Some(options),
+    )
+    .unwrap();
+    let e = c
+        .get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap_err();
+    assert_eq!(seen.all().len(), 1);
+    assert_eq!(e.message(), "try 0");
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried() {
     for status in [400, 401, 403, 404, 409] {
         let server = MockServer::start_async().await;

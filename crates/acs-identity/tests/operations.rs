@@ -659,6 +659,49 @@ fn constructor_errors_are_configuration_errors_without_the_key() {
     assert_eq!(e.kind(), ErrorKind::Configuration);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clones_work_concurrently_with_distinct_request_ids() {
+    let server = MockServer::start_async().await;
+    let seen = Seen::default();
+    let s = seen.clone();
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path_suffix("/:issueAccessToken");
+            then.respond_with(move |req| {
+                s.push(req);
+                respond(200, Some(JSON_UTF8), &token_body())
+            });
+        })
+        .await;
+    let c = client(&server);
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.get_token(
+                &CommunicationUserIdentifier::new(USER),
+                &[TokenScope::Chat],
+                None,
+            )
+            .await
+            .map(|t| t.token.secret().to_owned())
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), jwt());
+    }
+    let reqs = seen.all();
+    assert_eq!(reqs.len(), 32);
+    let ids: std::collections::HashSet<String> = reqs
+        .iter()
+        .map(|r| header_of(r, "x-ms-client-request-id"))
+        .collect();
+    assert_eq!(ids.len(), 32);
+    for r in &reqs {
+        assert_signed(r, KEY);
+    }
+}
+
 #[test]
 fn client_is_send_sync_clone() {
     fn check<T: Send + Sync + Clone + 'static>() {}
