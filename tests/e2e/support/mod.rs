@@ -24,9 +24,41 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
+/// Newest modification time of the files under `dir` (recursively).
+fn newest_mtime(dir: &Path) -> Option<SystemTime> {
+    let mut newest: Option<SystemTime> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::metadata(&path).ok()?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).ok()?.flatten() {
+                stack.push(entry.path());
+            }
+        } else if let Ok(modified) = meta.modified() {
+            newest = Some(newest.map_or(modified, |n| n.max(modified)));
+        }
+    }
+    newest
+}
+
+/// Whether `binary` exists and is newer than the emulator's and acs-auth's sources and Cargo.lock.
+fn binary_is_fresh(binary: &Path) -> bool {
+    let root = workspace_root();
+    let Some(built) = std::fs::metadata(binary).and_then(|m| m.modified()).ok() else {
+        return false;
+    };
+    [
+        root.join("crates/acs-identity-emulator"),
+        root.join("crates/acs-auth"),
+        root.join("Cargo.lock"),
+    ]
+    .iter()
+    .all(|path| newest_mtime(path).is_some_and(|newest| newest <= built))
+}
+
 /// The emulator binary: `ACS_EMULATOR_BIN`, else `target/<profile>/acs-identity-emulator` of this
-/// executable's profile, (re)built with cargo first so a stale binary is never tested (a no-op
-/// when it is up to date).
+/// executable's profile, (re)built with cargo first when it is missing or older than its sources
+/// (so a stale binary is never tested; `cargo test --workspace` has built it already).
 pub fn emulator_binary() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("ACS_EMULATOR_BIN") {
         return Ok(PathBuf::from(path));
@@ -39,6 +71,9 @@ pub fn emulator_binary() -> Result<PathBuf, String> {
         .and_then(Path::parent)
         .ok_or_else(|| format!("unexpected executable location {}", exe.display()))?;
     let candidate = profile_dir.join("acs-identity-emulator");
+    if binary_is_fresh(&candidate) {
+        return Ok(candidate);
+    }
     let release = profile_dir
         .file_name()
         .is_some_and(|name| name == "release");
