@@ -26,6 +26,25 @@ impl Write for Capture {
     }
 }
 
+const BEARER: &str = "entra-bearer-secret-0123456789abcdef";
+
+#[derive(Debug)]
+struct Bearer;
+
+#[async_trait::async_trait]
+impl acs_identity::credentials::TokenCredential for Bearer {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        Ok(azure_core::credentials::AccessToken::new(
+            BEARER,
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+}
+
 #[tokio::test]
 async fn nothing_secret_in_debug_or_traces() {
     let capture = Capture::default();
@@ -97,10 +116,26 @@ async fn nothing_secret_in_debug_or_traces() {
         .get_token(&CommunicationUserIdentifier::new(""), &[], None)
         .await
         .unwrap_err();
+    let bearer = CommunicationIdentityClient::with_token_credential(
+        &server.base_url(),
+        Arc::new(Bearer),
+        Some(fast_options()),
+    )
+    .unwrap();
+    bearer.revoke_tokens(&user, None).await.unwrap();
 
-    let mut secrets: Vec<String> = vec![KEY.to_owned(), jwt(), "aad-secret-token-value".to_owned()];
+    let mut secrets: Vec<String> = vec![
+        KEY.to_owned(),
+        jwt(),
+        "aad-secret-token-value".to_owned(),
+        BEARER.to_owned(),
+    ];
     for req in seen.all() {
         let auth = header_of(&req, "authorization");
+        if auth.starts_with("Bearer ") {
+            assert_eq!(auth, format!("Bearer {BEARER}"));
+            continue;
+        }
         secrets.push(
             auth.rsplit('=')
                 .nth(1)
@@ -117,6 +152,7 @@ async fn nothing_secret_in_debug_or_traces() {
         format!("{teams:?}"),
         format!("{error:?} {error}"),
         format!("{:?}", fast_options()),
+        format!("{bearer:?}"),
     ];
     let traces = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     // The capture works: spans of every method are there, with attempt counts and statuses.
