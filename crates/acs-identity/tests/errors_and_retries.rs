@@ -356,6 +356,37 @@ async fn honours_retry_after_seconds_on_429() {
 }
 
 #[tokio::test]
+async fn honours_retry_after_http_date() {
+    // The client's clock is fixed; the server asks to wait until one second after it.
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    let later: &'static str =
+        Box::leak(acs_auth::format_http_date(now + Duration::from_secs(1)).into_boxed_str());
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, 1, 503, vec![("retry-after", later)]).await;
+    let mut options =
+        fast_options().with_clock(Arc::new(acs_identity::credentials::FixedClock(now)));
+    options.retry = options.retry.with_max_delay(Duration::from_secs(60));
+    let c = CommunicationIdentityClient::from_connection_string(
+        &connection_string(&server),
+        Some(options),
+    )
+    .unwrap();
+    let started = Instant::now();
+    c.get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(950), "{waited:?}");
+    assert_eq!(seen.all().len(), 2);
+    // Both tries carry the fixed clock's date.
+    assert!(
+        seen.all()
+            .iter()
+            .all(|r| header_of(r, "x-ms-date") == acs_auth::format_http_date(now))
+    );
+}
+
+#[tokio::test]
 async fn honours_retry_after_ms_headers() {
     for header in ["retry-after-ms", "x-ms-retry-after-ms"] {
         let server = MockServer::start_async().await;
