@@ -80,9 +80,8 @@ fn generated_code_has_the_hook_settings() {
     // HooksMode::Expected: the hand-written impl is required, no default impl for &Client.
     assert!(code.contains("Client: ClientHooks<crate::hooks::Transport>"));
     assert!(!code.contains("impl ClientHooks<crate::hooks::Transport> for &Client"));
-    assert!(code.contains(
-        "(\"communication_identity_issue_access_token\", \"/identities/{id}/:issueAccessToken\")"
-    ));
+    // No table of path templates any more: the URL is final when the generated code formats it.
+    assert!(!code.contains("OPERATION_PATHS"));
     // `default: 1440` stays in the spec but does not become a client-side default.
     assert!(spec_text().contains("\"default\": 1440"));
     assert!(code.contains("pub expires_in_minutes: ::std::option::Option<i32>,"));
@@ -90,6 +89,67 @@ fn generated_code_has_the_hook_settings() {
     // The scope is an open string newtype, not a closed enum.
     assert!(
         code.contains("pub struct CommunicationIdentityTokenScope(pub ::std::string::String);")
+    );
+}
+
+#[test]
+fn generated_code_encodes_path_parameters_with_the_hand_written_encoder() {
+    // Both the freshly generated text and the checked-in file: the rewrite of progenitor's
+    // `encode_path(` cannot silently stop applying.
+    let generated = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
+    let checked_in = std::fs::read_to_string(workspace_root().join(GENERATED_PATH)).unwrap();
+    for (what, code) in [("generated", &generated), ("checked in", &checked_in)] {
+        let squeezed: String = code.split_whitespace().collect();
+        assert!(
+            !squeezed.contains("encode_path("),
+            "{what}: encode_path( left"
+        );
+        // One call per operation with an `{id}` in its path: delete, issue, revoke.
+        assert_eq!(
+            squeezed
+                .matches("crate::hooks::encode_path_parameter(&id.to_string())")
+                .count(),
+            3,
+            "{what}"
+        );
+        assert!(
+            squeezed.contains(
+                "\"{}/identities/{}/:issueAccessToken\",client.baseurl,\
+                 crate::hooks::encode_path_parameter(&id.to_string())"
+            ),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn every_path_parameter_of_a_document_is_rewritten() {
+    // Two parameters in one path, used by two operations: four calls, all rewritten.
+    let spec = r##"{
+      "openapi": "3.0.3",
+      "info": { "title": "t", "version": "1" },
+      "paths": { "/a/{first}/b/{second}": {
+        "get": { "operationId": "Read",
+          "parameters": [
+            { "name": "first", "in": "path", "required": true, "schema": { "type": "string" } },
+            { "name": "second", "in": "path", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "204": { "description": "ok" } } },
+        "delete": { "operationId": "Drop",
+          "parameters": [
+            { "name": "first", "in": "path", "required": true, "schema": { "type": "string" } },
+            { "name": "second", "in": "path", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "204": { "description": "ok" } } }
+      } }
+    }"##;
+    let code = codegen::generate(spec, "t.json").unwrap();
+    let squeezed: String = code.split_whitespace().collect();
+    assert!(!squeezed.contains("encode_path("), "{code}");
+    assert_eq!(
+        squeezed
+            .matches("crate::hooks::encode_path_parameter(")
+            .count(),
+        4,
+        "{code}"
     );
 }
 
@@ -244,7 +304,17 @@ fn import_spec_converts_2026_09_23_and_progenitor_accepts_it() {
     let code = codegen::generate(&text, "2026.json").unwrap();
     assert!(code.contains("pub fn identity_operations_issue_access_token("));
     assert!(code.contains("pub fn teams_extension_operations_upsert_assignment("));
-    assert!(code.contains("\"/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}\""));
+    // Both parameters of the two-parameter path go through the hand-written encoder.
+    let squeezed: String = code.split_whitespace().collect();
+    assert!(
+        squeezed.contains(
+            "\"{}/access/teamsExtension/tenants/{}/assignments/{}\",client.baseurl,\
+             crate::hooks::encode_path_parameter(&tenant_id.to_string()),\
+             crate::hooks::encode_path_parameter(&object_id.to_string())"
+        ),
+        "{code}"
+    );
+    assert!(!squeezed.contains("encode_path("));
 }
 
 #[test]

@@ -1109,7 +1109,8 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}", client.baseurl, encode_path(& id.to_string()),
+                "{}/identities/{}", client.baseurl, crate
+                ::hooks::encode_path_parameter(& id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -1244,8 +1245,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}/:issueAccessToken", client.baseurl, encode_path(& id
-                .to_string()),
+                "{}/identities/{}/:issueAccessToken", client.baseurl, crate
+                ::hooks::encode_path_parameter(& id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -1343,8 +1344,8 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}/:revokeAccessTokens", client.baseurl, encode_path(& id
-                .to_string()),
+                "{}/identities/{}/:revokeAccessTokens", client.baseurl, crate
+                ::hooks::encode_path_parameter(& id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -1516,17 +1517,3 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
-/// Path template of each operation, by operationId (used by the request hook to percent-encode path parameters).
-pub(crate) const OPERATION_PATHS: &[(&str, &str)] = &[
-    ("communication_identity_create", "/identities"),
-    ("communication_identity_delete", "/identities/{id}"),
-    (
-        "communication_identity_exchange_teams_user_access_token",
-        "/teamsUser/:exchangeAccessToken",
-    ),
-    ("communication_identity_issue_access_token", "/identities/{id}/:issueAccessToken"),
-    (
-        "communication_identity_revoke_access_tokens",
-        "/identities/{id}/:revokeAccessTokens",
-    ),
-];

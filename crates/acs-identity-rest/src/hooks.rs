@@ -1,14 +1,16 @@
-//! The hand-written part of the client: how the generated `Client` sends its final request.
+//! The hand-written part of the client: how the generated `Client` encodes path parameters and
+//! sends its final request.
 //!
 //! The generator is told (see `xtask/src/codegen.rs`) that `Client` carries a [`Transport`] and
-//! that this file implements `progenitor_client::ClientHooks` for it. The generated code builds
-//! the `reqwest::Request` (URL, query, JSON body) and calls `exec` here, which:
+//! that this file implements `progenitor_client::ClientHooks` for it; it also rewrites
+//! progenitor's path-parameter encoding into calls to `encode_path_parameter` here, which
+//! percent-encodes the way the official SDKs do (`8:acs:...` becomes `8%3Aacs%3A...`;
+//! progenitor's own encoding leaves `:` raw). The generated code builds the `reqwest::Request`
+//! (URL, query, JSON body) and calls `exec` here, which:
 //!
 //! 1. removes the `api-version` *header* progenitor adds (the api-version travels in the query
 //!    string, and the official SDKs send no such header);
-//! 2. percent-encodes the path parameters the way the official SDKs do (`8:acs:...` becomes
-//!    `8%3Aacs%3A...`; progenitor's own encoding leaves `:` raw);
-//! 3. sends the request through the installed [`RequestExecutor`], or straight through the
+//! 2. sends the request through the installed [`RequestExecutor`], or straight through the
 //!    client's `reqwest::Client` when there is none.
 
 use std::borrow::Cow;
@@ -17,10 +19,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 
-use crate::generated::{Client, OPERATION_PATHS};
+use crate::generated::Client;
 
 /// A boxed, `Send` future, as returned by [`RequestExecutor::execute`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -34,8 +35,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// for every request of this API since all bodies are in memory), signing every attempt afresh.
 ///
 /// `operation_id` is the operation's name as progenitor spells it, for example
-/// `communication_identity_create` (the spec's `CommunicationIdentity_Create`); the list is
-/// [`operation_paths`](crate::operation_paths).
+/// `communication_identity_create` (the spec's `CommunicationIdentity_Create`). The five are
+/// `communication_identity_create`, `communication_identity_delete`,
+/// `communication_identity_exchange_teams_user_access_token`,
+/// `communication_identity_issue_access_token` and `communication_identity_revoke_access_tokens`.
 pub trait RequestExecutor: Send + Sync + 'static {
     /// Sends `request` (with `http`, the `Client`'s `reqwest::Client`, or any other) and returns
     /// the response that the generated code then decodes.
@@ -149,7 +152,7 @@ impl ClientHooks<Transport> for Client {
         mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        prepare_request(&mut request, info.operation_id);
+        prepare_request(&mut request);
         let Some(executor) = &self.inner.executor else {
             return self.client.execute(request).await;
         };
@@ -182,94 +185,145 @@ impl ClientHooks<Transport> for Client {
     }
 }
 
-/// Characters kept raw in a path parameter: RFC 3986 "unreserved" (what .NET's
-/// `Uri.EscapeDataString` and Python's `quote(safe="")` keep). Everything else is encoded.
-const PATH_PARAMETER: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Makes the request what goes on the wire: no `api-version` header, path parameters encoded.
-pub(crate) fn prepare_request(request: &mut reqwest::Request, operation_id: &str) {
-    request.headers_mut().remove("api-version");
-    if let Some((_, template)) = OPERATION_PATHS.iter().find(|(id, _)| *id == operation_id) {
-        encode_path_parameters(request.url_mut(), template);
-    }
+/// Removes the `api-version` *header* progenitor adds: the api-version travels in the query
+/// string only, as the official SDKs send it. Nothing else is left to fix: the generated code
+/// already encoded the path parameters with [`encode_path_parameter`].
+pub(crate) fn prepare_request(request: &mut reqwest::Request) {
+    request.headers_mut().remove(API_VERSION);
 }
 
-/// Re-encodes the segments of `url`'s path that stand for a `{parameter}` of `template`. The
-/// template is matched against the end of the path (the base URL may have a path stem); when
-/// its literal segments do not match, the URL is left alone.
-fn encode_path_parameters(url: &mut reqwest::Url, template: &str) {
-    let template: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-    let path = url.path().to_string();
-    let segments: Vec<&str> = path.split('/').collect();
-    let Some(offset) = segments.len().checked_sub(template.len()) else {
-        return;
+const API_VERSION: &str = "api-version";
+
+/// Percent-encodes one path parameter as the official SDKs do (what .NET's
+/// `Uri.EscapeDataString` and Python's `quote(safe="")` produce): every byte of the UTF-8 text
+/// except the RFC 3986 unreserved characters `A-Z a-z 0-9 - . _ ~` becomes `%XX` with upper-case
+/// hex digits, so `8:acs:...` is `8%3Aacs%3A...`.
+///
+/// `cargo xtask codegen` rewrites progenitor's calls to `progenitor_client::encode_path` (which
+/// leaves `:` and other characters raw) into calls to this function, so the URL the generated
+/// code formats is final. The input is the raw value, never already encoded: a `%` is encoded
+/// like any other reserved character. Text with nothing to encode is returned as it is.
+pub(crate) fn encode_path_parameter(value: &str) -> Cow<'_, str> {
+    let bytes = value.as_bytes();
+    let Some(first) = bytes.iter().position(|b| !is_unreserved(*b)) else {
+        return Cow::Borrowed(value);
     };
-    let mut out: Vec<Cow<'_, str>> = segments.iter().map(|s| Cow::Borrowed(*s)).collect();
-    let mut changed = false;
-    for (i, pattern) in template.iter().enumerate() {
-        let segment = segments[offset + i];
-        if pattern.len() > 2 && pattern.starts_with('{') && pattern.ends_with('}') {
-            let encoded = encode_segment(segment);
-            changed |= encoded != segment;
-            out[offset + i] = encoded;
-        } else if *pattern != segment {
-            return;
+    let rest = &bytes[first..];
+    let encoded = rest.iter().filter(|b| !is_unreserved(**b)).count();
+    let mut out = String::with_capacity(bytes.len() + 2 * encoded);
+    // Everything before `first` is ASCII, so `first` is a character boundary.
+    out.push_str(value.get(..first).unwrap_or_default());
+    for &b in rest {
+        if is_unreserved(b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(UPPER_HEX[usize::from(b >> 4)]));
+            out.push(char::from(UPPER_HEX[usize::from(b & 0x0f)]));
         }
     }
-    if changed {
-        url.set_path(&out.join("/"));
-    }
+    Cow::Owned(out)
 }
 
-/// Decodes what progenitor encoded, then encodes everything but the unreserved characters.
-fn encode_segment(segment: &str) -> Cow<'_, str> {
-    match percent_decode_str(segment).decode_utf8() {
-        Ok(raw) => Cow::Owned(utf8_percent_encode(&raw, PATH_PARAMETER).to_string()),
-        Err(_) => Cow::Borrowed(segment),
-    }
+const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// RFC 3986 "unreserved": kept raw in a path parameter.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> reqwest::Url {
-        reqwest::Url::parse(s).unwrap()
+    fn enc(s: &str) -> String {
+        encode_path_parameter(s).into_owned()
     }
 
     #[test]
-    fn encodes_colon_in_the_id_segment_only() {
-        let mut u = url("http://127.0.0.1:1/identities/8:acs:r_1/:issueAccessToken?api-version=x");
-        encode_path_parameters(&mut u, "/identities/{id}/:issueAccessToken");
+    fn encodes_colons_of_an_acs_id_with_upper_case_hex() {
         assert_eq!(
-            u.as_str(),
-            "http://127.0.0.1:1/identities/8%3Aacs%3Ar_1/:issueAccessToken?api-version=x"
+            enc("8:acs:00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444"),
+            "8%3Aacs%3A00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444"
         );
+        assert_eq!(enc("\u{00ff}\u{00ab}"), "%C3%BF%C2%AB");
     }
 
     #[test]
-    fn keeps_a_base_path_stem_and_encodes_plus_and_reencodes_once() {
-        // progenitor already turned ' ' into %20 and '/' into %2F; they must not be doubled.
-        let mut u = url("https://h.example/stem/identities/4:+1%20x%2Fy");
-        encode_path_parameters(&mut u, "/identities/{id}");
+    fn keeps_exactly_the_unreserved_characters() {
+        let unreserved = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+        assert!(matches!(
+            encode_path_parameter(unreserved),
+            Cow::Borrowed(s) if s == unreserved
+        ));
+        assert!(matches!(encode_path_parameter(""), Cow::Borrowed("")));
+        // Every other ASCII byte is encoded, each as %XX with upper-case hex.
+        for b in 0u8..0x80 {
+            let c = char::from(b);
+            let out = enc(&c.to_string());
+            if unreserved.contains(c) {
+                assert_eq!(out, c.to_string());
+            } else {
+                assert_eq!(out, format!("%{b:02X}"), "byte {b:#04x}");
+            }
+        }
+    }
+
+    #[test]
+    fn encodes_reserved_characters_spaces_percent_and_utf8_once() {
+        // The input is the raw id: nothing was encoded before, so `%` itself is encoded (no
+        // double encoding, no decoding of something that only looks encoded).
+        assert_eq!(enc("4:+1 x/y"), "4%3A%2B1%20x%2Fy");
+        assert_eq!(enc("a%20b"), "a%2520b");
+        assert_eq!(enc("100%"), "100%25");
         assert_eq!(
-            u.as_str(),
-            "https://h.example/stem/identities/4%3A%2B1%20x%2Fy"
+            enc("é/ü?#[]@!$&'()*,;="),
+            "%C3%A9%2F%C3%BC%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2C%3B%3D"
         );
+        assert_eq!(enc("8:acs:r_1 日本"), "8%3Aacs%3Ar_1%20%E6%97%A5%E6%9C%AC");
+        assert_eq!(enc("~ok-._"), "~ok-._");
+        assert_eq!(enc("x\u{1F600}"), "x%F0%9F%98%80");
     }
 
     #[test]
-    fn leaves_a_path_that_does_not_match_the_template() {
-        let mut u = url("http://h/other/8:acs:x");
-        encode_path_parameters(&mut u, "/identities/{id}");
-        assert_eq!(u.as_str(), "http://h/other/8:acs:x");
-        let mut short = url("http://h/8:acs:x");
-        encode_path_parameters(&mut short, "/identities/{id}/:revokeAccessTokens");
-        assert_eq!(short.as_str(), "http://h/8:acs:x");
+    fn agrees_with_a_reference_encoder_and_decodes_back() {
+        // A reference with the percent-encoding crate (the encoding this replaces), over every
+        // character class: ASCII, 2-, 3- and 4-byte UTF-8.
+        const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let samples = [
+            "plain",
+            "8:acs:abc_def",
+            " a+b/c%d ",
+            "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}",
+            "mixé:日本/\u{1F600}-~",
+        ];
+        for s in samples {
+            let ours = enc(s);
+            let reference = percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string();
+            assert_eq!(ours, reference, "{s:?}");
+            let decoded = percent_encoding::percent_decode_str(&ours)
+                .decode_utf8()
+                .unwrap();
+            assert_eq!(decoded, s);
+        }
+    }
+
+    #[test]
+    fn prepare_request_removes_only_the_api_version_header() {
+        let url = "http://127.0.0.1:1/identities/8%3Aacs%3Ar_1/:issueAccessToken?api-version=x";
+        let mut request =
+            reqwest::Request::new(reqwest::Method::POST, reqwest::Url::parse(url).unwrap());
+        let headers = request.headers_mut();
+        headers.insert("api-version", "2023-10-01".parse().unwrap());
+        headers.insert("accept", "application/json".parse().unwrap());
+        prepare_request(&mut request);
+        assert!(request.headers().get("api-version").is_none());
+        assert_eq!(request.headers()["accept"], "application/json");
+        assert_eq!(request.url().as_str(), url);
     }
 
     #[test]
@@ -278,5 +332,38 @@ mod tests {
             format!("{:?}", Transport::direct()),
             "Transport { executor: \"none\" }"
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::encode_path_parameter;
+
+    proptest! {
+        #[test]
+        fn any_text_is_encoded_once_and_decodes_back(raw in "\\PC{0,40}|[ -~]{0,40}") {
+            let out = encode_path_parameter(&raw);
+            // Only unreserved characters and %XX (upper-case hex) in the output.
+            let bytes = out.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'%' {
+                    prop_assert!(i + 2 < bytes.len(), "truncated escape in {out}");
+                    let hex = &out[i + 1..i + 3];
+                    prop_assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)), "{hex}");
+                    i += 3;
+                } else {
+                    prop_assert!(super::is_unreserved(bytes[i]), "raw byte {:#04x}", bytes[i]);
+                    i += 1;
+                }
+            }
+            let decoded = percent_encoding::percent_decode_str(&out).decode_utf8().unwrap();
+            prop_assert_eq!(decoded.as_ref(), raw.as_str());
+            // Borrowed exactly when nothing needed encoding (then the output is the input).
+            let all_unreserved = raw.bytes().all(super::is_unreserved);
+            prop_assert_eq!(matches!(out, std::borrow::Cow::Borrowed(_)), all_unreserved);
+        }
     }
 }

@@ -26,9 +26,3 @@ pub type OperationError = Error<types::CommunicationErrorResponse>;
 pub fn spec_api_version() -> &'static str {
     <Client as ClientInfo<Transport>>::api_version()
 }
-
-/// Every operation as (operation id given to the [`RequestExecutor`], path template), sorted by
-/// operation id.
-pub fn operation_paths() -> &'static [(&'static str, &'static str)] {
-    generated::OPERATION_PATHS
-}

@@ -50,20 +50,6 @@ fn error_body() -> Value {
 #[test]
 fn spec_api_version_is_2023_10_01() {
     assert_eq!(spec_api_version(), "2023-10-01");
-    let ids: Vec<&str> = acs_identity_rest::operation_paths()
-        .iter()
-        .map(|(id, _)| *id)
-        .collect();
-    assert_eq!(
-        ids,
-        [
-            "communication_identity_create",
-            "communication_identity_delete",
-            "communication_identity_exchange_teams_user_access_token",
-            "communication_identity_issue_access_token",
-            "communication_identity_revoke_access_tokens",
-        ]
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1085,6 +1071,69 @@ impl RequestExecutor for Canned {
             *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
             Ok(reqwest::Response::from(response))
         })
+    }
+}
+
+#[tokio::test]
+async fn ids_with_reserved_and_non_ascii_characters_are_encoded_exactly_once() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let client = Client::new_with_client(
+        "http://127.0.0.1:18123/stem",
+        reqwest::Client::new(),
+        Transport::with_executor(Canned { seen: seen.clone() }),
+    );
+    let cases = [
+        (ID, ID_IN_PATH.to_string()),
+        ("4:+1 x/y", "4%3A%2B1%20x%2Fy".to_string()),
+        ("a%20b?c#d", "a%2520b%3Fc%23d".to_string()),
+        ("8:acs:é日~-._", "8%3Aacs%3A%C3%A9%E6%97%A5~-._".to_string()),
+        ("plain-ID_0.~", "plain-ID_0.~".to_string()),
+    ];
+    for (id, _) in &cases {
+        client
+            .communication_identity_delete()
+            .id(*id)
+            .api_version("2023-10-01")
+            .send()
+            .await
+            .unwrap();
+        client
+            .communication_identity_revoke_access_tokens()
+            .id(*id)
+            .api_version("2023-10-01")
+            .send()
+            .await
+            .unwrap();
+        client
+            .communication_identity_issue_access_token()
+            .id(*id)
+            .api_version("2023-10-01")
+            .body(types::CommunicationIdentityAccessTokenRequest {
+                scopes: vec![scope("chat")],
+                expires_in_minutes: None,
+            })
+            .send()
+            .await
+            .unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3 * cases.len());
+    for (calls, (id, encoded)) in seen.chunks(3).zip(&cases) {
+        assert_eq!(
+            calls[0].target,
+            format!("/stem/identities/{encoded}?api-version=2023-10-01"),
+            "{id}"
+        );
+        assert_eq!(
+            calls[1].target,
+            format!("/stem/identities/{encoded}/:revokeAccessTokens?api-version=2023-10-01"),
+            "{id}"
+        );
+        assert_eq!(
+            calls[2].target,
+            format!("/stem/identities/{encoded}/:issueAccessToken?api-version=2023-10-01"),
+            "{id}"
+        );
     }
 }
 

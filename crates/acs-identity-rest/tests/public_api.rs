@@ -158,8 +158,8 @@ fn generated_public_api() {
         assert!(api.contains(op), "{op} missing");
     }
     assert!(
-        !api.contains("OPERATION_PATHS"),
-        "pub(crate) items are not API"
+        !api.contains("encode_path_parameter"),
+        "function bodies are not API"
     );
     insta::assert_snapshot!("generated_public_api", api);
 }
@@ -172,5 +172,9 @@ fn hand_written_public_api() {
         public_api(&src("hooks.rs"))
     );
     assert!(api.contains("pub trait RequestExecutor"));
+    assert!(
+        !api.contains("encode_path_parameter") && !api.contains("prepare_request"),
+        "pub(crate) items are not API"
+    );
     insta::assert_snapshot!("hand_written_public_api", api);
 }
