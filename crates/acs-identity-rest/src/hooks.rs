@@ -208,28 +208,70 @@ pub(crate) fn encode_path_parameter(value: &str) -> Cow<'_, str> {
     let Some(first) = bytes.iter().position(|b| !is_unreserved(*b)) else {
         return Cow::Borrowed(value);
     };
-    let rest = &bytes[first..];
-    let encoded = rest.iter().filter(|b| !is_unreserved(**b)).count();
-    let mut out = String::with_capacity(bytes.len() + 2 * encoded);
-    // Everything before `first` is ASCII, so `first` is a character boundary.
-    out.push_str(value.get(..first).unwrap_or_default());
-    for &b in rest {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(UPPER_HEX[usize::from(b >> 4)]));
-            out.push(char::from(UPPER_HEX[usize::from(b & 0x0f)]));
+    // Room for the worst case (every byte from `first` on encoded), so the String never grows;
+    // cheaper than counting first, and the String lives only until the URL is formatted.
+    let mut out =
+        String::with_capacity(first.saturating_add((bytes.len() - first).saturating_mul(3)));
+    // Runs of unreserved (ASCII) bytes are copied as they are; a run starts and ends on a
+    // character boundary since the bytes around it are ASCII or the first byte of a UTF-8
+    // sequence (whose other bytes are not unreserved either).
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        if !is_unreserved(b) {
+            if run_start < i {
+                out.push_str(value.get(run_start..i).unwrap_or_default());
+            }
+            out.push_str(escape(b));
+            run_start = i + 1;
         }
+    }
+    if run_start < bytes.len() {
+        out.push_str(value.get(run_start..).unwrap_or_default());
     }
     Cow::Owned(out)
 }
 
-const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// `%XX` (upper-case hex) of every byte value, `XX` being the value: `%00%01..%FF`.
+const ESCAPES: &str = {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    const BYTES: [u8; 768] = {
+        let mut table = [0u8; 768];
+        let mut b = 0;
+        while b < 256 {
+            table[3 * b] = b'%';
+            table[3 * b + 1] = HEX[b >> 4];
+            table[3 * b + 2] = HEX[b & 0x0f];
+            b += 1;
+        }
+        table
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(text) => text,
+        Err(_) => "",
+    }
+};
 
-/// RFC 3986 "unreserved": kept raw in a path parameter.
+/// `%XX` for byte `b`.
+fn escape(b: u8) -> &'static str {
+    let at = 3 * usize::from(b);
+    ESCAPES.get(at..at + 3).unwrap_or_default()
+}
+
+/// Which byte values are RFC 3986 "unreserved" (`A-Z a-z 0-9 - . _ ~`): kept raw in a path
+/// parameter.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    table
+};
+
 fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+    UNRESERVED[usize::from(b)]
 }
 
 #[cfg(test)]
@@ -309,6 +351,44 @@ mod tests {
                 .decode_utf8()
                 .unwrap();
             assert_eq!(decoded, s);
+        }
+    }
+
+    #[test]
+    fn every_byte_value_has_its_upper_case_escape() {
+        for b in 0..=255u8 {
+            assert_eq!(escape(b), format!("%{b:02X}"));
+            assert_eq!(
+                is_unreserved(b),
+                b.is_ascii_alphanumeric() || b"-._~".contains(&b),
+                "{b:#04x}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_character_is_encoded_like_the_reference() {
+        const UNRESERVED_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        // Each character alone and between unreserved runs, so every run boundary is exercised.
+        let mut text = String::new();
+        for c in (0..=0x10FFFF).step_by(7).filter_map(char::from_u32) {
+            text.clear();
+            text.push(c);
+            assert_eq!(
+                enc(&text),
+                percent_encoding::utf8_percent_encode(&text, UNRESERVED_SET).to_string()
+            );
+            text.insert_str(0, "ab");
+            text.push_str("-z");
+            text.push(c);
+            assert_eq!(
+                enc(&text),
+                percent_encoding::utf8_percent_encode(&text, UNRESERVED_SET).to_string()
+            );
         }
     }
 
