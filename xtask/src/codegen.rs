@@ -17,6 +17,12 @@
 //! - the fields of each generated struct are put back in the order the document lists the
 //!   schema's properties (typify sorts them by name), so a body is serialized with its keys in the
 //!   published order, as the official SDKs send it (`{"scopes":[..],"expiresInMinutes":60}`);
+//! - the `api-version` *header* progenitor adds to every request (with the document's
+//!   `info.version`, whatever version the caller puts in the query) is not generated: the
+//!   statement appending it to `header_map` is removed, and so are `header_map` and
+//!   `.headers(header_map)` when nothing else is appended (no operation of this API has header
+//!   parameters). The official SDKs send the api-version in the query only. The generation fails
+//!   if the header is not dropped from exactly every operation, or is left anywhere;
 //! - every call progenitor emits to `encode_path(..)` (its percent-encoding of a path parameter,
 //!   which leaves `:` and other reserved characters raw) becomes a call to the hand-written
 //!   `crate::hooks::encode_path_parameter(..)` with the same argument (`&str`), which encodes
@@ -44,6 +50,7 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     nullable_optional_request_arrays(&mut document);
     let property_orders = crate::order::property_orders(spec_text, spec_label)?;
     let path_parameters = path_parameter_count(&document)?;
+    let operations = operation_count(&document)?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| Error::new(format!("{spec_label} is not an OpenAPI 3.0 document: {e}")))?;
 
@@ -71,8 +78,21 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| Error::new(format!("progenitor produced code that does not parse: {e}")))?;
     order_struct_fields(&mut file, &property_orders)?;
+    let dropped = drop_api_version_header(&mut file)?;
+    if dropped != operations {
+        return Err(Error::new(format!(
+            "{spec_label} has {operations} operation(s) but progenitor's `api-version` header \
+             was dropped from {dropped}; update drop_api_version_header()"
+        )));
+    }
 
     let body = prettyplease::unparse(&file);
+    if body.contains(API_VERSION_HEADER_CALL) {
+        return Err(Error::new(
+            "progenitor's `api-version` header is left in the generated code; update \
+             drop_api_version_header()",
+        ));
+    }
     if body.contains(&format!("{ENCODE_PATH}(")) || body.contains(&format!("{ENCODE_PATH} (")) {
         return Err(Error::new(format!(
             "a call to progenitor's `{ENCODE_PATH}(` is left in the generated code; update \
@@ -321,6 +341,135 @@ fn path_parameter_count(document: &Value) -> Result<usize> {
         count += parameters * operations;
     }
     Ok(count)
+}
+
+/// How many operations (with an `operationId`) the document has.
+fn operation_count(document: &Value) -> Result<usize> {
+    let paths = document
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::new("the document has no `paths`"))?;
+    Ok(paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .filter(|operation| operation.get("operationId").is_some())
+        .count())
+}
+
+/// How progenitor names the `api-version` header in the code it generates.
+const API_VERSION_HEADER_CALL: &str = "HeaderName::from_static(\"api-version\")";
+
+/// The local variable progenitor collects an operation's headers in.
+const HEADER_MAP: &str = "header_map";
+
+/// Removes the `api-version` header progenitor adds to every request (see module docs): in each
+/// function, the statement `header_map.append(HeaderName::from_static("api-version"), ..);`.
+/// When `header_map` is then only declared and passed to `.headers(header_map)`, both go too.
+/// Returns how many functions had the header.
+fn drop_api_version_header(file: &mut syn::File) -> Result<usize> {
+    let mut dropper = ApiVersionDropper {
+        dropped: 0,
+        error: None,
+    };
+    syn::visit_mut::VisitMut::visit_file_mut(&mut dropper, file);
+    match dropper.error {
+        Some(error) => Err(error),
+        None => Ok(dropper.dropped),
+    }
+}
+
+struct ApiVersionDropper {
+    dropped: usize,
+    error: Option<Error>,
+}
+
+impl syn::visit_mut::VisitMut for ApiVersionDropper {
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        syn::visit_mut::visit_block_mut(self, block);
+        let before = block.stmts.len();
+        block.stmts.retain(|stmt| !is_api_version_append(stmt));
+        match before - block.stmts.len() {
+            0 => return,
+            1 => self.dropped += 1,
+            n => {
+                self.error = Some(Error::new(format!(
+                    "{n} `api-version` headers appended in one block"
+                )));
+                return;
+            }
+        }
+        // Nothing else appended: drop the empty map and `.headers(header_map)`.
+        let mut uses = IdentUses(0);
+        for stmt in &block.stmts {
+            syn::visit::Visit::visit_stmt(&mut uses, stmt);
+        }
+        if uses.0 != 2 {
+            return;
+        }
+        let declared = block.stmts.len();
+        block.stmts.retain(|stmt| {
+            !matches!(stmt, syn::Stmt::Local(local)
+                if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == HEADER_MAP))
+        });
+        let mut headers_call = HeadersCallRemover(0);
+        for stmt in &mut block.stmts {
+            syn::visit_mut::VisitMut::visit_stmt_mut(&mut headers_call, stmt);
+        }
+        if declared - block.stmts.len() != 1 || headers_call.0 != 1 {
+            self.error = Some(Error::new(format!(
+                "`{HEADER_MAP}` is not declared once and passed once to `.headers(..)`"
+            )));
+        }
+    }
+}
+
+/// Whether `stmt` is `header_map.append(::reqwest::header::HeaderName::from_static("api-version"), ..);`.
+fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), Some(_)) = stmt else {
+        return false;
+    };
+    let receiver_is_map =
+        matches!(&*call.receiver, syn::Expr::Path(p) if p.path.is_ident(HEADER_MAP));
+    let Some(syn::Expr::Call(name)) = call.args.first() else {
+        return false;
+    };
+    let from_static = matches!(&*name.func, syn::Expr::Path(p)
+        if p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>()
+            .ends_with(&["HeaderName".to_string(), "from_static".to_string()]));
+    let api_version = matches!(name.args.first(), Some(syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s), ..
+    })) if s.value() == "api-version");
+    call.method == "append" && receiver_is_map && from_static && api_version
+}
+
+/// Counts the identifiers `header_map` (macro arguments aside).
+struct IdentUses(usize);
+
+impl<'ast> syn::visit::Visit<'ast> for IdentUses {
+    fn visit_ident(&mut self, ident: &'ast syn::Ident) {
+        if ident == HEADER_MAP {
+            self.0 += 1;
+        }
+    }
+}
+
+/// Replaces `<receiver>.headers(header_map)` by `<receiver>`, counting the replacements.
+struct HeadersCallRemover(usize);
+
+impl syn::visit_mut::VisitMut for HeadersCallRemover {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::MethodCall(call) = expr
+            && call.method == "headers"
+            && call.args.len() == 1
+            && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident(HEADER_MAP))
+        {
+            let receiver = std::mem::replace(&mut *call.receiver, syn::Expr::PLACEHOLDER);
+            *expr = receiver;
+            self.0 += 1;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
 }
 
 /// The function progenitor calls to percent-encode a path parameter.

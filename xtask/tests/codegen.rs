@@ -153,6 +153,61 @@ fn every_path_parameter_of_a_document_is_rewritten() {
     );
 }
 
+#[test]
+fn generated_code_sends_no_api_version_header() {
+    let generated = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
+    let checked_in = std::fs::read_to_string(workspace_root().join(GENERATED_PATH)).unwrap();
+    for (what, code) in [("generated", &generated), ("checked in", &checked_in)] {
+        let squeezed: String = code.split_whitespace().collect();
+        assert!(
+            !squeezed.contains("\"api-version\")"),
+            "{what}: header left"
+        );
+        // No operation has header parameters, so no header map is built at all.
+        assert!(!squeezed.contains("header_map"), "{what}");
+        // The api-version still goes in the query of each of the five operations.
+        assert_eq!(
+            squeezed
+                .matches(
+                    ".query(&progenitor_client::QueryParam::new(\"api-version\",&api_version))"
+                )
+                .count(),
+            5,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn other_header_parameters_are_kept_when_the_api_version_header_is_dropped() {
+    let spec = r##"{
+      "openapi": "3.0.3",
+      "info": { "title": "t", "version": "1" },
+      "paths": {
+        "/a": { "get": { "operationId": "WithHeader",
+          "parameters": [
+            { "name": "x-custom", "in": "header", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "204": { "description": "ok" } } } },
+        "/b": { "get": { "operationId": "Without",
+          "responses": { "204": { "description": "ok" } } } }
+      }
+    }"##;
+    let code = codegen::generate(spec, "t.json").unwrap();
+    let squeezed: String = code.split_whitespace().collect();
+    assert!(!squeezed.contains("\"api-version\""), "{code}");
+    // The operation with a header parameter still builds and sends its header map.
+    assert_eq!(squeezed.matches("letmutheader_map=").count(), 1, "{code}");
+    assert_eq!(
+        squeezed.matches(".headers(header_map)").count(),
+        1,
+        "{code}"
+    );
+    assert!(
+        squeezed.contains("header_map.append(\"x-custom\""),
+        "{code}"
+    );
+}
+
 /// The text of `pub struct <name> { .. }` in `code`, without whitespace (layout varies with
 /// line lengths).
 fn struct_text(code: &str, name: &str) -> String {

@@ -1013,14 +1013,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/identities", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1031,7 +1023,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_create",
@@ -1112,14 +1103,6 @@ pub mod builder {
                 "{}/identities/{}", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1129,7 +1112,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_delete",
@@ -1248,14 +1230,6 @@ pub mod builder {
                 "{}/identities/{}/:issueAccessToken", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1266,7 +1240,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_issue_access_token",
@@ -1347,14 +1320,6 @@ pub mod builder {
                 "{}/identities/{}/:revokeAccessTokens", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1364,7 +1329,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_revoke_access_tokens",
@@ -1465,14 +1429,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/teamsUser/:exchangeAccessToken", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1483,7 +1439,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_exchange_teams_user_access_token",

@@ -1,17 +1,16 @@
 //! The hand-written part of the client: how the generated `Client` encodes path parameters and
 //! sends its final request.
 //!
-//! The generator is told (see `xtask/src/codegen.rs`) that `Client` carries a [`Transport`] and
-//! that this file implements `progenitor_client::ClientHooks` for it; it also rewrites
-//! progenitor's path-parameter encoding into calls to `encode_path_parameter` here, which
-//! percent-encodes the way the official SDKs do (`8:acs:...` becomes `8%3Aacs%3A...`;
-//! progenitor's own encoding leaves `:` raw). The generated code builds the `reqwest::Request`
-//! (URL, query, JSON body) and calls `exec` here, which:
-//!
-//! 1. removes the `api-version` *header* progenitor adds (the api-version travels in the query
-//!    string, and the official SDKs send no such header);
-//! 2. sends the request through the installed [`RequestExecutor`], or straight through the
-//!    client's `reqwest::Client` when there is none.
+//! The generator (`cargo xtask codegen`, see `xtask/src/codegen.rs` and `spec/README.md`) is told
+//! that `Client` carries a [`Transport`] and that this file implements
+//! `progenitor_client::ClientHooks` for it. It also rewrites progenitor's path-parameter
+//! encoding into calls to `encode_path_parameter` here, which percent-encodes the way the
+//! official SDKs do (`8:acs:...` becomes `8%3Aacs%3A...`; progenitor's own encoding leaves `:`
+//! raw), and leaves out the `api-version` *header* progenitor would add (the api-version travels
+//! in the query string only, as the official SDKs send it). So the `reqwest::Request` the
+//! generated code builds (URL, query, `accept`, JSON body) is final, and `exec` here only sends
+//! it through the installed [`RequestExecutor`], or straight through the client's
+//! `reqwest::Client` when there is none.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -149,10 +148,9 @@ struct ExecutorFailure(String);
 impl ClientHooks<Transport> for Client {
     async fn exec(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        prepare_request(&mut request);
         let Some(executor) = &self.inner.executor else {
             return self.client.execute(request).await;
         };
@@ -184,15 +182,6 @@ impl ClientHooks<Transport> for Client {
         Ok(())
     }
 }
-
-/// Removes the `api-version` *header* progenitor adds: the api-version travels in the query
-/// string only, as the official SDKs send it. Nothing else is left to fix: the generated code
-/// already encoded the path parameters with [`encode_path_parameter`].
-pub(crate) fn prepare_request(request: &mut reqwest::Request) {
-    request.headers_mut().remove(API_VERSION);
-}
-
-const API_VERSION: &str = "api-version";
 
 /// Percent-encodes one path parameter as the official SDKs do (what .NET's
 /// `Uri.EscapeDataString` and Python's `quote(safe="")` produce): every byte of the UTF-8 text
@@ -390,20 +379,6 @@ mod tests {
                 percent_encoding::utf8_percent_encode(&text, UNRESERVED_SET).to_string()
             );
         }
-    }
-
-    #[test]
-    fn prepare_request_removes_only_the_api_version_header() {
-        let url = "http://127.0.0.1:1/identities/8%3Aacs%3Ar_1/:issueAccessToken?api-version=x";
-        let mut request =
-            reqwest::Request::new(reqwest::Method::POST, reqwest::Url::parse(url).unwrap());
-        let headers = request.headers_mut();
-        headers.insert("api-version", "2023-10-01".parse().unwrap());
-        headers.insert("accept", "application/json".parse().unwrap());
-        prepare_request(&mut request);
-        assert!(request.headers().get("api-version").is_none());
-        assert_eq!(request.headers()["accept"], "application/json");
-        assert_eq!(request.url().as_str(), url);
     }
 
     #[test]
