@@ -91,12 +91,55 @@ where
     (rate, cpu_us)
 }
 
+/// Starts the fixed-response server on its own OS thread with a single-threaded runtime, so the
+/// server and the clients each keep one core: with one shared runtime, rounds flip between two
+/// speeds depending on how the scheduler happens to spread client and server tasks.
+fn start_server() -> Option<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("cannot start the server's tokio runtime: {e}");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("cannot bind: {e}");
+                    return;
+                }
+            };
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let _ = tx.send(addr);
+            let app = axum::Router::new().fallback(|| async {
+                ([("content-type", "application/json; charset=utf-8")], BODY)
+            });
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    rx.recv().ok()
+}
+
 fn main() {
     let calls: usize = std::env::var("ACS_BENCH_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let Some(addr) = start_server() else {
+        eprintln!("the benchmark server did not start");
+        return;
+    };
+    // The clients (facade or bare loop) all run on this one thread.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -107,20 +150,6 @@ fn main() {
         }
     };
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("cannot bind: {e}");
-                return;
-            }
-        };
-        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        let app = axum::Router::new().fallback(|| async {
-            ([("content-type", "application/json; charset=utf-8")], BODY)
-        });
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         let endpoint = format!("http://{addr}");
 
         // The facade.
