@@ -121,7 +121,7 @@ macro_rules! call_span {
         tracing::info_span!(
             $name,
             api_version = %$client.inner.api_version,
-            client_request_id = %$call.request_id,
+            client_request_id = %$call.request_id(),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
         )
@@ -446,7 +446,7 @@ impl CommunicationIdentityClient {
                     crate::ErrorKind::InvalidArgument | crate::ErrorKind::Configuration
                 ) || call.attempts() > 0
                 {
-                    error.set_request_id(&call.request_id);
+                    error.set_request_id(call.request_id());
                 }
                 tracing::debug!(
                     kind = %error.kind(),

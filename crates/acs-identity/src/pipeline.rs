@@ -94,7 +94,7 @@ fn new_request_id() -> String {
 /// State of one logical call, shared by all of its tries.
 #[derive(Debug)]
 pub(crate) struct CallState {
-    pub(crate) request_id: String,
+    /// The `x-ms-client-request-id` of every try; [`CallState::request_id`] reads it as text.
     request_id_header: HeaderValue,
     attempts: AtomicU32,
     last_status: AtomicU32,
@@ -107,17 +107,24 @@ pub(crate) struct CallState {
 
 impl CallState {
     pub(crate) fn new() -> Self {
-        let request_id = new_request_id();
-        let request_id_header = HeaderValue::from_str(&request_id)
-            .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
+        // The header owns the id's bytes (no copy); the text is read back from it.
+        let request_id_header = HeaderValue::from_maybe_shared(
+            bytes::Bytes::from(new_request_id()),
+        )
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
         Self {
-            request_id,
             request_id_header,
             attempts: AtomicU32::new(0),
             last_status: AtomicU32::new(0),
             failure: Mutex::new(None),
             response_meta: Mutex::new((None, None)),
         }
+    }
+
+    /// The request id sent with every try of this call.
+    pub(crate) fn request_id(&self) -> &str {
+        // A hyphenated UUID is visible ASCII, so `to_str` cannot fail.
+        self.request_id_header.to_str().unwrap_or_default()
     }
 
     /// How many tries were made.
@@ -163,7 +170,7 @@ impl CallState {
             .as_ref()
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
-            .unwrap_or_else(|| self.request_id.clone())
+            .unwrap_or_else(|| self.request_id().to_owned())
     }
 
     /// Stores a pipeline failure.
@@ -410,7 +417,7 @@ impl Pipeline {
                             "{what} (after {attempt} {})",
                             if attempt == 1 { "try" } else { "tries" }
                         ),
-                        Some(call.request_id.clone()),
+                        Some(call.request_id().to_owned()),
                         Some(Box::new(error.without_url())),
                     ));
                 }
@@ -484,7 +491,7 @@ pub(crate) fn response_request_id(headers: &HeaderMap, call: &CallState) -> Stri
         .get(X_MS_CLIENT_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .unwrap_or_else(|| call.request_id.clone())
+        .unwrap_or_else(|| call.request_id().to_owned())
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {

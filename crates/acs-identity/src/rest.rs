@@ -22,8 +22,13 @@ tokio::task_local! {
 }
 
 /// Runs `work` (which sends through the generated client) as part of `call`.
-pub(crate) async fn in_call<T>(call: &Arc<CallState>, work: impl Future<Output = T>) -> T {
-    CALL.scope(Arc::clone(call), work).await
+/// (A plain function returning the task-local future, not an `async fn`: one state machine
+/// less to build and move per call.)
+pub(crate) fn in_call<F: Future>(
+    call: &Arc<CallState>,
+    work: F,
+) -> impl Future<Output = F::Output> {
+    CALL.scope(Arc::clone(call), work)
 }
 
 /// Runs the pipeline for the requests of the current logical call.
