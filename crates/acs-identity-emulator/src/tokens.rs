@@ -34,6 +34,22 @@ pub(crate) struct AccessTokenClaims {
     pub(crate) jti: String,
 }
 
+/// The claims of a token being signed, borrowing what the request already holds: same fields,
+/// names and order as [`AccessTokenClaims`], so the payload bytes are identical.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct AccessTokenClaimsRef<'a> {
+    pub(crate) skypeid: &'a str,
+    pub(crate) scp: u32,
+    pub(crate) csi: &'a str,
+    pub(crate) exp: i64,
+    #[serde(rename = "acsScope")]
+    pub(crate) acs_scope: &'a str,
+    #[serde(rename = "resourceId")]
+    pub(crate) resource_id: &'a str,
+    pub(crate) iat: i64,
+    pub(crate) jti: &'a str,
+}
+
 /// The base64url decoder used for JWT parts: padding optional.
 pub(crate) const B64URL_LENIENT: base64::engine::GeneralPurpose =
     base64::engine::GeneralPurpose::new(
@@ -153,7 +169,7 @@ impl TokenSigner {
     }
 
     /// Signs `claims` into a compact JWT.
-    pub(crate) fn sign(&self, claims: &AccessTokenClaims) -> Result<String, EmulatorError> {
+    pub(crate) fn sign(&self, claims: &impl Serialize) -> Result<String, EmulatorError> {
         let payload = serde_json::to_vec(claims)
             .map_err(|e| EmulatorError::Crypto(format!("claims encoding failed: {e}")))?;
         let mut token = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 350);
@@ -290,6 +306,27 @@ mod tests {
             Some("1970-01-01T00:00:00.0000000+00:00")
         );
         assert_eq!(format_expires_on(i128::MAX), None);
+    }
+
+    #[test]
+    fn borrowed_claims_encode_like_owned_ones() {
+        let c = claims();
+        let r = AccessTokenClaimsRef {
+            skypeid: &c.skypeid,
+            scp: c.scp,
+            csi: &c.csi,
+            exp: c.exp,
+            acs_scope: &c.acs_scope,
+            resource_id: &c.resource_id,
+            iat: c.iat,
+            jti: &c.jti,
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            serde_json::to_string(&c).unwrap()
+        );
+        let s = signer();
+        assert_eq!(s.verify(&s.sign(&r).unwrap()), Ok(c));
     }
 
     #[test]

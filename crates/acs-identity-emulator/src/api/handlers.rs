@@ -12,8 +12,8 @@ use super::{App, percent_decode};
 use crate::entra;
 use crate::errors::ApiError;
 use crate::tokens::{
-    AccessTokenClaims, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on, jti_to_stamp,
-    stamp_to_jti, unix_nanos,
+    AccessTokenClaimsRef, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
+    jti_to_stamp, stamp_to_jti, unix_nanos,
 };
 
 /// Scopes the service knows (2023-10-01 and later).
@@ -147,7 +147,16 @@ fn expires_in_minutes(
     }
 }
 
-/// Signs a token for `id` expiring at `expires_nanos`; returns `(token, expiresOn)`.
+/// An issued token as the service returns it: `{"expiresOn": ..., "token": ...}` (the key order
+/// of a `serde_json` map, so the bytes are those the emulator always sent).
+#[derive(Debug, Serialize)]
+struct IssuedToken {
+    #[serde(rename = "expiresOn")]
+    expires_on: String,
+    token: String,
+}
+
+/// Signs a token for `id` expiring at `expires_nanos`.
 fn sign_token(
     app: &App,
     id: &str,
@@ -155,25 +164,27 @@ fn sign_token(
     scp: u32,
     now_nanos: i128,
     expires_nanos: i128,
-) -> Result<Value, ApiError> {
+) -> Result<IssuedToken, ApiError> {
     let expires_on =
         format_expires_on(expires_nanos).ok_or_else(|| internal("format an expiry"))?;
     let iat = now_nanos.div_euclid(1_000_000_000) as i64;
-    let claims = AccessTokenClaims {
-        skypeid: id.strip_prefix("8:").unwrap_or(id).to_owned(),
+    let csi = iat.to_string();
+    let jti = stamp_to_jti(app.store.next_stamp());
+    let claims = AccessTokenClaimsRef {
+        skypeid: id.strip_prefix("8:").unwrap_or(id),
         scp,
-        csi: iat.to_string(),
+        csi: &csi,
         exp: expires_nanos.div_euclid(1_000_000_000) as i64,
-        acs_scope: scopes.to_owned(),
-        resource_id: app.resource_id.clone(),
+        acs_scope: scopes,
+        resource_id: &app.resource_id,
         iat,
-        jti: stamp_to_jti(app.store.next_stamp()),
+        jti: &jti,
     };
     let token = app.signer.sign(&claims).map_err(|e| {
         tracing::error!(error = %e, "token signing failed");
         internal("sign a token")
     })?;
-    Ok(json!({ "token": token, "expiresOn": expires_on }))
+    Ok(IssuedToken { expires_on, token })
 }
 
 /// Now, in nanoseconds rounded down to the 100 ns the service's timestamps carry.
@@ -182,7 +193,12 @@ fn now_nanos(app: &App) -> i128 {
     n - n.rem_euclid(100)
 }
 
-fn acs_token(app: &App, id: &str, scopes: &[String], minutes: i64) -> Result<Value, ApiError> {
+fn acs_token(
+    app: &App,
+    id: &str,
+    scopes: &[String],
+    minutes: i64,
+) -> Result<IssuedToken, ApiError> {
     let now = now_nanos(app);
     let expires = now + i128::from(minutes) * 60 * 1_000_000_000;
     sign_token(app, id, &scopes.join(","), SCP_ACS_USER, now, expires)
@@ -221,7 +237,8 @@ pub(crate) async fn create_identity(
         })?;
     let mut result = json!({ "identity": { "id": id } });
     if let Some(scopes) = scopes {
-        result["accessToken"] = acs_token(app, &id, &scopes, minutes)?;
+        result["accessToken"] = serde_json::to_value(acs_token(app, &id, &scopes, minutes)?)
+            .map_err(|_| internal("encode a token"))?;
     }
     Ok(json_response(StatusCode::CREATED, &result))
 }
@@ -427,4 +444,23 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
         Err(r) => v.reason = Some(r.into()),
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_token_encodes_like_the_json_map_it_replaced() {
+        let t = IssuedToken {
+            expires_on: "2022-08-26T20:03:35.4402106+00:00".into(),
+            token: "a.b.c".into(),
+        };
+        let map = json!({ "token": "a.b.c", "expiresOn": "2022-08-26T20:03:35.4402106+00:00" });
+        assert_eq!(
+            serde_json::to_vec(&t).unwrap(),
+            serde_json::to_vec(&map).unwrap()
+        );
+        assert_eq!(serde_json::to_value(&t).unwrap(), map);
+    }
 }

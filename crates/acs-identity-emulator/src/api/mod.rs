@@ -158,18 +158,21 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
 fn random_ms_cv() -> String {
     use base64::Engine as _;
     let id = uuid::Uuid::new_v4();
-    format!(
-        "{}.0",
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(&id.as_bytes()[..16])
-    )
+    // 16 bytes are 22 base64 characters without padding, then `.0`.
+    let mut out = String::with_capacity(24);
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode_string(id.as_bytes(), &mut out);
+    out.push_str(".0");
+    out
 }
 
 async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // A clone of the `Uri` shares its bytes (no copy of the path).
+    let uri = request.uri().clone();
+    let path = uri.path();
     let client_request_id = request.headers().get("x-ms-client-request-id").cloned();
-    let route = classify(&path);
+    let route = classify(path);
     let is_emulator_route = matches!(route, Route::Health | Route::Jwks | Route::ValidateToken);
 
     let mut response = match handle(&app, route, request).await {
@@ -189,7 +192,9 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     if let Ok(v) = HeaderValue::from_str(&ms_cv) {
         headers.insert("ms-cv", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("{}ms", elapsed.as_millis())) {
+    let mut processing_time = elapsed.as_millis().to_string();
+    processing_time.push_str("ms");
+    if let Ok(v) = HeaderValue::from_str(&processing_time) {
         headers.insert("x-processing-time", v);
     }
     if let Ok(v) = HeaderValue::from_str(&acs_auth::format_http_date(SystemTime::now())) {
@@ -198,11 +203,10 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     if let Some(id) = &client_request_id {
         headers.insert("x-ms-client-request-id", id.clone());
     }
-    let request_id = client_request_id
+    let request_id: &str = client_request_id
         .as_ref()
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| ms_cv.clone());
+        .unwrap_or(&ms_cv);
     tracing::info!(
         method = %method,
         path = ?path,
