@@ -384,21 +384,12 @@ impl CommunicationIdentityClient {
         let _ = options;
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-revokeTokens", self, call);
-        self.finish(
-            &call,
-            async {
-                check_user(user)?;
-                let rest = self.rest();
-                let result = rest
-                    .communication_identity_revoke_access_tokens()
-                    .id(user.id())
-                    .api_version(self.inner.api_version.as_str())
-                    .send()
-                    .await;
-                rest::unit_result(result, &call).await
-            }
-            .instrument(span),
-        )
+        self.user_call_without_result(&call, span, user, |rest, id, version| {
+            rest.communication_identity_revoke_access_tokens()
+                .id(id)
+                .api_version(version)
+                .send()
+        })
         .await
     }
 
@@ -411,18 +402,37 @@ impl CommunicationIdentityClient {
         let _ = options;
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-deleteUser", self, call);
+        self.user_call_without_result(&call, span, user, |rest, id, version| {
+            rest.communication_identity_delete()
+                .id(id)
+                .api_version(version)
+                .send()
+        })
+        .await
+    }
+
+    /// Runs an operation on `user` that answers with no body (revoke, delete): checks the id,
+    /// sends through `send(rest client, user id, api-version)` inside the call's span, and maps
+    /// the result.
+    async fn user_call_without_result<'a, F, Fut>(
+        &'a self,
+        call: &Arc<CallState>,
+        span: tracing::Span,
+        user: &'a CommunicationUserIdentifier,
+        send: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(&'a acs_identity_rest::Client, &'a str, &'a str) -> Fut,
+        Fut: Future<
+            Output = std::result::Result<acs_identity_rest::ResponseValue<()>, rest::RestError>,
+        >,
+    {
         self.finish(
-            &call,
+            call,
             async {
                 check_user(user)?;
-                let rest = self.rest();
-                let result = rest
-                    .communication_identity_delete()
-                    .id(user.id())
-                    .api_version(self.inner.api_version.as_str())
-                    .send()
-                    .await;
-                rest::unit_result(result, &call).await
+                let result = send(self.rest(), user.id(), self.inner.api_version.as_str()).await;
+                rest::unit_result(result, call).await
             }
             .instrument(span),
         )
