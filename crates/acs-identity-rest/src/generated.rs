@@ -58,7 +58,7 @@ pub mod types {
         pub token: ::std::string::String,
         ///Instant the token expires, as an RFC 3339 date-time with offset (the service sends up to seven fractional digits).
         #[serde(rename = "expiresOn")]
-        pub expires_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub expires_on: crate::DateTime,
     }
     impl CommunicationIdentityAccessToken {
         pub fn builder() -> builder::CommunicationIdentityAccessToken {
@@ -382,10 +382,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CommunicationIdentityAccessToken {
-            expires_on: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            expires_on: ::std::result::Result<crate::DateTime, ::std::string::String>,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CommunicationIdentityAccessToken {
@@ -399,7 +396,7 @@ pub mod types {
         impl CommunicationIdentityAccessToken {
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::DateTime>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_on = value

@@ -13,8 +13,10 @@
 )]
 #[rustfmt::skip]
 mod generated;
+mod datetime;
 mod hooks;
 
+pub use datetime::{DateTime, DateTimeParseError};
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, types};
 pub use hooks::{BoxFuture, ExecuteError, RequestExecutor, Transport};
 

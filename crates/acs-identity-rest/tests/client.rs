@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use acs_identity_rest::{
     BoxFuture, Client, Error, ExecuteError, RequestExecutor, Transport, spec_api_version, types,
 };
-use chrono::{TimeZone, Timelike, Utc};
 use httpmock::Method::{DELETE, POST};
 use httpmock::MockServer;
 use serde_json::{Value, json};
+use time::macros::datetime;
 
 const ID: &str = "8:acs:00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444";
 const ID_IN_PATH: &str =
@@ -90,9 +90,10 @@ async fn create_with_scopes_sends_json_and_decodes_201_with_seven_digit_expiry()
     assert_eq!(result.identity.id, ID);
     let token = result.access_token.unwrap();
     assert_eq!(token.token, "eyJ0.eyJ1.sig");
-    let expected = Utc.with_ymd_and_hms(2022, 8, 26, 20, 3, 35).unwrap()
-        + chrono::Duration::nanoseconds(440_210_600);
-    assert_eq!(token.expires_on, expected);
+    assert_eq!(
+        token.expires_on.into_inner(),
+        datetime!(2022-08-26 20:03:35.4402106 UTC)
+    );
     assert_eq!(token.expires_on.nanosecond(), 440_210_600);
 }
 
@@ -303,8 +304,8 @@ async fn issue_encodes_the_id_omits_unset_expiry_and_decodes_200() {
     mock.assert_async().await;
     assert_eq!(token.token, "t");
     assert_eq!(
-        token.expires_on,
-        Utc.with_ymd_and_hms(2025, 4, 14, 15, 32, 35).unwrap()
+        token.expires_on.into_inner(),
+        datetime!(2025-04-14 15:32:35 UTC)
     );
 }
 

@@ -291,7 +291,7 @@ impl CommunicationIdentityClient {
                         None,
                     ));
                 };
-                let access_token = rest::access_token(token)?;
+                let access_token = rest::access_token(token);
                 Ok(CommunicationUserIdentifierAndToken { user, access_token })
             }
             .instrument(span),
@@ -327,7 +327,7 @@ impl CommunicationIdentityClient {
                     .send()
                     .await;
                 match result {
-                    Ok(value) => rest::access_token(value.into_inner()),
+                    Ok(value) => Ok(rest::access_token(value.into_inner())),
                     Err(e) => Err(rest::map_error(e, &call).await),
                 }
             }
@@ -366,7 +366,7 @@ impl CommunicationIdentityClient {
                     .send()
                     .await;
                 match result {
-                    Ok(value) => rest::access_token(value.into_inner()),
+                    Ok(value) => Ok(rest::access_token(value.into_inner())),
                     Err(e) => Err(rest::map_error(e, &call).await),
                 }
             }

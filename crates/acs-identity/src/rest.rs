@@ -7,7 +7,6 @@ use std::sync::Arc;
 use acs_identity_rest::{BoxFuture, ExecuteError, RequestExecutor, Transport, types};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
-use time::OffsetDateTime;
 
 use crate::error::{Error, Result, ServiceErrorDetail};
 use crate::pipeline::{CallState, Pipeline, error_from_parts};
@@ -105,21 +104,8 @@ pub(crate) fn scopes(scopes: &[TokenScope]) -> Vec<types::CommunicationIdentityT
         .collect()
 }
 
-pub(crate) fn access_token(token: types::CommunicationIdentityAccessToken) -> Result<AccessToken> {
-    let at = token.expires_on;
-    let nanos =
-        i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos());
-    let expires_on = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| {
-        Error::decode(
-            StatusCode::OK,
-            None,
-            b"",
-            "expiresOn is out of the supported date range",
-            None,
-            None,
-        )
-    })?;
-    Ok(AccessToken::new(token.token, expires_on))
+pub(crate) fn access_token(token: types::CommunicationIdentityAccessToken) -> AccessToken {
+    AccessToken::new(token.token, token.expires_on.into_inner())
 }
 
 fn service_detail(error: types::CommunicationError) -> ServiceErrorDetail {
