@@ -386,6 +386,122 @@ fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use acs_auth::{DEFAULT_MAX_CLOCK_SKEW, ReceivedRequest, verify};
+    use tokio::net::TcpListener;
+
+    /// Reads one request from `stream` and checks its signature as the emulator does; `None` when
+    /// the client closed the connection.
+    async fn read_verified(stream: &mut TcpStream, key: &AccessKey) -> Option<String> {
+        let mut buf = Vec::new();
+        let head_end = loop {
+            if let Some(at) = find(&buf, b"\r\n\r\n") {
+                break at + 4;
+            }
+            if stream.read_buf(&mut buf).await.unwrap() == 0 {
+                return None;
+            }
+        };
+        let head = std::str::from_utf8(&buf[..head_end]).unwrap().to_owned();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap();
+        let target = request_line.split(' ').nth(1).unwrap().to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (n, v) = l.split_once(':').unwrap();
+                (n.to_ascii_lowercase(), v.trim().to_owned())
+            })
+            .collect();
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let length: usize = header("content-length").unwrap().parse().unwrap();
+        while buf.len() < head_end + length {
+            assert!(stream.read_buf(&mut buf).await.unwrap() > 0);
+        }
+        let received = ReceivedRequest {
+            request: RequestToSign {
+                method: request_line.split(' ').next().unwrap(),
+                path_and_query: &target,
+                host: header("host").unwrap(),
+                body: &buf[head_end..],
+            },
+            date: header("x-ms-date"),
+            content_sha256: header("x-ms-content-sha256"),
+            authorization: header("authorization"),
+        };
+        verify(key, &received, SystemTime::now(), DEFAULT_MAX_CLOCK_SKEW).unwrap();
+        assert_eq!(&buf[head_end..], BODY);
+        Some(target)
+    }
+
+    /// Writes `reply` in pieces split at `cuts`, so the client sees it over several reads.
+    async fn write_in_pieces(stream: &mut TcpStream, reply: &[u8], cuts: &[usize]) {
+        let mut from = 0;
+        for &cut in cuts.iter().chain([reply.len()].iter()) {
+            stream.write_all(&reply[from..cut]).await.unwrap();
+            stream.flush().await.unwrap();
+            tokio::task::yield_now().await;
+            from = cut;
+        }
+    }
+
+    #[tokio::test]
+    async fn signs_checks_replies_and_reconnects() {
+        let key = AccessKey::from_bytes(b"lean client test key");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server_key = key.clone();
+        let server = tokio::spawn(async move {
+            let mut targets = Vec::new();
+            // Connection 1: one good reply split inside the head and the body, then a close
+            // without a reply after reading the second request.
+            let (mut conn, _) = listener.accept().await.unwrap();
+            conn.set_nodelay(true).unwrap();
+            targets.push(read_verified(&mut conn, &server_key).await.unwrap());
+            let ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 17\r\n\r\n{\"token\":\"t.o.k\"}";
+            write_in_pieces(&mut conn, ok, &[5, 40, ok.len() - 4]).await;
+            targets.push(read_verified(&mut conn, &server_key).await.unwrap());
+            drop(conn);
+            // Connection 2: the re-sent request, then the replies the client must reject.
+            let (mut conn, _) = listener.accept().await.unwrap();
+            targets.push(read_verified(&mut conn, &server_key).await.unwrap());
+            write_in_pieces(&mut conn, ok, &[]).await;
+            let replies: [&[u8]; 3] = [
+                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 6\r\n\r\ndenied",
+                b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n{\"token\":\"\"}",
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+            ];
+            for reply in replies {
+                targets.push(read_verified(&mut conn, &server_key).await.unwrap());
+                write_in_pieces(&mut conn, reply, &[]).await;
+            }
+            targets
+        });
+
+        let endpoint = Url::parse(&format!("http://{addr}/")).unwrap();
+        let target = Target::from_endpoint(&endpoint).unwrap();
+        let path = target.issue_path("8:acs:r_1", "2023-10-01");
+        assert_eq!(
+            path,
+            "/identities/8%3Aacs%3Ar_1/:issueAccessToken?api-version=2023-10-01"
+        );
+        let mut issuer = Issuer::new(target, key);
+        issuer.issue(&path).await.unwrap();
+        issuer.issue(&path).await.unwrap();
+        assert_eq!((issuer.connects, issuer.retries), (2, 1));
+        let denied = issuer.issue(&path).await.unwrap_err();
+        assert_eq!(denied, "401 denied");
+        let empty = issuer.issue(&path).await.unwrap_err();
+        assert!(empty.starts_with("200 "), "{empty}");
+        let chunked = issuer.issue(&path).await.unwrap_err();
+        assert!(chunked.contains("Transfer-Encoding"), "{chunked}");
+        let targets = server.await.unwrap();
+        assert_eq!(targets, vec![path; 6]);
+    }
 
     #[test]
     fn parses_heads() {
