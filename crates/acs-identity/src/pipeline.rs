@@ -317,6 +317,66 @@ pub(crate) fn backoff(retry: &RetryOptions, retry_number: u32) -> Duration {
     base.mul_f64(factor).min(retry.max_delay)
 }
 
+/// What a retry needs to rebuild the request after the first try consumed it: method, URL,
+/// headers, body bytes, timeout and version (the requests of this API carry no other
+/// extensions). Kept by hand rather than with `reqwest::Request::try_clone`, which every call
+/// would pay although retries are rare, and which costs about twice as much (it also clones the
+/// header map and builds an extensions map; callgrind).
+struct Replay {
+    method: reqwest::Method,
+    url: reqwest::Url,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<bytes::Bytes>,
+    timeout: Option<Duration>,
+    version: reqwest::Version,
+}
+
+impl Replay {
+    /// `None` when the body is a stream (cannot be sent twice).
+    fn keep(request: &reqwest::Request) -> Option<Self> {
+        let body = match request.body() {
+            Some(body) => Some(bytes::Bytes::copy_from_slice(body.as_bytes()?)),
+            None => None,
+        };
+        Some(Self {
+            method: request.method().clone(),
+            url: request.url().clone(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            body,
+            timeout: request.timeout().copied(),
+            version: request.version(),
+        })
+    }
+
+    fn copy(&self) -> reqwest::Request {
+        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
+        append_headers(&mut request, &self.headers);
+        if let Some(body) = &self.body {
+            *request.body_mut() = Some(reqwest::Body::from(body.clone()));
+        }
+        if self.timeout.is_some() {
+            *request.timeout_mut() = self.timeout;
+        }
+        *request.version_mut() = self.version;
+        request
+    }
+}
+
+fn append_headers(request: &mut reqwest::Request, headers: &[(HeaderName, HeaderValue)]) {
+    let map = request.headers_mut();
+    for (name, value) in headers {
+        map.append(name.clone(), value.clone());
+    }
+}
+
+fn stream_body_error() -> Error {
+    Error::configuration("the request body is a stream and cannot be retried", None)
+}
+
 impl Pipeline {
     /// Sends `request` as one logical call: adds the common headers, then for each try
     /// authorizes a fresh copy, sends it, and retries what may succeed later.
@@ -341,22 +401,26 @@ impl Pipeline {
             headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         }
         let span = tracing::Span::current();
-        let mut prepared = Some(request);
+        let mut first = Some(request);
+        let mut replay: Option<Replay> = None;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             call.attempts.store(attempt, Ordering::Relaxed);
             span.record("attempts", attempt);
             let may_retry = attempt <= self.retry.max_retries;
-            // The last possible try sends the prepared request itself; earlier ones send a copy.
-            let this_try = if may_retry {
-                prepared.as_ref().and_then(reqwest::Request::try_clone)
-            } else {
-                prepared.take()
+            // The first try sends the request itself, after keeping what a retry needs; a retry
+            // sends a request rebuilt from that.
+            let this_try = match first.take() {
+                Some(request) => {
+                    if may_retry {
+                        replay = Some(Replay::keep(&request).ok_or_else(stream_body_error)?);
+                    }
+                    Some(request)
+                }
+                None => replay.as_ref().map(Replay::copy),
             };
-            let mut this_try = this_try.ok_or_else(|| {
-                Error::configuration("the request body is a stream and cannot be retried", None)
-            })?;
+            let mut this_try = this_try.ok_or_else(stream_body_error)?;
             self.authorize(&mut this_try).await?;
             if let Some(timeout) = self.per_try_timeout {
                 *this_try.timeout_mut() = Some(timeout);

@@ -460,7 +460,16 @@ async fn exhaustion_returns_the_last_service_error() {
         .get_token(&user(), &[TokenScope::Chat], None)
         .await
         .unwrap_err();
-    assert_eq!(seen.all().len(), 4, "1 try + 3 retries");
+    let reqs = seen.all();
+    assert_eq!(reqs.len(), 4, "1 try + 3 retries");
+    // The first try, the retries rebuilt from what was kept, and the last (the kept request
+    // itself) are the same request apart from date and signature (redacted by wire_text).
+    let first = wire_text(&reqs[0]);
+    assert!(first.contains("content-type: application/json"), "{first}");
+    assert!(first.ends_with(r#"{"scopes":["chat"]}"#), "{first}");
+    for r in &reqs[1..] {
+        assert_eq!(wire_text(r), first);
+    }
     assert_eq!(e.kind(), ErrorKind::Service);
     assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(e.message(), "try 3");
