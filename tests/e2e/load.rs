@@ -387,15 +387,23 @@ async fn lean_round(
         Ok::<_, String>(total)
     };
     match client {
-        IssueClient::Lean => tokio::task::spawn_blocking(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot build the lean client's runtime: {e}"))?
-                .block_on(run)
-        })
-        .await
-        .map_err(|e| format!("lean client thread failed: {e}"))?,
+        IssueClient::Lean => {
+            let (done, result) = tokio::sync::oneshot::channel();
+            std::thread::Builder::new()
+                .name("lean-client".to_owned())
+                .spawn(move || {
+                    let outcome = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| format!("cannot build the lean client's runtime: {e}"))
+                        .and_then(|runtime| runtime.block_on(run));
+                    let _ = done.send(outcome);
+                })
+                .map_err(|e| format!("cannot start the lean client's thread: {e}"))?;
+            result
+                .await
+                .map_err(|_| "the lean client's thread ended without a result".to_owned())?
+        }
         _ => run.await,
     }
 }
