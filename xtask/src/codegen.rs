@@ -27,6 +27,13 @@
 //!   `.headers(header_map)` when nothing else is appended (no operation of this API has header
 //!   parameters). The official SDKs send the api-version in the query only. The generation fails
 //!   if the header is not dropped from exactly every operation, or is left anywhere;
+//! - the `api-version` query parameter, which progenitor adds with
+//!   `.query(&QueryParam::new("api-version", &api_version))` (serializing it and re-serializing
+//!   the whole URL on every request), is moved into the URL the operation formats:
+//!   `format!("{}/identities/{}?api-version={}", .., crate::hooks::encode_query_value(&api_version))`,
+//!   which form-urlencodes the value exactly as `.query(..)` did (same bytes on the wire for any
+//!   value). Generation fails unless exactly every operation is rewritten, if a `.query(..)` of
+//!   anything else exists, or if one is left in the output;
 //! - every call progenitor emits to `encode_path(..)` (its percent-encoding of a path parameter,
 //!   which leaves `:` and other reserved characters raw) becomes a call to the hand-written
 //!   `crate::hooks::encode_path_parameter(..)` with the same argument (`&str`), which encodes
@@ -55,6 +62,7 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     let property_orders = crate::order::property_orders(spec_text, spec_label)?;
     let path_parameters = path_parameter_count(&document)?;
     let operations = operation_count(&document)?;
+    let api_version_queries = api_version_query_count(&document)?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| Error::new(format!("{spec_label} is not an OpenAPI 3.0 document: {e}")))?;
 
@@ -94,12 +102,26 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
              was dropped from {dropped}; update drop_api_version_header()"
         )));
     }
+    let moved = api_version_into_url(&mut file)?;
+    if moved != api_version_queries {
+        return Err(Error::new(format!(
+            "{spec_label} has {api_version_queries} operation(s) with an `api-version` query \
+             parameter but it was moved into the formatted URL in {moved}; update \
+             api_version_into_url()"
+        )));
+    }
 
     let body = prettyplease::unparse(&file);
     if body.contains(API_VERSION_HEADER_CALL) {
         return Err(Error::new(
             "progenitor's `api-version` header is left in the generated code; update \
              drop_api_version_header()",
+        ));
+    }
+    if body.contains(".query(") {
+        return Err(Error::new(
+            "a `.query(..)` call is left in the generated code: this API's only query parameter \
+             is `api-version`, which api_version_into_url() moves into the URL; update it",
         ));
     }
     if body.contains("chrono") {
@@ -384,6 +406,43 @@ fn operation_count(document: &Value) -> Result<usize> {
         .count())
 }
 
+/// How many operations have an `api-version` query parameter (their own, the path item's, or
+/// through a `$ref` to `#/components/parameters/..`).
+fn api_version_query_count(document: &Value) -> Result<usize> {
+    let paths = document
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::new("the document has no `paths`"))?;
+    let resolve = |parameter: &'_ Value| -> Option<Value> {
+        match parameter.get("$ref").and_then(Value::as_str) {
+            Some(reference) => document.pointer(reference.strip_prefix('#')?).cloned(),
+            None => Some(parameter.clone()),
+        }
+    };
+    let is_api_version = |parameter: &Value| {
+        resolve(parameter).is_some_and(|p| {
+            p.get("in").and_then(Value::as_str) == Some("query")
+                && p.get("name").and_then(Value::as_str) == Some("api-version")
+        })
+    };
+    let has_it = |item: &Value| {
+        item.get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|parameters| parameters.iter().any(is_api_version))
+    };
+    Ok(paths
+        .values()
+        .filter_map(Value::as_object)
+        .map(|item| {
+            let shared = has_it(&Value::Object(item.clone()));
+            item.values()
+                .filter(|operation| operation.get("operationId").is_some())
+                .filter(|operation| shared || has_it(operation))
+                .count()
+        })
+        .sum())
+}
+
 /// How progenitor names the `api-version` header in the code it generates.
 const API_VERSION_HEADER_CALL: &str = "HeaderName::from_static(\"api-version\")";
 
@@ -496,6 +555,176 @@ impl syn::visit_mut::VisitMut for HeadersCallRemover {
             self.0 += 1;
         }
         syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+/// What encodes the `api-version` value moved into the URL (see module docs).
+const ENCODE_QUERY_VALUE: &str = "crate::hooks::encode_query_value";
+
+/// In every function that has one, replaces progenitor's
+/// `.query(&progenitor_client::QueryParam::new("api-version", &api_version))` by nothing and
+/// appends `?api-version={}` to the `let url = format!(..)` of the same function, with
+/// `crate::hooks::encode_query_value(&api_version)` as the argument. Returns how many functions
+/// were rewritten; a function with a `.query(..)` of anything else, with more than one, or
+/// without a `let url = format!("..", ..)` to extend is an error.
+fn api_version_into_url(file: &mut syn::File) -> Result<usize> {
+    let mut mover = ApiVersionMover {
+        moved: 0,
+        error: None,
+    };
+    syn::visit_mut::VisitMut::visit_file_mut(&mut mover, file);
+    match mover.error {
+        Some(error) => Err(error),
+        None => Ok(mover.moved),
+    }
+}
+
+struct ApiVersionMover {
+    moved: usize,
+    error: Option<Error>,
+}
+
+impl syn::visit_mut::VisitMut for ApiVersionMover {
+    fn visit_impl_item_fn_mut(&mut self, function: &mut syn::ImplItemFn) {
+        let mut remover = QueryCallRemover {
+            values: Vec::new(),
+            others: 0,
+        };
+        syn::visit_mut::VisitMut::visit_block_mut(&mut remover, &mut function.block);
+        let name = function.sig.ident.to_string();
+        if remover.others > 0 {
+            self.error = Some(Error::new(format!(
+                "`{name}` has a `.query(..)` that is not the api-version parameter"
+            )));
+            return;
+        }
+        let value = match remover.values.len() {
+            0 => return,
+            1 => remover.values.remove(0),
+            n => {
+                self.error = Some(Error::new(format!(
+                    "`{name}` adds the api-version query parameter {n} times"
+                )));
+                return;
+            }
+        };
+        match append_to_url_format(&mut function.block, &value) {
+            Ok(()) => self.moved += 1,
+            Err(error) => self.error = Some(error),
+        }
+    }
+}
+
+/// Replaces `<receiver>.query(&QueryParam::new("api-version", <value>))` by `<receiver>`,
+/// keeping each `<value>`; counts other `.query(..)` calls.
+struct QueryCallRemover {
+    values: Vec<syn::Expr>,
+    others: usize,
+}
+
+impl syn::visit_mut::VisitMut for QueryCallRemover {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::MethodCall(call) = expr
+            && call.method == "query"
+        {
+            match api_version_query_value(call) {
+                Some(value) => {
+                    self.values.push(value);
+                    let receiver = std::mem::replace(&mut *call.receiver, syn::Expr::PLACEHOLDER);
+                    *expr = receiver;
+                }
+                None => self.others += 1,
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+/// `<value>` of `.query(&<path>::QueryParam::new("api-version", <value>))`.
+fn api_version_query_value(call: &syn::ExprMethodCall) -> Option<syn::Expr> {
+    let [syn::Expr::Reference(reference)] = call.args.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let syn::Expr::Call(new) = &*reference.expr else {
+        return None;
+    };
+    let syn::Expr::Path(path) = &*new.func else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["QueryParam".to_owned(), "new".to_owned()]) {
+        return None;
+    }
+    match new.args.iter().collect::<Vec<_>>()[..] {
+        [
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(name),
+                ..
+            }),
+            value,
+        ] if name.value() == "api-version" => Some(value.clone()),
+        _ => None,
+    }
+}
+
+/// Turns the block's `let url = format!("<template>", <args>);` into
+/// `let url = format!("<template>?api-version={}", <args>, crate::hooks::encode_query_value(<value>));`.
+fn append_to_url_format(block: &mut syn::Block, value: &syn::Expr) -> Result<()> {
+    use quote::ToTokens;
+    use syn::punctuated::Punctuated;
+
+    let mut found = 0;
+    for stmt in &mut block.stmts {
+        let syn::Stmt::Local(local) = stmt else {
+            continue;
+        };
+        let is_url = matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "url");
+        let Some(init) = local.init.as_mut().filter(|_| is_url) else {
+            continue;
+        };
+        let syn::Expr::Macro(format) = &mut *init.expr else {
+            continue;
+        };
+        if !format.mac.path.is_ident("format") {
+            continue;
+        }
+        let mut args = format
+            .mac
+            .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+            .map_err(|e| Error::new(format!("the URL's format! does not parse: {e}")))?;
+        let Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(template),
+            ..
+        })) = args.first_mut()
+        else {
+            return Err(Error::new("the URL's format! has no string literal first"));
+        };
+        if template.value().contains('?') {
+            return Err(Error::new(format!(
+                "the URL template `{}` already has a query",
+                template.value()
+            )));
+        }
+        *template = syn::LitStr::new(
+            &format!("{}?api-version={{}}", template.value()),
+            template.span(),
+        );
+        let encoder: syn::Path = syn::parse_str(ENCODE_QUERY_VALUE)
+            .map_err(|e| Error::new(format!("bad encoder path: {e}")))?;
+        args.push(syn::parse_quote!(#encoder(#value)));
+        format.mac.tokens = args.to_token_stream();
+        found += 1;
+    }
+    match found {
+        1 => Ok(()),
+        n => Err(Error::new(format!(
+            "expected one `let url = format!(..)` next to the api-version query parameter, found {n}"
+        ))),
     }
 }
 

@@ -114,8 +114,9 @@ fn generated_code_encodes_path_parameters_with_the_hand_written_encoder() {
         );
         assert!(
             squeezed.contains(
-                "\"{}/identities/{}/:issueAccessToken\",client.baseurl,\
-                 crate::hooks::encode_path_parameter(&id.to_string())"
+                "\"{}/identities/{}/:issueAccessToken?api-version={}\",client.baseurl,\
+                 crate::hooks::encode_path_parameter(&id.to_string()),\
+                 crate::hooks::encode_query_value(&api_version)"
             ),
             "{what}"
         );
@@ -165,12 +166,13 @@ fn generated_code_sends_no_api_version_header() {
         );
         // No operation has header parameters, so no header map is built at all.
         assert!(!squeezed.contains("header_map"), "{what}");
-        // The api-version still goes in the query of each of the five operations.
+        // The api-version still goes in the query of each of the five operations: in the URL
+        // each formats (progenitor's `.query(..)` is moved there).
+        assert!(!squeezed.contains(".query("), "{what}");
+        assert_eq!(squeezed.matches("?api-version={}\",").count(), 5, "{what}");
         assert_eq!(
             squeezed
-                .matches(
-                    ".query(&progenitor_client::QueryParam::new(\"api-version\",&api_version))"
-                )
+                .matches("crate::hooks::encode_query_value(&api_version))")
                 .count(),
             5,
             "{what}"
@@ -363,13 +365,15 @@ fn import_spec_converts_2026_09_23_and_progenitor_accepts_it() {
     let squeezed: String = code.split_whitespace().collect();
     assert!(
         squeezed.contains(
-            "\"{}/access/teamsExtension/tenants/{}/assignments/{}\",client.baseurl,\
+            "\"{}/access/teamsExtension/tenants/{}/assignments/{}?api-version={}\",client.baseurl,\
              crate::hooks::encode_path_parameter(&tenant_id.to_string()),\
-             crate::hooks::encode_path_parameter(&object_id.to_string())"
+             crate::hooks::encode_path_parameter(&object_id.to_string()),\
+             crate::hooks::encode_query_value(&api_version)"
         ),
         "{code}"
     );
     assert!(!squeezed.contains("encode_path("));
+    assert!(!squeezed.contains(".query("));
 }
 
 #[test]
@@ -402,4 +406,46 @@ fn codegen_check_cli_passes_on_the_checked_in_code() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn api_version_query_moves_into_the_url_from_refs_and_path_items_and_nothing_else_does() {
+    // Path-level `$ref` parameter: each operation of the path gets it, moved into its URL.
+    let spec = r##"{
+      "openapi": "3.0.3",
+      "info": { "title": "t", "version": "1" },
+      "components": { "parameters": { "ApiVersion": {
+        "name": "api-version", "in": "query", "required": true, "schema": { "type": "string" } } } },
+      "paths": {
+        "/a": {
+          "parameters": [ { "$ref": "#/components/parameters/ApiVersion" } ],
+          "get": { "operationId": "Read", "responses": { "204": { "description": "ok" } } },
+          "delete": { "operationId": "Drop", "responses": { "204": { "description": "ok" } } } },
+        "/b": { "get": { "operationId": "NoVersion", "responses": { "204": { "description": "ok" } } } }
+      }
+    }"##;
+    let code = codegen::generate(spec, "t.json").unwrap();
+    let squeezed: String = code.split_whitespace().collect();
+    assert_eq!(
+        squeezed
+            .matches("\"{}/a?api-version={}\",client.baseurl,crate::hooks::encode_query_value(&api_version)")
+            .count(),
+        2,
+        "{code}"
+    );
+    assert!(squeezed.contains("\"{}/b\",client.baseurl"), "{code}");
+    assert!(!squeezed.contains(".query("), "{code}");
+
+    // Another query parameter is not guessed at: the generation fails and says why.
+    let spec = r##"{
+      "openapi": "3.0.3",
+      "info": { "title": "t", "version": "1" },
+      "paths": { "/a": { "get": { "operationId": "List",
+        "parameters": [
+          { "name": "api-version", "in": "query", "required": true, "schema": { "type": "string" } },
+          { "name": "top", "in": "query", "required": false, "schema": { "type": "integer" } } ],
+        "responses": { "204": { "description": "ok" } } } } }
+    }"##;
+    let error = codegen::generate(spec, "t.json").unwrap_err().to_string();
+    assert!(error.contains("not the api-version parameter"), "{error}");
 }

@@ -1009,7 +1009,10 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/identities", client.baseurl,);
+            let url = format!(
+                "{}/identities?api-version={}", client.baseurl, crate
+                ::hooks::encode_query_value(& api_version)
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1019,7 +1022,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_create",
@@ -1097,8 +1099,9 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}", client.baseurl, crate
-                ::hooks::encode_path_parameter(& id.to_string()),
+                "{}/identities/{}?api-version={}", client.baseurl, crate
+                ::hooks::encode_path_parameter(& id.to_string()), crate
+                ::hooks::encode_query_value(& api_version)
             );
             #[allow(unused_mut)]
             let mut request = client
@@ -1108,7 +1111,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_delete",
@@ -1224,8 +1226,9 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}/:issueAccessToken", client.baseurl, crate
-                ::hooks::encode_path_parameter(& id.to_string()),
+                "{}/identities/{}/:issueAccessToken?api-version={}", client.baseurl,
+                crate ::hooks::encode_path_parameter(& id.to_string()), crate
+                ::hooks::encode_query_value(& api_version)
             );
             #[allow(unused_mut)]
             let mut request = client
@@ -1236,7 +1239,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_issue_access_token",
@@ -1314,8 +1316,9 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}/:revokeAccessTokens", client.baseurl, crate
-                ::hooks::encode_path_parameter(& id.to_string()),
+                "{}/identities/{}/:revokeAccessTokens?api-version={}", client.baseurl,
+                crate ::hooks::encode_path_parameter(& id.to_string()), crate
+                ::hooks::encode_query_value(& api_version)
             );
             #[allow(unused_mut)]
             let mut request = client
@@ -1325,7 +1328,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_revoke_access_tokens",
@@ -1425,7 +1427,10 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/teamsUser/:exchangeAccessToken", client.baseurl,);
+            let url = format!(
+                "{}/teamsUser/:exchangeAccessToken?api-version={}", client.baseurl, crate
+                ::hooks::encode_query_value(& api_version)
+            );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1435,7 +1440,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_exchange_teams_user_access_token",

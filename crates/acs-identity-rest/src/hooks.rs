@@ -193,24 +193,47 @@ impl ClientHooks<Transport> for Client {
 /// code formats is final. The input is the raw value, never already encoded: a `%` is encoded
 /// like any other reserved character. Text with nothing to encode is returned as it is.
 pub(crate) fn encode_path_parameter(value: &str) -> Cow<'_, str> {
+    encode(value, &UNRESERVED, false)
+}
+
+/// Encodes a query value as `application/x-www-form-urlencoded` does (what the WHATWG URL
+/// standard's form serializer, and so `reqwest::RequestBuilder::query`, produce): `A-Z a-z 0-9`
+/// and `* - . _` stay, a space becomes `+`, every other byte of the UTF-8 text `%XX` with
+/// upper-case hex digits.
+///
+/// `cargo xtask codegen` moves the `api-version` query parameter, which progenitor adds with
+/// `.query(..)` (re-serializing the whole URL on every request), into the URL the generated code
+/// formats, as `?api-version={}` with this function applied to the value: the same bytes on the
+/// wire for any value.
+pub(crate) fn encode_query_value(value: &str) -> Cow<'_, str> {
+    encode(value, &FORM_UNRESERVED, true)
+}
+
+/// Percent-encodes every byte of `value` that `keep` does not mark (a space as `+` when
+/// `space_as_plus`); borrows when there is nothing to encode.
+fn encode<'a>(value: &'a str, keep: &[bool; 256], space_as_plus: bool) -> Cow<'a, str> {
     let bytes = value.as_bytes();
-    let Some(first) = bytes.iter().position(|b| !is_unreserved(*b)) else {
+    let Some(first) = bytes.iter().position(|b| !keep[usize::from(*b)]) else {
         return Cow::Borrowed(value);
     };
     // Room for the worst case (every byte from `first` on encoded), so the String never grows;
     // cheaper than counting first, and the String lives only until the URL is formatted.
     let mut out =
         String::with_capacity(first.saturating_add((bytes.len() - first).saturating_mul(3)));
-    // Runs of unreserved (ASCII) bytes are copied as they are; a run starts and ends on a
-    // character boundary since the bytes around it are ASCII or the first byte of a UTF-8
-    // sequence (whose other bytes are not unreserved either).
+    // Runs of kept (ASCII) bytes are copied as they are; a run starts and ends on a character
+    // boundary since the bytes around it are ASCII or the first byte of a UTF-8 sequence (whose
+    // other bytes are not kept either).
     let mut run_start = 0;
     for (i, &b) in bytes.iter().enumerate().skip(first) {
-        if !is_unreserved(b) {
+        if !keep[usize::from(b)] {
             if run_start < i {
                 out.push_str(value.get(run_start..i).unwrap_or_default());
             }
-            out.push_str(escape(b));
+            if space_as_plus && b == b' ' {
+                out.push('+');
+            } else {
+                out.push_str(escape(b));
+            }
             run_start = i + 1;
         }
     }
@@ -259,9 +282,22 @@ const UNRESERVED: [bool; 256] = {
     table
 };
 
+#[cfg(test)]
 fn is_unreserved(b: u8) -> bool {
     UNRESERVED[usize::from(b)]
 }
+
+/// Which byte values a form-urlencoded value keeps raw (`A-Z a-z 0-9 * - . _`).
+const FORM_UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -378,6 +414,33 @@ mod tests {
                 enc(&text),
                 percent_encoding::utf8_percent_encode(&text, UNRESERVED_SET).to_string()
             );
+        }
+    }
+
+    #[test]
+    fn query_values_are_encoded_like_the_form_serializer_reqwest_used() {
+        let reference = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        assert!(matches!(
+            encode_query_value("2023-10-01"),
+            Cow::Borrowed("2023-10-01")
+        ));
+        assert_eq!(
+            encode_query_value("a b&c=d/é*~"),
+            "a+b%26c%3Dd%2F%C3%A9*%7E"
+        );
+        let mut text = String::new();
+        for c in (0..=0x10FFFF).step_by(7).filter_map(char::from_u32) {
+            text.clear();
+            text.push(c);
+            assert_eq!(encode_query_value(&text), reference(&text));
+            text.insert_str(0, "2023 ");
+            text.push_str("-z*");
+            text.push(c);
+            assert_eq!(encode_query_value(&text), reference(&text));
+        }
+        for b in 0u8..0x80 {
+            let text = char::from(b).to_string();
+            assert_eq!(encode_query_value(&text), reference(&text), "byte {b:#04x}");
         }
     }
 
