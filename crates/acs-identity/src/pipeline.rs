@@ -373,151 +373,192 @@ fn append_headers(request: &mut reqwest::Request, headers: &[(HeaderName, Header
     }
 }
 
+/// Reads the body of a response that will be retried (so the connection can be reused; its
+/// content is irrelevant), then waits `delay`.
+async fn drain_then_wait(response: reqwest::Response, delay: Duration) {
+    let _ = response.bytes().await;
+    tokio::time::sleep(delay).await;
+}
+
+/// Signs one try with the access key.
+fn sign(
+    credential: &AccessKeyCredential,
+    clock: &dyn Clock,
+    request: &mut reqwest::Request,
+) -> Result<()> {
+    let key = credential.key();
+    acs_auth::sign_request(request, &key, clock.now())
+        .map_err(|e| Error::configuration(format!("cannot sign the request: {e}"), None))
+}
+
+/// The request of a retry, rebuilt from what the first try kept.
+fn next_try(replay: Option<&Replay>) -> Result<reqwest::Request> {
+    replay.map(Replay::copy).ok_or_else(stream_body_error)
+}
+
 fn stream_body_error() -> Error {
     Error::configuration("the request body is a stream and cannot be retried", None)
 }
 
 impl Pipeline {
     /// Sends `request` as one logical call: adds the common headers, then for each try
-    /// authorizes a fresh copy, sends it, and retries what may succeed later.
+    /// authorizes it, sends it, and retries what may succeed later.
     ///
-    /// Returns the final response, whatever its status, or the error that ended the call.
-    pub(crate) async fn send(
+    /// The outcome (the final response, whatever its status, or the error that ended the call)
+    /// goes through `finish`, whose result this returns: one future for the whole call, which
+    /// the executor boxes on every call (a wrapping `async fn` would hold a second copy of the
+    /// request; the smaller the box, the cheaper its allocation).
+    pub(crate) async fn send<T>(
         &self,
         mut request: reqwest::Request,
-        call: &CallState,
-    ) -> Result<reqwest::Response> {
-        if request.url().query() == Some("") {
-            request.url_mut().set_query(None);
-        }
-        let headers = request.headers_mut();
-        headers.insert(header::USER_AGENT, self.user_agent.clone());
-        headers.insert(X_MS_CLIENT_REQUEST_ID, call.request_id_header.clone());
-        headers.insert(
-            X_MS_RETURN_CLIENT_REQUEST_ID,
-            HeaderValue::from_static("true"),
-        );
-        if !headers.contains_key(header::ACCEPT) {
-            headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        }
-        let span = tracing::Span::current();
-        let mut first = Some(request);
-        let mut replay: Option<Replay> = None;
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            call.attempts.store(attempt, Ordering::Relaxed);
-            span.record("attempts", attempt);
-            let may_retry = attempt <= self.retry.max_retries;
-            // The first try sends the request itself, after keeping what a retry needs; a retry
-            // sends a request rebuilt from that.
-            let this_try = match first.take() {
-                Some(request) => {
-                    if may_retry {
-                        replay = Some(Replay::keep(&request).ok_or_else(stream_body_error)?);
-                    }
-                    Some(request)
+        call: Arc<CallState>,
+        finish: impl FnOnce(Result<reqwest::Response>, &CallState) -> T,
+    ) -> T {
+        /// `?` for the labeled block below.
+        macro_rules! or_break {
+            ($label:lifetime, $result:expr) => {
+                match $result {
+                    Ok(value) => value,
+                    Err(error) => break $label Err(error),
                 }
-                None => replay.as_ref().map(Replay::copy),
             };
-            let mut this_try = this_try.ok_or_else(stream_body_error)?;
-            self.authorize(&mut this_try).await?;
-            if let Some(timeout) = self.per_try_timeout {
-                *this_try.timeout_mut() = Some(timeout);
-            }
-            tracing::debug!(
-                attempt,
-                method = %this_try.method(),
-                path = this_try.url().path(),
-                "sending request"
-            );
-            match self.http.execute(this_try).await {
-                Ok(response) => {
-                    let status = response.status();
-                    call.last_status
-                        .store(u32::from(status.as_u16()), Ordering::Relaxed);
-                    span.record("status", status.as_u16());
-                    tracing::debug!(attempt, status = status.as_u16(), "response received");
-                    if may_retry && is_retryable_status(status) {
-                        let delay = match server_delay(response.headers(), self.clock.now()) {
-                            Some(asked) => asked.min(self.retry.max_delay),
-                            None => backoff(&self.retry, attempt),
-                        };
-                        tracing::info!(
-                            attempt,
-                            status = status.as_u16(),
-                            delay_ms = delay.as_millis() as u64,
-                            "retrying after a retryable status"
-                        );
-                        // Read the body so the connection can be reused; its content is irrelevant.
-                        let _ = response.bytes().await;
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    return Ok(response);
-                }
-                Err(error) => {
-                    if may_retry && is_retryable_error(&error) {
-                        let delay = backoff(&self.retry, attempt);
-                        tracing::info!(
-                            attempt,
-                            delay_ms = delay.as_millis() as u64,
-                            timeout = error.is_timeout(),
-                            "retrying after a connection failure"
-                        );
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    let what = if error.is_timeout() {
-                        "the request timed out"
-                    } else if error.is_connect() {
-                        "could not connect to the service"
-                    } else {
-                        "the request could not be sent"
-                    };
-                    tracing::debug!(attempt, what, "request failed");
-                    return Err(Error::transport(
-                        format!(
-                            "{what} (after {attempt} {})",
-                            if attempt == 1 { "try" } else { "tries" }
-                        ),
-                        Some(call.request_id().to_owned()),
-                        Some(Box::new(error.without_url())),
-                    ));
-                }
-            }
         }
+        let outcome = 'call: {
+            if request.url().query() == Some("") {
+                request.url_mut().set_query(None);
+            }
+            let headers = request.headers_mut();
+            headers.insert(header::USER_AGENT, self.user_agent.clone());
+            headers.insert(X_MS_CLIENT_REQUEST_ID, call.request_id_header.clone());
+            headers.insert(
+                X_MS_RETURN_CLIENT_REQUEST_ID,
+                HeaderValue::from_static("true"),
+            );
+            if !headers.contains_key(header::ACCEPT) {
+                headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+            }
+            // The first try sends the request itself, after keeping what a retry needs; a retry
+            // sends a request rebuilt from that. (One request slot in this future, which the
+            // executor boxes on every call: the smaller it is, the cheaper that allocation.)
+            let replay = if self.retry.max_retries > 0 {
+                Some(Box::new(or_break!(
+                    'call,
+                    Replay::keep(&request).ok_or_else(stream_body_error)
+                )))
+            } else {
+                None
+            };
+            let mut attempt: u32 = 0;
+            loop {
+                attempt += 1;
+                call.attempts.store(attempt, Ordering::Relaxed);
+                tracing::Span::current().record("attempts", attempt);
+                let may_retry = attempt <= self.retry.max_retries;
+                match &self.auth {
+                    Auth::Key(credential) => {
+                        or_break!('call, sign(credential, &*self.clock, &mut request));
+                    }
+                    // Boxed: this future stays small for key auth (it is boxed on every call).
+                    Auth::Token { credential, cache } => {
+                        or_break!(
+                            'call,
+                            Box::pin(self.authorize_bearer(credential, cache, &mut request)).await
+                        );
+                    }
+                }
+                if let Some(timeout) = self.per_try_timeout {
+                    *request.timeout_mut() = Some(timeout);
+                }
+                tracing::debug!(
+                    attempt,
+                    method = %request.method(),
+                    path = request.url().path(),
+                    "sending request"
+                );
+                match self.http.execute(request).await {
+                    Ok(response) => {
+                        let status = response.status();
+                        call.last_status
+                            .store(u32::from(status.as_u16()), Ordering::Relaxed);
+                        tracing::Span::current().record("status", status.as_u16());
+                        tracing::debug!(attempt, status = status.as_u16(), "response received");
+                        if may_retry && is_retryable_status(status) {
+                            let delay = match server_delay(response.headers(), self.clock.now()) {
+                                Some(asked) => asked.min(self.retry.max_delay),
+                                None => backoff(&self.retry, attempt),
+                            };
+                            tracing::info!(
+                                attempt,
+                                status = status.as_u16(),
+                                delay_ms = delay.as_millis() as u64,
+                                "retrying after a retryable status"
+                            );
+                            // Boxed: a rare path, kept out of this future (boxed on every call).
+                            Box::pin(drain_then_wait(response, delay)).await;
+                            request = or_break!('call, next_try(replay.as_deref()));
+                            continue;
+                        }
+                        break 'call Ok(response);
+                    }
+                    Err(error) => {
+                        if may_retry && is_retryable_error(&error) {
+                            let delay = backoff(&self.retry, attempt);
+                            tracing::info!(
+                                attempt,
+                                delay_ms = delay.as_millis() as u64,
+                                timeout = error.is_timeout(),
+                                "retrying after a connection failure"
+                            );
+                            Box::pin(tokio::time::sleep(delay)).await;
+                            request = or_break!('call, next_try(replay.as_deref()));
+                            continue;
+                        }
+                        let what = if error.is_timeout() {
+                            "the request timed out"
+                        } else if error.is_connect() {
+                            "could not connect to the service"
+                        } else {
+                            "the request could not be sent"
+                        };
+                        tracing::debug!(attempt, what, "request failed");
+                        break 'call Err(Error::transport(
+                            format!(
+                                "{what} (after {attempt} {})",
+                                if attempt == 1 { "try" } else { "tries" }
+                            ),
+                            Some(call.request_id().to_owned()),
+                            Some(Box::new(error.without_url())),
+                        ));
+                    }
+                }
+            }
+        };
+        finish(outcome, &call)
     }
 
-    /// Adds the authorization of one try.
-    async fn authorize(&self, request: &mut reqwest::Request) -> Result<()> {
-        match &self.auth {
-            Auth::Key(credential) => {
-                let key = credential.key();
-                acs_auth::sign_request(request, &key, self.clock.now()).map_err(|e| {
-                    Error::configuration(format!("cannot sign the request: {e}"), None)
-                })
-            }
-            Auth::Token { credential, cache } => {
-                if !bearer_allowed(request.url()) {
-                    return Err(Error::configuration(
-                        bearer_refused_message(request.url()),
-                        None,
-                    ));
-                }
-                let token = self.bearer_token(credential, cache).await?;
-                let mut value =
-                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                        Error::credential(
-                            "the credential returned a token that is not a valid header value",
-                            None,
-                        )
-                    })?;
-                value.set_sensitive(true);
-                request.headers_mut().insert(header::AUTHORIZATION, value);
-                Ok(())
-            }
+    /// Adds the bearer authorization of one try.
+    async fn authorize_bearer(
+        &self,
+        credential: &Arc<dyn TokenCredential>,
+        cache: &Mutex<Option<azure_core::credentials::AccessToken>>,
+        request: &mut reqwest::Request,
+    ) -> Result<()> {
+        if !bearer_allowed(request.url()) {
+            return Err(Error::configuration(
+                bearer_refused_message(request.url()),
+                None,
+            ));
         }
+        let token = self.bearer_token(credential, cache).await?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            Error::credential(
+                "the credential returned a token that is not a valid header value",
+                None,
+            )
+        })?;
+        value.set_sensitive(true);
+        request.headers_mut().insert(header::AUTHORIZATION, value);
+        Ok(())
     }
 
     async fn bearer_token(

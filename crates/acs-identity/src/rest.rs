@@ -42,25 +42,34 @@ impl RequestExecutor for PipelineExecutor {
         mut request: reqwest::Request,
         operation_id: &'static str,
     ) -> BoxFuture<'a, std::result::Result<reqwest::Response, ExecuteError>> {
-        Box::pin(async move {
-            let Ok(call) = CALL.try_with(Arc::clone) else {
-                return Err(ExecuteError::other(
-                    "internal error: a request was sent outside of a client call",
-                ));
-            };
-            normalize(&mut request, operation_id);
-            match self.pipeline.send(request, &call).await {
-                Ok(response) => {
-                    call.record_response(&response);
-                    Ok(response)
-                }
-                Err(error) => {
-                    let message = error.to_string();
-                    call.set_failure(error);
-                    Err(ExecuteError::other(message))
-                }
-            }
-        })
+        // Called while the generated client's future is polled inside `in_call`, so the call's
+        // state is at hand now; only the sending is boxed (a smaller box than an async block
+        // that would also hold the request until its first poll).
+        let Ok(call) = CALL.try_with(Arc::clone) else {
+            return Box::pin(std::future::ready(Err(ExecuteError::other(
+                "internal error: a request was sent outside of a client call",
+            ))));
+        };
+        normalize(&mut request, operation_id);
+        Box::pin(self.pipeline.send(request, call, record_outcome))
+    }
+}
+
+/// Records the outcome of a call's sending in it, and hands the generated client what it takes.
+fn record_outcome(
+    outcome: Result<reqwest::Response>,
+    call: &CallState,
+) -> std::result::Result<reqwest::Response, ExecuteError> {
+    match outcome {
+        Ok(response) => {
+            call.record_response(&response);
+            Ok(response)
+        }
+        Err(error) => {
+            let message = error.to_string();
+            call.set_failure(error);
+            Err(ExecuteError::other(message))
+        }
     }
 }
 
