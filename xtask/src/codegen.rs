@@ -27,6 +27,11 @@
 //!   `.headers(header_map)` when nothing else is appended (no operation of this API has header
 //!   parameters). The official SDKs send the api-version in the query only. The generation fails
 //!   if the header is not dropped from exactly every operation, or is left anywhere;
+//! - an operation whose JSON request body is optional (`required: false`: create) sends it as the
+//!   official SDKs do: progenitor's `.json(&body)` becomes
+//!   `crate::hooks::optional_json_body(<builder>, &body)`, which sends an empty body (with
+//!   `content-type: application/json`) when the body serializes to `{}` (nothing set) instead of
+//!   `{}`; generation fails unless exactly those operations are rewritten;
 //! - the `api-version` query parameter, which progenitor adds with
 //!   `.query(&QueryParam::new("api-version", &api_version))` (serializing it and re-serializing
 //!   the whole URL on every request), is moved into the URL the operation formats:
@@ -63,6 +68,7 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     let path_parameters = path_parameter_count(&document)?;
     let operations = operation_count(&document)?;
     let api_version_queries = api_version_query_count(&document)?;
+    let optional_bodies = optional_json_body_operations(&document)?;
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| Error::new(format!("{spec_label} is not an OpenAPI 3.0 document: {e}")))?;
 
@@ -100,6 +106,15 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
         return Err(Error::new(format!(
             "{spec_label} has {operations} operation(s) but progenitor's `api-version` header \
              was dropped from {dropped}; update drop_api_version_header()"
+        )));
+    }
+    let rewritten_bodies = optional_bodies_as_sdks_send_them(&mut file, &optional_bodies)?;
+    if rewritten_bodies != optional_bodies.len() {
+        return Err(Error::new(format!(
+            "{spec_label} has {} operation(s) with an optional JSON request body but \
+             {rewritten_bodies} `.json(&body)` call(s) were rewritten; update \
+             optional_bodies_as_sdks_send_them()",
+            optional_bodies.len()
         )));
     }
     let moved = api_version_into_url(&mut file)?;
@@ -555,6 +570,131 @@ impl syn::visit_mut::VisitMut for HeadersCallRemover {
             self.0 += 1;
         }
         syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+/// What sets an optional JSON body (see module docs).
+const OPTIONAL_JSON_BODY: &str = "crate::hooks::optional_json_body";
+
+/// progenitor's `operation_id` (snake case) of each operation whose `requestBody` is JSON and not
+/// `required`.
+fn optional_json_body_operations(document: &Value) -> Result<Vec<String>> {
+    let paths = document
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::new("the document has no `paths`"))?;
+    let mut ids = Vec::new();
+    for operation in paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+    {
+        let (Some(id), Some(body)) = (
+            operation.get("operationId").and_then(Value::as_str),
+            operation.get("requestBody"),
+        ) else {
+            continue;
+        };
+        let required = body.get("required").and_then(Value::as_bool) == Some(true);
+        let json = body.pointer("/content/application~1json").is_some();
+        if json && !required {
+            ids.push(snake_case(id));
+        }
+    }
+    Ok(ids)
+}
+
+/// `CommunicationIdentity_Create` -> `communication_identity_create`, as progenitor names the
+/// operation (a mismatch makes the rewrite count check fail, never a silent skip).
+fn snake_case(id: &str) -> String {
+    let mut out = String::with_capacity(id.len() + 8);
+    let mut previous: Option<char> = None;
+    for c in id.chars() {
+        if c.is_uppercase() && previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+        previous = Some(c);
+    }
+    out
+}
+
+/// In the `send` of each operation of `operations`, replaces `<builder>.json(&body)` by
+/// `crate::hooks::optional_json_body(<builder>, &body)`. Returns how many were rewritten; an
+/// operation with more than one `.json(..)` is an error.
+fn optional_bodies_as_sdks_send_them(file: &mut syn::File, operations: &[String]) -> Result<usize> {
+    let mut rewriter = OptionalBodyRewriter {
+        operations,
+        rewritten: 0,
+        error: None,
+    };
+    syn::visit_mut::VisitMut::visit_file_mut(&mut rewriter, file);
+    match rewriter.error {
+        Some(error) => Err(error),
+        None => Ok(rewriter.rewritten),
+    }
+}
+
+struct OptionalBodyRewriter<'a> {
+    operations: &'a [String],
+    rewritten: usize,
+    error: Option<Error>,
+}
+
+impl syn::visit_mut::VisitMut for OptionalBodyRewriter<'_> {
+    fn visit_impl_item_fn_mut(&mut self, function: &mut syn::ImplItemFn) {
+        let mut finder = OperationIdFinder(None);
+        syn::visit::Visit::visit_block(&mut finder, &function.block);
+        let Some(id) = finder.0.filter(|id| self.operations.contains(id)) else {
+            return;
+        };
+        let mut json = JsonCallRewriter(0);
+        syn::visit_mut::VisitMut::visit_block_mut(&mut json, &mut function.block);
+        match json.0 {
+            1 => self.rewritten += 1,
+            n => {
+                self.error = Some(Error::new(format!(
+                    "`{id}` has an optional JSON body but {n} `.json(&body)` call(s)"
+                )));
+            }
+        }
+    }
+}
+
+/// The string of `operation_id: "<id>"` (progenitor's `OperationInfo`) in a function body.
+struct OperationIdFinder(Option<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for OperationIdFinder {
+    fn visit_field_value(&mut self, field: &'ast syn::FieldValue) {
+        if let syn::Member::Named(name) = &field.member
+            && name == "operation_id"
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(id),
+                ..
+            }) = &field.expr
+        {
+            self.0 = Some(id.value());
+        }
+        syn::visit::visit_field_value(self, field);
+    }
+}
+
+/// Replaces `<receiver>.json(<arg>)` by `crate::hooks::optional_json_body(<receiver>, <arg>)`.
+struct JsonCallRewriter(usize);
+
+impl syn::visit_mut::VisitMut for JsonCallRewriter {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        if let syn::Expr::MethodCall(call) = expr
+            && call.method == "json"
+            && call.args.len() == 1
+            && let Ok(function) = syn::parse_str::<syn::Path>(OPTIONAL_JSON_BODY)
+        {
+            let receiver = std::mem::replace(&mut *call.receiver, syn::Expr::PLACEHOLDER);
+            let argument = call.args[0].clone();
+            *expr = syn::parse_quote!(#function(#receiver, #argument));
+            self.0 += 1;
+        }
     }
 }
 

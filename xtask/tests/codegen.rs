@@ -169,6 +169,16 @@ fn generated_code_sends_no_api_version_header() {
         // The api-version still goes in the query of each of the five operations: in the URL
         // each formats (progenitor's `.query(..)` is moved there).
         assert!(!squeezed.contains(".query("), "{what}");
+        // Create's optional body goes through the SDK-like helper; the required ones (issue,
+        // exchange) are plain JSON.
+        assert_eq!(
+            squeezed
+                .matches("crate::hooks::optional_json_body(")
+                .count(),
+            1,
+            "{what}"
+        );
+        assert_eq!(squeezed.matches(".json(&body)").count(), 2, "{what}");
         assert_eq!(squeezed.matches("?api-version={}\",").count(), 5, "{what}");
         assert_eq!(
             squeezed

@@ -1014,14 +1014,18 @@ pub mod builder {
                 ::hooks::encode_query_value(& api_version)
             );
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+            let mut request = crate::hooks::optional_json_body(
+                    client
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        ),
+                    &body,
                 )
-                .json(&body)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_create",

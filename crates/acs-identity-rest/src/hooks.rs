@@ -8,9 +8,11 @@
 //! official SDKs do (`8:acs:...` becomes `8%3Aacs%3A...`; progenitor's own encoding leaves `:`
 //! raw), and leaves out the `api-version` *header* progenitor would add (the api-version travels
 //! in the query string only, as the official SDKs send it). So the `reqwest::Request` the
-//! generated code builds (URL, query, `accept`, JSON body) is final, and `exec` here only sends
-//! it through the installed [`RequestExecutor`], or straight through the client's
-//! `reqwest::Client` when there is none.
+//! generated code builds (URL, query, `accept`, JSON body) is final apart from one framing detail
+//! `exec` adds (`Content-Length: 0` on a body-less `POST`, as the SDKs send it); `exec` then
+//! sends it through the installed [`RequestExecutor`], or straight through the client's
+//! `reqwest::Client` when there is none. An optional body left empty (create without options)
+//! goes out empty, not as `{}`: the generator routes it through `optional_json_body` here.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,7 +31,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// The request it receives is exactly what goes on the wire apart from what the executor adds:
 /// method, URL (path parameters already percent-encoded, `api-version` in the query), headers
-/// (`accept`, and `content-type` when there is a body) and body bytes. It may modify the request,
+/// (`accept`; `content-type` with a JSON body and on a create without options, which has an
+/// empty body as the official SDKs send it; `Content-Length: 0` on a body-less `POST`) and body
+/// bytes. It may modify the request,
 /// and it may send it more than once (clone it with `reqwest::Request::try_clone`, which succeeds
 /// for every request of this API since all bodies are in memory), signing every attempt afresh.
 ///
@@ -151,6 +155,8 @@ impl ClientHooks<Transport> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
+        let mut request = request;
+        frame_empty_post(&mut request);
         let Some(executor) = &self.inner.executor else {
             return self.client.execute(request).await;
         };
@@ -180,6 +186,41 @@ impl ClientHooks<Transport> for Client {
             return Err(Error::Custom(message.clone()));
         }
         Ok(())
+    }
+}
+
+/// Sets the JSON body of an operation whose request body is optional (`required: false` in the
+/// spec), as the official SDKs send it: when the body serializes to `{}` (no option set), the
+/// request goes with `content-type: application/json` and an empty body (`exec` then frames it
+/// with `Content-Length: 0`), not `{}`. `cargo xtask codegen` puts a call to this function where
+/// progenitor writes `.json(&body)` for such an operation (the service accepts both forms).
+pub(crate) fn optional_json_body<T: serde::Serialize>(
+    builder: reqwest::RequestBuilder,
+    body: &T,
+) -> reqwest::RequestBuilder {
+    let json = reqwest::header::HeaderValue::from_static("application/json");
+    match serde_json::to_vec(body) {
+        Ok(bytes) if bytes == b"{}" => builder.header(reqwest::header::CONTENT_TYPE, json),
+        Ok(bytes) => builder
+            .header(reqwest::header::CONTENT_TYPE, json)
+            .body(bytes),
+        // reqwest records the same serialization error in the builder.
+        Err(_) => builder.json(body),
+    }
+}
+
+/// A `POST` without a body says `Content-Length: 0`, as the official SDKs send it (hyper would
+/// send no length at all for an empty body).
+fn frame_empty_post(request: &mut reqwest::Request) {
+    let empty = request
+        .body()
+        .is_none_or(|b| b.as_bytes().is_some_and(<[u8]>::is_empty));
+    if request.method() == reqwest::Method::POST && empty {
+        *request.body_mut() = Some(reqwest::Body::from(""));
+        request.headers_mut().insert(
+            reqwest::header::CONTENT_LENGTH,
+            reqwest::header::HeaderValue::from_static("0"),
+        );
     }
 }
 

@@ -98,7 +98,7 @@ async fn create_with_scopes_sends_json_and_decodes_201_with_seven_digit_expiry()
 }
 
 #[tokio::test]
-async fn create_without_options_sends_empty_object_and_decodes_201_without_token() {
+async fn create_without_options_sends_an_empty_body_and_decodes_201_without_token() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -106,7 +106,10 @@ async fn create_without_options_sends_empty_object_and_decodes_201_without_token
                 .path("/identities")
                 .query_param("api-version", "2023-10-01")
                 .header_missing("api-version")
-                .body("{}");
+                // As the official SDKs send it: no `{}`, a JSON content type, a zero length.
+                .header("content-type", "application/json")
+                .header("content-length", "0")
+                .body("");
             then.status(201)
                 .json_body(json!({ "identity": { "id": ID } }));
         })
@@ -1050,7 +1053,11 @@ impl RequestExecutor for Canned {
                 operation_id,
                 method: request.method().to_string(),
                 target: format!("{}?{}", url.path(), url.query().unwrap_or_default()),
-                headers: Vec::new(),
+                headers: request
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+                    .collect(),
                 body: request
                     .body()
                     .and_then(|b| b.as_bytes())
@@ -1177,22 +1184,38 @@ async fn requests_match_what_the_official_js_sdk_sends() {
         );
         let their_body = theirs["body"].as_str().unwrap();
         let our_body = ours.body.clone().unwrap_or_default();
-        if their_body.is_empty() {
-            // Create without options: the SDK sends no body, progenitor sends `{}` (the service
-            // treats both alike). Body-less operations send nothing, like the SDK.
-            if ours.operation_id == "communication_identity_create" {
-                assert_eq!(our_body, b"{}");
-            } else {
-                assert!(our_body.is_empty(), "{}", ours.operation_id);
-            }
-        } else {
-            // Byte for byte: same keys, same order, compact.
-            assert_eq!(
-                String::from_utf8(our_body).unwrap(),
-                their_body,
-                "{}",
-                ours.operation_id
-            );
+        // Byte for byte: same keys, same order, compact; empty where the SDK sends no body
+        // (create without options included: not `{}`).
+        assert_eq!(
+            String::from_utf8(our_body).unwrap(),
+            their_body,
+            "{}",
+            ours.operation_id
+        );
+        // The framing headers the SDK sends: content-type with a JSON body or an optional one
+        // left out, `Content-Length: 0` on a body-less POST.
+        let theirs_header = |name: &str| {
+            theirs["headers"]
+                .as_object()
+                .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_owned)
+        };
+        let ours_header = |name: &str| {
+            ours.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            ours_header("content-type"),
+            theirs_header("content-type"),
+            "{}",
+            ours.operation_id
+        );
+        if ours.method == "POST" && their_body.is_empty() {
+            assert_eq!(ours_header("content-length").as_deref(), Some("0"));
+            assert_eq!(theirs_header("content-length").as_deref(), Some("0"));
         }
     }
 }

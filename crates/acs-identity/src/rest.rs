@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use acs_identity_rest::{BoxFuture, ExecuteError, RequestExecutor, Transport, types};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 
 use crate::error::{Error, Result, ServiceErrorDetail};
 use crate::pipeline::{CallState, Pipeline, error_from_parts};
@@ -39,8 +38,8 @@ impl RequestExecutor for PipelineExecutor {
     fn execute<'a>(
         &'a self,
         _http: &'a reqwest::Client,
-        mut request: reqwest::Request,
-        operation_id: &'static str,
+        request: reqwest::Request,
+        _operation_id: &'static str,
     ) -> BoxFuture<'a, std::result::Result<reqwest::Response, ExecuteError>> {
         // Called while the generated client's future is polled inside `in_call`, so the call's
         // state is at hand now; only the sending is boxed (a smaller box than an async block
@@ -50,7 +49,6 @@ impl RequestExecutor for PipelineExecutor {
                 "internal error: a request was sent outside of a client call",
             ))));
         };
-        normalize(&mut request, operation_id);
         Box::pin(self.pipeline.send(request, call, record_outcome))
     }
 }
@@ -70,28 +68,6 @@ fn record_outcome(
             call.set_failure(error);
             Err(ExecuteError::other(message))
         }
-    }
-}
-
-/// Wire details where the official SDKs differ from a plain serialization: a create without
-/// scopes has an empty body (not `{}`), and a body-less POST says `Content-Length: 0`.
-fn normalize(request: &mut reqwest::Request, operation_id: &str) {
-    if operation_id == "communication_identity_create"
-        && request.body().and_then(reqwest::Body::as_bytes) == Some(b"{}")
-    {
-        *request.body_mut() = Some(reqwest::Body::from(""));
-        request
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    let empty = request
-        .body()
-        .is_none_or(|b| b.as_bytes().is_some_and(<[u8]>::is_empty));
-    if request.method() == reqwest::Method::POST && empty {
-        *request.body_mut() = Some(reqwest::Body::from(""));
-        request
-            .headers_mut()
-            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
 }
 
