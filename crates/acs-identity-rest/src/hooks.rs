@@ -261,25 +261,27 @@ fn encode<'a>(value: &'a str, keep: &[bool; 256], space_as_plus: bool) -> Cow<'a
     // cheaper than counting first, and the String lives only until the URL is formatted.
     let mut out =
         String::with_capacity(first.saturating_add((bytes.len() - first).saturating_mul(3)));
-    // Runs of kept (ASCII) bytes are copied as they are; a run starts and ends on a character
-    // boundary since the bytes around it are ASCII or the first byte of a UTF-8 sequence (whose
-    // other bytes are not kept either).
-    let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(first) {
-        if !keep[usize::from(b)] {
-            if run_start < i {
-                out.push_str(value.get(run_start..i).unwrap_or_default());
-            }
-            if space_as_plus && b == b' ' {
-                out.push('+');
-            } else {
-                out.push_str(escape(b));
-            }
-            run_start = i + 1;
+    out.push_str(value.get(..first).unwrap_or_default());
+    // `bytes[i]` is to be encoded; after it comes a run of kept bytes (found with a tight
+    // `position` scan), copied as it is. A run starts and ends on a character boundary: kept
+    // bytes are ASCII, and the other bytes of a multi-byte character are never kept.
+    let mut i = first;
+    while let Some(&b) = bytes.get(i) {
+        if space_as_plus && b == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(escape(b));
         }
-    }
-    if run_start < bytes.len() {
-        out.push_str(value.get(run_start..).unwrap_or_default());
+        i += 1;
+        let rest = bytes.get(i..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|b| !keep[usize::from(*b)])
+            .unwrap_or(rest.len());
+        if run > 0 {
+            out.push_str(value.get(i..i + run).unwrap_or_default());
+        }
+        i += run;
     }
     Cow::Owned(out)
 }

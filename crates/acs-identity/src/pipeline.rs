@@ -60,7 +60,7 @@ impl Auth {
 /// A random (version 4) UUID for `x-ms-client-request-id`. The ids need to be unique, not secret:
 /// they come from a per-thread generator seeded once from the OS, which avoids a system call per
 /// request.
-fn new_request_id() -> String {
+fn new_request_id() -> [u8; uuid::fmt::Hyphenated::LENGTH] {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<(u64, u64)> = Cell::new({
@@ -87,8 +87,8 @@ fn new_request_id() -> String {
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .hyphenated()
-        .encode_lower(&mut text)
-        .to_owned()
+        .encode_lower(&mut text);
+    text
 }
 
 /// State of one logical call, shared by all of its tries.
@@ -107,11 +107,13 @@ pub(crate) struct CallState {
 
 impl CallState {
     pub(crate) fn new() -> Self {
-        // The header owns the id's bytes (no copy); the text is read back from it.
-        let request_id_header = HeaderValue::from_maybe_shared(
-            bytes::Bytes::from(new_request_id()),
-        )
-        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
+        // The header owns the id's bytes (one allocation, shared by every clone of the header
+        // without further copies); the text is read back from it.
+        let request_id_header =
+            HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(new_request_id()))
+                .unwrap_or_else(|_| {
+                    HeaderValue::from_static("00000000-0000-0000-0000-000000000000")
+                });
         Self {
             request_id_header,
             attempts: AtomicU32::new(0),
@@ -644,8 +646,9 @@ mod tests {
 
     #[test]
     fn request_ids_are_distinct_v4_uuids() {
-        let ids: std::collections::HashSet<String> =
-            (0..10_000).map(|_| new_request_id()).collect();
+        let ids: std::collections::HashSet<String> = (0..10_000)
+            .map(|_| String::from_utf8(new_request_id().to_vec()).unwrap())
+            .collect();
         assert_eq!(ids.len(), 10_000);
         for id in ids.iter().take(20) {
             let parsed = uuid::Uuid::parse_str(id).unwrap();
