@@ -282,9 +282,16 @@ fn main() {
             .unwrap_or(3);
         let mut bare = Vec::new();
         let mut facade = Vec::new();
-        for _ in 0..rounds {
-            bare.push(run(quick, bare_one.clone()).await);
-            facade.push(run(quick, facade_one.clone()).await);
+        // Pairs of rounds, the order alternating (bare first, then facade first, ...) so a drift
+        // in the machine's speed does not favour one side.
+        for round in 0..rounds {
+            if round % 2 == 0 {
+                bare.push(run(quick, bare_one.clone()).await);
+                facade.push(run(quick, facade_one.clone()).await);
+            } else {
+                facade.push(run(quick, facade_one.clone()).await);
+                bare.push(run(quick, bare_one.clone()).await);
+            }
         }
         let median = |v: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
             let mut xs: Vec<f64> = v.iter().map(pick).collect();
@@ -310,6 +317,17 @@ fn main() {
         println!(
             "  ratio bare / facade, CPU per call:         {:>9.3}  (load-independent)",
             bare_cpu / facade_cpu
+        );
+        // Each pair ran back to back, so its ratio sees nearly the same machine: the median of
+        // the pair ratios is the figure least moved by other load on a shared machine.
+        let mut pairs: Vec<f64> = bare.iter().zip(&facade).map(|(b, f)| f.0 / b.0).collect();
+        pairs.sort_by(f64::total_cmp);
+        println!(
+            "  ratio facade / bare, median of {} back-to-back pairs: {:>5.3}  (min {:.3}, max {:.3})",
+            pairs.len(),
+            pairs[pairs.len() / 2],
+            pairs[0],
+            pairs[pairs.len() - 1]
         );
         println!(
             "  rounds calls/s: bare {:.0?}, facade {:.0?}",
