@@ -458,6 +458,22 @@ fn api_version_query_count(document: &Value) -> Result<usize> {
         .sum())
 }
 
+/// What a rewriting visitor found: how many places it rewrote, or why it could not.
+#[derive(Default)]
+struct Tally {
+    count: usize,
+    error: Option<Error>,
+}
+
+impl Tally {
+    fn into_result(self) -> Result<usize> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.count),
+        }
+    }
+}
+
 /// How progenitor names the `api-version` header in the code it generates.
 const API_VERSION_HEADER_CALL: &str = "HeaderName::from_static(\"api-version\")";
 
@@ -469,21 +485,12 @@ const HEADER_MAP: &str = "header_map";
 /// When `header_map` is then only declared and passed to `.headers(header_map)`, both go too.
 /// Returns how many functions had the header.
 fn drop_api_version_header(file: &mut syn::File) -> Result<usize> {
-    let mut dropper = ApiVersionDropper {
-        dropped: 0,
-        error: None,
-    };
+    let mut dropper = ApiVersionDropper(Tally::default());
     syn::visit_mut::VisitMut::visit_file_mut(&mut dropper, file);
-    match dropper.error {
-        Some(error) => Err(error),
-        None => Ok(dropper.dropped),
-    }
+    dropper.0.into_result()
 }
 
-struct ApiVersionDropper {
-    dropped: usize,
-    error: Option<Error>,
-}
+struct ApiVersionDropper(Tally);
 
 impl syn::visit_mut::VisitMut for ApiVersionDropper {
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
@@ -492,9 +499,9 @@ impl syn::visit_mut::VisitMut for ApiVersionDropper {
         block.stmts.retain(|stmt| !is_api_version_append(stmt));
         match before - block.stmts.len() {
             0 => return,
-            1 => self.dropped += 1,
+            1 => self.0.count += 1,
             n => {
-                self.error = Some(Error::new(format!(
+                self.0.error = Some(Error::new(format!(
                     "{n} `api-version` headers appended in one block"
                 )));
                 return;
@@ -518,7 +525,7 @@ impl syn::visit_mut::VisitMut for ApiVersionDropper {
             syn::visit_mut::VisitMut::visit_stmt_mut(&mut headers_call, stmt);
         }
         if declared - block.stmts.len() != 1 || headers_call.0 != 1 {
-            self.error = Some(Error::new(format!(
+            self.0.error = Some(Error::new(format!(
                 "`{HEADER_MAP}` is not declared once and passed once to `.headers(..)`"
             )));
         }
@@ -625,20 +632,15 @@ fn snake_case(id: &str) -> String {
 fn optional_bodies_as_sdks_send_them(file: &mut syn::File, operations: &[String]) -> Result<usize> {
     let mut rewriter = OptionalBodyRewriter {
         operations,
-        rewritten: 0,
-        error: None,
+        tally: Tally::default(),
     };
     syn::visit_mut::VisitMut::visit_file_mut(&mut rewriter, file);
-    match rewriter.error {
-        Some(error) => Err(error),
-        None => Ok(rewriter.rewritten),
-    }
+    rewriter.tally.into_result()
 }
 
 struct OptionalBodyRewriter<'a> {
     operations: &'a [String],
-    rewritten: usize,
-    error: Option<Error>,
+    tally: Tally,
 }
 
 impl syn::visit_mut::VisitMut for OptionalBodyRewriter<'_> {
@@ -651,9 +653,9 @@ impl syn::visit_mut::VisitMut for OptionalBodyRewriter<'_> {
         let mut json = JsonCallRewriter(0);
         syn::visit_mut::VisitMut::visit_block_mut(&mut json, &mut function.block);
         match json.0 {
-            1 => self.rewritten += 1,
+            1 => self.tally.count += 1,
             n => {
-                self.error = Some(Error::new(format!(
+                self.tally.error = Some(Error::new(format!(
                     "`{id}` has an optional JSON body but {n} `.json(&body)` call(s)"
                 )));
             }
@@ -708,21 +710,12 @@ const ENCODE_QUERY_VALUE: &str = "crate::hooks::encode_query_value";
 /// were rewritten; a function with a `.query(..)` of anything else, with more than one, or
 /// without a `let url = format!("..", ..)` to extend is an error.
 fn api_version_into_url(file: &mut syn::File) -> Result<usize> {
-    let mut mover = ApiVersionMover {
-        moved: 0,
-        error: None,
-    };
+    let mut mover = ApiVersionMover(Tally::default());
     syn::visit_mut::VisitMut::visit_file_mut(&mut mover, file);
-    match mover.error {
-        Some(error) => Err(error),
-        None => Ok(mover.moved),
-    }
+    mover.0.into_result()
 }
 
-struct ApiVersionMover {
-    moved: usize,
-    error: Option<Error>,
-}
+struct ApiVersionMover(Tally);
 
 impl syn::visit_mut::VisitMut for ApiVersionMover {
     fn visit_impl_item_fn_mut(&mut self, function: &mut syn::ImplItemFn) {
@@ -733,7 +726,7 @@ impl syn::visit_mut::VisitMut for ApiVersionMover {
         syn::visit_mut::VisitMut::visit_block_mut(&mut remover, &mut function.block);
         let name = function.sig.ident.to_string();
         if remover.others > 0 {
-            self.error = Some(Error::new(format!(
+            self.0.error = Some(Error::new(format!(
                 "`{name}` has a `.query(..)` that is not the api-version parameter"
             )));
             return;
@@ -742,15 +735,15 @@ impl syn::visit_mut::VisitMut for ApiVersionMover {
             0 => return,
             1 => remover.values.remove(0),
             n => {
-                self.error = Some(Error::new(format!(
+                self.0.error = Some(Error::new(format!(
                     "`{name}` adds the api-version query parameter {n} times"
                 )));
                 return;
             }
         };
         match append_to_url_format(&mut function.block, &value) {
-            Ok(()) => self.moved += 1,
-            Err(error) => self.error = Some(error),
+            Ok(()) => self.0.count += 1,
+            Err(error) => self.0.error = Some(error),
         }
     }
 }

@@ -314,16 +314,7 @@ fn escape(b: u8) -> &'static str {
 
 /// Which byte values are RFC 3986 "unreserved" (`A-Z a-z 0-9 - . _ ~`): kept raw in a path
 /// parameter.
-const UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
-        b += 1;
-    }
-    table
-};
+const UNRESERVED: [bool; 256] = kept_bytes(b"-._~");
 
 #[cfg(test)]
 fn is_unreserved(b: u8) -> bool {
@@ -331,16 +322,23 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 /// Which byte values a form-urlencoded value keeps raw (`A-Z a-z 0-9 * - . _`).
-const FORM_UNRESERVED: [bool; 256] = {
+const FORM_UNRESERVED: [bool; 256] = kept_bytes(b"*-._");
+
+/// A table marking `A-Z a-z 0-9` and the bytes of `also`.
+const fn kept_bytes(also: &[u8]) -> [bool; 256] {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+        table[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
+    let mut i = 0;
+    while i < also.len() {
+        table[also[i] as usize] = true;
+        i += 1;
+    }
     table
-};
+}
 
 #[cfg(test)]
 mod tests {
