@@ -65,10 +65,15 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     remove_defaults(&mut document);
     nullable_optional_request_arrays(&mut document);
     let property_orders = crate::order::property_orders(spec_text, spec_label)?;
-    let path_parameters = path_parameter_count(&document)?;
-    let operations = operation_count(&document)?;
-    let api_version_queries = api_version_query_count(&document)?;
-    let optional_bodies = optional_json_body_operations(&document)?;
+    let (path_parameters, operations, api_version_queries, optional_bodies) = {
+        let operations = operations(&document)?;
+        (
+            path_parameter_count(&operations),
+            operations.len(),
+            api_version_query_count(&document, &operations),
+            optional_json_body_operations(&operations),
+        )
+    };
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| Error::new(format!("{spec_label} is not an OpenAPI 3.0 document: {e}")))?;
 
@@ -178,19 +183,24 @@ fn remove_defaults(document: &mut Value) {
     {
         schemas.values_mut().for_each(strip_schema_defaults);
     }
-    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut().filter_map(Value::as_object_mut) {
-            for operation in item.values_mut() {
-                if let Some(content) = operation
-                    .pointer_mut("/requestBody/content")
-                    .and_then(Value::as_object_mut)
-                {
-                    for media in content.values_mut() {
-                        if let Some(schema) = media.get_mut("schema") {
-                            strip_schema_defaults(schema);
-                        }
-                    }
-                }
+    for_each_request_body_schema(document, strip_schema_defaults);
+}
+
+/// Calls `f` on the schema of every media type of every operation's `requestBody`.
+fn for_each_request_body_schema(document: &mut Value, mut f: impl FnMut(&mut Value)) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for operation in item.values_mut() {
+            if let Some(content) = operation
+                .pointer_mut("/requestBody/content")
+                .and_then(Value::as_object_mut)
+            {
+                content
+                    .values_mut()
+                    .filter_map(|media| media.get_mut("schema"))
+                    .for_each(&mut f);
             }
         }
     }
@@ -200,47 +210,20 @@ fn remove_defaults(document: &mut Value) {
 /// it references directly) does not require (see module docs).
 fn nullable_optional_request_arrays(document: &mut Value) {
     let mut targets: Vec<String> = Vec::new();
-    if let Some(paths) = document.get("paths").and_then(Value::as_object) {
-        for item in paths.values().filter_map(Value::as_object) {
-            for operation in item.values() {
-                let Some(content) = operation
-                    .pointer("/requestBody/content")
-                    .and_then(Value::as_object)
-                else {
-                    continue;
-                };
-                for media in content.values() {
-                    if let Some(name) = media
-                        .pointer("/schema/$ref")
-                        .and_then(Value::as_str)
-                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                    {
-                        targets.push(format!(
-                            "/components/schemas/{}",
-                            crate::order::escape(name)
-                        ));
-                    }
-                }
-            }
+    // Inline body schemas are edited in place; referenced components afterwards, once each.
+    for_each_request_body_schema(document, |schema| {
+        if let Some(name) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            targets.push(format!(
+                "/components/schemas/{}",
+                crate::order::escape(name)
+            ));
         }
-    }
-    // Inline body schemas are edited in place.
-    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut().filter_map(Value::as_object_mut) {
-            for operation in item.values_mut() {
-                if let Some(content) = operation
-                    .pointer_mut("/requestBody/content")
-                    .and_then(Value::as_object_mut)
-                {
-                    for media in content.values_mut() {
-                        if let Some(schema) = media.get_mut("schema") {
-                            nullable_optional_arrays(schema);
-                        }
-                    }
-                }
-            }
-        }
-    }
+        nullable_optional_arrays(schema);
+    });
     targets.sort();
     targets.dedup();
     for target in targets {
@@ -330,7 +313,8 @@ fn order_struct_fields(file: &mut syn::File, orders: &crate::order::PropertyOrde
     }
     if let Some(name) = wanted.keys().next() {
         return Err(Error::new(format!(
-            "schema `{name}` has properties but progenitor generated no struct of that name;              cannot keep its property order"
+            "schema `{name}` has properties but progenitor generated no struct of that name; \
+             cannot keep its property order"
         )));
     }
     Ok(())
@@ -382,80 +366,72 @@ fn strip_schema_defaults(schema: &mut Value) {
     }
 }
 
-/// How many `{parameter}` segments the document's paths have, counted once per operation
-/// (progenitor encodes each one once in each operation that uses the path).
-fn path_parameter_count(document: &Value) -> Result<usize> {
-    let paths = document
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::new("the document has no `paths`"))?;
-    let mut count = 0;
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else {
-            continue;
-        };
-        let parameters = path
-            .split('/')
-            .filter(|segment| segment.starts_with('{') && segment.ends_with('}'))
-            .count();
-        let operations = item
-            .values()
-            .filter(|operation| operation.get("operationId").is_some())
-            .count();
-        count += parameters * operations;
-    }
-    Ok(count)
+/// An operation of the document (a value with an `operationId` in a path item).
+struct Operation<'a> {
+    path: &'a str,
+    item: &'a serde_json::Map<String, Value>,
+    operation: &'a Value,
 }
 
-/// How many operations (with an `operationId`) the document has.
-fn operation_count(document: &Value) -> Result<usize> {
+/// Every operation of the document's `paths`.
+fn operations(document: &Value) -> Result<Vec<Operation<'_>>> {
     let paths = document
         .get("paths")
         .and_then(Value::as_object)
         .ok_or_else(|| Error::new("the document has no `paths`"))?;
     Ok(paths
-        .values()
-        .filter_map(Value::as_object)
-        .flat_map(|item| item.values())
-        .filter(|operation| operation.get("operationId").is_some())
-        .count())
+        .iter()
+        .filter_map(|(path, item)| Some((path, item.as_object()?)))
+        .flat_map(|(path, item)| {
+            item.values()
+                .filter(|operation| operation.get("operationId").is_some())
+                .map(move |operation| Operation {
+                    path,
+                    item,
+                    operation,
+                })
+        })
+        .collect())
+}
+
+/// How many `{parameter}` segments the document's paths have, counted once per operation
+/// (progenitor encodes each one once in each operation that uses the path).
+fn path_parameter_count(operations: &[Operation<'_>]) -> usize {
+    operations
+        .iter()
+        .map(|op| {
+            op.path
+                .split('/')
+                .filter(|segment| segment.starts_with('{') && segment.ends_with('}'))
+                .count()
+        })
+        .sum()
 }
 
 /// How many operations have an `api-version` query parameter (their own, the path item's, or
 /// through a `$ref` to `#/components/parameters/..`).
-fn api_version_query_count(document: &Value) -> Result<usize> {
-    let paths = document
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::new("the document has no `paths`"))?;
-    let resolve = |parameter: &'_ Value| -> Option<Value> {
-        match parameter.get("$ref").and_then(Value::as_str) {
-            Some(reference) => document.pointer(reference.strip_prefix('#')?).cloned(),
-            None => Some(parameter.clone()),
-        }
-    };
+fn api_version_query_count(document: &Value, operations: &[Operation<'_>]) -> usize {
     let is_api_version = |parameter: &Value| {
-        resolve(parameter).is_some_and(|p| {
+        let resolved = match parameter.get("$ref").and_then(Value::as_str) {
+            Some(reference) => reference
+                .strip_prefix('#')
+                .and_then(|pointer| document.pointer(pointer)),
+            None => Some(parameter),
+        };
+        resolved.is_some_and(|p| {
             p.get("in").and_then(Value::as_str) == Some("query")
                 && p.get("name").and_then(Value::as_str) == Some("api-version")
         })
     };
-    let has_it = |item: &Value| {
-        item.get("parameters")
+    let has_it = |parameters: Option<&Value>| {
+        parameters
             .and_then(Value::as_array)
             .is_some_and(|parameters| parameters.iter().any(is_api_version))
     };
-    Ok(paths
-        .values()
-        .filter_map(Value::as_object)
-        .map(|item| {
-            let shared = has_it(&Value::Object(item.clone()));
-            item.values()
-                .filter(|operation| operation.get("operationId").is_some())
-                .filter(|operation| shared || has_it(operation))
-                .count()
-        })
-        .sum())
+    operations
+        .iter()
+        .filter(|op| has_it(op.item.get("parameters")) || has_it(op.operation.get("parameters")))
+        .count()
 }
 
 /// What a rewriting visitor found: how many places it rewrote, or why it could not.
@@ -585,17 +561,9 @@ const OPTIONAL_JSON_BODY: &str = "crate::hooks::optional_json_body";
 
 /// progenitor's `operation_id` (snake case) of each operation whose `requestBody` is JSON and not
 /// `required`.
-fn optional_json_body_operations(document: &Value) -> Result<Vec<String>> {
-    let paths = document
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::new("the document has no `paths`"))?;
+fn optional_json_body_operations(operations: &[Operation<'_>]) -> Vec<String> {
     let mut ids = Vec::new();
-    for operation in paths
-        .values()
-        .filter_map(Value::as_object)
-        .flat_map(|item| item.values())
-    {
+    for Operation { operation, .. } in operations {
         let (Some(id), Some(body)) = (
             operation.get("operationId").and_then(Value::as_str),
             operation.get("requestBody"),
@@ -608,7 +576,7 @@ fn optional_json_body_operations(document: &Value) -> Result<Vec<String>> {
             ids.push(snake_case(id));
         }
     }
-    Ok(ids)
+    ids
 }
 
 /// `CommunicationIdentity_Create` -> `communication_identity_create`, as progenitor names the
@@ -1008,6 +976,6 @@ mod tests {
                               "parameters": [] },
             "/c": { "get": { "operationId": "C" } },
         }});
-        assert_eq!(path_parameter_count(&document).unwrap(), 4);
+        assert_eq!(path_parameter_count(&operations(&document).unwrap()), 4);
     }
 }

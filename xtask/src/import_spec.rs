@@ -64,13 +64,6 @@ impl Converted {
     }
 }
 
-/// Pretty JSON with a final newline (serde_json sorts object keys).
-pub fn to_text(document: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(document).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
 /// Reads and converts the Swagger 2.0 file at `path`; external references are resolved relative
 /// to its directory (see [`convert`]).
 pub fn convert_file(path: &Path) -> Result<Converted> {
@@ -624,11 +617,7 @@ impl Converter {
                     })?;
                     let schema =
                         self.schema(schema, &Origin::Main, &format!("{at} body"), None, None)?;
-                    let media = consumes
-                        .iter()
-                        .find(|m| is_json(m))
-                        .cloned()
-                        .unwrap_or_else(|| "application/json".to_string());
+                    let media = json_media(&consumes);
                     let required = param
                         .get("required")
                         .and_then(Value::as_bool)
@@ -715,11 +704,7 @@ impl Converter {
                 None,
                 None,
             )?;
-            let media = produces
-                .iter()
-                .find(|m| is_json(m))
-                .cloned()
-                .unwrap_or_else(|| "application/json".to_string());
+            let media = json_media(produces);
             out.insert("content".into(), json!({ media: { "schema": schema } }));
         }
         if let Some(headers) = response.get("headers").and_then(Value::as_object) {
@@ -806,6 +791,15 @@ fn media_types(value: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_else(|| vec!["application/json".to_string()])
+}
+
+/// The first JSON media type of `media_types`, else `application/json`.
+fn json_media(media_types: &[String]) -> String {
+    media_types
+        .iter()
+        .find(|m| is_json(m))
+        .cloned()
+        .unwrap_or_else(|| "application/json".to_string())
 }
 
 fn is_json(media: &str) -> bool {
