@@ -2,26 +2,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod common;
 
+use common::{generated, spec_text, upstream_spec as upstream};
 use xtask::codegen::{self, CheckOutcome};
 use xtask::{GENERATED_PATH, SPEC_PATH, import_spec, workspace_root};
 
-fn upstream(file: &str) -> Option<PathBuf> {
-    let path = workspace_root().join("../shared/upstream/spec").join(file);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: ../shared not found ({} is absent)",
-            path.display()
-        );
-        None
-    }
+/// `code` without whitespace (layout varies with line lengths).
+fn squeeze(code: &str) -> String {
+    code.split_whitespace().collect()
 }
 
-fn spec_text() -> String {
-    std::fs::read_to_string(workspace_root().join(SPEC_PATH)).unwrap()
+/// The freshly generated code and the checked-in file, each squeezed: a rewrite of the
+/// generator's output cannot silently stop applying to either.
+fn generated_and_checked_in() -> [(&'static str, String); 2] {
+    let checked_in = std::fs::read_to_string(workspace_root().join(GENERATED_PATH)).unwrap();
+    [
+        ("generated", squeeze(generated())),
+        ("checked in", squeeze(&checked_in)),
+    ]
 }
 
 #[test]
@@ -52,7 +51,7 @@ fn check_reports_a_diff_when_the_checked_in_code_differs() {
     std::fs::create_dir_all(root.join("spec")).unwrap();
     std::fs::create_dir_all(root.join("crates/acs-identity-rest/src")).unwrap();
     std::fs::write(root.join(SPEC_PATH), spec_text()).unwrap();
-    let good = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
+    let good = generated();
     let stale = good.replacen("pub struct Client {", "pub struct Client { /* edited */", 1);
     assert_ne!(stale, good);
     std::fs::write(root.join(GENERATED_PATH), &stale).unwrap();
@@ -75,7 +74,7 @@ fn check_reports_a_diff_when_the_checked_in_code_differs() {
 
 #[test]
 fn generated_code_has_the_hook_settings() {
-    let code = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
+    let code = generated();
     assert!(code.contains("pub(crate) inner: crate::hooks::Transport,"));
     // HooksMode::Expected: the hand-written impl is required, no default impl for &Client.
     assert!(code.contains("Client: ClientHooks<crate::hooks::Transport>"));
@@ -94,12 +93,7 @@ fn generated_code_has_the_hook_settings() {
 
 #[test]
 fn generated_code_encodes_path_parameters_with_the_hand_written_encoder() {
-    // Both the freshly generated text and the checked-in file: the rewrite of progenitor's
-    // `encode_path(` cannot silently stop applying.
-    let generated = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
-    let checked_in = std::fs::read_to_string(workspace_root().join(GENERATED_PATH)).unwrap();
-    for (what, code) in [("generated", &generated), ("checked in", &checked_in)] {
-        let squeezed: String = code.split_whitespace().collect();
+    for (what, squeezed) in generated_and_checked_in() {
         assert!(
             !squeezed.contains("encode_path("),
             "{what}: encode_path( left"
@@ -143,7 +137,7 @@ fn every_path_parameter_of_a_document_is_rewritten() {
       } }
     }"##;
     let code = codegen::generate(spec, "t.json").unwrap();
-    let squeezed: String = code.split_whitespace().collect();
+    let squeezed = squeeze(&code);
     assert!(!squeezed.contains("encode_path("), "{code}");
     assert_eq!(
         squeezed
@@ -156,10 +150,7 @@ fn every_path_parameter_of_a_document_is_rewritten() {
 
 #[test]
 fn generated_code_sends_no_api_version_header() {
-    let generated = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
-    let checked_in = std::fs::read_to_string(workspace_root().join(GENERATED_PATH)).unwrap();
-    for (what, code) in [("generated", &generated), ("checked in", &checked_in)] {
-        let squeezed: String = code.split_whitespace().collect();
+    for (what, squeezed) in generated_and_checked_in() {
         assert!(
             !squeezed.contains("\"api-version\")"),
             "{what}: header left"
@@ -205,7 +196,7 @@ fn other_header_parameters_are_kept_when_the_api_version_header_is_dropped() {
       }
     }"##;
     let code = codegen::generate(spec, "t.json").unwrap();
-    let squeezed: String = code.split_whitespace().collect();
+    let squeezed = squeeze(&code);
     assert!(!squeezed.contains("\"api-version\""), "{code}");
     // The operation with a header parameter still builds and sends its header map.
     assert_eq!(squeezed.matches("letmutheader_map=").count(), 1, "{code}");
@@ -220,14 +211,13 @@ fn other_header_parameters_are_kept_when_the_api_version_header_is_dropped() {
     );
 }
 
-/// The text of `pub struct <name> { .. }` in `code`, without whitespace (layout varies with
-/// line lengths).
+/// The text of `pub struct <name> { .. }` in `code`, squeezed.
 fn struct_text(code: &str, name: &str) -> String {
     let start = code
         .find(&format!("pub struct {name} {{"))
         .unwrap_or_else(|| panic!("no struct {name}"));
     let end = start + code[start..].find("\n    }").unwrap();
-    code[start..end].split_whitespace().collect()
+    squeeze(&code[start..end])
 }
 
 fn positions(text: &str, needles: &[&str]) -> Vec<usize> {
@@ -290,14 +280,14 @@ fn fields_follow_the_document_order_and_optional_request_arrays_are_options() {
 
 #[test]
 fn generated_request_types_have_the_published_order() {
-    let code = codegen::generate(&spec_text(), SPEC_PATH).unwrap();
-    let issue = struct_text(&code, "CommunicationIdentityAccessTokenRequest");
+    let code = generated();
+    let issue = struct_text(code, "CommunicationIdentityAccessTokenRequest");
     let at = positions(&issue, &["pubscopes:", "pubexpires_in_minutes:"]);
     assert!(at[0] < at[1], "{issue}");
-    let teams = struct_text(&code, "TeamsUserExchangeTokenRequest");
+    let teams = struct_text(code, "TeamsUserExchangeTokenRequest");
     let at = positions(&teams, &["pubtoken:", "pubapp_id:", "pubuser_id:"]);
     assert!(at[0] < at[1] && at[1] < at[2], "{teams}");
-    let create = struct_text(&code, "CommunicationIdentityCreateRequest");
+    let create = struct_text(code, "CommunicationIdentityCreateRequest");
     assert!(
         create.contains(
             "pubcreate_token_with_scopes:::std::option::Option<\
@@ -372,7 +362,7 @@ fn import_spec_converts_2026_09_23_and_progenitor_accepts_it() {
     assert!(code.contains("pub fn identity_operations_issue_access_token("));
     assert!(code.contains("pub fn teams_extension_operations_upsert_assignment("));
     // Both parameters of the two-parameter path go through the hand-written encoder.
-    let squeezed: String = code.split_whitespace().collect();
+    let squeezed = squeeze(&code);
     assert!(
         squeezed.contains(
             "\"{}/access/teamsExtension/tenants/{}/assignments/{}?api-version={}\",client.baseurl,\
@@ -435,7 +425,7 @@ fn api_version_query_moves_into_the_url_from_refs_and_path_items_and_nothing_els
       }
     }"##;
     let code = codegen::generate(spec, "t.json").unwrap();
-    let squeezed: String = code.split_whitespace().collect();
+    let squeezed = squeeze(&code);
     assert_eq!(
         squeezed
             .matches("\"{}/a?api-version={}\",client.baseurl,crate::hooks::encode_query_value(&api_version)")

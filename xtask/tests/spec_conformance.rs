@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
+use xtask::workspace_root;
+
+mod common;
 
 /// The adaptations `spec/README.md` documents; nothing else may differ.
 const ALLOWED_ADAPTATIONS: &[&str] = &[
@@ -46,34 +49,19 @@ const SCHEMA_KEYWORDS: &[&str] = &[
     "nullable",
 ];
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn ours() -> Value {
-    read_json(&root().join("spec/CommunicationIdentity.json"))
+    serde_json::from_str(&common::spec_text()).unwrap()
 }
 
 /// `../shared/upstream/spec`, or `None` (with a message) when it is not there.
 fn upstream_dir() -> Option<PathBuf> {
-    let dir = root().join("../shared/upstream/spec");
-    if dir.join("2023-10-01/CommunicationIdentity.json").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: ../shared not found ({} is absent); the published spec cannot be compared",
-            dir.display()
-        );
-        None
-    }
+    let main = common::upstream_spec("2023-10-01/CommunicationIdentity.json")?;
+    main.parent()?.parent().map(Path::to_path_buf)
 }
 
 fn ref_name(reference: &str) -> String {
@@ -108,55 +96,6 @@ impl Published {
             .unwrap_or_else(|| panic!("{name} not defined in {file:?}"))
     }
 
-    /// Reduces a schema; `in_common` tells which file a local `#/definitions/..` refers to.
-    /// Collects referenced schema names (and where they live) into `refs`.
-    fn schema(&self, s: &Value, in_common: bool, refs: &mut BTreeMap<String, bool>) -> Value {
-        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-            // `ref-siblings`: only the reference counts.
-            let (file, pointer) = r.split_once('#').unwrap();
-            let name = ref_name(pointer);
-            // `external-error-model`: a reference into common.json names a schema copied in.
-            refs.insert(name.clone(), in_common || !file.is_empty());
-            return json!({ "$ref": name });
-        }
-        let open_enum = s["x-ms-enum"]["modelAsString"] == json!(true);
-        let mut out = Map::new();
-        for key in SCHEMA_KEYWORDS {
-            if let Some(v) = s.get(*key) {
-                if *key == "enum" && open_enum {
-                    continue; // `open-enum`
-                }
-                out.insert(key.to_string(), v.clone());
-            }
-        }
-        if let Some(req) = s.get("required").and_then(Value::as_array) {
-            let set: BTreeSet<String> = req
-                .iter()
-                .map(|v| v.as_str().unwrap().to_string())
-                .collect();
-            out.insert("required".into(), json!(set));
-        }
-        if let Some(items) = s.get("items") {
-            out.insert("items".into(), self.schema(items, in_common, refs));
-        }
-        if let Some(props) = s.get("properties").and_then(Value::as_object) {
-            let mut p = Map::new();
-            for (name, prop) in props {
-                p.insert(name.clone(), self.schema(prop, in_common, refs));
-            }
-            out.insert("properties".into(), Value::Object(p));
-        }
-        if let Some(ap) = s.get("additionalProperties") {
-            let v = if ap.is_object() {
-                self.schema(ap, in_common, refs)
-            } else {
-                ap.clone()
-            };
-            out.insert("additionalProperties".into(), v);
-        }
-        Value::Object(out)
-    }
-
     fn reduce(&self) -> Value {
         let mut refs = BTreeMap::new();
         let mut operations = Map::new();
@@ -175,7 +114,7 @@ impl Published {
                     if location == "body" {
                         body = json!({
                             "required": p.get("required").cloned().unwrap_or(json!(false)),
-                            "schema": self.schema(&p["schema"], false, &mut refs),
+                            "schema": reduce_published_schema(&p["schema"], false, &mut refs),
                         });
                         continue;
                     }
@@ -197,7 +136,7 @@ impl Published {
                 for (status, response) in op["responses"].as_object().unwrap() {
                     let schema = response
                         .get("schema")
-                        .map(|s| self.schema(s, false, &mut refs))
+                        .map(|s| reduce_published_schema(s, false, &mut refs))
                         .unwrap_or(Value::Null);
                     if status == "default" {
                         // `default-response`
@@ -237,7 +176,7 @@ impl Published {
                 ""
             };
             let def = self.definition(file, &name).clone();
-            let reduced = self.schema(&def, in_common, &mut refs);
+            let reduced = reduce_published_schema(&def, in_common, &mut refs);
             schemas.insert(name, reduced);
         }
         json!({ "operations": operations, "schemas": schemas })
@@ -247,22 +186,53 @@ impl Published {
 // ---------------------------------------------------------------------------------------------
 // Reduction of our OpenAPI 3.0 document.
 
-fn reduce_ours_schema(s: &Value) -> Value {
+/// Which document a schema being reduced belongs to.
+enum Side<'a> {
+    /// The published Swagger 2.0 documents: `in_common` tells which file a local
+    /// `#/definitions/..` refers to; referenced schema names (and whether they live in
+    /// common.json) are collected into `refs`.
+    Published {
+        in_common: bool,
+        refs: &'a mut BTreeMap<String, bool>,
+    },
+    /// Our OpenAPI 3.0 document.
+    Ours,
+}
+
+/// Reduces a schema of either document to the compared facts.
+fn reduce_schema(s: &Value, side: &mut Side<'_>) -> Value {
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-        assert!(
-            r.starts_with("#/components/schemas/"),
-            "reference {r} is not a component"
-        );
-        assert_eq!(
-            s.as_object().unwrap().len(),
-            1,
-            "a $ref must stand alone in OpenAPI 3.0: {s}"
-        );
-        return json!({ "$ref": ref_name(r) });
+        match side {
+            Side::Published { in_common, refs } => {
+                // `ref-siblings`: only the reference counts.
+                let (file, pointer) = r.split_once('#').unwrap();
+                // `external-error-model`: a reference into common.json names a schema copied in.
+                refs.insert(ref_name(pointer), *in_common || !file.is_empty());
+                return json!({ "$ref": ref_name(pointer) });
+            }
+            Side::Ours => {
+                assert!(
+                    r.starts_with("#/components/schemas/"),
+                    "reference {r} is not a component"
+                );
+                assert_eq!(
+                    s.as_object().unwrap().len(),
+                    1,
+                    "a $ref must stand alone in OpenAPI 3.0: {s}"
+                );
+                return json!({ "$ref": ref_name(r) });
+            }
+        }
     }
+    // `open-enum` applies to the published side only.
+    let open_enum =
+        matches!(side, Side::Published { .. }) && s["x-ms-enum"]["modelAsString"] == json!(true);
     let mut out = Map::new();
     for key in SCHEMA_KEYWORDS {
         if let Some(v) = s.get(*key) {
+            if *key == "enum" && open_enum {
+                continue; // `open-enum`
+            }
             out.insert(key.to_string(), v.clone());
         }
     }
@@ -274,18 +244,18 @@ fn reduce_ours_schema(s: &Value) -> Value {
         out.insert("required".into(), json!(set));
     }
     if let Some(items) = s.get("items") {
-        out.insert("items".into(), reduce_ours_schema(items));
+        out.insert("items".into(), reduce_schema(items, side));
     }
     if let Some(props) = s.get("properties").and_then(Value::as_object) {
-        let p: Map<String, Value> = props
-            .iter()
-            .map(|(k, v)| (k.clone(), reduce_ours_schema(v)))
-            .collect();
+        let mut p = Map::new();
+        for (name, prop) in props {
+            p.insert(name.clone(), reduce_schema(prop, side));
+        }
         out.insert("properties".into(), Value::Object(p));
     }
     if let Some(ap) = s.get("additionalProperties") {
         let v = if ap.is_object() {
-            reduce_ours_schema(ap)
+            reduce_schema(ap, side)
         } else {
             ap.clone()
         };
@@ -294,12 +264,20 @@ fn reduce_ours_schema(s: &Value) -> Value {
     Value::Object(out)
 }
 
+fn reduce_published_schema(s: &Value, in_common: bool, refs: &mut BTreeMap<String, bool>) -> Value {
+    reduce_schema(s, &mut Side::Published { in_common, refs })
+}
+
+fn reduce_schema_of_ours(s: &Value) -> Value {
+    reduce_schema(s, &mut Side::Ours)
+}
+
 fn json_schema_of(content: &Value) -> Value {
     let content = content.as_object().unwrap();
     assert_eq!(content.len(), 1, "one media type expected: {content:?}");
     let (media, value) = content.iter().next().unwrap();
     assert_eq!(media, "application/json");
-    reduce_ours_schema(&value["schema"])
+    reduce_schema_of_ours(&value["schema"])
 }
 
 fn reduce_ours(doc: &Value) -> Value {
@@ -311,7 +289,7 @@ fn reduce_ours(doc: &Value) -> Value {
                 assert!(p.get("$ref").is_none(), "parameters are written out");
                 parameters.insert(
                     format!("{} {}", p["in"].as_str().unwrap(), p["name"].as_str().unwrap()),
-                    json!({ "required": p["required"], "schema": reduce_ours_schema(&p["schema"]) }),
+                    json!({ "required": p["required"], "schema": reduce_schema_of_ours(&p["schema"]) }),
                 );
             }
             let body = match op.get("requestBody") {
@@ -344,7 +322,7 @@ fn reduce_ours(doc: &Value) -> Value {
         .as_object()
         .unwrap()
         .iter()
-        .map(|(k, v)| (k.clone(), reduce_ours_schema(v)))
+        .map(|(k, v)| (k.clone(), reduce_schema_of_ours(v)))
         .collect();
     json!({ "operations": operations, "schemas": schemas })
 }
@@ -575,7 +553,7 @@ fn spec_literal_facts() {
 /// The adaptation list of this test, of `import-spec` and of `spec/README.md` agree.
 #[test]
 fn allowed_adaptations_are_the_documented_ones() {
-    let readme = std::fs::read_to_string(root().join("spec/README.md")).unwrap();
+    let readme = std::fs::read_to_string(workspace_root().join("spec/README.md")).unwrap();
     let section = readme
         .split("## Adaptations")
         .nth(1)
@@ -596,8 +574,7 @@ fn allowed_adaptations_are_the_documented_ones() {
 
 /// `/components/schemas/<name>/properties` of our document -> property names in text order.
 fn our_property_orders() -> BTreeMap<String, Vec<String>> {
-    let text = std::fs::read_to_string(root().join("spec/CommunicationIdentity.json")).unwrap();
-    xtask::order::property_orders(&text, "spec").unwrap()
+    xtask::order::property_orders(&common::spec_text(), "spec").unwrap()
 }
 
 #[test]

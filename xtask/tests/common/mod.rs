@@ -1,0 +1,34 @@
+//! Helpers shared by the xtask integration tests.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use xtask::{SPEC_PATH, codegen, workspace_root};
+
+/// The text of the checked-in OpenAPI document.
+pub fn spec_text() -> String {
+    std::fs::read_to_string(workspace_root().join(SPEC_PATH)).unwrap()
+}
+
+/// What the checked-in document generates, computed once per test binary (the generation is
+/// deterministic: `codegen_is_deterministic` checks it with fresh runs).
+#[allow(dead_code)] // not every test binary generates code
+pub fn generated() -> &'static str {
+    static GENERATED: OnceLock<String> = OnceLock::new();
+    GENERATED.get_or_init(|| codegen::generate(&spec_text(), SPEC_PATH).unwrap())
+}
+
+/// `<workspace root>/../shared/upstream/spec/<file>`, or `None` (after printing why) when it is
+/// absent.
+pub fn upstream_spec(file: &str) -> Option<PathBuf> {
+    let path = workspace_root().join("../shared/upstream/spec").join(file);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipping: ../shared not found ({} is absent)",
+            path.display()
+        );
+        None
+    }
+}
