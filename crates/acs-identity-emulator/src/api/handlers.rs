@@ -89,7 +89,7 @@ fn internal(what: &str) -> ApiError {
 /// Decodes and checks an `{id}` path segment: 401 `IdentityNotOwned` unless it is
 /// `8:acs:<this resource>_<suffix>`. Returns the id in canonical form (lower-case resource id).
 fn owned_identity(app: &App, raw: &str) -> Result<String, ApiError> {
-    let id = percent_decode(raw).ok_or_else(ApiError::identity_not_owned)?;
+    let id = percent_decode(raw, false).ok_or_else(ApiError::identity_not_owned)?;
     let rest = id
         .strip_prefix("8:acs:")
         .ok_or_else(ApiError::identity_not_owned)?;

@@ -7,6 +7,7 @@ mod handlers;
 mod json;
 pub(crate) mod versions;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -103,22 +104,37 @@ fn classify(path: &str) -> Route {
     }
 }
 
-/// Decodes a percent-encoded path segment; `None` for a bad escape or non-UTF-8 result.
-pub(crate) fn percent_decode(segment: &str) -> Option<String> {
-    let b = segment.as_bytes();
+/// Decodes the `%XX` escapes of a path segment or, with `plus_as_space`, of a query component
+/// (`+` is then a space). `None` for a bad escape or a non-UTF-8 result. Borrows `text` when it
+/// has nothing to decode (the common case of `api-version=...`), so most requests allocate
+/// nothing here.
+pub(crate) fn percent_decode(text: &str, plus_as_space: bool) -> Option<Cow<'_, str>> {
+    let b = text.as_bytes();
+    if !b.iter().any(|&c| c == b'%' || (plus_as_space && c == b'+')) {
+        return Some(Cow::Borrowed(text));
+    }
+    let hex = |c: u8| char::from(c).to_digit(16);
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
+        match b[i] {
+            b'%' => {
+                let (hi, lo) = (hex(*b.get(i + 1)?)?, hex(*b.get(i + 2)?)?);
+                // Two hex digits: at most 0xFF.
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            b'+' if plus_as_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.

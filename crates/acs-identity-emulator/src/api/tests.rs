@@ -81,12 +81,26 @@ fn classify_paths() {
 
 #[test]
 fn percent_decoding() {
-    assert_eq!(percent_decode("8%3Aacs%3Ax").as_deref(), Some("8:acs:x"));
-    assert_eq!(percent_decode("8%3aacs").as_deref(), Some("8:acs"));
-    assert_eq!(percent_decode("%"), None);
-    assert_eq!(percent_decode("%zz"), None);
-    assert_eq!(percent_decode("%ff"), None);
-    assert_eq!(percent_decode("%C3%A9").as_deref(), Some("\u{e9}"));
+    assert_eq!(
+        percent_decode("8%3Aacs%3Ax", false).as_deref(),
+        Some("8:acs:x")
+    );
+    assert_eq!(percent_decode("8%3aacs", false).as_deref(), Some("8:acs"));
+    assert_eq!(percent_decode("%", false), None);
+    assert_eq!(percent_decode("%zz", false), None);
+    assert_eq!(percent_decode("%ff", false), None);
+    assert_eq!(percent_decode("%C3%A9", false).as_deref(), Some("\u{e9}"));
+    // A sign is not a hex digit (`u8::from_str_radix` would have taken `%+5` as 0x05).
+    assert_eq!(percent_decode("%+5", false), None);
+    assert_eq!(percent_decode("%5", false), None);
+    // Nothing to decode: borrowed, no copy.
+    assert!(matches!(
+        percent_decode("api-version", true),
+        Some(std::borrow::Cow::Borrowed("api-version"))
+    ));
+    // `+` is a space only in query components.
+    assert_eq!(percent_decode("a+b%2B", true).as_deref(), Some("a b+"));
+    assert_eq!(percent_decode("a+b%2B", false).as_deref(), Some("a+b+"));
 }
 
 fn json_value() -> impl Strategy<Value = Value> {

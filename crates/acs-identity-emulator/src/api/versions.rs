@@ -1,5 +1,6 @@
 //! The `api-version` query parameter.
 
+use super::percent_decode;
 use crate::errors::ApiError;
 
 /// Every published stable api-version of the identity operations, oldest first.
@@ -28,41 +29,14 @@ impl ApiVersion {
     }
 }
 
-/// Decodes `%XX` escapes and `+` (as a space) of a query component; `None` for a bad escape or
-/// non-UTF-8 result.
-fn decode_query_component(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = b.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Reads `api-version` from a query string: 400 when it is missing or not supported.
 pub(crate) fn api_version(query: Option<&str>) -> Result<ApiVersion, ApiError> {
     let supported = SUPPORTED_HEADER;
     let value = query.unwrap_or("").split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        decode_query_component(k)
+        percent_decode(k, true)
             .filter(|k| k.eq_ignore_ascii_case("api-version"))
-            .map(|_| decode_query_component(v))
+            .map(|_| percent_decode(v, true))
     });
     match value {
         None => Err(ApiError::new(
@@ -71,7 +45,7 @@ pub(crate) fn api_version(query: Option<&str>) -> Result<ApiVersion, ApiError> {
             format!("The api-version query parameter (?api-version=) is required for all requests. Supported versions: {supported}."),
         )
         .with_target("api-version")),
-        Some(Some(v)) if !v.is_empty() => match SUPPORTED_API_VERSIONS.iter().position(|s| *s == v) {
+        Some(Some(v)) if !v.is_empty() => match SUPPORTED_API_VERSIONS.iter().position(|s| *s == v.as_ref()) {
             Some(i) => Ok(ApiVersion(i)),
             None => Err(ApiError::new(
                 http::StatusCode::BAD_REQUEST,
@@ -103,6 +77,8 @@ mod tests {
             assert_eq!(parsed.has_custom_expiry(), v >= "2022-10-01", "{v}");
         }
         assert!(api_version(Some("x=1&api-version=2023-10-01&y")).is_ok());
+        // Escapes in the name and the value are decoded.
+        assert!(api_version(Some("API%2dversion=2023%2D10%2D01")).is_ok());
     }
 
     #[test]
