@@ -128,6 +128,36 @@ macro_rules! call_span {
     };
 }
 
+/// Runs one operation as the logical call `call`, inside `span`: `send`, a closure of the
+/// generated client and the api-version, checks the arguments and starts the request; `output`
+/// turns its result into this crate's (`rest::value_result`, `rest::unit_result`). A macro, not
+/// a generic function: the request future is then built and awaited in place (a function
+/// taking a closure that returns it moves that large future once more on every call).
+macro_rules! operation {
+    ($client:expr, $call:expr, $span:expr, |$rest:ident, $version:ident| $send:block, $($output:tt)+) => {{
+        let client = $client;
+        let call = &$call;
+        client
+            .finish(
+                call,
+                async {
+                    let $rest = client.rest();
+                    let $version = client.inner.api_version.as_str();
+                    let result = $send?.await;
+                    operation!(@output result, call, $($output)+)
+                }
+                .instrument($span),
+            )
+            .await
+    }};
+    (@output $result:ident, $call:ident, map = |$value:pat_param, $value_call:pat_param| $map:expr $(,)?) => {
+        rest::value_result($result, $call, |$value, $value_call| $map).await
+    };
+    (@output $result:ident, $call:ident, unit $(,)?) => {
+        rest::unit_result($result, $call).await
+    };
+}
+
 impl CommunicationIdentityClient {
     /// Builds a client from a connection string
     /// (`endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>`), signing
@@ -229,25 +259,18 @@ impl CommunicationIdentityClient {
         let _ = options;
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-createUser", self, call);
-        self.finish(
-            &call,
-            async {
-                let rest = self.rest();
-                let result = rest
+        operation!(
+            self,
+            call,
+            span,
+            |rest, version| {
+                Ok(rest
                     .communication_identity_create()
-                    .api_version(self.inner.api_version.as_str())
-                    .send()
-                    .await;
-                match result {
-                    Ok(value) => Ok(CommunicationUserIdentifier::new(
-                        value.into_inner().identity.id,
-                    )),
-                    Err(e) => Err(rest::map_error(e, &call).await),
-                }
-            }
-            .instrument(span),
+                    .api_version(version)
+                    .send())
+            },
+            map = |value, _| Ok(CommunicationUserIdentifier::new(value.identity.id)),
         )
-        .await
     }
 
     /// Creates a new user and an access token for it with the given scopes.
@@ -261,25 +284,22 @@ impl CommunicationIdentityClient {
         let options = options.unwrap_or_default();
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-createUserAndToken", self, call);
-        self.finish(
-            &call,
-            async {
-                let minutes = whole_minutes(options.token_expires_in)?;
+        operation!(
+            self,
+            call,
+            span,
+            |rest, version| {
                 let body = acs_identity_rest::types::CommunicationIdentityCreateRequest {
                     create_token_with_scopes: Some(rest::scopes(scopes)),
-                    expires_in_minutes: minutes,
+                    expires_in_minutes: whole_minutes(options.token_expires_in)?,
                 };
-                let rest = self.rest();
-                let result = rest
+                Ok(rest
                     .communication_identity_create()
-                    .api_version(self.inner.api_version.as_str())
+                    .api_version(version)
                     .body(body)
-                    .send()
-                    .await;
-                let value = match result {
-                    Ok(value) => value.into_inner(),
-                    Err(e) => return Err(rest::map_error(e, &call).await),
-                };
+                    .send())
+            },
+            map = |value, call| {
                 let user = CommunicationUserIdentifier::new(value.identity.id);
                 let Some(token) = value.access_token else {
                     return Err(Error::decode(
@@ -293,10 +313,8 @@ impl CommunicationIdentityClient {
                 };
                 let access_token = rest::access_token(token);
                 Ok(CommunicationUserIdentifierAndToken { user, access_token })
-            }
-            .instrument(span),
+            },
         )
-        .await
     }
 
     /// Issues an access token with the given scopes for an existing user.
@@ -309,31 +327,25 @@ impl CommunicationIdentityClient {
         let options = options.unwrap_or_default();
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-issueToken", self, call);
-        self.finish(
-            &call,
-            async {
+        operation!(
+            self,
+            call,
+            span,
+            |rest, version| {
                 check_user(user)?;
-                let minutes = whole_minutes(options.token_expires_in)?;
                 let body = acs_identity_rest::types::CommunicationIdentityAccessTokenRequest {
                     scopes: rest::scopes(scopes),
-                    expires_in_minutes: minutes,
+                    expires_in_minutes: whole_minutes(options.token_expires_in)?,
                 };
-                let rest = self.rest();
-                let result = rest
+                Ok(rest
                     .communication_identity_issue_access_token()
                     .id(user.id())
-                    .api_version(self.inner.api_version.as_str())
+                    .api_version(version)
                     .body(body)
-                    .send()
-                    .await;
-                match result {
-                    Ok(value) => Ok(rest::access_token(value.into_inner())),
-                    Err(e) => Err(rest::map_error(e, &call).await),
-                }
-            }
-            .instrument(span),
+                    .send())
+            },
+            map = |token, _| Ok(rest::access_token(token)),
         )
-        .await
     }
 
     /// Exchanges the Entra ID access token of a Teams user for an ACS access token.
@@ -350,29 +362,24 @@ impl CommunicationIdentityClient {
         let _ = options;
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-getTokenForTeamsUser", self, call);
-        self.finish(
-            &call,
-            async {
+        operation!(
+            self,
+            call,
+            span,
+            |rest, version| {
                 let body = acs_identity_rest::types::TeamsUserExchangeTokenRequest {
                     token: teams_user_aad_token.to_owned(),
                     app_id: client_id.to_owned(),
                     user_id: user_object_id.to_owned(),
                 };
-                let rest = self.rest();
-                let result = rest
+                Ok(rest
                     .communication_identity_exchange_teams_user_access_token()
-                    .api_version(self.inner.api_version.as_str())
+                    .api_version(version)
                     .body(body)
-                    .send()
-                    .await;
-                match result {
-                    Ok(value) => Ok(rest::access_token(value.into_inner())),
-                    Err(e) => Err(rest::map_error(e, &call).await),
-                }
-            }
-            .instrument(span),
+                    .send())
+            },
+            map = |token, _| Ok(rest::access_token(token)),
         )
-        .await
     }
 
     /// Revokes every access token issued to the user so far.
@@ -384,13 +391,20 @@ impl CommunicationIdentityClient {
         let _ = options;
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-revokeTokens", self, call);
-        self.user_call_without_result(&call, span, user, |rest, id, version| {
-            rest.communication_identity_revoke_access_tokens()
-                .id(id)
-                .api_version(version)
-                .send()
-        })
-        .await
+        operation!(
+            self,
+            call,
+            span,
+            |rest, version| {
+                check_user(user)?;
+                Ok(rest
+                    .communication_identity_revoke_access_tokens()
+                    .id(user.id())
+                    .api_version(version)
+                    .send())
+            },
+            unit,
+        )
     }
 
     /// Deletes the user, revoking all of its tokens and removing its data.
@@ -402,41 +416,20 @@ impl CommunicationIdentityClient {
         let _ = options;
         let call = Arc::new(CallState::new());
         let span = call_span!("CommunicationIdentity-deleteUser", self, call);
-        self.user_call_without_result(&call, span, user, |rest, id, version| {
-            rest.communication_identity_delete()
-                .id(id)
-                .api_version(version)
-                .send()
-        })
-        .await
-    }
-
-    /// Runs an operation on `user` that answers with no body (revoke, delete): checks the id,
-    /// sends through `send(rest client, user id, api-version)` inside the call's span, and maps
-    /// the result.
-    async fn user_call_without_result<'a, F, Fut>(
-        &'a self,
-        call: &Arc<CallState>,
-        span: tracing::Span,
-        user: &'a CommunicationUserIdentifier,
-        send: F,
-    ) -> Result<()>
-    where
-        F: FnOnce(&'a acs_identity_rest::Client, &'a str, &'a str) -> Fut,
-        Fut: Future<
-            Output = std::result::Result<acs_identity_rest::ResponseValue<()>, rest::RestError>,
-        >,
-    {
-        self.finish(
+        operation!(
+            self,
             call,
-            async {
+            span,
+            |rest, version| {
                 check_user(user)?;
-                let result = send(self.rest(), user.id(), self.inner.api_version.as_str()).await;
-                rest::unit_result(result, call).await
-            }
-            .instrument(span),
+                Ok(rest
+                    .communication_identity_delete()
+                    .id(user.id())
+                    .api_version(version)
+                    .send())
+            },
+            unit,
         )
-        .await
     }
 
     fn rest(&self) -> &acs_identity_rest::Client {

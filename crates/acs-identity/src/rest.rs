@@ -179,6 +179,18 @@ pub(crate) async fn map_error(error: RestError, call: &CallState) -> Error {
     }
 }
 
+/// For operations with a result: the decoded value, through `map`.
+pub(crate) async fn value_result<R, T>(
+    result: std::result::Result<acs_identity_rest::ResponseValue<R>, RestError>,
+    call: &CallState,
+    map: impl FnOnce(R, &CallState) -> Result<T>,
+) -> Result<T> {
+    match result {
+        Ok(value) => map(value.into_inner(), call),
+        Err(e) => Err(map_error(e, call).await),
+    }
+}
+
 /// For operations without a result: any success status is success.
 pub(crate) async fn unit_result(
     result: std::result::Result<acs_identity_rest::ResponseValue<()>, RestError>,
