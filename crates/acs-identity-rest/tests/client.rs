@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use acs_identity_rest::{
-    BoxFuture, Client, Error, ExecuteError, RequestExecutor, Transport, spec_api_version, types,
+    BoxFuture, Client, Error, ExecuteError, OperationError, RequestExecutor, Transport,
+    spec_api_version, types,
 };
 use httpmock::Method::{DELETE, POST};
 use httpmock::MockServer;
@@ -442,61 +443,11 @@ async fn error_on_every_operation_is_an_error_response() {
             } }));
         })
         .await;
-    let client = direct(&server);
-    let v = "2023-10-01";
-    let mut errors = vec![
-        client
-            .communication_identity_create()
-            .api_version(v)
-            .send()
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .communication_identity_delete()
-            .id(ID)
-            .api_version(v)
-            .send()
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        client
-            .communication_identity_revoke_access_tokens()
-            .id(ID)
-            .api_version(v)
-            .send()
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-    ];
-    errors.push(
-        client
-            .communication_identity_issue_access_token()
-            .id(ID)
-            .api_version(v)
-            .body(types::CommunicationIdentityAccessTokenRequest {
-                scopes: vec![scope("chat")],
-                expires_in_minutes: None,
-            })
-            .send()
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-    );
-    errors.push(
-        client
-            .communication_identity_exchange_teams_user_access_token()
-            .api_version(v)
-            .body(types::TeamsUserExchangeTokenRequest {
-                token: "a".into(),
-                app_id: "b".into(),
-                user_id: "c".into(),
-            })
-            .send()
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-    );
+    let errors: Vec<OperationError> = send_all(&direct(&server))
+        .await
+        .into_iter()
+        .map(Result::unwrap_err)
+        .collect();
     assert_eq!(errors.len(), 5);
     for err in errors {
         match err {
@@ -634,13 +585,18 @@ async fn missing_required_builder_parameter_is_an_invalid_request() {
     assert_eq!(any.calls_async().await, 0);
 }
 
-#[tokio::test]
-async fn connection_failure_is_a_communication_error() {
+/// `http://127.0.0.1:<port>` of a loopback port that was just free (bound, then closed).
+fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn connection_failure_is_a_communication_error() {
     let client = Client::new_with_client(
-        &format!("http://{addr}"),
+        &closed_port_url(),
         reqwest::Client::new(),
         Transport::direct(),
     );
@@ -689,6 +645,31 @@ struct Seen {
     body: Option<Vec<u8>>,
 }
 
+impl Seen {
+    /// What an executor received for `operation_id`.
+    fn of(request: &reqwest::Request, operation_id: &'static str) -> Self {
+        let url = request.url();
+        Seen {
+            operation_id,
+            method: request.method().to_string(),
+            target: format!(
+                "{}{}",
+                url.path(),
+                url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            ),
+            headers: request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+                .collect(),
+            body: request
+                .body()
+                .and_then(|b| b.as_bytes())
+                .map(<[u8]>::to_vec),
+        }
+    }
+}
+
 /// Records each request, adds `x-test-hook: <operation id>`, and sends it `attempts` times
 /// (returning the last response), as a retrying executor would.
 struct Recorder {
@@ -704,25 +685,10 @@ impl RequestExecutor for Recorder {
         operation_id: &'static str,
     ) -> BoxFuture<'a, Result<reqwest::Response, ExecuteError>> {
         Box::pin(async move {
-            let url = request.url();
-            self.seen.lock().unwrap().push(Seen {
-                operation_id,
-                method: request.method().to_string(),
-                target: format!(
-                    "{}{}",
-                    url.path(),
-                    url.query().map(|q| format!("?{q}")).unwrap_or_default()
-                ),
-                headers: request
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-                    .collect(),
-                body: request
-                    .body()
-                    .and_then(|b| b.as_bytes())
-                    .map(<[u8]>::to_vec),
-            });
+            self.seen
+                .lock()
+                .unwrap()
+                .push(Seen::of(&request, operation_id));
             request.headers_mut().insert(
                 "x-test-hook",
                 reqwest::header::HeaderValue::from_static(operation_id),
@@ -748,55 +714,65 @@ fn recording_client(server: &MockServer, attempts: usize) -> (Client, Arc<Mutex<
     (client, seen)
 }
 
-/// Runs the five operations once each.
-async fn run_all(client: &Client) {
+/// Runs the five operations once each (create with scopes, issue, revoke, delete, exchange)
+/// and returns their outcomes in that order.
+async fn send_all(client: &Client) -> Vec<Result<(), OperationError>> {
     let v = spec_api_version();
-    client
-        .communication_identity_create()
-        .api_version(v)
-        .body(types::CommunicationIdentityCreateRequest {
-            create_token_with_scopes: Some(vec![scope("chat"), scope("voip")]),
-            expires_in_minutes: Some(60),
-        })
-        .send()
-        .await
-        .unwrap();
-    client
-        .communication_identity_issue_access_token()
-        .id(ID)
-        .api_version(v)
-        .body(types::CommunicationIdentityAccessTokenRequest {
-            scopes: vec![scope("chat.join")],
-            expires_in_minutes: None,
-        })
-        .send()
-        .await
-        .unwrap();
-    client
-        .communication_identity_revoke_access_tokens()
-        .id(ID)
-        .api_version(v)
-        .send()
-        .await
-        .unwrap();
-    client
-        .communication_identity_delete()
-        .id(ID)
-        .api_version(v)
-        .send()
-        .await
-        .unwrap();
-    client
-        .communication_identity_exchange_teams_user_access_token()
-        .api_version(v)
-        .body(types::TeamsUserExchangeTokenRequest {
-            token: "aadtoken".into(),
-            app_id: "appid".into(),
-            user_id: "userid".into(),
-        })
-        .send()
-        .await
-        .unwrap();
+    vec![
+        client
+            .communication_identity_create()
+            .api_version(v)
+            .body(types::CommunicationIdentityCreateRequest {
+                create_token_with_scopes: Some(vec![scope("chat"), scope("voip")]),
+                expires_in_minutes: Some(60),
+            })
+            .send()
+            .await
+            .map(drop),
+        client
+            .communication_identity_issue_access_token()
+            .id(ID)
+            .api_version(v)
+            .body(types::CommunicationIdentityAccessTokenRequest {
+                scopes: vec![scope("chat.join")],
+                expires_in_minutes: None,
+            })
+            .send()
+            .await
+            .map(drop),
+        client
+            .communication_identity_revoke_access_tokens()
+            .id(ID)
+            .api_version(v)
+            .send()
+            .await
+            .map(drop),
+        client
+            .communication_identity_delete()
+            .id(ID)
+            .api_version(v)
+            .send()
+            .await
+            .map(drop),
+        client
+            .communication_identity_exchange_teams_user_access_token()
+            .api_version(v)
+            .body(types::TeamsUserExchangeTokenRequest {
+                token: "aadtoken".into(),
+                app_id: "appid".into(),
+                user_id: "userid".into(),
+            })
+            .send()
+            .await
+            .map(drop),
+    ]
+}
+
+/// [`send_all`], each operation expected to succeed.
+async fn run_all(client: &Client) {
+    for outcome in send_all(client).await {
+        outcome.unwrap();
+    }
 }
 
 async fn mock_all(server: &MockServer) -> Vec<httpmock::Mock<'_>> {
@@ -982,13 +958,10 @@ impl RequestExecutor for Unreachable {
 
 #[tokio::test]
 async fn executor_http_failure_becomes_a_communication_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
     let client = Client::new_with_client(
         "http://127.0.0.1:9",
         reqwest::Client::new(),
-        Transport::with_executor(Unreachable(format!("http://{addr}/"))),
+        Transport::with_executor(Unreachable(format!("{}/", closed_port_url()))),
     );
     let e = client
         .communication_identity_revoke_access_tokens()
@@ -1048,21 +1021,10 @@ impl RequestExecutor for Canned {
         operation_id: &'static str,
     ) -> BoxFuture<'a, Result<reqwest::Response, ExecuteError>> {
         Box::pin(async move {
-            let url = request.url();
-            self.seen.lock().unwrap().push(Seen {
-                operation_id,
-                method: request.method().to_string(),
-                target: format!("{}?{}", url.path(), url.query().unwrap_or_default()),
-                headers: request
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
-                    .collect(),
-                body: request
-                    .body()
-                    .and_then(|b| b.as_bytes())
-                    .map(<[u8]>::to_vec),
-            });
+            self.seen
+                .lock()
+                .unwrap()
+                .push(Seen::of(&request, operation_id));
             let (status, body) = match operation_id {
                 "communication_identity_create" => (201, json!({ "identity": { "id": ID } })),
                 "communication_identity_delete" | "communication_identity_revoke_access_tokens" => {
