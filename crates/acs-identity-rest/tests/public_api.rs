@@ -167,11 +167,13 @@ fn generated_public_api() {
 #[test]
 fn hand_written_public_api() {
     let api = format!(
-        "// lib.rs\n{}\n// hooks.rs\n{}",
+        "// lib.rs\n{}\n// hooks.rs\n{}\n// datetime.rs\n{}",
         public_api(&src("lib.rs")),
-        public_api(&src("hooks.rs"))
+        public_api(&src("hooks.rs")),
+        public_api(&src("datetime.rs"))
     );
     assert!(api.contains("pub trait RequestExecutor"));
+    assert!(api.contains("pub struct DateTime("));
     assert!(
         !api.contains("encode_path_parameter"),
         "pub(crate) items are not API"
