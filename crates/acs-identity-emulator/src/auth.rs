@@ -114,28 +114,28 @@ pub fn verify_hmac_request(
     now: SystemTime,
 ) -> Result<(), AuthFailure> {
     let host = header(headers, "host").ok_or(AuthFailure::MissingHost)?;
-    verify_hmac_parts(key, method, target, host, headers, body, now)
+    let request = RequestToSign {
+        method,
+        path_and_query: target,
+        host,
+        body,
+    };
+    verify_hmac_parts(key, request, header(headers, "authorization"), headers, now)
 }
 
+/// The HMAC check once `Host` and `Authorization` are known (each looked up once per request).
 fn verify_hmac_parts(
     key: &AccessKey,
-    method: &str,
-    target: &str,
-    host: &str,
+    request: RequestToSign<'_>,
+    authorization: Option<&str>,
     headers: &HeaderMap,
-    body: &[u8],
     now: SystemTime,
 ) -> Result<(), AuthFailure> {
     let received = ReceivedRequest {
-        request: RequestToSign {
-            method,
-            path_and_query: target,
-            host,
-            body,
-        },
+        request,
         date: header(headers, "x-ms-date").or_else(|| header(headers, "date")),
         content_sha256: header(headers, "x-ms-content-sha256"),
-        authorization: header(headers, "authorization"),
+        authorization,
     };
     acs_auth::verify(key, &received, now, DEFAULT_MAX_CLOCK_SKEW).map_err(AuthFailure::Hmac)
 }
@@ -183,7 +183,13 @@ pub fn authenticate(
         return Err(AuthFailure::UnsupportedScheme);
     }
     let host = request_host(uri, headers).ok_or(AuthFailure::MissingHost)?;
-    verify_hmac_parts(key, method, request_target(uri), host, headers, body, now)
+    let request = RequestToSign {
+        method,
+        path_and_query: request_target(uri),
+        host,
+        body,
+    };
+    verify_hmac_parts(key, request, Some(authorization), headers, now)
 }
 
 #[cfg(test)]

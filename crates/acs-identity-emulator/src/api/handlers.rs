@@ -99,19 +99,24 @@ fn owned_identity(app: &App, raw: &str) -> Result<String, ApiError> {
     if !resource.eq_ignore_ascii_case(&app.resource_id) || suffix.is_empty() {
         return Err(ApiError::identity_not_owned());
     }
+    if resource == app.resource_id {
+        // Already canonical (as every id the emulator hands out): no second copy.
+        return Ok(id.into_owned());
+    }
     Ok(format!("8:acs:{}_{suffix}", app.resource_id))
 }
 
-fn check_scopes(scopes: Vec<String>, target: &str) -> Result<Vec<String>, ApiError> {
+/// The known scopes named (case-insensitively), each once, in the order first given.
+fn check_scopes(scopes: &[&str], target: &str) -> Result<Vec<&'static str>, ApiError> {
     if scopes.is_empty() {
         return Err(ApiError::validation(
             "Invalid scopes - Scopes field is required.",
             target,
         ));
     }
-    let mut out: Vec<String> = Vec::with_capacity(scopes.len());
+    let mut out: Vec<&'static str> = Vec::with_capacity(scopes.len());
     for s in scopes {
-        let Some(known) = KNOWN_SCOPES.iter().find(|k| k.eq_ignore_ascii_case(&s)) else {
+        let Some(&known) = KNOWN_SCOPES.iter().find(|k| k.eq_ignore_ascii_case(s)) else {
             return Err(ApiError::validation(
                 format!(
                     "Invalid scopes - '{}' is not a scope. Valid scopes: {}.",
@@ -121,8 +126,8 @@ fn check_scopes(scopes: Vec<String>, target: &str) -> Result<Vec<String>, ApiErr
                 target,
             ));
         };
-        if !out.iter().any(|o| o == known) {
-            out.push((*known).to_owned());
+        if !out.contains(&known) {
+            out.push(known);
         }
     }
     Ok(out)
@@ -193,12 +198,7 @@ fn now_nanos(app: &App) -> i128 {
     n - n.rem_euclid(100)
 }
 
-fn acs_token(
-    app: &App,
-    id: &str,
-    scopes: &[String],
-    minutes: i64,
-) -> Result<IssuedToken, ApiError> {
+fn acs_token(app: &App, id: &str, scopes: &[&str], minutes: i64) -> Result<IssuedToken, ApiError> {
     let now = now_nanos(app);
     let expires = now + i128::from(minutes) * 60 * 1_000_000_000;
     sign_token(app, id, &scopes.join(","), SCP_ACS_USER, now, expires)
@@ -220,7 +220,7 @@ pub(crate) async fn create_identity(
             ));
         }
         Some(v) => Some(check_scopes(
-            json::string_array(v, "createTokenWithScopes")?,
+            &json::string_array(v, "createTokenWithScopes")?,
             "createTokenWithScopes",
         )?),
     };
@@ -259,7 +259,7 @@ pub(crate) fn issue_token(
                 "Scopes",
             ));
         }
-        Some(v) => check_scopes(json::string_array(v, "scopes")?, "scopes")?,
+        Some(v) => check_scopes(&json::string_array(v, "scopes")?, "scopes")?,
     };
     let minutes = expires_in_minutes(version, &map)?;
     match app.store.get(&id) {

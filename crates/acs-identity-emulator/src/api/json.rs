@@ -55,8 +55,8 @@ pub(crate) fn type_error(field: &str, expected: &str) -> ApiError {
     )
 }
 
-/// A field that must be an array of strings when present and not null.
-pub(crate) fn string_array(value: &Value, field: &str) -> Result<Vec<String>, ApiError> {
+/// A field that must be an array of strings when present and not null (the strings borrowed).
+pub(crate) fn string_array<'a>(value: &'a Value, field: &str) -> Result<Vec<&'a str>, ApiError> {
     let Value::Array(items) = value else {
         return Err(type_error(field, "an array of strings"));
     };
@@ -64,7 +64,6 @@ pub(crate) fn string_array(value: &Value, field: &str) -> Result<Vec<String>, Ap
         .iter()
         .map(|v| {
             v.as_str()
-                .map(str::to_owned)
                 .ok_or_else(|| type_error(field, "an array of strings"))
         })
         .collect()

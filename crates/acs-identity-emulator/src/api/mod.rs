@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 
 use crate::errors::ApiError;
 use crate::store::Store;
@@ -55,20 +55,21 @@ pub(crate) fn router(app: Arc<App>) -> axum::Router {
     axum::Router::new().fallback(dispatch).with_state(app)
 }
 
+/// A route; an `{id}` segment borrows the request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
+enum Route<'a> {
     Health,
     Jwks,
     ValidateToken,
     Identities,
-    Identity(String),
-    IssueToken(String),
-    RevokeTokens(String),
+    Identity(&'a str),
+    IssueToken(&'a str),
+    RevokeTokens(&'a str),
     TeamsExchange,
     NotFound,
 }
 
-impl Route {
+impl Route<'_> {
     fn allowed(&self) -> &'static str {
         match self {
             Route::Health | Route::Jwks => "GET",
@@ -80,24 +81,33 @@ impl Route {
 }
 
 /// Classifies a raw path (`id` segments kept raw: still percent-encoded if sent so).
-fn classify(path: &str) -> Route {
+fn classify(path: &str) -> Route<'_> {
     let path = path
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    // No route has more than three segments: collect at most that many, without allocating.
+    let mut segments = [""; 3];
+    let mut count = 0;
+    for segment in path.split('/').skip(1) {
+        let Some(slot) = segments.get_mut(count) else {
+            return Route::NotFound;
+        };
+        *slot = segment;
+        count += 1;
+    }
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    match segments.as_slice() {
+    match &segments[..count] {
         [e, "health"] if eq(e, "emulator") => Route::Health,
         [e, "jwks"] if eq(e, "emulator") => Route::Jwks,
         [e, v] if eq(e, "emulator") && eq(v, "tokens:validate") => Route::ValidateToken,
         [i] if eq(i, "identities") => Route::Identities,
-        [i, id] if eq(i, "identities") && !id.is_empty() => Route::Identity((*id).to_owned()),
+        [i, id] if eq(i, "identities") && !id.is_empty() => Route::Identity(id),
         [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":issueAccessToken") => {
-            Route::IssueToken((*id).to_owned())
+            Route::IssueToken(id)
         }
         [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":revokeAccessTokens") => {
-            Route::RevokeTokens((*id).to_owned())
+            Route::RevokeTokens(id)
         }
         [t, a] if eq(t, "teamsUser") && eq(a, ":exchangeAccessToken") => Route::TeamsExchange,
         _ => Route::NotFound,
@@ -171,6 +181,13 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
     Ok(out)
 }
 
+// Response header names made once: inserting by `&str` copies a custom name into a new
+// allocation on every response.
+const API_SUPPORTED_VERSIONS: HeaderName = HeaderName::from_static("api-supported-versions");
+const MS_CV: HeaderName = HeaderName::from_static("ms-cv");
+const X_PROCESSING_TIME: HeaderName = HeaderName::from_static("x-processing-time");
+const X_MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+
 fn random_ms_cv() -> String {
     use base64::Engine as _;
     let id = uuid::Uuid::new_v4();
@@ -187,7 +204,7 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     // A clone of the `Uri` shares its bytes (no copy of the path).
     let uri = request.uri().clone();
     let path = uri.path();
-    let client_request_id = request.headers().get("x-ms-client-request-id").cloned();
+    let client_request_id = request.headers().get(&X_MS_CLIENT_REQUEST_ID).cloned();
     let route = classify(path);
     let is_emulator_route = matches!(route, Route::Health | Route::Jwks | Route::ValidateToken);
 
@@ -201,23 +218,23 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let headers = response.headers_mut();
     if !is_emulator_route {
         headers.insert(
-            "api-supported-versions",
+            API_SUPPORTED_VERSIONS,
             HeaderValue::from_static(versions::SUPPORTED_HEADER),
         );
     }
     if let Ok(v) = HeaderValue::from_str(&ms_cv) {
-        headers.insert("ms-cv", v);
+        headers.insert(MS_CV, v);
     }
     let mut processing_time = elapsed.as_millis().to_string();
     processing_time.push_str("ms");
     if let Ok(v) = HeaderValue::from_str(&processing_time) {
-        headers.insert("x-processing-time", v);
+        headers.insert(X_PROCESSING_TIME, v);
     }
     if let Ok(v) = HeaderValue::from_str(&acs_auth::format_http_date(SystemTime::now())) {
         headers.insert(header::DATE, v);
     }
     if let Some(id) = &client_request_id {
-        headers.insert("x-ms-client-request-id", id.clone());
+        headers.insert(X_MS_CLIENT_REQUEST_ID, id.clone());
     }
     let request_id: &str = client_request_id
         .as_ref()
@@ -234,7 +251,7 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     response
 }
 
-async fn handle(app: &App, route: Route, request: Request) -> Result<Response, ApiError> {
+async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Response, ApiError> {
     if route == Route::NotFound {
         return Err(ApiError::not_found());
     }
@@ -264,9 +281,9 @@ async fn handle(app: &App, route: Route, request: Request) -> Result<Response, A
     let version = versions::api_version(parts.uri.query())?;
     match route {
         Route::Identities => handlers::create_identity(app, version, &body).await,
-        Route::Identity(id) => handlers::delete_identity(app, &id).await,
-        Route::IssueToken(id) => handlers::issue_token(app, version, &id, &body),
-        Route::RevokeTokens(id) => handlers::revoke_tokens(app, &id).await,
+        Route::Identity(id) => handlers::delete_identity(app, id).await,
+        Route::IssueToken(id) => handlers::issue_token(app, version, id, &body),
+        Route::RevokeTokens(id) => handlers::revoke_tokens(app, id).await,
         Route::TeamsExchange => handlers::exchange_teams_token(app, &body),
         _ => Err(ApiError::not_found()),
     }
