@@ -47,11 +47,19 @@ pub fn request_target(url: &reqwest::Url) -> &str {
 
 /// The URL authority as sent in `Host`: the host, plus `:port` when it is not the scheme's default.
 pub fn request_host(url: &reqwest::Url) -> Option<String> {
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    })
+    url_authority(url).map(str::to_owned)
+}
+
+/// [`request_host`] without a copy: the URL's serialization already holds the host (IPv6 in
+/// brackets) and the port only when it is not the scheme's default.
+fn url_authority(url: &reqwest::Url) -> Option<&str> {
+    url.host_str()?;
+    Some(&url[url::Position::BeforeHost..url::Position::AfterPort])
+}
+
+/// A header value from a string `sign` made (ASCII: a date, base64), moved without a copy.
+fn header_value(text: String) -> Option<HeaderValue> {
+    HeaderValue::try_from(text).ok()
 }
 
 /// Signs a built request in place at time `at`: sets `x-ms-date`, `x-ms-content-sha256` and
@@ -72,12 +80,12 @@ pub fn sign_request(
         None => b"",
         Some(body) => body.as_bytes().ok_or(SignRequestError::StreamingBody)?,
     };
-    let url_host = request_host(request.url()).ok_or(SignRequestError::NoHost)?;
+    let url_host = url_authority(request.url()).ok_or(SignRequestError::NoHost)?;
     let host = match request.headers().get(HOST) {
         Some(value) => value
             .to_str()
             .map_err(|_| SignRequestError::InvalidHostHeader)?,
-        None => url_host.as_str(),
+        None => url_host,
     };
     let signed = sign(
         key,
@@ -91,13 +99,13 @@ pub fn sign_request(
     );
     let headers = request.headers_mut();
     // Values made by `sign` are ASCII (date, base64), so conversion cannot fail.
-    if let Ok(v) = HeaderValue::from_str(&signed.date) {
+    if let Some(v) = header_value(signed.date) {
         headers.insert(HeaderName::from_static(X_MS_DATE), v);
     }
-    if let Ok(v) = HeaderValue::from_str(&signed.content_sha256) {
+    if let Some(v) = header_value(signed.content_sha256) {
         headers.insert(HeaderName::from_static(X_MS_CONTENT_SHA256), v);
     }
-    if let Ok(mut v) = HeaderValue::from_str(&signed.authorization) {
+    if let Some(mut v) = header_value(signed.authorization) {
         v.set_sensitive(true);
         headers.insert(AUTHORIZATION, v);
     }
@@ -138,6 +146,8 @@ mod tests {
         assert_eq!(h("http://a.example:80/"), "a.example");
         assert_eq!(h("http://127.0.0.1:18123/"), "127.0.0.1:18123");
         assert_eq!(h("https://[::1]:8443/"), "[::1]:8443");
+        assert_eq!(h("https://u:p@a.example:8443/x?y"), "a.example:8443");
+        assert_eq!(h("HTTPS://A.Example:443"), "a.example");
     }
 
     #[test]
