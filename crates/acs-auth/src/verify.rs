@@ -98,11 +98,15 @@ pub fn verify(
         .strip_prefix("SignedHeaders=")
         .and_then(|r| r.split_once("&Signature="))
         .ok_or(VerifyError::MalformedAuthorization)?;
-    let headers_ok = signed_headers
-        .split(';')
-        .map(str::trim)
-        .map(str::to_ascii_lowercase)
-        .eq(["x-ms-date", "host", "x-ms-content-sha256"]);
+    let mut names = signed_headers.split(';').map(str::trim);
+    let headers_ok = ["x-ms-date", "host", "x-ms-content-sha256"]
+        .iter()
+        .all(|expected| {
+            names
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case(expected))
+        })
+        && names.next().is_none();
     if !headers_ok {
         return Err(VerifyError::UnsupportedSignedHeaders);
     }
@@ -305,6 +309,18 @@ mod tests {
             ),
             (
                 format!("HMAC-SHA256 SignedHeaders=x-ms-date;host&Signature={sig}"),
+                VerifyError::UnsupportedSignedHeaders,
+            ),
+            (
+                format!(
+                    "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256;date&Signature={sig}"
+                ),
+                VerifyError::UnsupportedSignedHeaders,
+            ),
+            (
+                format!(
+                    "HMAC-SHA256 SignedHeaders=host;x-ms-date;x-ms-content-sha256&Signature={sig}"
+                ),
                 VerifyError::UnsupportedSignedHeaders,
             ),
         ];
