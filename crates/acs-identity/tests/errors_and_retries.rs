@@ -271,30 +271,27 @@ async fn flaky(
     status: u16,
     headers: Vec<(&'static str, &'static str)>,
 ) -> Seen {
-    let seen = Seen::default();
-    let s = seen.clone();
     let count = Arc::new(AtomicUsize::new(0));
-    server
-        .mock_async(move |when, then| {
-            when.any_request();
-            then.respond_with(move |req| {
-                s.push(req);
-                let n = count.fetch_add(1, Ordering::SeqCst);
-                if n < failures {
-                    let mut b = httpmock::HttpMockResponse::builder()
-                        .status(status)
-                        .header("content-type", "application/json");
-                    for (k, v) in &headers {
-                        b = b.header(*k, *v);
-                    }
-                    b.body(err_body("ServiceUnavailable", &format!("try {n}"), None))
-                        .build()
-                } else {
-                    respond(200, Some(JSON_UTF8), &token_body())
+    let seen = recording(
+        &server,
+        |when| when.any_request(),
+        move |req| {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            if n < failures {
+                let mut b = httpmock::HttpMockResponse::builder()
+                    .status(status)
+                    .header("content-type", "application/json");
+                for (k, v) in &headers {
+                    b = b.header(*k, *v);
                 }
-            });
-        })
-        .await;
+                b.body(err_body("ServiceUnavailable", &format!("try {n}"), None))
+                    .build()
+            } else {
+                respond(200, Some(JSON_UTF8), &token_body())
+            }
+        },
+    )
+    .await;
     seen
 }
 

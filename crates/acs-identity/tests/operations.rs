@@ -41,26 +41,24 @@ fn check_common_headers(req: &httpmock::HttpMockRequest) {
 #[tokio::test]
 async fn create_user_sends_no_body_and_decodes_the_id() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    let mock = server
-        .mock_async(|when, then| {
+    let seen = recording(
+        &server,
+        |when| {
             when.method(POST)
                 .path("/identities")
-                .query_param("api-version", "2023-10-01");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(
-                    201,
-                    Some(JSON_UTF8),
-                    &format!(r#"{{"identity":{{"id":"{USER}"}}}}"#),
-                )
-            });
-        })
-        .await;
+                .query_param("api-version", "2023-10-01")
+        },
+        move |_| {
+            respond(
+                201,
+                Some(JSON_UTF8),
+                &format!(r#"{{"identity":{{"id":"{USER}"}}}}"#),
+            )
+        },
+    )
+    .await;
     let user = client(&server).create_user(None).await.unwrap();
     assert_eq!(user.id(), USER);
-    mock.assert_async().await;
     let req = seen.one();
     assert_eq!(target(&req), "/identities?api-version=2023-10-01");
     assert!(req.body_ref().is_empty());
@@ -77,24 +75,21 @@ async fn create_user_sends_no_body_and_decodes_the_id() {
 #[tokio::test]
 async fn create_user_and_token_sends_compact_json_and_decodes_both() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/identities");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(
-                    201,
-                    Some(JSON_UTF8),
-                    &format!(
-                        r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
-                        token_body()
-                    ),
-                )
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path("/identities"),
+        move |_| {
+            respond(
+                201,
+                Some(JSON_UTF8),
+                &format!(
+                    r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
+                    token_body()
+                ),
+            )
+        },
+    )
+    .await;
     let out = client(&server)
         .create_user_and_token(
             &[TokenScope::Chat, TokenScope::Voip],
@@ -128,24 +123,21 @@ async fn create_user_and_token_sends_compact_json_and_decodes_both() {
 #[tokio::test]
 async fn create_user_and_token_omits_absent_lifetime_and_sends_unknown_scopes() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/identities");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(
-                    201,
-                    Some(JSON_UTF8),
-                    &format!(
-                        r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
-                        token_body()
-                    ),
-                )
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path("/identities"),
+        move |_| {
+            respond(
+                201,
+                Some(JSON_UTF8),
+                &format!(
+                    r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
+                    token_body()
+                ),
+            )
+        },
+    )
+    .await;
     client(&server)
         .create_user_and_token(&[TokenScope::UnknownValue("future.scope".into())], None)
         .await
@@ -159,21 +151,11 @@ async fn create_user_and_token_omits_absent_lifetime_and_sends_unknown_scopes() 
 #[tokio::test]
 async fn create_user_and_token_sends_an_empty_scope_list_as_is() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/identities");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(
+    let seen = recording(&server, |when| when.method(POST).path("/identities"), move |_| respond(
                     400,
                     Some("application/json"),
                     r#"{"error":{"code":"ValidationError","message":"CreateTokenWithScopes value is missing.","target":"CreateTokenWithScopes"}}"#,
-                )
-            });
-        })
-        .await;
+                )).await;
     let e = client(&server)
         .create_user_and_token(&[], None)
         .await
@@ -185,19 +167,16 @@ async fn create_user_and_token_sends_an_empty_scope_list_as_is() {
 #[tokio::test]
 async fn get_token_percent_encodes_the_id_and_decodes_the_token() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
+    let seen = recording(
+        &server,
+        |when| {
             when.method(POST)
                 .path(format!("/identities/{USER_PATH}/:issueAccessToken"))
-                .query_param("api-version", "2023-10-01");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(200, Some(JSON_UTF8), &token_body())
-            });
-        })
-        .await;
+                .query_param("api-version", "2023-10-01")
+        },
+        move |_| respond(200, Some(JSON_UTF8), &token_body()),
+    )
+    .await;
     let user = CommunicationUserIdentifier::new(USER);
     let token = client(&server)
         .get_token(&user, &[TokenScope::ChatJoin], None)
@@ -219,17 +198,12 @@ async fn get_token_percent_encodes_the_id_and_decodes_the_token() {
 #[tokio::test]
 async fn get_token_sends_whole_minutes_and_every_scope() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path_suffix("/:issueAccessToken");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(200, Some(JSON_UTF8), &token_body())
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path_suffix("/:issueAccessToken"),
+        move |_| respond(200, Some(JSON_UTF8), &token_body()),
+    )
+    .await;
     let user = CommunicationUserIdentifier::new(USER);
     client(&server)
         .get_token(
@@ -251,19 +225,16 @@ async fn get_token_sends_whole_minutes_and_every_scope() {
 #[tokio::test]
 async fn get_token_for_teams_user_sends_the_three_fields() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
+    let seen = recording(
+        &server,
+        |when| {
             when.method(POST)
                 .path("/teamsUser/:exchangeAccessToken")
-                .query_param("api-version", "2023-10-01");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(200, Some(JSON_UTF8), &token_body())
-            });
-        })
-        .await;
+                .query_param("api-version", "2023-10-01")
+        },
+        move |_| respond(200, Some(JSON_UTF8), &token_body()),
+    )
+    .await;
     let token = client(&server)
         .get_token_for_teams_user("aadtoken", "appid", "userid", None)
         .await
@@ -287,18 +258,15 @@ async fn get_token_for_teams_user_sends_the_three_fields() {
 #[tokio::test]
 async fn revoke_tokens_posts_without_body() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
+    let seen = recording(
+        &server,
+        |when| {
             when.method(POST)
-                .path(format!("/identities/{USER_PATH}/:revokeAccessTokens"));
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(204, None, "")
-            });
-        })
-        .await;
+                .path(format!("/identities/{USER_PATH}/:revokeAccessTokens"))
+        },
+        move |_| respond(204, None, ""),
+    )
+    .await;
     client(&server)
         .revoke_tokens(&CommunicationUserIdentifier::new(USER), None)
         .await
@@ -317,17 +285,12 @@ async fn revoke_tokens_posts_without_body() {
 #[tokio::test]
 async fn delete_user_sends_delete() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(DELETE).path(format!("/identities/{USER_PATH}"));
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(204, None, "")
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.method(DELETE).path(format!("/identities/{USER_PATH}")),
+        move |_| respond(204, None, ""),
+    )
+    .await;
     client(&server)
         .delete_user(&CommunicationUserIdentifier::new(USER), None)
         .await
@@ -379,21 +342,11 @@ async fn empty_user_id_is_refused_before_sending() {
 #[tokio::test]
 async fn empty_scope_list_is_sent_for_the_service_to_judge() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path_suffix("/:issueAccessToken");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(
+    let seen = recording(&server, |when| when.method(POST).path_suffix("/:issueAccessToken"), move |_| respond(
                     400,
                     Some("application/json"),
                     r#"{"error":{"code":"ValidationError","message":"Invalid scopes - Scopes field is required.","target":"scopes"}}"#,
-                )
-            });
-        })
-        .await;
+                )).await;
     let e = client(&server)
         .get_token(&CommunicationUserIdentifier::new(USER), &[], None)
         .await
@@ -406,19 +359,16 @@ async fn empty_scope_list_is_sent_for_the_service_to_judge() {
 #[tokio::test]
 async fn options_api_version_application_id_and_http_client() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
+    let seen = recording(
+        &server,
+        |when| {
             when.method(POST)
                 .path("/identities")
-                .query_param("api-version", "2026-09-23");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(201, Some(JSON_UTF8), r#"{"identity":{"id":"8:acs:x_y"}}"#)
-            });
-        })
-        .await;
+                .query_param("api-version", "2026-09-23")
+        },
+        move |_| respond(201, Some(JSON_UTF8), r#"{"identity":{"id":"8:acs:x_y"}}"#),
+    )
+    .await;
     let options = CommunicationIdentityClientOptions::default()
         .with_api_version("2026-09-23")
         .with_application_id("contoso-app")
@@ -441,18 +391,15 @@ async fn options_api_version_application_id_and_http_client() {
 #[tokio::test]
 async fn endpoint_with_a_path_prefix_is_kept() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
+    let seen = recording(
+        &server,
+        |when| {
             when.method(DELETE)
-                .path(format!("/prefix/identities/{USER_PATH}"));
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(204, None, "")
-            });
-        })
-        .await;
+                .path(format!("/prefix/identities/{USER_PATH}"))
+        },
+        move |_| respond(204, None, ""),
+    )
+    .await;
     let c = CommunicationIdentityClient::with_access_key(
         &format!("{}/prefix/", server.base_url()),
         AccessKey::from_base64(KEY).unwrap(),
@@ -470,17 +417,12 @@ const OTHER_KEY: &str = "b3RoZXJrZXlvdGhlcmtleW90aGVya2V5b3RoZXJrZXk=";
 #[tokio::test]
 async fn with_access_key_signs_and_follows_key_rotation() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/identities");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(201, Some(JSON_UTF8), r#"{"identity":{"id":"8:acs:x_y"}}"#)
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path("/identities"),
+        move |_| respond(201, Some(JSON_UTF8), r#"{"identity":{"id":"8:acs:x_y"}}"#),
+    )
+    .await;
     let credential = AccessKeyCredential::from_base64(KEY).unwrap();
     let c = CommunicationIdentityClient::with_access_key(
         &server.base_url(),
@@ -538,17 +480,12 @@ async fn with_token_credential_sends_a_cached_bearer_token() {
         "https://communication.azure.com//.default"
     );
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path_suffix("/:revokeAccessTokens");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(204, None, "")
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path_suffix("/:revokeAccessTokens"),
+        move |_| respond(204, None, ""),
+    )
+    .await;
     let credential = Arc::new(FakeCredential {
         calls: AtomicUsize::new(0),
         fail: false,
@@ -662,17 +599,12 @@ fn constructor_errors_are_configuration_errors_without_the_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clones_work_concurrently_with_distinct_request_ids() {
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path_suffix("/:issueAccessToken");
-            then.respond_with(move |req| {
-                s.push(req);
-                respond(200, Some(JSON_UTF8), &token_body())
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path_suffix("/:issueAccessToken"),
+        move |_| respond(200, Some(JSON_UTF8), &token_body()),
+    )
+    .await;
     let c = client(&server);
     let mut tasks = Vec::new();
     for _ in 0..32 {

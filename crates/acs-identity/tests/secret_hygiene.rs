@@ -58,40 +58,36 @@ async fn nothing_secret_in_debug_or_traces() {
         .unwrap();
 
     let server = MockServer::start_async().await;
-    let seen = Seen::default();
-    let s = seen.clone();
     let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    server
-        .mock_async(move |when, then| {
-            when.any_request();
-            then.respond_with(move |req| {
-                s.push(req);
-                let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let path = target(req);
-                if n == 0 {
-                    respond(
-                        503,
-                        Some("application/json"),
-                        r#"{"error":{"code":"Busy","message":"busy"}}"#,
-                    )
-                } else if path.starts_with("/identities?") {
-                    respond(
-                        201,
-                        Some(JSON_UTF8),
-                        &format!(
-                            r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
-                            token_body()
-                        ),
-                    )
-                } else if path.contains("issueAccessToken") || path.contains("exchangeAccessToken")
-                {
-                    respond(200, Some(JSON_UTF8), &token_body())
-                } else {
-                    respond(204, None, "")
-                }
-            });
-        })
-        .await;
+    let seen = recording(
+        &server,
+        |when| when.any_request(),
+        move |req| {
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path = target(req);
+            if n == 0 {
+                respond(
+                    503,
+                    Some("application/json"),
+                    r#"{"error":{"code":"Busy","message":"busy"}}"#,
+                )
+            } else if path.starts_with("/identities?") {
+                respond(
+                    201,
+                    Some(JSON_UTF8),
+                    &format!(
+                        r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
+                        token_body()
+                    ),
+                )
+            } else if path.contains("issueAccessToken") || path.contains("exchangeAccessToken") {
+                respond(200, Some(JSON_UTF8), &token_body())
+            } else {
+                respond(204, None, "")
+            }
+        },
+    )
+    .await;
     let credential = AccessKeyCredential::from_base64(KEY).unwrap();
     let c = CommunicationIdentityClient::with_access_key(
         &server.base_url(),

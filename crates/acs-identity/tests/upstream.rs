@@ -117,20 +117,17 @@ async fn recorded_sessions_replay() {
                 .map(str::to_owned);
 
             let server = MockServer::start_async().await;
-            let seen = Seen::default();
-            let s = seen.clone();
             let path = uri.path().to_owned();
-            server
-                .mock_async(|when, then| {
+            let seen = common::recording(
+                &server,
+                |when| {
                     when.method(method)
                         .path(path.clone())
-                        .query_param("api-version", api_version.clone());
-                    then.respond_with(move |req| {
-                        s.push(req);
-                        respond(status, content_type.as_deref(), &response_body)
-                    });
-                })
-                .await;
+                        .query_param("api-version", api_version.clone())
+                },
+                move |_| respond(status, content_type.as_deref(), &response_body),
+            )
+            .await;
             let mut options =
                 CommunicationIdentityClientOptions::default().with_api_version(api_version.clone());
             options.retry = RetryOptions::none();
@@ -260,31 +257,28 @@ async fn peer_wire_requests_match() {
             };
             let date = h("x-ms-date").unwrap();
             let server = MockServer::start_async().await;
-            let seen = Seen::default();
-            let s = seen.clone();
-            server
-                .mock_async(|when, then| {
-                    when.any_request();
-                    then.respond_with(move |req| {
-                        s.push(req);
-                        let path = target(req);
-                        if path.starts_with("/identities?") {
-                            respond(
-                                201,
-                                Some(JSON_UTF8),
-                                &format!(
-                                    r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
-                                    token_body()
-                                ),
-                            )
-                        } else if path.contains("Token?") {
-                            respond(200, Some(JSON_UTF8), &token_body())
-                        } else {
-                            respond(204, None, "")
-                        }
-                    });
-                })
-                .await;
+            let seen = common::recording(
+                &server,
+                |when| when.any_request(),
+                move |req| {
+                    let path = target(req);
+                    if path.starts_with("/identities?") {
+                        respond(
+                            201,
+                            Some(JSON_UTF8),
+                            &format!(
+                                r#"{{"identity":{{"id":"{USER}"}},"accessToken":{}}}"#,
+                                token_body()
+                            ),
+                        )
+                    } else if path.contains("Token?") {
+                        respond(200, Some(JSON_UTF8), &token_body())
+                    } else {
+                        respond(204, None, "")
+                    }
+                },
+            )
+            .await;
             let proxy = reqwest::Proxy::http(server.base_url()).unwrap();
             let http = reqwest::Client::builder().proxy(proxy).build().unwrap();
             let clock = FixedClock(acs_auth::parse_http_date(&date).unwrap());

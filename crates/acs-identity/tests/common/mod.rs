@@ -133,6 +133,27 @@ impl Seen {
     }
 }
 
+/// A mock for the requests `matches` describes that records each one (in the returned `Seen`)
+/// and answers it with `reply(request)`.
+pub async fn recording(
+    server: &MockServer,
+    matches: impl FnOnce(httpmock::When) -> httpmock::When,
+    reply: impl Fn(&HttpMockRequest) -> HttpMockResponse + Send + Sync + 'static,
+) -> Seen {
+    let seen = Seen::default();
+    let s = seen.clone();
+    server
+        .mock_async(|when, then| {
+            matches(when);
+            then.respond_with(move |req| {
+                s.push(req);
+                reply(req)
+            });
+        })
+        .await;
+    seen
+}
+
 pub fn respond(status: u16, content_type: Option<&str>, body: &str) -> HttpMockResponse {
     let mut b = HttpMockResponse::builder().status(status);
     if let Some(ct) = content_type {
