@@ -105,7 +105,7 @@ fn convert_ordered(
     }
     let mut converter = Converter {
         source_dir: source_dir.to_path_buf(),
-        main: swagger.clone(),
+        main: swagger,
         external: BTreeMap::new(),
         schemas: BTreeMap::new(),
         pending: Vec::new(),
@@ -131,9 +131,9 @@ enum Origin {
     External(PathBuf),
 }
 
-struct Converter {
+struct Converter<'a> {
     source_dir: PathBuf,
-    main: Value,
+    main: &'a Value,
     external: BTreeMap<PathBuf, Value>,
     /// Converted component schemas, and where each came from (to detect name clashes).
     schemas: BTreeMap<String, (Origin, Value)>,
@@ -166,7 +166,7 @@ impl Place {
     }
 }
 
-impl Converter {
+impl Converter<'_> {
     fn describe(&mut self, key: &str) -> String {
         match descriptions::lookup(key) {
             Some(text) => text.to_string(),
@@ -178,8 +178,7 @@ impl Converter {
     }
 
     fn document(&mut self) -> Result<Value> {
-        let main = self.main.clone();
-        let root = as_object(&main, "document")?;
+        let root = as_object(self.main, "document")?;
         let info = as_object(root.get("info").unwrap_or(&Value::Null), "info")?;
         let version = info
             .get("version")
@@ -303,7 +302,7 @@ impl Converter {
 
     fn definition(&mut self, name: &str, origin: &Origin) -> Result<Value> {
         let doc = match origin {
-            Origin::Main => &self.main,
+            Origin::Main => self.main,
             Origin::External(path) => self.load_external(path)?,
         };
         doc.get("definitions")
