@@ -138,6 +138,22 @@ fn get_text(
     })
 }
 
+fn get_u64(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<u64>, EmulatorError> {
+    match table.get(key).map_err(storage_error)? {
+        Some(v) => {
+            let bytes: [u8; 8] = v
+                .value()
+                .try_into()
+                .map_err(|_| EmulatorError::Storage(format!("meta value `{key}` is corrupt")))?;
+            Ok(Some(u64::from_le_bytes(bytes)))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Opens (or creates) the database: a file under `dir`, or memory when `dir` is `None`.
 pub(crate) fn open_database(dir: Option<&Path>) -> Result<Database, EmulatorError> {
     match dir {
@@ -182,35 +198,16 @@ pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
 impl Store {
     /// Persists `update`, starts a new boot, loads identities and starts the writer thread.
     pub(crate) fn start(db: Database, update: &MetaUpdate) -> Result<Store, EmulatorError> {
-        let previous = read_meta(&db)?;
         let txn = db.begin_write().map_err(storage_error)?;
         let boot;
         let mut tokens_valid_from;
         {
             let mut meta = txn.open_table(META).map_err(storage_error)?;
-            boot = match meta.get("boot").map_err(storage_error)? {
-                Some(v) => {
-                    let bytes: [u8; 8] = v.value().try_into().map_err(|_| {
-                        EmulatorError::Storage("meta value `boot` is corrupt".into())
-                    })?;
-                    u64::from_le_bytes(bytes)
-                }
-                None => 0,
-            } + 1;
-            tokens_valid_from = match meta.get("tokens_valid_from").map_err(storage_error)? {
-                Some(v) => {
-                    let bytes: [u8; 8] = v.value().try_into().map_err(|_| {
-                        EmulatorError::Storage("meta value `tokens_valid_from` is corrupt".into())
-                    })?;
-                    u64::from_le_bytes(bytes)
-                }
-                None => 0,
-            };
-            if previous
-                .access_key
-                .as_deref()
-                .is_some_and(|old| old != update.access_key)
-            {
+            boot = get_u64(&meta, "boot")?.unwrap_or(0) + 1;
+            tokens_valid_from = get_u64(&meta, "tokens_valid_from")?.unwrap_or(0);
+            // Read in this transaction, not with a second pass over every meta value.
+            let previous_key = get_text(&meta, "access_key")?;
+            if previous_key.is_some_and(|old| old != update.access_key) {
                 // Rotating the access key revokes every token issued under the old one.
                 tokens_valid_from = boot << SEQUENCE_BITS;
             }
@@ -410,17 +407,20 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let result = commit_batch(&db, &batch);
-        match &result {
+        let outcome = match commit_batch(&db, &batch) {
             Ok(updated) => {
-                let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
-                for (id, record) in updated {
-                    cache.insert(id.clone(), *record);
-                }
+                // The committed records move into the cache (no copy of their ids).
+                cache
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(updated);
+                Ok(())
             }
-            Err(e) => tracing::error!(error = %e, "storage write failed"),
-        }
-        let outcome = result.map(|_| ());
+            Err(e) => {
+                tracing::error!(error = %e, "storage write failed");
+                Err(e)
+            }
+        };
         for job in batch {
             let _ = job.reply.send(outcome.clone());
         }
