@@ -272,10 +272,10 @@ async fn flaky(
     headers: Vec<(&'static str, &'static str)>,
 ) -> Seen {
     let count = Arc::new(AtomicUsize::new(0));
-    let seen = recording(
-        &server,
+    recording(
+        server,
         |when| when.any_request(),
-        move |req| {
+        move |_| {
             let n = count.fetch_add(1, Ordering::SeqCst);
             if n < failures {
                 let mut b = httpmock::HttpMockResponse::builder()
@@ -291,8 +291,7 @@ async fn flaky(
             }
         },
     )
-    .await;
-    seen
+    .await
 }
 
 #[tokio::test]
