@@ -5,10 +5,13 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod common;
+
 use acs_auth::{
-    AccessKey, DEFAULT_MAX_CLOCK_SKEW, ReceivedRequest, RequestToSign, SignedHeaders, VerifyError,
-    format_http_date, parse_http_date, request_host, request_target, sign, sign_request, verify,
+    AccessKey, DEFAULT_MAX_CLOCK_SKEW, RequestToSign, SignedHeaders, VerifyError, format_http_date,
+    parse_http_date, request_host, request_target, sign, sign_request, verify,
 };
+use common::{received, signed_headers_of};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -56,15 +59,6 @@ fn change_ascii_byte(text: &str, at: Index, step: u8) -> String {
     let visible = |b: u8| b.wrapping_sub(b'!') % 94;
     bytes[i] = b'!' + (visible(bytes[i]) + step) % 94;
     String::from_utf8(bytes).unwrap()
-}
-
-fn received<'a>(request: RequestToSign<'a>, h: &'a SignedHeaders) -> ReceivedRequest<'a> {
-    ReceivedRequest {
-        request,
-        date: Some(&h.date),
-        content_sha256: Some(&h.content_sha256),
-        authorization: Some(&h.authorization),
-    }
 }
 
 fn trailing_zeros_dropped(bytes: &[u8]) -> &[u8] {
@@ -268,12 +262,7 @@ proptest! {
         sign_request(&mut r, &key, at).unwrap();
         prop_assert!(!request_target(r.url()).ends_with('?'));
         let host = request_host(r.url()).unwrap();
-        let h = |name: &str| r.headers()[name].to_str().unwrap().to_owned();
-        let headers = SignedHeaders {
-            date: h("x-ms-date"),
-            content_sha256: h("x-ms-content-sha256"),
-            authorization: h("authorization"),
-        };
+        let headers = signed_headers_of(&r);
         let request = RequestToSign {
             method: "POST",
             path_and_query: request_target(r.url()),

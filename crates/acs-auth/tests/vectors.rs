@@ -11,11 +11,14 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use acs_auth::{
     AccessKey, Clock, DEFAULT_MAX_CLOCK_SKEW, FixedClock, ReceivedRequest, RequestToSign,
-    SignedHeaders, content_hash, parse_http_date, request_host, request_target, sign, sign_request,
+    content_hash, parse_http_date, request_host, request_target, sign, sign_request,
     string_to_sign, verify,
 };
+use common::{received, signed_headers_of};
 use serde_json::Value;
 
 /// The key every peer-wire capture was made with (see `peer-wire/README.md`).
@@ -407,9 +410,9 @@ fn resigning_replaces_the_headers() {
             .unwrap(),
     );
     sign_request(&mut r, &key, first).unwrap();
-    let old = header_values(&r);
+    let old = signed_headers_of(&r);
     sign_request(&mut r, &key, later).unwrap();
-    let new = header_values(&r);
+    let new = signed_headers_of(&r);
     assert_eq!(new.date, "Thu, 26 Nov 2026 16:51:52 GMT");
     assert_ne!(new.authorization, old.authorization);
     assert_eq!(r.headers().get_all("authorization").iter().count(), 1);
@@ -419,14 +422,6 @@ fn resigning_replaces_the_headers() {
         host: "127.0.0.1:18123",
         body: b"",
     };
-    fn received<'a>(request: RequestToSign<'a>, h: &'a SignedHeaders) -> ReceivedRequest<'a> {
-        ReceivedRequest {
-            request,
-            date: Some(&h.date),
-            content_sha256: Some(&h.content_sha256),
-            authorization: Some(&h.authorization),
-        }
-    }
     assert_eq!(
         verify(
             &key,
@@ -445,15 +440,6 @@ fn resigning_replaces_the_headers() {
         ),
         Err(acs_auth::VerifyError::DateOutOfRange)
     );
-}
-
-fn header_values(r: &reqwest::Request) -> SignedHeaders {
-    let get = |name: &str| r.headers()[name].to_str().unwrap().to_owned();
-    SignedHeaders {
-        date: get("x-ms-date"),
-        content_sha256: get("x-ms-content-sha256"),
-        authorization: get("authorization"),
-    }
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
