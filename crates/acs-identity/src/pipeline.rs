@@ -426,9 +426,8 @@ impl Pipeline {
             };
         }
         let outcome = 'call: {
-            if request.url().query() == Some("") {
-                request.url_mut().set_query(None);
-            }
+            // The generated request is final (URL with api-version, `accept`, body); the
+            // pipeline adds what is the same for every try.
             let headers = request.headers_mut();
             headers.insert(header::USER_AGENT, self.user_agent.clone());
             headers.insert(X_MS_CLIENT_REQUEST_ID, call.request_id_header.clone());
@@ -436,9 +435,6 @@ impl Pipeline {
                 X_MS_RETURN_CLIENT_REQUEST_ID,
                 HeaderValue::from_static("true"),
             );
-            if !headers.contains_key(header::ACCEPT) {
-                headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-            }
             // The first try sends the request itself, after keeping what a retry needs; a retry
             // sends a request rebuilt from that. (One request slot in this future, which the
             // executor boxes on every call: the smaller it is, the cheaper that allocation.)
