@@ -82,17 +82,24 @@ pub(crate) struct ApiError {
     pub(crate) allow: Option<&'static str>,
 }
 
+impl CommunicationError {
+    /// An error with just a code and a message.
+    fn plain(code: &str, message: String) -> Self {
+        Self {
+            code: code.to_owned(),
+            message,
+            target: None,
+            details: None,
+            innererror: None,
+        }
+    }
+}
+
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: Box::new(CommunicationError {
-                code: code.to_owned(),
-                message: message.into(),
-                target: None,
-                details: None,
-                innererror: None,
-            }),
+            body: Box::new(CommunicationError::plain(code, message.into())),
             allow: None,
         }
     }
@@ -103,13 +110,7 @@ impl ApiError {
     }
 
     pub(crate) fn with_inner(mut self, code: &str, message: impl Into<String>) -> Self {
-        self.body.innererror = Some(Box::new(CommunicationError {
-            code: code.to_owned(),
-            message: message.into(),
-            target: None,
-            details: None,
-            innererror: None,
-        }));
+        self.body.innererror = Some(Box::new(CommunicationError::plain(code, message.into())));
         self
     }
 

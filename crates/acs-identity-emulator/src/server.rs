@@ -87,7 +87,7 @@ impl EmulatorHandle {
 
     /// What `POST /emulator/tokens:validate` would answer for `token`, without HTTP.
     pub fn validate_token(&self, token: &str) -> TokenValidation {
-        api::handlers_validate(&self.app, token)
+        api::validate_token(&self.app, token)
     }
 
     /// What `GET /emulator/jwks` answers, without HTTP.
@@ -97,7 +97,7 @@ impl EmulatorHandle {
 
     /// What `GET /emulator/health` answers, without HTTP.
     pub fn health(&self) -> Health {
-        api::handlers_health(&self.app)
+        api::health_value(&self.app)
     }
 
     /// Stops accepting connections, lets requests in flight finish, flushes and closes the
@@ -160,6 +160,26 @@ fn loopback_for(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         other => other,
     }
+}
+
+/// Serves `router` on `listener` (plain TCP or TLS) until `signal`, in a task.
+fn spawn_server<L>(
+    listener: L,
+    router: axum::Router,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: fmt::Debug,
+{
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(signal)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped");
+        }
+    })
 }
 
 pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, EmulatorError> {
@@ -290,27 +310,13 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                     addr: settings.listen,
                     source,
                 })?;
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, router)
-                    .with_graceful_shutdown(signal)
-                    .await
-                {
-                    tracing::error!(error = %e, "server stopped");
-                }
-            })
+            spawn_server(listener, router, signal)
         }
         None => {
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, router)
-                    .with_graceful_shutdown(signal)
-                    .await
-                {
-                    tracing::error!(error = %e, "server stopped");
-                }
-            })
+            spawn_server(listener, router, signal)
         }
     };
 

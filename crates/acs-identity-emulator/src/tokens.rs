@@ -89,15 +89,15 @@ pub struct Jwk {
 pub(crate) struct TokenSigner {
     key: RsaKeyPair,
     public_key_der: Vec<u8>,
-    kid: String,
     header_b64: String,
+    /// The public key; its `kid` is the `kid` of every token header.
     jwk: Jwk,
 }
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSigner")
-            .field("kid", &self.kid)
+            .field("kid", &self.jwk.kid)
             .finish_non_exhaustive()
     }
 }
@@ -135,21 +135,20 @@ impl TokenSigner {
         let kid: String = thumb.as_ref().iter().map(|b| format!("{b:02X}")).collect();
         let x5t = URL_SAFE_NO_PAD.encode(thumb.as_ref());
         let components: PublicKeyComponents<Vec<u8>> = key.public_key().into();
+        let header = serde_json::json!({"alg": "RS256", "kid": kid, "x5t": x5t, "typ": "JWT"});
+        let header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
         let jwk = Jwk {
             kty: "RSA".into(),
             use_: "sig".into(),
             alg: "RS256".into(),
-            kid: kid.clone(),
-            x5t: x5t.clone(),
+            kid,
+            x5t,
             n: URL_SAFE_NO_PAD.encode(strip_leading_zeros(&components.n)),
             e: URL_SAFE_NO_PAD.encode(strip_leading_zeros(&components.e)),
         };
-        let header = serde_json::json!({"alg": "RS256", "kid": kid, "x5t": x5t, "typ": "JWT"});
-        let header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
         Ok(Self {
             key,
             public_key_der,
-            kid,
             header_b64,
             jwk,
         })
@@ -158,7 +157,7 @@ impl TokenSigner {
     /// The key id in token headers.
     #[cfg(test)]
     pub(crate) fn kid(&self) -> &str {
-        &self.kid
+        &self.jwk.kid
     }
 
     /// The public key set.
@@ -204,7 +203,7 @@ impl TokenSigner {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(TokenProblem::Malformed)?;
         if header.get("alg").and_then(|v| v.as_str()) != Some("RS256")
-            || header.get("kid").and_then(|v| v.as_str()) != Some(self.kid.as_str())
+            || header.get("kid").and_then(|v| v.as_str()) != Some(self.jwk.kid.as_str())
         {
             return Err(TokenProblem::UnknownSigningKey);
         }

@@ -78,6 +78,22 @@ fn no_content() -> Response {
     r
 }
 
+/// Maps a failed store write to 503, logging what failed.
+fn write_failed(what: &'static str) -> impl FnOnce(String) -> ApiError {
+    move |e| {
+        tracing::error!(error = %e, "{what}: write failed");
+        ApiError::storage()
+    }
+}
+
+/// 404 unless `id` was created and not deleted.
+fn require_live(app: &App, id: &str) -> Result<(), ApiError> {
+    match app.store.get(id) {
+        Some(record) if !record.deleted => Ok(()),
+        _ => Err(ApiError::identity_not_found()),
+    }
+}
+
 fn internal(what: &str) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -231,10 +247,7 @@ pub(crate) async fn create_identity(
     app.store
         .create(id.clone(), created_ms)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "create identity: write failed");
-            ApiError::storage()
-        })?;
+        .map_err(write_failed("create identity"))?;
     let mut result = json!({ "identity": { "id": id } });
     if let Some(scopes) = scopes {
         result["accessToken"] = serde_json::to_value(acs_token(app, &id, &scopes, minutes)?)
@@ -262,10 +275,7 @@ pub(crate) fn issue_token(
         Some(v) => check_scopes(&json::string_array(v, "scopes")?, "scopes")?,
     };
     let minutes = expires_in_minutes(version, &map)?;
-    match app.store.get(&id) {
-        Some(record) if !record.deleted => {}
-        _ => return Err(ApiError::identity_not_found()),
-    }
+    require_live(app, &id)?;
     let token = acs_token(app, &id, &scopes, minutes)?;
     Ok(json_response(StatusCode::OK, &token))
 }
@@ -273,15 +283,12 @@ pub(crate) fn issue_token(
 /// `POST /identities/{id}/:revokeAccessTokens`.
 pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = owned_identity(app, raw_id)?;
-    match app.store.get(&id) {
-        Some(record) if !record.deleted => {}
-        _ => return Err(ApiError::identity_not_found()),
-    }
+    require_live(app, &id)?;
     let stamp = app.store.next_stamp();
-    app.store.revoke(id, stamp).await.map_err(|e| {
-        tracing::error!(error = %e, "revoke: write failed");
-        ApiError::storage()
-    })?;
+    app.store
+        .revoke(id, stamp)
+        .await
+        .map_err(write_failed("revoke"))?;
     Ok(no_content())
 }
 
@@ -295,10 +302,10 @@ pub(crate) async fn delete_identity(app: &App, raw_id: &str) -> Result<Response,
         Some(_) => {}
     }
     let stamp = app.store.next_stamp();
-    app.store.delete(id, stamp).await.map_err(|e| {
-        tracing::error!(error = %e, "delete: write failed");
-        ApiError::storage()
-    })?;
+    app.store
+        .delete(id, stamp)
+        .await
+        .map_err(write_failed("delete"))?;
     Ok(no_content())
 }
 
@@ -352,6 +359,7 @@ pub(crate) fn health(app: &App) -> Response {
     json_response(StatusCode::OK, &health_value(app))
 }
 
+/// The health report of `GET /emulator/health`.
 pub(crate) fn health_value(app: &App) -> Health {
     Health {
         status: "ok".into(),

@@ -23,16 +23,7 @@ use crate::store::Store;
 use crate::tokens::TokenSigner;
 
 pub use handlers::{Health, TokenValidation};
-
-/// Validates a token as `POST /emulator/tokens:validate` does.
-pub(crate) fn handlers_validate(app: &App, token: &str) -> TokenValidation {
-    handlers::validate_token(app, token)
-}
-
-/// The health report of `GET /emulator/health`.
-pub(crate) fn handlers_health(app: &App) -> Health {
-    handlers::health_value(app)
-}
+pub(crate) use handlers::{health_value, validate_token};
 
 /// Everything a request handler needs.
 pub(crate) struct App {
