@@ -125,11 +125,12 @@ fn connect(args: &ConnectionArgs) -> Result<CommunicationIdentityClient, Failure
             }
         },
     };
-    // Parse first so that a malformed string is a usage error; the parser's messages never
-    // repeat the key.
-    acs_auth::ConnectionString::parse(&connection_string)
-        .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))?;
-    CommunicationIdentityClient::from_connection_string(&connection_string, Some(options))
+    // Parsed here (once) so that a malformed string is a usage error with the parser's own
+    // message, which never repeats the key.
+    let (endpoint, key) = acs_auth::ConnectionString::parse(&connection_string)
+        .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))?
+        .into_parts();
+    CommunicationIdentityClient::with_access_key(endpoint.as_str(), key, Some(options))
         .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))
 }
 
