@@ -214,10 +214,16 @@ async fn user_create(client: &CommunicationIdentityClient) -> Result<Report, Fai
 async fn user_delete(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {
     let user = user_id(id)?;
     client.delete_user(&user, None).await?;
+    Ok(done_for_user(&user, "deleted", "Deleted"))
+}
+
+/// The report of an operation on one user that answers nothing: the user's id, and that it was
+/// done (`field: true` in JSON, `label  yes` in the table).
+fn done_for_user(user: &CommunicationUserIdentifier, field: &str, label: &'static str) -> Report {
     let id = user.id().to_string();
-    Ok(Report::new(json!({ "id": id, "deleted": true }))
+    Report::new(json!({ "id": id, field: true }))
         .row("User id", id)
-        .row("Deleted", "yes"))
+        .row(label, "yes")
 }
 
 async fn token_issue(
@@ -257,10 +263,7 @@ async fn token_issue(
 async fn token_revoke(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {
     let user = user_id(id)?;
     client.revoke_tokens(&user, None).await?;
-    let id = user.id().to_string();
-    Ok(Report::new(json!({ "id": id, "tokensRevoked": true }))
-        .row("User id", id)
-        .row("Tokens revoked", "yes"))
+    Ok(done_for_user(&user, "tokensRevoked", "Tokens revoked"))
 }
 
 async fn token_for_teams_user(
