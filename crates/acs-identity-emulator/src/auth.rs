@@ -329,27 +329,11 @@ mod tests {
             HeaderValue::from_str(&format!("Bearer {good}")).unwrap(),
         );
         let uri: Uri = "/identities?api-version=2023-10-01".parse().unwrap();
-        assert_eq!(
-            authenticate(
-                &AccessKey::from_base64(KEY).unwrap(),
-                "POST",
-                &uri,
-                &h,
-                b"",
-                now
-            ),
-            Ok(())
-        );
+        let key = AccessKey::from_base64(KEY).unwrap();
+        assert_eq!(authenticate(&key, "POST", &uri, &h, b"", now), Ok(()));
         h.insert("authorization", HeaderValue::from_static("Basic abc"));
         assert_eq!(
-            authenticate(
-                &AccessKey::from_base64(KEY).unwrap(),
-                "POST",
-                &uri,
-                &h,
-                b"",
-                now
-            ),
+            authenticate(&key, "POST", &uri, &h, b"", now),
             Err(AuthFailure::UnsupportedScheme)
         );
     }

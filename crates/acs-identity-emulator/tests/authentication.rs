@@ -113,20 +113,24 @@ async fn missing_headers_are_denied_naming_them() {
             .to_ascii_lowercase();
         assert!(msg.contains(header), "{header}: {msg}");
     }
-    let mut r = c.signed(Method::POST, CREATE, None);
-    r.headers_mut().insert(
-        "authorization",
-        "HMAC-SHA256 Signature=abc".parse().unwrap(),
-    );
-    assert_denied(&c.execute(r).await, "MalformedAuthorization");
-    let mut r = c.signed(Method::POST, CREATE, None);
-    r.headers_mut()
-        .insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
-    assert_denied(&c.execute(r).await, "UnsupportedAuthorizationScheme");
-    let mut r = c.signed(Method::POST, CREATE, None);
-    r.headers_mut()
-        .insert("x-ms-date", "yesterday".parse().unwrap());
-    assert_denied(&c.execute(r).await, "InvalidDate");
+    // A header replaced by an unusable value.
+    for (header, value, inner) in [
+        (
+            "authorization",
+            "HMAC-SHA256 Signature=abc",
+            "MalformedAuthorization",
+        ),
+        (
+            "authorization",
+            "Basic dXNlcjpwYXNz",
+            "UnsupportedAuthorizationScheme",
+        ),
+        ("x-ms-date", "yesterday", "InvalidDate"),
+    ] {
+        let mut r = c.signed(Method::POST, CREATE, None);
+        r.headers_mut().insert(header, value.parse().unwrap());
+        assert_denied(&c.execute(r).await, inner);
+    }
     emu.shutdown().await;
 }
 

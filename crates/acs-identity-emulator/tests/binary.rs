@@ -2,15 +2,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(unix)]
 
+mod common;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use acs_auth::{AccessKey, ConnectionString};
 use acs_identity_emulator::READY_LINE_PREFIX;
+use common::{KEY, OTHER_RESOURCE, RESOURCE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_acs-identity-emulator");
-const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
 
 struct Running {
     child: Child,
@@ -21,6 +23,31 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    /// The connection string the first stdout line carries (fails naming the line otherwise).
+    fn connection_string_text(&self) -> &str {
+        let line = self.first_line.trim_end();
+        assert!(
+            line.starts_with(READY_LINE_PREFIX),
+            "not a ready line: {line}"
+        );
+        line.strip_prefix(READY_LINE_PREFIX).unwrap()
+    }
+
+    /// Sends SIGTERM and waits (10 s at most) for the process to exit.
+    fn stop_with_sigterm(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        wait_exit(&mut self.child, Duration::from_secs(10)).expect("stops on SIGTERM")
     }
 }
 
@@ -75,22 +102,19 @@ async fn prints_connection_string_writes_port_file_and_stops_on_sigterm() {
                 KEY,
                 "--resource-id",
             ])
-            .arg("2dee53b4-368b-45b4-ab52-8493fb117652")
+            .arg(RESOURCE)
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--port-file")
             .arg(&port_file),
     );
-    let line = run.first_line.trim_end().to_owned();
-    let cs_text = line
-        .strip_prefix(READY_LINE_PREFIX)
-        .unwrap_or_else(|| panic!("{line}"));
+    let cs_text = run.connection_string_text().to_owned();
     assert!(
         cs_text.starts_with("endpoint=http://127.0.0.1:"),
         "{cs_text}"
     );
     assert!(cs_text.ends_with(&format!(";accesskey={KEY}")), "{cs_text}");
-    let cs = ConnectionString::parse(cs_text).unwrap();
+    let cs = ConnectionString::parse(&cs_text).unwrap();
     let port = cs.endpoint().port().unwrap();
     // The port file is written right after the line is printed.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -104,15 +128,7 @@ async fn prints_connection_string_writes_port_file_and_stops_on_sigterm() {
     assert_eq!(written.trim(), port.to_string());
     assert_eq!(create(cs.endpoint(), cs.access_key()).await, 201);
 
-    let pid = run.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = wait_exit(&mut run.child, Duration::from_secs(10)).expect("stops on SIGTERM");
+    let status = run.stop_with_sigterm();
     assert!(status.success(), "{status:?}");
     assert!(dir.path().join("data/emulator.redb").exists());
 }
@@ -123,19 +139,11 @@ async fn environment_variables_configure_it() {
         Command::new(BIN)
             .env("ACS_EMULATOR_LISTEN", "127.0.0.1:0")
             .env("ACS_EMULATOR_ACCESS_KEY", KEY)
-            .env(
-                "ACS_EMULATOR_RESOURCE_ID",
-                "11111111-2222-3333-4444-555555555555",
-            )
+            .env("ACS_EMULATOR_RESOURCE_ID", OTHER_RESOURCE)
             .env("ACS_EMULATOR_IN_MEMORY", "true"),
     );
-    let cs_text = run
-        .first_line
-        .trim_end()
-        .strip_prefix(READY_LINE_PREFIX)
-        .unwrap()
-        .to_owned();
-    let cs = ConnectionString::parse(&cs_text).unwrap();
+    let cs_text = run.connection_string_text();
+    let cs = ConnectionString::parse(cs_text).unwrap();
     assert!(cs_text.contains(KEY));
     let health: serde_json::Value = reqwest::get(cs.endpoint().join("emulator/health").unwrap())
         .await
@@ -143,7 +151,7 @@ async fn environment_variables_configure_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["resourceId"], "11111111-2222-3333-4444-555555555555");
+    assert_eq!(health["resourceId"], OTHER_RESOURCE);
     assert_eq!(create(cs.endpoint(), cs.access_key()).await, 201);
     let _ = run.child.kill();
 }
@@ -185,13 +193,7 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
             ])
             .env("RUST_LOG", "info"),
     );
-    let cs_text = run
-        .first_line
-        .trim_end()
-        .strip_prefix(READY_LINE_PREFIX)
-        .unwrap()
-        .to_owned();
-    let cs = ConnectionString::parse(&cs_text).unwrap();
+    let cs = ConnectionString::parse(run.connection_string_text()).unwrap();
     let http = reqwest::Client::new();
     // A signed create with a token, a Teams exchange carrying an Entra token, a bearer call.
     let mut r = reqwest::Request::new(
@@ -245,15 +247,7 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
         .status();
     assert_eq!(status, 201);
 
-    let pid = run.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    wait_exit(&mut run.child, Duration::from_secs(10)).expect("stops on SIGTERM");
+    run.stop_with_sigterm();
     let mut log = String::new();
     run.child
         .stderr

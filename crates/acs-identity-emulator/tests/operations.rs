@@ -289,7 +289,7 @@ async fn revoke_invalidates_earlier_tokens_only() {
     let c = Client::new(&emu);
     let id = c.create_id().await;
     let other = c.create_id().await;
-    let old: Vec<String> = futures_join(&c, &id, 5).await;
+    let old: Vec<String> = issue_tokens(&c, &id, 5).await;
     let other_token = c.issue_token(&other).await;
     for t in &old {
         let v = c.validate(t).await;
@@ -322,7 +322,8 @@ async fn revoke_invalidates_earlier_tokens_only() {
     emu.shutdown().await;
 }
 
-async fn futures_join(c: &Client, id: &str, n: usize) -> Vec<String> {
+/// `n` tokens for `id`, issued one after the other.
+async fn issue_tokens(c: &Client, id: &str, n: usize) -> Vec<String> {
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(c.issue_token(id).await);

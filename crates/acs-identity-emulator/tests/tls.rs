@@ -3,20 +3,27 @@
 
 mod common;
 
-use acs_identity_emulator::Emulator;
+use std::path::Path;
+
+use acs_identity_emulator::{Emulator, EmulatorHandle};
 use common::Client;
 use reqwest::Method;
+
+/// An emulator serving HTTPS from the data directory `dir`, on a free port.
+async fn start_tls_in(dir: &Path) -> EmulatorHandle {
+    Emulator::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .data_dir(dir)
+        .tls(true)
+        .start()
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn https_with_the_generated_ca_works_and_the_certificate_persists() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = Emulator::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .data_dir(dir.path())
-        .tls(true)
-        .start()
-        .await
-        .unwrap();
+    let emu = start_tls_in(dir.path()).await;
     assert_eq!(emu.endpoint().scheme(), "https");
     assert!(
         emu.connection_string()
@@ -54,13 +61,7 @@ async fn https_with_the_generated_ca_works_and_the_certificate_persists() {
     emu.shutdown().await;
 
     // Same certificate after a restart.
-    let again = Emulator::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .data_dir(dir.path())
-        .tls(true)
-        .start()
-        .await
-        .unwrap();
+    let again = start_tls_in(dir.path()).await;
     assert_eq!(again.certificate_pem(), Some(pem.as_str()));
     again.shutdown().await;
 }

@@ -230,25 +230,24 @@ pub fn upstream(rel: &str) -> Option<PathBuf> {
     }
 }
 
-/// The JSON payload of a JWT.
-pub fn jwt_payload(token: &str) -> Value {
+/// Part `index` of a compact JWT (0: header, 1: payload), decoded as JSON.
+fn jwt_part(token: &str, index: usize) -> Value {
     use base64::Engine as _;
-    let p = token.split('.').nth(1).unwrap();
+    let part = token.split('.').nth(index).unwrap();
     serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(p)
+            .decode(part)
             .unwrap(),
     )
     .unwrap()
 }
 
+/// The JSON payload of a JWT.
+pub fn jwt_payload(token: &str) -> Value {
+    jwt_part(token, 1)
+}
+
+/// The JSON header of a JWT.
 pub fn jwt_header(token: &str) -> Value {
-    use base64::Engine as _;
-    let p = token.split('.').next().unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(p)
-            .unwrap(),
-    )
-    .unwrap()
+    jwt_part(token, 0)
 }
