@@ -21,7 +21,7 @@ use acs_identity::{
     AccessToken, CommunicationIdentityClient, CommunicationUserIdentifier,
     CreateUserAndTokenOptions, ErrorKind, TokenScope,
 };
-use acs_identity_emulator::{Emulator, EmulatorHandle};
+use acs_identity_emulator::{Emulator, EmulatorHandle, TokenValidation};
 use time::OffsetDateTime;
 
 const CONNECTION_STRING_ENV: &str = "AZURE_COMMUNICATION_CONNECTION_STRING";
@@ -224,7 +224,7 @@ async fn walk(
     match target {
         Target::Emulator(handle) => {
             let before = validate(handle, &token);
-            detail("before", &before.describe());
+            detail("before", &describe(&before));
             check(before.valid, || {
                 "the emulator rejects the token before revocation".to_string()
             })?;
@@ -233,7 +233,7 @@ async fn walk(
                 .await
                 .map_err(|e| format!("revoke_tokens: {e}"))?;
             let after = validate(handle, &token);
-            detail("after", &after.describe());
+            detail("after", &describe(&after));
             check(!after.valid, || {
                 "the emulator still accepts the revoked token".to_string()
             })?;
@@ -242,7 +242,7 @@ async fn walk(
                 .await
                 .map_err(|e| format!("get_token after revoke: {e}"))?;
             let renewed = validate(handle, &fresh);
-            detail("new token", &renewed.describe());
+            detail("new token", &describe(&renewed));
             check(renewed.valid, || {
                 "a token issued after the revocation is rejected".to_string()
             })?;
@@ -351,26 +351,15 @@ async fn teams_exchange(client: &CommunicationIdentityClient, target: &Target) -
 }
 
 /// The emulator's verdict on a token (emulator only: the real service has no such query).
-fn validate(handle: &EmulatorHandle, token: &AccessToken) -> Validity {
-    let verdict = handle.validate_token(token.token.secret());
-    Validity {
-        valid: verdict.valid,
-        reason: verdict.reason,
-    }
+fn validate(handle: &EmulatorHandle, token: &AccessToken) -> TokenValidation {
+    handle.validate_token(token.token.secret())
 }
 
-struct Validity {
-    valid: bool,
-    reason: Option<String>,
-}
-
-impl Validity {
-    fn describe(&self) -> String {
-        match (&self.valid, &self.reason) {
-            (true, _) => "the emulator reports the token valid".to_string(),
-            (false, Some(reason)) => format!("the emulator reports the token invalid ({reason})"),
-            (false, None) => "the emulator reports the token invalid".to_string(),
-        }
+fn describe(verdict: &TokenValidation) -> String {
+    match (verdict.valid, &verdict.reason) {
+        (true, _) => "the emulator reports the token valid".to_string(),
+        (false, Some(reason)) => format!("the emulator reports the token invalid ({reason})"),
+        (false, None) => "the emulator reports the token invalid".to_string(),
     }
 }
 
