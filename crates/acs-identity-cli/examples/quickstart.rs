@@ -135,8 +135,7 @@ async fn walk(
         .get_token(&user, &[TokenScope::Chat, TokenScope::Voip], None)
         .await
         .map_err(|e| format!("get_token: {e}"))?;
-    detail("token", &prefix(&token));
-    detail("expires on", &describe_expiry(token.expires_on));
+    show_token(&token);
     let claims = token
         .claims()
         .map_err(|e| format!("cannot read the token: {e}"))?;
@@ -174,8 +173,7 @@ async fn walk(
     let second = both.user;
     let short = both.access_token;
     detail("user id", second.id());
-    detail("token", &prefix(&short));
-    detail("expires on", &describe_expiry(short.expires_on));
+    show_token(&short);
     let lifetime = short.expires_on - OffsetDateTime::now_utc();
     check(
         lifetime > time::Duration::minutes(58) && lifetime <= time::Duration::minutes(61),
@@ -321,8 +319,7 @@ async fn teams_exchange(client: &CommunicationIdentityClient, target: &Target) -
         .get_token_for_teams_user(&entra_token, &app_id, &user_object_id, None)
         .await
         .map_err(|e| format!("get_token_for_teams_user: {e}"))?;
-    detail("token", &prefix(&exchanged));
-    detail("expires on", &describe_expiry(exchanged.expires_on));
+    show_token(&exchanged);
     let claims = exchanged
         .claims()
         .map_err(|e| format!("cannot read the exchanged token: {e}"))?;
@@ -376,11 +373,15 @@ fn check(ok: bool, why: impl FnOnce() -> String) -> StepResult {
     if ok { Ok(()) } else { Err(why()) }
 }
 
-/// A token is a secret: show only enough to recognise it.
-fn prefix(token: &AccessToken) -> String {
+/// A token is a secret: show only enough to recognise it, and when it expires.
+fn show_token(token: &AccessToken) {
     let text = token.token.secret();
     let shown: String = text.chars().take(12).collect();
-    format!("{shown}... ({} characters, not shown)", text.len())
+    detail(
+        "token",
+        &format!("{shown}... ({} characters, not shown)", text.len()),
+    );
+    detail("expires on", &describe_expiry(token.expires_on));
 }
 
 fn describe_expiry(at: OffsetDateTime) -> String {
