@@ -261,6 +261,11 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
         .count();
     assert_eq!(request_lines, 3, "one line per request: {log}");
     assert!(log.contains("req-id-123"), "request id logged: {log}");
+    // Requests without a client request id are logged under their ms-cv.
+    assert!(
+        !log.contains("request_id=\"\""),
+        "every request line has a request id: {log}"
+    );
     assert!(
         log.contains("status=201") && log.contains("/teamsUser/:exchangeAccessToken"),
         "{log}"

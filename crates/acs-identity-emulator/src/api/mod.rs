@@ -204,8 +204,8 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
         Err(e) => e.into_response(),
     };
 
-    let ms_cv = random_ms_cv();
     let elapsed = started.elapsed();
+    let status = response.status().as_u16();
     let headers = response.headers_mut();
     if !is_emulator_route {
         headers.insert(
@@ -213,28 +213,30 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
             HeaderValue::from_static(versions::SUPPORTED_HEADER),
         );
     }
-    if let Ok(v) = HeaderValue::from_str(&ms_cv) {
+    // Each value takes its String's buffer (`try_from`), not a copy of it (`from_str`).
+    if let Ok(v) = HeaderValue::try_from(random_ms_cv()) {
         headers.insert(MS_CV, v);
     }
     let mut processing_time = elapsed.as_millis().to_string();
     processing_time.push_str("ms");
-    if let Ok(v) = HeaderValue::from_str(&processing_time) {
+    if let Ok(v) = HeaderValue::try_from(processing_time) {
         headers.insert(X_PROCESSING_TIME, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&acs_auth::format_http_date(SystemTime::now())) {
+    if let Ok(v) = HeaderValue::try_from(acs_auth::format_http_date(SystemTime::now())) {
         headers.insert(header::DATE, v);
     }
-    if let Some(id) = &client_request_id {
-        headers.insert(X_MS_CLIENT_REQUEST_ID, id.clone());
+    if let Some(id) = client_request_id {
+        headers.insert(X_MS_CLIENT_REQUEST_ID, id);
     }
-    let request_id: &str = client_request_id
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(&ms_cv);
+    // The client's request id when it sent a readable one, else the ms-cv just made.
+    let request_id = [&X_MS_CLIENT_REQUEST_ID, &MS_CV]
+        .into_iter()
+        .find_map(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+        .unwrap_or("");
     tracing::info!(
         method = %method,
         path = ?path,
-        status = response.status().as_u16(),
+        status,
         latency_us = elapsed.as_micros() as u64,
         request_id = ?request_id,
         "request"
