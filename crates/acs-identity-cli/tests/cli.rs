@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestEmulator, acs, jwt_claims, minutes_from_now, redact, run};
+use common::{TestEmulator, acs, jwt_claims, minutes_from_now, redact, run, table_field};
 
 // ---------------------------------------------------------------------------------------------
 // --help everywhere
@@ -148,13 +148,7 @@ fn token_issue_without_user_creates_one_json_and_table() {
         "table",
     ]));
     let text = table.ok();
-    let field = |label: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(label))
-            .unwrap()
-            .trim()
-            .to_string()
-    };
+    let field = |label| table_field(text, label);
     let (id, token, expires_on) = (field("User id"), field("Token"), field("Expires on"));
     assert_eq!(jwt_claims(&token)["acsScope"], "chat,voip");
     assert_eq!(minutes_from_now(&expires_on), 24 * 60);
@@ -266,14 +260,10 @@ fn token_get_for_teams_user_json_and_table() {
                 json["expiresOn"].as_str().unwrap().to_string(),
             )
         } else {
-            let field = |label: &str| {
-                text.lines()
-                    .find_map(|line| line.strip_prefix(label))
-                    .unwrap()
-                    .trim()
-                    .to_string()
-            };
-            (field("Token"), field("Expires on"))
+            (
+                table_field(&text, "Token"),
+                table_field(&text, "Expires on"),
+            )
         };
         // The exchanged token expires with the Entra token and names the Teams user.
         assert_eq!(common::parse_time(&expires_on), expiry);

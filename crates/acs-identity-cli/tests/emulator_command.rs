@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Stdio};
 
-use common::{acs, redact, run};
+use common::{acs, redact, run, table_field};
 
 /// A running `acs-identity emulator` process and what it printed on start.
 struct Running {
@@ -61,6 +61,14 @@ impl Running {
         serde_json::from_str(&self.banner).unwrap()
     }
 
+    /// The connection string of the JSON banner.
+    fn connection_string(&self) -> String {
+        self.json()["connectionString"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// SIGTERM, then wait: the emulator shuts down gracefully and exits 0.
     #[cfg(unix)]
     fn terminate(mut self) -> i32 {
@@ -89,7 +97,7 @@ fn serves_the_other_commands_and_prints_json() {
     let json = emulator.json();
     assert_eq!(json["resourceId"], resource_id);
     let endpoint = json["endpoint"].as_str().unwrap().to_string();
-    let connection_string = json["connectionString"].as_str().unwrap().to_string();
+    let connection_string = emulator.connection_string();
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
     assert_eq!(json["storage"], "in-memory");
     let parsed = acs_auth::ConnectionString::parse(&connection_string).unwrap();
@@ -127,15 +135,7 @@ fn prints_a_table_for_people_and_keeps_data_in_the_default_dir() {
     // acs-identity-emulator binary.
     let cwd = tempfile::tempdir().unwrap();
     let emulator = Running::start_in(&["--output", "table"], Some(cwd.path()));
-    let field = |label: &str| {
-        emulator
-            .banner
-            .lines()
-            .find_map(|line| line.strip_prefix(label))
-            .unwrap()
-            .trim()
-            .to_string()
-    };
+    let field = |label| table_field(&emulator.banner, label);
     let endpoint = field("Endpoint");
     let connection_string = field("Connection string");
     let resource_id = field("Resource id");
@@ -165,10 +165,7 @@ fn keeps_users_in_a_data_dir_across_restarts() {
 
     let first = Running::start(&["--data-dir", data_dir]);
     assert_eq!(first.json()["storage"], data_dir);
-    let connection_string = first.json()["connectionString"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let connection_string = first.connection_string();
     let id = run(acs(&[
         "user",
         "create",
@@ -183,10 +180,7 @@ fn keeps_users_in_a_data_dir_across_restarts() {
 
     // Same directory, new process (and port): the user is still there and gets a token.
     let second = Running::start(&["--data-dir", data_dir]);
-    let connection_string = second.json()["connectionString"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let connection_string = second.connection_string();
     let issued = run(acs(&[
         "token",
         "issue",

@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 
 use acs_identity_emulator::{Emulator, EmulatorHandle};
 
-/// Environment variables the binary reads; removed so the host's settings never leak in.
+/// Environment variables the binary or the quickstart example reads; removed so the host's
+/// settings never leak in.
 pub const AMBIENT_VARS: [&str; 5] = [
     "RUST_LOG",
     "AZURE_COMMUNICATION_CONNECTION_STRING",
@@ -127,6 +128,15 @@ pub fn redact(text: &str, replacements: &[(&str, &str)]) -> String {
         text = text.replace(value, placeholder);
     }
     text
+}
+
+/// The value of the table row `label` in `--output table` text (panics if there is none).
+pub fn table_field(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|line| line.strip_prefix(label))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 /// Decodes a JWT's payload (no verification; tests only).
