@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -58,48 +58,23 @@ pub(crate) fn generate() -> Result<TlsMaterial, EmulatorError> {
     })
 }
 
-/// The DER bodies of the PEM blocks labelled `label` in `pem`.
-fn pem_blocks(pem: &str, label: &str) -> Vec<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let mut out = Vec::new();
-    let mut rest = pem;
-    while let Some(start) = rest.find(&begin) {
-        let after = &rest[start + begin.len()..];
-        let Some(stop) = after.find(&end) else { break };
-        let b64: String = after[..stop]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64) {
-            out.push(der);
-        }
-        rest = &after[stop + end.len()..];
-    }
-    out
-}
-
 /// A rustls server configuration (HTTP/2 and HTTP/1.1 by ALPN) for `material`.
 pub(crate) fn server_config(
     material: &TlsMaterial,
 ) -> Result<Arc<rustls::ServerConfig>, EmulatorError> {
-    let certs: Vec<CertificateDer<'static>> = pem_blocks(&material.cert_pem, "CERTIFICATE")
-        .into_iter()
-        .map(CertificateDer::from)
-        .collect();
-    let key = pem_blocks(&material.key_pem, "PRIVATE KEY")
-        .into_iter()
-        .next()
-        .ok_or_else(|| crypto("the stored server key is not a PKCS#8 PEM"))?;
-    if certs.is_empty() {
-        return Err(crypto("the stored server certificate is not a PEM"));
-    }
+    let key = PrivatePkcs8KeyDer::from_pem_slice(material.key_pem.as_bytes())
+        .map_err(|_| crypto("the stored server key is not a PKCS#8 PEM"))?;
+    let certs = CertificateDer::pem_slice_iter(material.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|certs| !certs.is_empty())
+        .ok_or_else(|| crypto("the stored server certificate is not a PEM"))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(crypto)?
         .with_no_client_auth()
-        .with_single_cert(certs, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
+        .with_single_cert(certs, PrivateKeyDer::Pkcs8(key))
         .map_err(crypto)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -188,11 +163,19 @@ mod tests {
     fn generated_material_loads() {
         let m = generate().unwrap();
         assert!(m.ca_cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
-        assert_eq!(pem_blocks(&m.cert_pem, "CERTIFICATE").len(), 1);
-        assert_eq!(pem_blocks(&m.key_pem, "PRIVATE KEY").len(), 1);
+        assert_eq!(
+            CertificateDer::pem_slice_iter(m.cert_pem.as_bytes()).count(),
+            1
+        );
+        assert!(PrivatePkcs8KeyDer::from_pem_slice(m.key_pem.as_bytes()).is_ok());
         server_config(&m).unwrap();
         let broken = TlsMaterial {
             key_pem: "nope".into(),
+            ..m.clone()
+        };
+        assert!(server_config(&broken).is_err());
+        let broken = TlsMaterial {
+            cert_pem: "nope".into(),
             ..m
         };
         assert!(server_config(&broken).is_err());
