@@ -622,14 +622,16 @@ fn completions_for_every_shell() {
 
 #[test]
 fn a_closed_stdout_is_not_a_crash() {
-    // `acs-identity completions bash | head -1`: the reader goes away early.
-    let mut child = acs(&["completions", "bash"])
-        .stdout(std::process::Stdio::piped())
+    // `acs-identity completions bash | head -1`: the reader goes away early. Here it is gone
+    // before the binary starts, so the write surely fails (the script, ~29 KB, would fit in a
+    // pipe's buffer if the reader were still there when it is written).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = acs(&["completions", "bash"])
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
