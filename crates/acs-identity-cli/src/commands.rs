@@ -399,10 +399,16 @@ mod tests {
 
     #[test]
     fn known_and_new_scopes_parse() {
-        let scopes = parse_scopes(&["chat".into(), "voip".into(), "future.scope".into()]).unwrap();
-        assert_eq!(scopes.len(), 3);
-        assert_eq!(scopes[0], TokenScope::Chat);
-        assert_eq!(scopes[1], TokenScope::Voip);
+        let scopes =
+            parse_scopes(&["chat".into(), " voip ".into(), "future.scope".into()]).unwrap();
+        assert_eq!(
+            scopes,
+            [
+                TokenScope::Chat,
+                TokenScope::Voip,
+                TokenScope::UnknownValue("future.scope".into())
+            ]
+        );
     }
 
     #[test]
