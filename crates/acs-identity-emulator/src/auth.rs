@@ -319,10 +319,24 @@ mod tests {
         let good = entra::test_bearer_token(now + Duration::from_secs(600));
         assert_eq!(verify_bearer(&good, now), Ok(()));
         let expired = entra::test_bearer_token(now - Duration::from_secs(5));
-        assert!(verify_bearer(&expired, now).is_err());
+        assert_eq!(
+            verify_bearer(&expired, now),
+            Err(AuthFailure::InvalidBearer(
+                "it has expired (or has no exp claim)"
+            ))
+        );
         let teams = entra::test_token("a", "u", now + Duration::from_secs(600));
-        assert!(verify_bearer(&teams, now).is_err(), "wrong audience");
-        assert!(verify_bearer("nope", now).is_err());
+        assert_eq!(
+            verify_bearer(&teams, now),
+            Err(AuthFailure::InvalidBearer(
+                "its audience (aud) is not https://communication.azure.com"
+            )),
+            "wrong audience"
+        );
+        assert_eq!(
+            verify_bearer("nope", now),
+            Err(AuthFailure::InvalidBearer("it is not a JWT"))
+        );
         let mut h = HeaderMap::new();
         h.insert(
             "authorization",
