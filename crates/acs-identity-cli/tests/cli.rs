@@ -228,15 +228,26 @@ fn token_revoke_json_and_table_and_the_old_token_is_invalid() {
     }
 }
 
+/// The Entra application and Teams user of the Teams token exchanges.
+const TEAMS_APP_ID: &str = "6f1a3c52-0d7e-4b8a-9c21-5e4f3a2b1c0d";
+const TEAMS_USER_OBJECT_ID: &str = "0c9b8a7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d";
+
+/// An Entra token for the Teams user that the emulator accepts, expiring in `minutes` (whole
+/// seconds), and that expiry.
+fn entra_token(minutes: i64) -> (String, time::OffsetDateTime) {
+    let expiry = (time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes))
+        .replace_nanosecond(0)
+        .unwrap();
+    let token =
+        acs_identity_emulator::entra::test_token(TEAMS_APP_ID, TEAMS_USER_OBJECT_ID, expiry.into());
+    (token, expiry)
+}
+
 #[test]
 fn token_get_for_teams_user_json_and_table() {
     let emulator = TestEmulator::start();
-    let app_id = "6f1a3c52-0d7e-4b8a-9c21-5e4f3a2b1c0d";
-    let user_object_id = "0c9b8a7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d";
-    let expiry = (time::OffsetDateTime::now_utc() + time::Duration::minutes(90))
-        .replace_nanosecond(0)
-        .unwrap();
-    let aad_token = acs_identity_emulator::entra::test_token(app_id, user_object_id, expiry.into());
+    let (app_id, user_object_id) = (TEAMS_APP_ID, TEAMS_USER_OBJECT_ID);
+    let (aad_token, expiry) = entra_token(90);
 
     for format in ["json", "table"] {
         let exchanged = run(emulator.acs(&[
@@ -289,12 +300,8 @@ fn token_get_for_teams_user_reads_the_entra_token_from_stdin() {
     use std::io::Write as _;
 
     let emulator = TestEmulator::start();
-    let app_id = "6f1a3c52-0d7e-4b8a-9c21-5e4f3a2b1c0d";
-    let user_object_id = "0c9b8a7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d";
-    let expiry = (time::OffsetDateTime::now_utc() + time::Duration::minutes(75))
-        .replace_nanosecond(0)
-        .unwrap();
-    let aad_token = acs_identity_emulator::entra::test_token(app_id, user_object_id, expiry.into());
+    let (app_id, user_object_id) = (TEAMS_APP_ID, TEAMS_USER_OBJECT_ID);
+    let (aad_token, expiry) = entra_token(75);
 
     let mut child = emulator
         .acs(&[
@@ -361,9 +368,9 @@ fn service_errors_exit_1_with_code_and_message() {
         "--aad-token",
         "not-a-jwt",
         "--client-id",
-        "6f1a3c52-0d7e-4b8a-9c21-5e4f3a2b1c0d",
+        TEAMS_APP_ID,
         "--user-object-id",
-        "0c9b8a7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+        TEAMS_USER_OBJECT_ID,
     ]));
     assert_eq!(not_a_token.code, 1);
     assert!(!not_a_token.stderr.contains("not-a-jwt"));
