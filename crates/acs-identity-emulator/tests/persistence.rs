@@ -98,6 +98,43 @@ async fn a_new_access_key_rotates_and_invalidates_old_tokens() {
 }
 
 #[tokio::test]
+async fn tokens_of_another_resource_id_are_not_owned_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = on(dir.path())
+        .resource_id(common::RESOURCE)
+        .start()
+        .await
+        .unwrap();
+    let c = Client::new(&first);
+    let id = c.create_id().await;
+    let token = c.issue_token(&id).await;
+    assert!(first.validate_token(&token).valid);
+    first.shutdown().await;
+
+    // Same signing key, another resource id: the token's identity is no longer this resource's.
+    let second = on(dir.path())
+        .resource_id(common::OTHER_RESOURCE)
+        .start()
+        .await
+        .unwrap();
+    let v = second.validate_token(&token);
+    assert!(!v.valid);
+    assert_eq!(v.reason.as_deref(), Some("identityNotOwned"));
+    assert_eq!(v.identity.as_deref(), Some(id.as_str()));
+    second.shutdown().await;
+
+    // The same resource id written in upper case is the same resource (stored lower-case).
+    let third = on(dir.path())
+        .resource_id(common::RESOURCE.to_uppercase())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(third.resource_id(), common::RESOURCE);
+    assert!(third.validate_token(&token).valid);
+    third.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_directory_in_use_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let first = on(dir.path()).start().await.unwrap();

@@ -436,8 +436,11 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
         if identity.starts_with("8:orgid:") {
             return Ok(());
         }
-        let own_prefix = format!("8:acs:{}_", app.resource_id);
-        if !identity.starts_with(&own_prefix) {
+        let own = identity
+            .strip_prefix("8:acs:")
+            .and_then(|rest| rest.strip_prefix(app.resource_id.as_str()))
+            .is_some_and(|rest| rest.starts_with('_'));
+        if !own {
             return Err("identityNotOwned");
         }
         match app.store.get(&identity) {

@@ -90,12 +90,15 @@ pub(crate) fn required_string<'a>(
     map: &'a Map<String, Value>,
     field_name: &str,
 ) -> Result<&'a str, ApiError> {
-    let model_name = capitalize(field_name);
     match field(map, field_name) {
-        None | Some(Value::Null) => Err(ApiError::validation(
-            format!("{model_name}: The {model_name} field is required."),
-            &model_name,
-        )),
+        None | Some(Value::Null) => {
+            // Only an error needs the model name.
+            let model_name = capitalize(field_name);
+            Err(ApiError::validation(
+                format!("{model_name}: The {model_name} field is required."),
+                &model_name,
+            ))
+        }
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(type_error(field_name, "System.String")),
     }
