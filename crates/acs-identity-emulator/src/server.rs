@@ -24,7 +24,6 @@ pub struct EmulatorHandle {
     endpoint: Url,
     local_addr: SocketAddr,
     access_key: SecretText,
-    resource_id: String,
     ca_cert_pem: Option<String>,
     ca_cert_path: Option<PathBuf>,
     data_dir: Option<PathBuf>,
@@ -37,7 +36,7 @@ impl fmt::Debug for EmulatorHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorHandle")
             .field("endpoint", &self.endpoint.as_str())
-            .field("resource_id", &self.resource_id)
+            .field("resource_id", &self.app.resource_id)
             .field("access_key", &"<redacted>")
             .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
@@ -62,7 +61,7 @@ impl EmulatorHandle {
 
     /// The emulated resource's id (a lower-case GUID).
     pub fn resource_id(&self) -> &str {
-        &self.resource_id
+        &self.app.resource_id
     }
 
     /// The address bound (with the real port when 0 was asked for).
@@ -291,7 +290,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
 
     let app = Arc::new(App {
         access_key: access,
-        resource_id: resource_id.clone(),
+        resource_id,
         store,
         signer,
         clock: Arc::clone(&settings.clock),
@@ -320,12 +319,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         }
     };
 
-    tracing::info!(endpoint = %endpoint, resource_id = %resource_id, "ACS Identity emulator started");
+    tracing::info!(endpoint = %endpoint, resource_id = %app.resource_id, "ACS Identity emulator started");
     Ok(EmulatorHandle {
         endpoint,
         local_addr,
         access_key: SecretText(access_key),
-        resource_id,
         ca_cert_pem: tls_material.map(|m| m.ca_cert_pem),
         ca_cert_path,
         data_dir,
