@@ -78,16 +78,13 @@ async fn main() -> ExitCode {
 async fn connect() -> StepResult<(CommunicationIdentityClient, Target)> {
     match std::env::var(CONNECTION_STRING_ENV) {
         Ok(connection_string) if !connection_string.trim().is_empty() => {
-            let endpoint = acs_auth::ConnectionString::parse(&connection_string)
-                .map_err(|e| format!("{CONNECTION_STRING_ENV} is not a connection string: {e}"))?
-                .endpoint()
-                .to_string();
-            println!(
-                "Using the Communication Services resource at {endpoint} ({CONNECTION_STRING_ENV} is set)."
-            );
             let client =
                 CommunicationIdentityClient::from_connection_string(&connection_string, None)
-                    .map_err(|e| format!("cannot build the client: {e}"))?;
+                    .map_err(|e| format!("{CONNECTION_STRING_ENV}: {e}"))?;
+            println!(
+                "Using the Communication Services resource at {} ({CONNECTION_STRING_ENV} is set).",
+                client.endpoint()
+            );
             Ok((client, Target::Resource))
         }
         _ => {
