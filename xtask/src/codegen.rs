@@ -3,6 +3,11 @@
 //!
 //! Generator settings (the only customisation; the output is never edited by hand):
 //!
+//! - every operation gets the operationId `crate::operations` assigns to its method and path, so
+//!   the generated method names are the same for every published version (the documents rename
+//!   them), and a document lacking an operation the facade calls fails here, naming it;
+//! - every `api-version` query parameter is a plain string (the TypeSpec-emitted documents say
+//!   `minLength: 1`, from which typify makes a newtype per operation): any version is accepted;
 //! - builder interface, operations merged (`client.<operation>().<param>(..).send()`);
 //! - inner type `crate::hooks::Transport` and `HooksMode::Expected`: the hand-written
 //!   `src/hooks.rs` implements `progenitor_client::ClientHooks` for `Client` and so owns the step
@@ -32,13 +37,6 @@
 //!   `crate::hooks::optional_json_body(<builder>, &body)`, which sends an empty body (with
 //!   `content-type: application/json`) when the body serializes to `{}` (nothing set) instead of
 //!   `{}`; generation fails unless exactly those operations are rewritten;
-//! - the `api-version` query parameter, which progenitor adds with
-//!   `.query(&QueryParam::new("api-version", &api_version))` (serializing it and re-serializing
-//!   the whole URL on every request), is moved into the URL the operation formats:
-//!   `format!("{}/identities/{}?api-version={}", .., crate::hooks::encode_query_value(&api_version))`,
-//!   which form-urlencodes the value exactly as `.query(..)` did (same bytes on the wire for any
-//!   value). Generation fails unless exactly every operation is rewritten, if a `.query(..)` of
-//!   anything else exists, or if one is left in the output;
 //! - every call progenitor emits to `encode_path(..)` (its percent-encoding of a path parameter,
 //!   which leaves `:` and other reserved characters raw) becomes a call to the hand-written
 //!   `crate::hooks::encode_path_parameter(..)` with the same argument (`&str`), which encodes
@@ -58,19 +56,38 @@ use serde_json::Value;
 use crate::{Error, GENERATED_PATH, Result, SPEC_PATH};
 
 /// Generates the client code (the whole text of `generated.rs`) from the text of the OpenAPI
-/// document. `spec_label` is the document's path as written in the header comment.
+/// document of this API. `spec_label` is the document's path as written in the header comment.
 pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
+    generate_with(spec_text, spec_label, Naming::Stable)
+}
+
+/// How [`generate_with`] names the operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// The stable names of `crate::operations` (what `cargo xtask codegen` uses): an operation
+    /// missing from that table, or a missing operation the facade calls, fails the generation.
+    Stable,
+    /// The document's own operationIds: for documents that are not of this API (the tests of
+    /// the generator's other settings).
+    AsPublished,
+}
+
+/// [`generate`], with the operation naming chosen.
+pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Result<String> {
     let mut document: Value = serde_json::from_str(spec_text)
         .map_err(|e| Error::new(format!("{spec_label} is not JSON: {e}")))?;
+    if naming == Naming::Stable {
+        crate::operations::apply_stable_names(&mut document, spec_label)?;
+    }
+    crate::operations::open_api_version(&mut document);
     remove_defaults(&mut document);
     nullable_optional_request_arrays(&mut document);
     let property_orders = crate::order::property_orders(spec_text, spec_label)?;
-    let (path_parameters, operations, api_version_queries, optional_bodies) = {
+    let (path_parameters, operations, optional_bodies) = {
         let operations = operations(&document)?;
         (
             path_parameter_count(&operations),
             operations.len(),
-            api_version_query_count(&document, &operations),
             optional_json_body_operations(&operations),
         )
     };
@@ -122,26 +139,12 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
             optional_bodies.len()
         )));
     }
-    let moved = api_version_into_url(&mut file)?;
-    if moved != api_version_queries {
-        return Err(Error::new(format!(
-            "{spec_label} has {api_version_queries} operation(s) with an `api-version` query \
-             parameter but it was moved into the formatted URL in {moved}; update \
-             api_version_into_url()"
-        )));
-    }
 
     let body = prettyplease::unparse(&file);
     if body.contains(API_VERSION_HEADER_CALL) {
         return Err(Error::new(
             "progenitor's `api-version` header is left in the generated code; update \
              drop_api_version_header()",
-        ));
-    }
-    if body.contains(".query(") {
-        return Err(Error::new(
-            "a `.query(..)` call is left in the generated code: this API's only query parameter \
-             is `api-version`, which api_version_into_url() moves into the URL; update it",
         ));
     }
     if body.contains("chrono") {
@@ -369,7 +372,6 @@ fn strip_schema_defaults(schema: &mut Value) {
 /// An operation of the document (a value with an `operationId` in a path item).
 struct Operation<'a> {
     path: &'a str,
-    item: &'a serde_json::Map<String, Value>,
     operation: &'a Value,
 }
 
@@ -385,11 +387,7 @@ fn operations(document: &Value) -> Result<Vec<Operation<'_>>> {
         .flat_map(|(path, item)| {
             item.values()
                 .filter(|operation| operation.get("operationId").is_some())
-                .map(move |operation| Operation {
-                    path,
-                    item,
-                    operation,
-                })
+                .map(move |operation| Operation { path, operation })
         })
         .collect())
 }
@@ -406,32 +404,6 @@ fn path_parameter_count(operations: &[Operation<'_>]) -> usize {
                 .count()
         })
         .sum()
-}
-
-/// How many operations have an `api-version` query parameter (their own, the path item's, or
-/// through a `$ref` to `#/components/parameters/..`).
-fn api_version_query_count(document: &Value, operations: &[Operation<'_>]) -> usize {
-    let is_api_version = |parameter: &Value| {
-        let resolved = match parameter.get("$ref").and_then(Value::as_str) {
-            Some(reference) => reference
-                .strip_prefix('#')
-                .and_then(|pointer| document.pointer(pointer)),
-            None => Some(parameter),
-        };
-        resolved.is_some_and(|p| {
-            p.get("in").and_then(Value::as_str) == Some("query")
-                && p.get("name").and_then(Value::as_str) == Some("api-version")
-        })
-    };
-    let has_it = |parameters: Option<&Value>| {
-        parameters
-            .and_then(Value::as_array)
-            .is_some_and(|parameters| parameters.iter().any(is_api_version))
-    };
-    operations
-        .iter()
-        .filter(|op| has_it(op.item.get("parameters")) || has_it(op.operation.get("parameters")))
-        .count()
 }
 
 /// What a rewriting visitor found: how many places it rewrote, or why it could not.
@@ -665,167 +637,6 @@ impl syn::visit_mut::VisitMut for JsonCallRewriter {
             *expr = syn::parse_quote!(#function(#receiver, #argument));
             self.0 += 1;
         }
-    }
-}
-
-/// What encodes the `api-version` value moved into the URL (see module docs).
-const ENCODE_QUERY_VALUE: &str = "crate::hooks::encode_query_value";
-
-/// In every function that has one, replaces progenitor's
-/// `.query(&progenitor_client::QueryParam::new("api-version", &api_version))` by nothing and
-/// appends `?api-version={}` to the `let url = format!(..)` of the same function, with
-/// `crate::hooks::encode_query_value(&api_version)` as the argument. Returns how many functions
-/// were rewritten; a function with a `.query(..)` of anything else, with more than one, or
-/// without a `let url = format!("..", ..)` to extend is an error.
-fn api_version_into_url(file: &mut syn::File) -> Result<usize> {
-    let mut mover = ApiVersionMover(Tally::default());
-    syn::visit_mut::VisitMut::visit_file_mut(&mut mover, file);
-    mover.0.into_result()
-}
-
-struct ApiVersionMover(Tally);
-
-impl syn::visit_mut::VisitMut for ApiVersionMover {
-    fn visit_impl_item_fn_mut(&mut self, function: &mut syn::ImplItemFn) {
-        let mut remover = QueryCallRemover {
-            values: Vec::new(),
-            others: 0,
-        };
-        syn::visit_mut::VisitMut::visit_block_mut(&mut remover, &mut function.block);
-        let name = function.sig.ident.to_string();
-        if remover.others > 0 {
-            self.0.error = Some(Error::new(format!(
-                "`{name}` has a `.query(..)` that is not the api-version parameter"
-            )));
-            return;
-        }
-        let value = match remover.values.len() {
-            0 => return,
-            1 => remover.values.remove(0),
-            n => {
-                self.0.error = Some(Error::new(format!(
-                    "`{name}` adds the api-version query parameter {n} times"
-                )));
-                return;
-            }
-        };
-        match append_to_url_format(&mut function.block, &value) {
-            Ok(()) => self.0.count += 1,
-            Err(error) => self.0.error = Some(error),
-        }
-    }
-}
-
-/// Replaces `<receiver>.query(&QueryParam::new("api-version", <value>))` by `<receiver>`,
-/// keeping each `<value>`; counts other `.query(..)` calls.
-struct QueryCallRemover {
-    values: Vec<syn::Expr>,
-    others: usize,
-}
-
-impl syn::visit_mut::VisitMut for QueryCallRemover {
-    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
-        if let syn::Expr::MethodCall(call) = expr
-            && call.method == "query"
-        {
-            match api_version_query_value(call) {
-                Some(value) => {
-                    self.values.push(value);
-                    let receiver = std::mem::replace(&mut *call.receiver, syn::Expr::PLACEHOLDER);
-                    *expr = receiver;
-                }
-                None => self.others += 1,
-            }
-        }
-        syn::visit_mut::visit_expr_mut(self, expr);
-    }
-}
-
-/// `<value>` of `.query(&<path>::QueryParam::new("api-version", <value>))`.
-fn api_version_query_value(call: &syn::ExprMethodCall) -> Option<syn::Expr> {
-    let [syn::Expr::Reference(reference)] = call.args.iter().collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let syn::Expr::Call(new) = &*reference.expr else {
-        return None;
-    };
-    let syn::Expr::Path(path) = &*new.func else {
-        return None;
-    };
-    let segments: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    if !segments.ends_with(&["QueryParam".to_owned(), "new".to_owned()]) {
-        return None;
-    }
-    match new.args.iter().collect::<Vec<_>>()[..] {
-        [
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(name),
-                ..
-            }),
-            value,
-        ] if name.value() == "api-version" => Some(value.clone()),
-        _ => None,
-    }
-}
-
-/// Turns the block's `let url = format!("<template>", <args>);` into
-/// `let url = format!("<template>?api-version={}", <args>, crate::hooks::encode_query_value(<value>));`.
-fn append_to_url_format(block: &mut syn::Block, value: &syn::Expr) -> Result<()> {
-    use quote::ToTokens;
-    use syn::punctuated::Punctuated;
-
-    let mut found = 0;
-    for stmt in &mut block.stmts {
-        let syn::Stmt::Local(local) = stmt else {
-            continue;
-        };
-        let is_url = matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "url");
-        let Some(init) = local.init.as_mut().filter(|_| is_url) else {
-            continue;
-        };
-        let syn::Expr::Macro(format) = &mut *init.expr else {
-            continue;
-        };
-        if !format.mac.path.is_ident("format") {
-            continue;
-        }
-        let mut args = format
-            .mac
-            .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
-            .map_err(|e| Error::new(format!("the URL's format! does not parse: {e}")))?;
-        let Some(syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(template),
-            ..
-        })) = args.first_mut()
-        else {
-            return Err(Error::new("the URL's format! has no string literal first"));
-        };
-        if template.value().contains('?') {
-            return Err(Error::new(format!(
-                "the URL template `{}` already has a query",
-                template.value()
-            )));
-        }
-        *template = syn::LitStr::new(
-            &format!("{}?api-version={{}}", template.value()),
-            template.span(),
-        );
-        let encoder: syn::Path = syn::parse_str(ENCODE_QUERY_VALUE)
-            .map_err(|e| Error::new(format!("bad encoder path: {e}")))?;
-        args.push(syn::parse_quote!(#encoder(#value)));
-        format.mac.tokens = args.to_token_stream();
-        found += 1;
-    }
-    match found {
-        1 => Ok(()),
-        n => Err(Error::new(format!(
-            "expected one `let url = format!(..)` next to the api-version query parameter, found {n}"
-        ))),
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod codegen;
 mod descriptions;
 pub mod import_spec;
+pub mod operations;
 pub mod order;
 
 use std::fmt;

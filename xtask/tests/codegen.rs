@@ -5,7 +5,7 @@
 mod common;
 
 use common::{generated, spec_text, upstream_spec as upstream};
-use xtask::codegen::{self, CheckOutcome};
+use xtask::codegen::{self, CheckOutcome, Naming};
 use xtask::{GENERATED_PATH, SPEC_PATH, import_spec, workspace_root};
 
 /// `code` without whitespace (layout varies with line lengths).
@@ -108,9 +108,8 @@ fn generated_code_encodes_path_parameters_with_the_hand_written_encoder() {
         );
         assert!(
             squeezed.contains(
-                "\"{}/identities/{}/:issueAccessToken?api-version={}\",client.baseurl,\
-                 crate::hooks::encode_path_parameter(&id.to_string()),\
-                 crate::hooks::encode_query_value(&api_version)"
+                "\"{}/identities/{}/:issueAccessToken\",client.baseurl,\
+                 crate::hooks::encode_path_parameter(&id.to_string()),"
             ),
             "{what}"
         );
@@ -136,7 +135,7 @@ fn every_path_parameter_of_a_document_is_rewritten() {
           "responses": { "204": { "description": "ok" } } }
       } }
     }"##;
-    let code = codegen::generate(spec, "t.json").unwrap();
+    let code = codegen::generate_with(spec, "t.json", Naming::AsPublished).unwrap();
     let squeezed = squeeze(&code);
     assert!(!squeezed.contains("encode_path("), "{code}");
     assert_eq!(
@@ -148,8 +147,21 @@ fn every_path_parameter_of_a_document_is_rewritten() {
     );
 }
 
+/// How many operations the checked-in document has.
+fn operation_count() -> usize {
+    let document: serde_json::Value = serde_json::from_str(&spec_text()).unwrap();
+    document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter(|operation| operation.get("operationId").is_some())
+        .count()
+}
+
 #[test]
 fn generated_code_sends_no_api_version_header() {
+    let operations = operation_count();
     for (what, squeezed) in generated_and_checked_in() {
         assert!(
             !squeezed.contains("\"api-version\")"),
@@ -157,9 +169,16 @@ fn generated_code_sends_no_api_version_header() {
         );
         // No operation has header parameters, so no header map is built at all.
         assert!(!squeezed.contains("header_map"), "{what}");
-        // The api-version still goes in the query of each of the five operations: in the URL
-        // each formats (progenitor's `.query(..)` is moved there).
-        assert!(!squeezed.contains(".query("), "{what}");
+        // The api-version goes in the query of each operation, as progenitor adds it.
+        assert_eq!(
+            squeezed
+                .matches(
+                    ".query(&progenitor_client::QueryParam::new(\"api-version\",&api_version))"
+                )
+                .count(),
+            operations,
+            "{what}"
+        );
         // Create's optional body goes through the SDK-like helper; the required ones (issue,
         // exchange) are plain JSON.
         assert_eq!(
@@ -170,14 +189,6 @@ fn generated_code_sends_no_api_version_header() {
             "{what}"
         );
         assert_eq!(squeezed.matches(".json(&body)").count(), 2, "{what}");
-        assert_eq!(squeezed.matches("?api-version={}\",").count(), 5, "{what}");
-        assert_eq!(
-            squeezed
-                .matches("crate::hooks::encode_query_value(&api_version))")
-                .count(),
-            5,
-            "{what}"
-        );
     }
 }
 
@@ -195,7 +206,7 @@ fn other_header_parameters_are_kept_when_the_api_version_header_is_dropped() {
           "responses": { "204": { "description": "ok" } } } }
       }
     }"##;
-    let code = codegen::generate(spec, "t.json").unwrap();
+    let code = codegen::generate_with(spec, "t.json", Naming::AsPublished).unwrap();
     let squeezed = squeeze(&code);
     assert!(!squeezed.contains("\"api-version\""), "{code}");
     // The operation with a header parameter still builds and sends its header map.
@@ -251,7 +262,7 @@ fn fields_follow_the_document_order_and_optional_request_arrays_are_options() {
         } }
       } }
     }"##;
-    let code = codegen::generate(spec, "t.json").unwrap();
+    let code = codegen::generate_with(spec, "t.json", Naming::AsPublished).unwrap();
     let req = struct_text(&code, "Req");
     let at = positions(&req, &["pubzulu:", "pubmike_list:", "pubalpha:"]);
     assert!(at[0] < at[1] && at[1] < at[2], "{req}");
@@ -299,9 +310,10 @@ fn generated_request_types_have_the_published_order() {
 
 #[test]
 fn generate_rejects_a_non_openapi_3_0_document() {
-    let err = codegen::generate(
+    let err = codegen::generate_with(
         "{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"t\", \"version\": \"1\"}, \"paths\": {}}",
         "x.json",
+        Naming::AsPublished,
     )
     .unwrap_err();
     assert!(err.to_string().contains("x.json"), "{err}");
@@ -359,21 +371,24 @@ fn import_spec_converts_2026_09_23_and_progenitor_accepts_it() {
     std::fs::write(&out, converted.to_text()).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let code = codegen::generate(&text, "2026.json").unwrap();
-    assert!(code.contains("pub fn identity_operations_issue_access_token("));
-    assert!(code.contains("pub fn teams_extension_operations_upsert_assignment("));
+    // The stable names, whatever the document calls the operations, and an open api-version.
+    assert!(code.contains("pub fn communication_identity_issue_access_token("));
+    assert!(code.contains("pub fn teams_extension_create_or_replace_assignment("));
+    assert!(
+        !code.contains("ApiVersion("),
+        "an api-version newtype is generated"
+    );
     // Both parameters of the two-parameter path go through the hand-written encoder.
     let squeezed = squeeze(&code);
     assert!(
         squeezed.contains(
-            "\"{}/access/teamsExtension/tenants/{}/assignments/{}?api-version={}\",client.baseurl,\
+            "\"{}/access/teamsExtension/tenants/{}/assignments/{}\",client.baseurl,\
              crate::hooks::encode_path_parameter(&tenant_id.to_string()),\
-             crate::hooks::encode_path_parameter(&object_id.to_string()),\
-             crate::hooks::encode_query_value(&api_version)"
+             crate::hooks::encode_path_parameter(&object_id.to_string()),"
         ),
         "{code}"
     );
     assert!(!squeezed.contains("encode_path("));
-    assert!(!squeezed.contains(".query("));
 }
 
 #[test]
@@ -406,46 +421,4 @@ fn codegen_check_cli_passes_on_the_checked_in_code() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-#[test]
-fn api_version_query_moves_into_the_url_from_refs_and_path_items_and_nothing_else_does() {
-    // Path-level `$ref` parameter: each operation of the path gets it, moved into its URL.
-    let spec = r##"{
-      "openapi": "3.0.3",
-      "info": { "title": "t", "version": "1" },
-      "components": { "parameters": { "ApiVersion": {
-        "name": "api-version", "in": "query", "required": true, "schema": { "type": "string" } } } },
-      "paths": {
-        "/a": {
-          "parameters": [ { "$ref": "#/components/parameters/ApiVersion" } ],
-          "get": { "operationId": "Read", "responses": { "204": { "description": "ok" } } },
-          "delete": { "operationId": "Drop", "responses": { "204": { "description": "ok" } } } },
-        "/b": { "get": { "operationId": "NoVersion", "responses": { "204": { "description": "ok" } } } }
-      }
-    }"##;
-    let code = codegen::generate(spec, "t.json").unwrap();
-    let squeezed = squeeze(&code);
-    assert_eq!(
-        squeezed
-            .matches("\"{}/a?api-version={}\",client.baseurl,crate::hooks::encode_query_value(&api_version)")
-            .count(),
-        2,
-        "{code}"
-    );
-    assert!(squeezed.contains("\"{}/b\",client.baseurl"), "{code}");
-    assert!(!squeezed.contains(".query("), "{code}");
-
-    // Another query parameter is not guessed at: the generation fails and says why.
-    let spec = r##"{
-      "openapi": "3.0.3",
-      "info": { "title": "t", "version": "1" },
-      "paths": { "/a": { "get": { "operationId": "List",
-        "parameters": [
-          { "name": "api-version", "in": "query", "required": true, "schema": { "type": "string" } },
-          { "name": "top", "in": "query", "required": false, "schema": { "type": "integer" } } ],
-        "responses": { "204": { "description": "ok" } } } } }
-    }"##;
-    let error = codegen::generate(spec, "t.json").unwrap_err().to_string();
-    assert!(error.contains("not the api-version parameter"), "{error}");
 }

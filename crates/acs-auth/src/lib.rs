@@ -23,4 +23,6 @@ pub use sign::{
 pub use verify::{DEFAULT_MAX_CLOCK_SKEW, ReceivedRequest, VerifyError, verify};
 
 #[cfg(feature = "reqwest")]
-pub use reqwest_adapter::{SignRequestError, request_host, request_target, sign_request};
+pub use reqwest_adapter::{
+    SignRequestError, insert_signed_headers, request_host, request_target, sign_request,
+};

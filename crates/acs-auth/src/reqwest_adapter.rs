@@ -4,7 +4,7 @@ use std::time::SystemTime;
 use reqwest::header::{AUTHORIZATION, HOST, HeaderName, HeaderValue};
 
 use crate::key::AccessKey;
-use crate::sign::{RequestToSign, X_MS_CONTENT_SHA256, X_MS_DATE, sign};
+use crate::sign::{RequestToSign, SignedHeaders, X_MS_CONTENT_SHA256, X_MS_DATE, sign};
 
 /// Why a `reqwest::Request` could not be signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,14 @@ pub fn sign_request(
         },
         at,
     );
-    let headers = request.headers_mut();
+    insert_signed_headers(request.headers_mut(), signed);
+    Ok(())
+}
+
+/// Sets `x-ms-date`, `x-ms-content-sha256` and `Authorization` (marked sensitive, so `reqwest`
+/// does not print it) from what [`sign`] made, replacing any earlier values: for a caller that
+/// signs the parts of a request it holds itself (its target, host and body bytes).
+pub fn insert_signed_headers(headers: &mut reqwest::header::HeaderMap, signed: SignedHeaders) {
     // Values made by `sign` are ASCII (date, base64), so conversion cannot fail.
     if let Some(v) = header_value(signed.date) {
         headers.insert(HeaderName::from_static(X_MS_DATE), v);
@@ -109,7 +116,6 @@ pub fn sign_request(
         v.set_sensitive(true);
         headers.insert(AUTHORIZATION, v);
     }
-    Ok(())
 }
 
 #[cfg(test)]

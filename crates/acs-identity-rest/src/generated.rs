@@ -1009,10 +1009,7 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/identities?api-version={}", client.baseurl, crate
-                ::hooks::encode_query_value(& api_version)
-            );
+            let url = format!("{}/identities", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = crate::hooks::optional_json_body(
                     client
@@ -1026,6 +1023,7 @@ pub mod builder {
                         ),
                     &body,
                 )
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_create",
@@ -1103,9 +1101,8 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}?api-version={}", client.baseurl, crate
-                ::hooks::encode_path_parameter(& id.to_string()), crate
-                ::hooks::encode_query_value(& api_version)
+                "{}/identities/{}", client.baseurl, crate
+                ::hooks::encode_path_parameter(& id.to_string()),
             );
             #[allow(unused_mut)]
             let mut request = client
@@ -1115,6 +1112,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_delete",
@@ -1230,9 +1228,8 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}/:issueAccessToken?api-version={}", client.baseurl,
-                crate ::hooks::encode_path_parameter(& id.to_string()), crate
-                ::hooks::encode_query_value(& api_version)
+                "{}/identities/{}/:issueAccessToken", client.baseurl, crate
+                ::hooks::encode_path_parameter(& id.to_string()),
             );
             #[allow(unused_mut)]
             let mut request = client
@@ -1243,6 +1240,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_issue_access_token",
@@ -1320,9 +1318,8 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/identities/{}/:revokeAccessTokens?api-version={}", client.baseurl,
-                crate ::hooks::encode_path_parameter(& id.to_string()), crate
-                ::hooks::encode_query_value(& api_version)
+                "{}/identities/{}/:revokeAccessTokens", client.baseurl, crate
+                ::hooks::encode_path_parameter(& id.to_string()),
             );
             #[allow(unused_mut)]
             let mut request = client
@@ -1332,6 +1329,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_revoke_access_tokens",
@@ -1431,10 +1429,7 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/teamsUser/:exchangeAccessToken?api-version={}", client.baseurl, crate
-                ::hooks::encode_query_value(& api_version)
-            );
+            let url = format!("{}/teamsUser/:exchangeAccessToken", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1444,6 +1439,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_exchange_teams_user_access_token",

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use progenitor_client::{ClientHooks, Error, OperationInfo};
+use progenitor_client::{ClientHooks, OperationInfo};
 
 use crate::generated::Client;
 
@@ -33,67 +33,23 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// method, URL (path parameters already percent-encoded, `api-version` in the query), headers
 /// (`accept`; `content-type` with a JSON body and on a create without options, which has an
 /// empty body as the official SDKs send it; `Content-Length: 0` on a body-less `POST`) and body
-/// bytes. It may modify the request,
-/// and it may send it more than once (clone it with `reqwest::Request::try_clone`, which succeeds
-/// for every request of this API since all bodies are in memory), signing every attempt afresh.
+/// bytes (always in memory: no operation of this API streams a body). It may modify the
+/// request, and it may send it more than once, signing every attempt afresh.
+///
+/// What it returns is what the generated code decodes: the response that ends the operation, or
+/// the `reqwest` error of the last attempt. Anything that can fail for another reason (getting a
+/// bearer token, say) belongs before the operation is started, where its error can be returned
+/// as it is.
 ///
 /// `operation_id` is the operation's name as progenitor spells it, for example
-/// `communication_identity_create` (the spec's `CommunicationIdentity_Create`). The five are
-/// `communication_identity_create`, `communication_identity_delete`,
-/// `communication_identity_exchange_teams_user_access_token`,
-/// `communication_identity_issue_access_token` and `communication_identity_revoke_access_tokens`.
+/// `communication_identity_issue_access_token` (see `xtask/src/operations.rs` for all of them).
 pub trait RequestExecutor: Send + Sync + 'static {
-    /// Sends `request` (with `http`, the `Client`'s `reqwest::Client`, or any other) and returns
-    /// the response that the generated code then decodes.
+    /// Sends `request` and returns the response that the generated code then decodes.
     fn execute<'a>(
         &'a self,
-        http: &'a reqwest::Client,
         request: reqwest::Request,
         operation_id: &'static str,
-    ) -> BoxFuture<'a, Result<reqwest::Response, ExecuteError>>;
-}
-
-/// Why a [`RequestExecutor`] produced no response.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ExecuteError {
-    /// Sending failed; the operation returns [`Error::CommunicationError`](crate::Error) with it.
-    Http(reqwest::Error),
-    /// The executor gave up for a reason of its own (for example, no bearer token could be
-    /// obtained); the operation returns [`Error::Custom`](crate::Error) with this message. The
-    /// message must not contain secrets.
-    Other(String),
-}
-
-impl ExecuteError {
-    /// An [`ExecuteError::Other`] with this message.
-    pub fn other(message: impl Into<String>) -> Self {
-        Self::Other(message.into())
-    }
-}
-
-impl From<reqwest::Error> for ExecuteError {
-    fn from(e: reqwest::Error) -> Self {
-        Self::Http(e)
-    }
-}
-
-impl fmt::Display for ExecuteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Http(e) => write!(f, "sending the request failed: {e}"),
-            Self::Other(message) => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for ExecuteError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Http(e) => Some(e),
-            Self::Other(_) => None,
-        }
-    }
+    ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>>;
 }
 
 /// How a [`Client`](crate::Client) sends requests: directly, or through a [`RequestExecutor`].
@@ -144,11 +100,6 @@ impl fmt::Debug for Transport {
     }
 }
 
-/// Marks the stand-in response `exec` returns for an [`ExecuteError::Other`]; `post` turns it
-/// into `Error::Custom` before the generated code looks at the status.
-#[derive(Clone, Debug)]
-struct ExecutorFailure(String);
-
 impl ClientHooks<Transport> for Client {
     async fn exec(
         &self,
@@ -157,35 +108,10 @@ impl ClientHooks<Transport> for Client {
     ) -> reqwest::Result<reqwest::Response> {
         let mut request = request;
         frame_empty_post(&mut request);
-        let Some(executor) = &self.inner.executor else {
-            return self.client.execute(request).await;
-        };
-        match executor
-            .execute(&self.client, request, info.operation_id)
-            .await
-        {
-            Ok(response) => Ok(response),
-            Err(ExecuteError::Http(e)) => Err(e),
-            Err(ExecuteError::Other(message)) => {
-                let mut marker = http::Response::new(Vec::<u8>::new());
-                *marker.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                marker.extensions_mut().insert(ExecutorFailure(message));
-                Ok(reqwest::Response::from(marker))
-            }
+        match &self.inner.executor {
+            None => self.client.execute(request).await,
+            Some(executor) => executor.execute(request, info.operation_id).await,
         }
-    }
-
-    async fn post<E>(
-        &self,
-        result: &reqwest::Result<reqwest::Response>,
-        _info: &OperationInfo,
-    ) -> Result<(), Error<E>> {
-        if let Ok(response) = result
-            && let Some(ExecutorFailure(message)) = response.extensions().get::<ExecutorFailure>()
-        {
-            return Err(Error::Custom(message.clone()));
-        }
-        Ok(())
     }
 }
 
@@ -234,25 +160,7 @@ fn frame_empty_post(request: &mut reqwest::Request) {
 /// code formats is final. The input is the raw value, never already encoded: a `%` is encoded
 /// like any other reserved character. Text with nothing to encode is returned as it is.
 pub(crate) fn encode_path_parameter(value: &str) -> Cow<'_, str> {
-    encode(value, &UNRESERVED, false)
-}
-
-/// Encodes a query value as `application/x-www-form-urlencoded` does (what the WHATWG URL
-/// standard's form serializer, and so `reqwest::RequestBuilder::query`, produce): `A-Z a-z 0-9`
-/// and `* - . _` stay, a space becomes `+`, every other byte of the UTF-8 text `%XX` with
-/// upper-case hex digits.
-///
-/// `cargo xtask codegen` moves the `api-version` query parameter, which progenitor adds with
-/// `.query(..)` (re-serializing the whole URL on every request), into the URL the generated code
-/// formats, as `?api-version={}` with this function applied to the value: the same bytes on the
-/// wire for any value.
-pub(crate) fn encode_query_value(value: &str) -> Cow<'_, str> {
-    encode(value, &FORM_UNRESERVED, true)
-}
-
-/// Percent-encodes every byte of `value` that `keep` does not mark (a space as `+` when
-/// `space_as_plus`); borrows when there is nothing to encode.
-fn encode<'a>(value: &'a str, keep: &[bool; 256], space_as_plus: bool) -> Cow<'a, str> {
+    let keep = &UNRESERVED;
     let bytes = value.as_bytes();
     let Some(first) = bytes.iter().position(|b| !keep[usize::from(*b)]) else {
         return Cow::Borrowed(value);
@@ -267,11 +175,7 @@ fn encode<'a>(value: &'a str, keep: &[bool; 256], space_as_plus: bool) -> Cow<'a
     // bytes are ASCII, and the other bytes of a multi-byte character are never kept.
     let mut i = first;
     while let Some(&b) = bytes.get(i) {
-        if space_as_plus && b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(escape(b));
-        }
+        out.push_str(escape(b));
         i += 1;
         let rest = bytes.get(i..).unwrap_or_default();
         let run = rest
@@ -320,9 +224,6 @@ const UNRESERVED: [bool; 256] = kept_bytes(b"-._~");
 fn is_unreserved(b: u8) -> bool {
     UNRESERVED[usize::from(b)]
 }
-
-/// Which byte values a form-urlencoded value keeps raw (`A-Z a-z 0-9 * - . _`).
-const FORM_UNRESERVED: [bool; 256] = kept_bytes(b"*-._");
 
 /// A table marking `A-Z a-z 0-9` and the bytes of `also`.
 const fn kept_bytes(also: &[u8]) -> [bool; 256] {
@@ -449,33 +350,6 @@ mod tests {
             text.push_str("-z");
             text.push(c);
             assert_eq!(enc(&text), reference(&text));
-        }
-    }
-
-    #[test]
-    fn query_values_are_encoded_like_the_form_serializer_reqwest_used() {
-        let reference = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        assert!(matches!(
-            encode_query_value("2023-10-01"),
-            Cow::Borrowed("2023-10-01")
-        ));
-        assert_eq!(
-            encode_query_value("a b&c=d/é*~"),
-            "a+b%26c%3Dd%2F%C3%A9*%7E"
-        );
-        let mut text = String::new();
-        for c in (0..=0x10FFFF).step_by(7).filter_map(char::from_u32) {
-            text.clear();
-            text.push(c);
-            assert_eq!(encode_query_value(&text), reference(&text));
-            text.insert_str(0, "2023 ");
-            text.push_str("-z*");
-            text.push(c);
-            assert_eq!(encode_query_value(&text), reference(&text));
-        }
-        for b in 0u8..0x80 {
-            let text = char::from(b).to_string();
-            assert_eq!(encode_query_value(&text), reference(&text), "byte {b:#04x}");
         }
     }
 

@@ -18,7 +18,7 @@ mod hooks;
 
 pub use datetime::{DateTime, DateTimeParseError};
 pub use generated::{ByteStream, Client, ClientInfo, Error, ResponseValue, builder, types};
-pub use hooks::{BoxFuture, ExecuteError, RequestExecutor, Transport};
+pub use hooks::{BoxFuture, RequestExecutor, Transport};
 
 /// The error every operation's `send()` returns.
 pub type OperationError = Error<types::CommunicationErrorResponse>;

@@ -5,18 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acs_auth::{AccessKeyCredential, ConnectionString, SystemClock};
+use acs_identity_rest::types;
 use azure_core::credentials::TokenCredential;
-use tracing::Instrument as _;
 use url::Url;
 
+use crate::call::{Call, Method};
 use crate::error::{Error, Result};
 use crate::identifier::CommunicationUserIdentifier;
 use crate::options::{
-    CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
+    CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
     DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, RevokeTokensOptions,
 };
-use crate::pipeline::{Auth, CallState, Pipeline, bearer_allowed, bearer_refused_message};
-use crate::rest;
+use crate::pipeline::{Auth, Pipeline, bearer_allowed, bearer_refused_message};
 use crate::scope::TokenScope;
 use crate::token::{AccessToken, CommunicationUserIdentifierAndToken};
 
@@ -45,10 +45,10 @@ pub struct CommunicationIdentityClient {
 
 struct ClientInner {
     endpoint: Url,
+    /// The endpoint without its trailing `/`, as the generated client takes it.
+    base_url: String,
     api_version: String,
     pipeline: Arc<Pipeline>,
-    /// The generated client, sending through `pipeline`.
-    rest: acs_identity_rest::Client,
 }
 
 impl fmt::Debug for CommunicationIdentityClient {
@@ -116,48 +116,6 @@ fn check_user(user: &CommunicationUserIdentifier) -> Result<()> {
     Ok(())
 }
 
-macro_rules! call_span {
-    ($name:literal, $client:expr, $call:expr) => {
-        tracing::info_span!(
-            $name,
-            api_version = %$client.inner.api_version,
-            client_request_id = %$call.request_id(),
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-        )
-    };
-}
-
-/// Runs one operation as the logical call `call`, inside `span`: `send`, a closure of the
-/// generated client and the api-version, checks the arguments and starts the request; `output`
-/// turns its result into this crate's (`rest::value_result`, `rest::unit_result`). A macro, not
-/// a generic function: the request future is then built and awaited in place (a function
-/// taking a closure that returns it moves that large future once more on every call).
-macro_rules! operation {
-    ($client:expr, $call:expr, $span:expr, |$rest:ident, $version:ident| $send:block, $($output:tt)+) => {{
-        let client = $client;
-        let call = &$call;
-        client
-            .finish(
-                call,
-                async {
-                    let $rest = client.rest();
-                    let $version = client.inner.api_version.as_str();
-                    let result = $send?.await;
-                    operation!(@output result, call, $($output)+)
-                }
-                .instrument($span),
-            )
-            .await
-    }};
-    (@output $result:ident, $call:ident, map = |$value:pat_param, $value_call:pat_param| $map:expr $(,)?) => {
-        rest::value_result($result, $call, |$value, $value_call| $map).await
-    };
-    (@output $result:ident, $call:ident, unit $(,)?) => {
-        rest::unit_result($result, $call).await
-    };
-}
-
 impl CommunicationIdentityClient {
     /// Builds a client from a connection string
     /// (`endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>`), signing
@@ -217,26 +175,32 @@ impl CommunicationIdentityClient {
         let user_agent = crate::pipeline::user_agent(options.application_id.as_deref())?;
         let http = match options.http_client {
             Some(client) => client,
-            None => reqwest::Client::builder().build().map_err(|e| {
-                Error::configuration("could not build the HTTP client", Some(Box::new(e)))
-            })?,
+            None => reqwest::Client::builder()
+                // A signed request is for one URL: a redirect is an answer, not a hop.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| {
+                    Error::configuration("could not build the HTTP client", Some(Box::new(e)))
+                })?,
         };
-        let base = endpoint.as_str().trim_end_matches('/').to_owned();
+        let host = acs_auth::request_host(&endpoint)
+            .ok_or_else(|| Error::configuration("the endpoint has no host", None))?;
         let pipeline = Arc::new(Pipeline {
             http,
             auth,
+            host,
             user_agent,
             retry: options.retry,
             per_try_timeout: options.per_try_timeout,
+            timeout: options.timeout,
             clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         });
-        let rest = rest::client_for(&base, &pipeline);
         Ok(Self {
             inner: Arc::new(ClientInner {
+                base_url: endpoint.as_str().trim_end_matches('/').to_owned(),
                 endpoint,
                 api_version: options.api_version,
                 pipeline,
-                rest,
             }),
         })
     }
@@ -256,21 +220,15 @@ impl CommunicationIdentityClient {
         &self,
         options: Option<CreateUserOptions>,
     ) -> Result<CommunicationUserIdentifier> {
-        let _ = options;
-        let call = Arc::new(CallState::new());
-        let span = call_span!("CommunicationIdentity-createUser", self, call);
-        operation!(
-            self,
-            call,
-            span,
-            |rest, version| {
-                Ok(rest
-                    .communication_identity_create()
-                    .api_version(version)
-                    .send())
-            },
-            map = |value, _| Ok(CommunicationUserIdentifier::new(value.identity.id)),
-        )
+        let options = options.unwrap_or_default();
+        let call = self.start(Method::CreateUser, options.call).await?;
+        let sent = call
+            .rest()
+            .communication_identity_create()
+            .api_version(self.api_version())
+            .send();
+        let created = call.value(sent).await?;
+        Ok(CommunicationUserIdentifier::new(created.identity.id))
     }
 
     /// Creates a new user and an access token for it with the given scopes.
@@ -282,39 +240,28 @@ impl CommunicationIdentityClient {
         options: Option<CreateUserAndTokenOptions>,
     ) -> Result<CommunicationUserIdentifierAndToken> {
         let options = options.unwrap_or_default();
-        let call = Arc::new(CallState::new());
-        let span = call_span!("CommunicationIdentity-createUserAndToken", self, call);
-        operation!(
-            self,
-            call,
-            span,
-            |rest, version| {
-                let body = acs_identity_rest::types::CommunicationIdentityCreateRequest {
-                    create_token_with_scopes: Some(rest::scopes(scopes)),
-                    expires_in_minutes: whole_minutes(options.token_expires_in)?,
-                };
-                Ok(rest
-                    .communication_identity_create()
-                    .api_version(version)
-                    .body(body)
-                    .send())
-            },
-            map = |value, call| {
-                let user = CommunicationUserIdentifier::new(value.identity.id);
-                let Some(token) = value.access_token else {
-                    return Err(Error::decode(
-                        call.last_status().unwrap_or(reqwest::StatusCode::CREATED),
-                        call.last_content_type(),
-                        b"",
-                        "the service created the user but returned no accessToken",
-                        Some(call.response_request_id()),
-                        None,
-                    ));
-                };
-                let access_token = rest::access_token(token);
-                Ok(CommunicationUserIdentifierAndToken { user, access_token })
-            },
-        )
+        let body = types::CommunicationIdentityCreateRequest {
+            create_token_with_scopes: Some(rest_scopes(scopes)),
+            expires_in_minutes: whole_minutes(options.token_expires_in)?,
+        };
+        let call = self.start(Method::CreateUserAndToken, options.call).await?;
+        let sent = call
+            .rest()
+            .communication_identity_create()
+            .api_version(self.api_version())
+            .body(body)
+            .send();
+        let created = call.value(sent).await?;
+        let user = CommunicationUserIdentifier::new(created.identity.id);
+        let Some(token) = created.access_token else {
+            return Err(
+                call.missing_field("the service created the user but returned no accessToken")
+            );
+        };
+        Ok(CommunicationUserIdentifierAndToken {
+            user,
+            access_token: access_token(token),
+        })
     }
 
     /// Issues an access token with the given scopes for an existing user.
@@ -325,27 +272,21 @@ impl CommunicationIdentityClient {
         options: Option<GetTokenOptions>,
     ) -> Result<AccessToken> {
         let options = options.unwrap_or_default();
-        let call = Arc::new(CallState::new());
-        let span = call_span!("CommunicationIdentity-issueToken", self, call);
-        operation!(
-            self,
-            call,
-            span,
-            |rest, version| {
-                check_user(user)?;
-                let body = acs_identity_rest::types::CommunicationIdentityAccessTokenRequest {
-                    scopes: rest::scopes(scopes),
-                    expires_in_minutes: whole_minutes(options.token_expires_in)?,
-                };
-                Ok(rest
-                    .communication_identity_issue_access_token()
-                    .id(user.id())
-                    .api_version(version)
-                    .body(body)
-                    .send())
-            },
-            map = |token, _| Ok(rest::access_token(token)),
-        )
+        check_user(user)?;
+        let body = types::CommunicationIdentityAccessTokenRequest {
+            scopes: rest_scopes(scopes),
+            expires_in_minutes: whole_minutes(options.token_expires_in)?,
+        };
+        let call = self.start(Method::GetToken, options.call).await?;
+        let sent = call
+            .rest()
+            .communication_identity_issue_access_token()
+            .id(user.id())
+            .api_version(self.api_version())
+            .body(body)
+            .send();
+        let token = call.value(sent).await?;
+        Ok(access_token(token))
     }
 
     /// Exchanges the Entra ID access token of a Teams user for an ACS access token.
@@ -359,27 +300,23 @@ impl CommunicationIdentityClient {
         user_object_id: &str,
         options: Option<GetTokenForTeamsUserOptions>,
     ) -> Result<AccessToken> {
-        let _ = options;
-        let call = Arc::new(CallState::new());
-        let span = call_span!("CommunicationIdentity-getTokenForTeamsUser", self, call);
-        operation!(
-            self,
-            call,
-            span,
-            |rest, version| {
-                let body = acs_identity_rest::types::TeamsUserExchangeTokenRequest {
-                    token: teams_user_aad_token.to_owned(),
-                    app_id: client_id.to_owned(),
-                    user_id: user_object_id.to_owned(),
-                };
-                Ok(rest
-                    .communication_identity_exchange_teams_user_access_token()
-                    .api_version(version)
-                    .body(body)
-                    .send())
-            },
-            map = |token, _| Ok(rest::access_token(token)),
-        )
+        let options = options.unwrap_or_default();
+        let body = types::TeamsUserExchangeTokenRequest {
+            token: teams_user_aad_token.to_owned(),
+            app_id: client_id.to_owned(),
+            user_id: user_object_id.to_owned(),
+        };
+        let call = self
+            .start(Method::GetTokenForTeamsUser, options.call)
+            .await?;
+        let sent = call
+            .rest()
+            .communication_identity_exchange_teams_user_access_token()
+            .api_version(self.api_version())
+            .body(body)
+            .send();
+        let token = call.value(sent).await?;
+        Ok(access_token(token))
     }
 
     /// Revokes every access token issued to the user so far.
@@ -388,23 +325,16 @@ impl CommunicationIdentityClient {
         user: &CommunicationUserIdentifier,
         options: Option<RevokeTokensOptions>,
     ) -> Result<()> {
-        let _ = options;
-        let call = Arc::new(CallState::new());
-        let span = call_span!("CommunicationIdentity-revokeTokens", self, call);
-        operation!(
-            self,
-            call,
-            span,
-            |rest, version| {
-                check_user(user)?;
-                Ok(rest
-                    .communication_identity_revoke_access_tokens()
-                    .id(user.id())
-                    .api_version(version)
-                    .send())
-            },
-            unit,
-        )
+        let options = options.unwrap_or_default();
+        check_user(user)?;
+        let call = self.start(Method::RevokeTokens, options.call).await?;
+        let sent = call
+            .rest()
+            .communication_identity_revoke_access_tokens()
+            .id(user.id())
+            .api_version(self.api_version())
+            .send();
+        call.unit(sent).await
     }
 
     /// Deletes the user, revoking all of its tokens and removing its data.
@@ -413,55 +343,42 @@ impl CommunicationIdentityClient {
         user: &CommunicationUserIdentifier,
         options: Option<DeleteUserOptions>,
     ) -> Result<()> {
-        let _ = options;
-        let call = Arc::new(CallState::new());
-        let span = call_span!("CommunicationIdentity-deleteUser", self, call);
-        operation!(
-            self,
-            call,
-            span,
-            |rest, version| {
-                check_user(user)?;
-                Ok(rest
-                    .communication_identity_delete()
-                    .id(user.id())
-                    .api_version(version)
-                    .send())
-            },
-            unit,
+        let options = options.unwrap_or_default();
+        check_user(user)?;
+        let call = self.start(Method::DeleteUser, options.call).await?;
+        let sent = call
+            .rest()
+            .communication_identity_delete()
+            .id(user.id())
+            .api_version(self.api_version())
+            .send();
+        call.unit(sent).await
+    }
+
+    /// Starts a call of `method` (see `call.rs`).
+    async fn start(&self, method: Method, options: CallOptions) -> Result<Call> {
+        let inner = &*self.inner;
+        Call::start(
+            &inner.pipeline,
+            &inner.base_url,
+            &inner.api_version,
+            method,
+            options,
         )
+        .await
     }
+}
 
-    fn rest(&self) -> &acs_identity_rest::Client {
-        &self.inner.rest
-    }
+/// The scopes as the generated model takes them (an open set: any string).
+fn rest_scopes(scopes: &[TokenScope]) -> Vec<types::CommunicationIdentityTokenScope> {
+    scopes
+        .iter()
+        .map(|s| types::CommunicationIdentityTokenScope(s.as_str().to_owned()))
+        .collect()
+}
 
-    async fn finish<T>(
-        &self,
-        call: &Arc<CallState>,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        match rest::in_call(call, work).await {
-            Ok(value) => Ok(value),
-            Err(mut error) => {
-                if !matches!(
-                    error.kind(),
-                    crate::ErrorKind::InvalidArgument | crate::ErrorKind::Configuration
-                ) || call.attempts() > 0
-                {
-                    error.set_request_id(call.request_id());
-                }
-                tracing::debug!(
-                    kind = %error.kind(),
-                    status = error.status().map(|s| s.as_u16()),
-                    code = error.code(),
-                    attempts = call.attempts(),
-                    "call failed"
-                );
-                Err(error)
-            }
-        }
-    }
+fn access_token(token: types::CommunicationIdentityAccessToken) -> AccessToken {
+    AccessToken::new(token.token, token.expires_on.into_inner())
 }
 
 #[cfg(test)]

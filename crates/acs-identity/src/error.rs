@@ -62,11 +62,6 @@ pub struct ServiceErrorDetail {
     pub inner_error: Option<Box<ServiceErrorDetail>>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ErrorResponseBody {
-    pub(crate) error: ServiceErrorDetail,
-}
-
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The error returned by every fallible operation of this crate.

@@ -2,12 +2,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod call;
 mod client;
 mod error;
 mod identifier;
 mod options;
 mod pipeline;
-mod rest;
 mod scope;
 mod token;
 
@@ -19,7 +19,7 @@ pub use identifier::{
     TeamsExtensionUserIdentifier,
 };
 pub use options::{
-    CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
+    CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
     DEFAULT_API_VERSION, DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions,
     RetryOptions, RevokeTokensOptions,
 };

@@ -38,6 +38,12 @@ pub struct CommunicationIdentityClientOptions {
     /// A limit on each try (connect, send, and read the whole response). `None`: no limit beyond
     /// the HTTP client's own.
     pub per_try_timeout: Option<Duration>,
+    /// A limit on each whole call: every try and every wait between tries. `None`: no limit
+    /// beyond the tries' own. A call can set its own ([`CallOptions::timeout`]).
+    ///
+    /// When it passes, the call's future is dropped, which is always safe: a request in flight
+    /// is abandoned. For a create, the service may still have created the user; its id is lost.
+    pub timeout: Option<Duration>,
     /// The clock used for the `x-ms-date` of HMAC-signed requests and for HTTP-date `Retry-After`
     /// values. `None`: the system clock. Tests replace it.
     pub clock: Option<Arc<dyn Clock>>,
@@ -51,6 +57,7 @@ impl Default for CommunicationIdentityClientOptions {
             http_client: None,
             application_id: None,
             per_try_timeout: None,
+            timeout: None,
             clock: None,
         }
     }
@@ -64,6 +71,7 @@ impl fmt::Debug for CommunicationIdentityClientOptions {
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
             .field("application_id", &self.application_id)
             .field("per_try_timeout", &self.per_try_timeout)
+            .field("timeout", &self.timeout)
             .field("clock", &self.clock)
             .finish()
     }
@@ -97,6 +105,12 @@ impl CommunicationIdentityClientOptions {
     /// Sets the per-try timeout.
     pub fn with_per_try_timeout(mut self, timeout: Duration) -> Self {
         self.per_try_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the limit on each whole call.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -162,10 +176,50 @@ impl RetryOptions {
     }
 }
 
+/// What every method's options can change for that one call: its deadline and its retries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// A limit on the whole call (every try and wait), instead of the client's
+    /// [`timeout`](CommunicationIdentityClientOptions::timeout). Dropping a call's future is
+    /// always safe as well.
+    pub timeout: Option<Duration>,
+    /// The retry policy of this call, instead of the client's. Use [`RetryOptions::none`] for a
+    /// create that must not be sent twice: a create whose response was lost (a timeout, a
+    /// dropped connection) is retried by default, as the official SDKs do, and a retry then
+    /// makes a second user.
+    pub retry: Option<RetryOptions>,
+}
+
+impl CallOptions {
+    /// Sets the limit on the whole call.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the retry policy of the call.
+    pub fn with_retry(mut self, retry: RetryOptions) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+}
+
 /// Options of [`create_user`](crate::CommunicationIdentityClient::create_user).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CreateUserOptions {}
+pub struct CreateUserOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl CreateUserOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
 
 /// Options of [`create_user_and_token`](crate::CommunicationIdentityClient::create_user_and_token).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -174,9 +228,17 @@ pub struct CreateUserAndTokenOptions {
     /// The token's lifetime, sent as whole minutes (rounded down). The service accepts 60..=1440
     /// minutes and defaults to 1440; the client does not check the range.
     pub token_expires_in: Option<Duration>,
+    /// The call's deadline and retries.
+    pub call: CallOptions,
 }
 
 impl CreateUserAndTokenOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+
     /// Sets the token lifetime.
     pub fn with_token_expires_in(mut self, lifetime: Duration) -> Self {
         self.token_expires_in = Some(lifetime);
@@ -191,9 +253,17 @@ pub struct GetTokenOptions {
     /// The token's lifetime, sent as whole minutes (rounded down). The service accepts 60..=1440
     /// minutes and defaults to 1440; the client does not check the range.
     pub token_expires_in: Option<Duration>,
+    /// The call's deadline and retries.
+    pub call: CallOptions,
 }
 
 impl GetTokenOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+
     /// Sets the token lifetime.
     pub fn with_token_expires_in(mut self, lifetime: Duration) -> Self {
         self.token_expires_in = Some(lifetime);
@@ -204,14 +274,47 @@ impl GetTokenOptions {
 /// Options of [`get_token_for_teams_user`](crate::CommunicationIdentityClient::get_token_for_teams_user).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct GetTokenForTeamsUserOptions {}
+pub struct GetTokenForTeamsUserOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl GetTokenForTeamsUserOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
 
 /// Options of [`revoke_tokens`](crate::CommunicationIdentityClient::revoke_tokens).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct RevokeTokensOptions {}
+pub struct RevokeTokensOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl RevokeTokensOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
 
 /// Options of [`delete_user`](crate::CommunicationIdentityClient::delete_user).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct DeleteUserOptions {}
+pub struct DeleteUserOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl DeleteUserOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}

@@ -1,8 +1,10 @@
-//! The request pipeline: user agent, request id, authorization per try, retries, timeouts.
+//! What every call of a client shares: the HTTP client, the authorization (and its bearer token
+//! cache), the user agent, the retry policy and its timing rules, request ids. One call's sending
+//! is in `call.rs`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use acs_auth::{AccessKeyCredential, Clock};
@@ -11,15 +13,19 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use time::OffsetDateTime;
 
-use crate::error::{Error, ErrorResponseBody, Result};
+use crate::error::{Error, Result};
 use crate::options::RetryOptions;
 
-/// The scope of Entra ID tokens for Communication Services (double slash, as every SDK sends it).
+/// The scope of Entra ID tokens for Communication Services.
+///
+/// The double slash is deliberate: it is the resource `https://communication.azure.com/` followed
+/// by `/.default`, and it is what every official SDK requests (Entra ID issues the token for the
+/// resource either way). Do not "fix" it to a single slash.
 pub const COMMUNICATION_SCOPE: &str = "https://communication.azure.com//.default";
 
 pub(crate) const X_MS_CLIENT_REQUEST_ID: HeaderName =
     HeaderName::from_static("x-ms-client-request-id");
-const X_MS_RETURN_CLIENT_REQUEST_ID: HeaderName =
+pub(crate) const X_MS_RETURN_CLIENT_REQUEST_ID: HeaderName =
     HeaderName::from_static("x-ms-return-client-request-id");
 const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
 const X_MS_RETRY_AFTER_MS: HeaderName = HeaderName::from_static("x-ms-retry-after-ms");
@@ -27,7 +33,7 @@ const X_MS_RETRY_AFTER_MS: HeaderName = HeaderName::from_static("x-ms-retry-afte
 /// Refresh a cached bearer token this long before it expires.
 const TOKEN_REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
-/// How requests are authorized.
+/// How the requests of a client are authorized.
 #[derive(Clone)]
 pub(crate) enum Auth {
     /// HMAC-SHA256 with a (rotatable) access key, signed afresh for every try.
@@ -35,7 +41,9 @@ pub(crate) enum Auth {
     /// Bearer tokens from an Entra ID credential, cached until shortly before they expire.
     Token {
         credential: Arc<dyn TokenCredential>,
-        cache: Arc<Mutex<Option<azure_core::credentials::AccessToken>>>,
+        /// The last token. An async lock, held while a new token is fetched, so that concurrent
+        /// calls that find the token stale wait for one refresh instead of starting one each.
+        cache: Arc<tokio::sync::Mutex<Option<azure_core::credentials::AccessToken>>>,
     },
 }
 
@@ -52,15 +60,23 @@ impl Auth {
     pub(crate) fn token(credential: Arc<dyn TokenCredential>) -> Self {
         Auth::Token {
             credential,
-            cache: Arc::new(Mutex::new(None)),
+            cache: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
+}
+
+/// How the tries of one call are authorized: signed with the key (afresh for every try, so a
+/// rotated key takes effect at the next try), or with this bearer token.
+pub(crate) enum Authorization {
+    Key(AccessKeyCredential),
+    /// The whole `Authorization` value (`Bearer <token>`), marked sensitive.
+    Bearer(HeaderValue),
 }
 
 /// A random (version 4) UUID for `x-ms-client-request-id`. The ids need to be unique, not secret:
 /// they come from a per-thread generator seeded once from the OS, which avoids a system call per
 /// request.
-fn new_request_id() -> [u8; uuid::fmt::Hyphenated::LENGTH] {
+fn new_request_id_text() -> [u8; uuid::fmt::Hyphenated::LENGTH] {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<(u64, u64)> = Cell::new({
@@ -91,112 +107,24 @@ fn new_request_id() -> [u8; uuid::fmt::Hyphenated::LENGTH] {
     text
 }
 
-/// State of one logical call, shared by all of its tries.
-#[derive(Debug)]
-pub(crate) struct CallState {
-    /// The `x-ms-client-request-id` of every try; [`CallState::request_id`] reads it as text.
-    request_id_header: HeaderValue,
-    attempts: AtomicU32,
-    last_status: AtomicU32,
-    /// An error of the pipeline itself (credential, transport, ...), for callers that can only
-    /// pass a `reqwest` result through (the generated client).
-    pub(crate) failure: Mutex<Option<Error>>,
-    /// Content type and echoed request id of the final response.
-    response_meta: Mutex<(Option<HeaderValue>, Option<HeaderValue>)>,
+/// A new `x-ms-client-request-id` value. The header owns the id's bytes: one allocation, shared
+/// by every clone of the header (one per try) without further copies.
+pub(crate) fn new_request_id() -> HeaderValue {
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(new_request_id_text()))
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"))
 }
 
-impl CallState {
-    pub(crate) fn new() -> Self {
-        // The header owns the id's bytes (one allocation, shared by every clone of the header
-        // without further copies); the text is read back from it.
-        let request_id_header =
-            HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(new_request_id()))
-                .unwrap_or_else(|_| {
-                    HeaderValue::from_static("00000000-0000-0000-0000-000000000000")
-                });
-        Self {
-            request_id_header,
-            attempts: AtomicU32::new(0),
-            last_status: AtomicU32::new(0),
-            failure: Mutex::new(None),
-            response_meta: Mutex::new((None, None)),
-        }
-    }
-
-    /// The request id sent with every try of this call.
-    pub(crate) fn request_id(&self) -> &str {
-        // A hyphenated UUID is visible ASCII, so `to_str` cannot fail.
-        self.request_id_header.to_str().unwrap_or_default()
-    }
-
-    /// How many tries were made.
-    pub(crate) fn attempts(&self) -> u32 {
-        self.attempts.load(Ordering::Relaxed)
-    }
-
-    /// Remembers what the error mapping needs from the final response.
-    pub(crate) fn record_response(&self, response: &reqwest::Response) {
-        let headers = response.headers();
-        let meta = (
-            headers.get(header::CONTENT_TYPE).cloned(),
-            headers.get(X_MS_CLIENT_REQUEST_ID).cloned(),
-        );
-        *self.response_meta.lock().unwrap_or_else(|p| p.into_inner()) = meta;
-    }
-
-    /// The status of the last response received, if any.
-    pub(crate) fn last_status(&self) -> Option<StatusCode> {
-        let raw = self.last_status.load(Ordering::Relaxed);
-        u16::try_from(raw)
-            .ok()
-            .and_then(|s| StatusCode::from_u16(s).ok())
-    }
-
-    /// The content type of the final response.
-    pub(crate) fn last_content_type(&self) -> Option<String> {
-        self.response_meta
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .0
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
-
-    /// The request id echoed by the service, else the one sent.
-    pub(crate) fn response_request_id(&self) -> String {
-        self.response_meta
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .unwrap_or_else(|| self.request_id().to_owned())
-    }
-
-    /// Stores a pipeline failure.
-    pub(crate) fn set_failure(&self, error: Error) {
-        let mut slot = self.failure.lock().unwrap_or_else(|p| p.into_inner());
-        *slot = Some(error);
-    }
-
-    /// Takes a stored pipeline failure.
-    pub(crate) fn take_failure(&self) -> Option<Error> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-    }
-}
-
-/// Everything a try needs, shared by all clones of a client.
+/// Everything a call needs, shared by all clones of a client.
 pub(crate) struct Pipeline {
     pub(crate) http: reqwest::Client,
     pub(crate) auth: Auth,
+    /// The endpoint's authority as signed (`host[:port]`); every request goes to the endpoint.
+    pub(crate) host: String,
     pub(crate) user_agent: HeaderValue,
     pub(crate) retry: RetryOptions,
     pub(crate) per_try_timeout: Option<Duration>,
+    /// The default limit on a whole call (every try and wait).
+    pub(crate) timeout: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -207,6 +135,7 @@ impl fmt::Debug for Pipeline {
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
             .field("per_try_timeout", &self.per_try_timeout)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -258,11 +187,11 @@ pub(crate) fn bearer_refused_message(url: &url::Url) -> String {
     )
 }
 
-fn is_retryable_status(status: StatusCode) -> bool {
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-fn is_retryable_error(error: &reqwest::Error) -> bool {
+pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
     error.is_connect() || error.is_timeout() || error.is_request()
 }
 
@@ -319,259 +248,39 @@ pub(crate) fn backoff(retry: &RetryOptions, retry_number: u32) -> Duration {
     base.mul_f64(factor).min(retry.max_delay)
 }
 
-/// What a retry needs to rebuild the request after the first try consumed it: method, URL,
-/// headers, body bytes, timeout and version (the requests of this API carry no other
-/// extensions). Kept by hand rather than with `reqwest::Request::try_clone`, which every call
-/// would pay although retries are rare, and which costs about twice as much (it also clones the
-/// header map and builds an extensions map; callgrind).
-struct Replay {
-    method: reqwest::Method,
-    url: reqwest::Url,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Option<bytes::Bytes>,
-    timeout: Option<Duration>,
-    version: reqwest::Version,
-}
-
-impl Replay {
-    /// `None` when the body is a stream (cannot be sent twice).
-    fn keep(request: &reqwest::Request) -> Option<Self> {
-        let body = match request.body() {
-            Some(body) => Some(bytes::Bytes::copy_from_slice(body.as_bytes()?)),
-            None => None,
-        };
-        Some(Self {
-            method: request.method().clone(),
-            url: request.url().clone(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
-            body,
-            timeout: request.timeout().copied(),
-            version: request.version(),
-        })
-    }
-
-    fn copy(&self) -> reqwest::Request {
-        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
-        append_headers(&mut request, &self.headers);
-        if let Some(body) = &self.body {
-            *request.body_mut() = Some(reqwest::Body::from(body.clone()));
-        }
-        if self.timeout.is_some() {
-            *request.timeout_mut() = self.timeout;
-        }
-        *request.version_mut() = self.version;
-        request
-    }
-}
-
-fn append_headers(request: &mut reqwest::Request, headers: &[(HeaderName, HeaderValue)]) {
-    let map = request.headers_mut();
-    for (name, value) in headers {
-        map.append(name.clone(), value.clone());
-    }
-}
-
-/// Reads the body of a response that will be retried (so the connection can be reused; its
-/// content is irrelevant), then waits `delay`.
-async fn drain_then_wait(response: reqwest::Response, delay: Duration) {
-    let _ = response.bytes().await;
-    tokio::time::sleep(delay).await;
-}
-
-/// Signs one try with the access key.
-fn sign(
-    credential: &AccessKeyCredential,
-    clock: &dyn Clock,
-    request: &mut reqwest::Request,
-) -> Result<()> {
-    let key = credential.key();
-    acs_auth::sign_request(request, &key, clock.now())
-        .map_err(|e| Error::configuration(format!("cannot sign the request: {e}"), None))
-}
-
-/// The request of a retry, rebuilt from what the first try kept.
-fn next_try(replay: Option<&Replay>) -> Result<reqwest::Request> {
-    replay.map(Replay::copy).ok_or_else(stream_body_error)
-}
-
-fn stream_body_error() -> Error {
-    Error::configuration("the request body is a stream and cannot be retried", None)
-}
-
 impl Pipeline {
-    /// Sends `request` as one logical call: adds the common headers, then for each try
-    /// authorizes it, sends it, and retries what may succeed later.
-    ///
-    /// The outcome (the final response, whatever its status, or the error that ended the call)
-    /// goes through `finish`, whose result this returns: one future for the whole call, which
-    /// the executor boxes on every call (a wrapping `async fn` would hold a second copy of the
-    /// request; the smaller the box, the cheaper its allocation).
-    pub(crate) async fn send<T>(
-        &self,
-        mut request: reqwest::Request,
-        call: Arc<CallState>,
-        finish: impl FnOnce(Result<reqwest::Response>, &CallState) -> T,
-    ) -> T {
-        /// `?` for the labeled block below.
-        macro_rules! or_break {
-            ($label:lifetime, $result:expr) => {
-                match $result {
-                    Ok(value) => value,
-                    Err(error) => break $label Err(error),
-                }
-            };
-        }
-        let outcome = 'call: {
-            // The generated request is final (URL with api-version, `accept`, body); the
-            // pipeline adds what is the same for every try.
-            let headers = request.headers_mut();
-            headers.insert(header::USER_AGENT, self.user_agent.clone());
-            headers.insert(X_MS_CLIENT_REQUEST_ID, call.request_id_header.clone());
-            headers.insert(
-                X_MS_RETURN_CLIENT_REQUEST_ID,
-                HeaderValue::from_static("true"),
-            );
-            // The first try sends the request itself, after keeping what a retry needs; a retry
-            // sends a request rebuilt from that. (One request slot in this future, which the
-            // executor boxes on every call: the smaller it is, the cheaper that allocation.)
-            let replay = if self.retry.max_retries > 0 {
-                Some(Box::new(or_break!(
-                    'call,
-                    Replay::keep(&request).ok_or_else(stream_body_error)
-                )))
-            } else {
-                None
-            };
-            let mut attempt: u32 = 0;
-            loop {
-                attempt += 1;
-                call.attempts.store(attempt, Ordering::Relaxed);
-                tracing::Span::current().record("attempts", attempt);
-                let may_retry = attempt <= self.retry.max_retries;
-                match &self.auth {
-                    Auth::Key(credential) => {
-                        or_break!('call, sign(credential, &*self.clock, &mut request));
-                    }
-                    // Boxed: this future stays small for key auth (it is boxed on every call).
-                    Auth::Token { credential, cache } => {
-                        or_break!(
-                            'call,
-                            Box::pin(self.authorize_bearer(credential, cache, &mut request)).await
-                        );
-                    }
-                }
-                if let Some(timeout) = self.per_try_timeout {
-                    *request.timeout_mut() = Some(timeout);
-                }
-                tracing::debug!(
-                    attempt,
-                    method = %request.method(),
-                    path = request.url().path(),
-                    "sending request"
-                );
-                match self.http.execute(request).await {
-                    Ok(response) => {
-                        let status = response.status();
-                        call.last_status
-                            .store(u32::from(status.as_u16()), Ordering::Relaxed);
-                        tracing::Span::current().record("status", status.as_u16());
-                        tracing::debug!(attempt, status = status.as_u16(), "response received");
-                        if may_retry && is_retryable_status(status) {
-                            let delay = match server_delay(response.headers(), self.clock.now()) {
-                                Some(asked) => asked.min(self.retry.max_delay),
-                                None => backoff(&self.retry, attempt),
-                            };
-                            tracing::info!(
-                                attempt,
-                                status = status.as_u16(),
-                                delay_ms = delay.as_millis() as u64,
-                                "retrying after a retryable status"
-                            );
-                            // Boxed: a rare path, kept out of this future (boxed on every call).
-                            Box::pin(drain_then_wait(response, delay)).await;
-                            request = or_break!('call, next_try(replay.as_deref()));
-                            continue;
-                        }
-                        break 'call Ok(response);
-                    }
-                    Err(error) => {
-                        if may_retry && is_retryable_error(&error) {
-                            let delay = backoff(&self.retry, attempt);
-                            tracing::info!(
-                                attempt,
-                                delay_ms = delay.as_millis() as u64,
-                                timeout = error.is_timeout(),
-                                "retrying after a connection failure"
-                            );
-                            Box::pin(tokio::time::sleep(delay)).await;
-                            request = or_break!('call, next_try(replay.as_deref()));
-                            continue;
-                        }
-                        let what = if error.is_timeout() {
-                            "the request timed out"
-                        } else if error.is_connect() {
-                            "could not connect to the service"
-                        } else {
-                            "the request could not be sent"
-                        };
-                        tracing::debug!(attempt, what, "request failed");
-                        break 'call Err(Error::transport(
-                            format!(
-                                "{what} (after {attempt} {})",
-                                if attempt == 1 { "try" } else { "tries" }
-                            ),
-                            Some(call.request_id().to_owned()),
-                            Some(Box::new(error.without_url())),
-                        ));
-                    }
-                }
+    /// The authorization of a new call: the access key, or a bearer token (cached; fetched
+    /// when there is none or it expires within five minutes, by one caller while the others
+    /// wait for it).
+    pub(crate) async fn authorization(&self) -> Result<Authorization> {
+        match &self.auth {
+            Auth::Key(credential) => Ok(Authorization::Key(credential.clone())),
+            Auth::Token { credential, cache } => {
+                let token = self.bearer_token(credential, cache).await?;
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        Error::credential(
+                            "the credential returned a token that is not a valid header value",
+                            None,
+                        )
+                    })?;
+                value.set_sensitive(true);
+                Ok(Authorization::Bearer(value))
             }
-        };
-        finish(outcome, &call)
-    }
-
-    /// Adds the bearer authorization of one try.
-    async fn authorize_bearer(
-        &self,
-        credential: &Arc<dyn TokenCredential>,
-        cache: &Mutex<Option<azure_core::credentials::AccessToken>>,
-        request: &mut reqwest::Request,
-    ) -> Result<()> {
-        if !bearer_allowed(request.url()) {
-            return Err(Error::configuration(
-                bearer_refused_message(request.url()),
-                None,
-            ));
         }
-        let token = self.bearer_token(credential, cache).await?;
-        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            Error::credential(
-                "the credential returned a token that is not a valid header value",
-                None,
-            )
-        })?;
-        value.set_sensitive(true);
-        request.headers_mut().insert(header::AUTHORIZATION, value);
-        Ok(())
     }
 
     async fn bearer_token(
         &self,
         credential: &Arc<dyn TokenCredential>,
-        cache: &Mutex<Option<azure_core::credentials::AccessToken>>,
+        cache: &tokio::sync::Mutex<Option<azure_core::credentials::AccessToken>>,
     ) -> Result<String> {
+        let mut cached = cache.lock().await;
         let now = OffsetDateTime::from(self.clock.now());
+        if let Some(token) = cached.as_ref()
+            && token.expires_on - TOKEN_REFRESH_MARGIN > now
         {
-            let cached = cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(token) = cached.as_ref()
-                && token.expires_on - TOKEN_REFRESH_MARGIN > now
-            {
-                return Ok(token.token.secret().to_owned());
-            }
+            return Ok(token.token.secret().to_owned());
         }
         let token = credential
             .get_token(&[COMMUNICATION_SCOPE], None)
@@ -583,48 +292,8 @@ impl Pipeline {
                 )
             })?;
         let text = token.token.secret().to_owned();
-        *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+        *cached = Some(token);
         Ok(text)
-    }
-}
-
-/// The request id to report for a response: the echoed one, else the one sent.
-pub(crate) fn response_request_id(headers: &HeaderMap, call: &CallState) -> String {
-    headers
-        .get(X_MS_CLIENT_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| call.request_id().to_owned())
-}
-
-fn content_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// Turns an error response into an [`Error`].
-pub(crate) fn error_from_parts(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    call: &CallState,
-) -> Error {
-    let request_id = Some(response_request_id(headers, call));
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Error::service(status, None, request_id);
-    }
-    match serde_json::from_slice::<ErrorResponseBody>(body) {
-        Ok(parsed) => Error::service(status, Some(parsed.error), request_id),
-        Err(e) => Error::decode(
-            status,
-            content_type(headers),
-            body,
-            "the error response is not a CommunicationErrorResponse",
-            request_id,
-            Some(Box::new(e)),
-        ),
     }
 }
 
@@ -643,7 +312,7 @@ mod tests {
     #[test]
     fn request_ids_are_distinct_v4_uuids() {
         let ids: std::collections::HashSet<String> = (0..10_000)
-            .map(|_| String::from_utf8(new_request_id().to_vec()).unwrap())
+            .map(|_| String::from_utf8(new_request_id_text().to_vec()).unwrap())
             .collect();
         assert_eq!(ids.len(), 10_000);
         for id in ids.iter().take(20) {

@@ -1,0 +1,336 @@
+//! Stable names for the operations of every published version of the API.
+//!
+//! The published documents name the same operation differently from one version to the next
+//! (`CommunicationIdentity_IssueAccessToken` in 2023-10-01, `IdentityOperations_IssueAccessToken`
+//! in the TypeSpec-emitted 2025-06-30 and 2026-09-23). progenitor names the generated method after
+//! the `operationId`, so a spec update would rename every method of `acs-identity-rest` and break
+//! the facade. Before generation, `cargo xtask codegen` therefore gives every operation the
+//! operationId this table assigns to its method and path, which do not change between versions.
+//!
+//! An operation of a document that the table does not know is an error (add a row: choosing its
+//! name is a decision for the maintainer, not the generator), and so is a document that lacks an
+//! operation the facade calls (it could not be built against that document).
+
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// One row of [`OPERATIONS`].
+#[derive(Debug, Clone, Copy)]
+pub struct StableOperation {
+    /// The HTTP method, lower case as in an OpenAPI path item.
+    pub method: &'static str,
+    /// The path as the documents write it.
+    pub path: &'static str,
+    /// The operationId progenitor is given; the generated method is its snake case
+    /// (`CommunicationIdentity_Create` -> `communication_identity_create`).
+    pub operation_id: &'static str,
+    /// Whether the `acs-identity` facade calls it (a document without it cannot be used).
+    pub used_by_facade: bool,
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    operation_id: &'static str,
+    used_by_facade: bool,
+) -> StableOperation {
+    StableOperation {
+        method,
+        path,
+        operation_id,
+        used_by_facade,
+    }
+}
+
+const TEAMS_EXTENSION_ASSIGNMENT: &str =
+    "/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}";
+const ENTRA_ASSIGNMENT: &str = "/access/entra/assignments/{objectId}";
+
+/// Every operation of the published versions 2021-03-07 to 2026-09-23 and 2025-03-02-preview.
+/// The identity operations keep the names of 2023-10-01, the version the client was first
+/// generated from.
+pub const OPERATIONS: &[StableOperation] = &[
+    op("post", "/identities", "CommunicationIdentity_Create", true),
+    op(
+        "delete",
+        "/identities/{id}",
+        "CommunicationIdentity_Delete",
+        true,
+    ),
+    op(
+        "get",
+        "/identities/{id}",
+        "CommunicationIdentity_Get",
+        false,
+    ),
+    op(
+        "post",
+        "/identities/{id}/:revokeAccessTokens",
+        "CommunicationIdentity_RevokeAccessTokens",
+        true,
+    ),
+    op(
+        "post",
+        "/identities/{id}/:issueAccessToken",
+        "CommunicationIdentity_IssueAccessToken",
+        true,
+    ),
+    op(
+        "post",
+        "/teamsUser/:exchangeAccessToken",
+        "CommunicationIdentity_ExchangeTeamsUserAccessToken",
+        true,
+    ),
+    op(
+        "put",
+        TEAMS_EXTENSION_ASSIGNMENT,
+        "TeamsExtension_CreateOrReplaceAssignment",
+        false,
+    ),
+    op(
+        "get",
+        TEAMS_EXTENSION_ASSIGNMENT,
+        "TeamsExtension_GetAssignment",
+        false,
+    ),
+    op(
+        "delete",
+        TEAMS_EXTENSION_ASSIGNMENT,
+        "TeamsExtension_DeleteAssignment",
+        false,
+    ),
+    op(
+        "post",
+        "/access/teamsExtension/:exchangeAccessToken",
+        "TeamsExtension_ExchangeAccessToken",
+        false,
+    ),
+    op(
+        "post",
+        "/access/entra/:exchangeAccessToken",
+        "Entra_ExchangeAccessToken",
+        false,
+    ),
+    op(
+        "get",
+        "/access/entra/assignments",
+        "Entra_ListAssignments",
+        false,
+    ),
+    op(
+        "patch",
+        "/access/entra/assignments",
+        "Entra_UpdateAssignments",
+        false,
+    ),
+    op("get", ENTRA_ASSIGNMENT, "Entra_GetAssignment", false),
+    op(
+        "put",
+        ENTRA_ASSIGNMENT,
+        "Entra_CreateOrReplaceAssignment",
+        false,
+    ),
+    op("delete", ENTRA_ASSIGNMENT, "Entra_DeleteAssignment", false),
+];
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Gives every operation of `document` (an OpenAPI 3.0 document) its stable operationId.
+/// Fails, naming the operation, when the document has an operation the table lacks or lacks one
+/// the facade calls.
+pub fn apply_stable_names(document: &mut Value, spec_label: &str) -> Result<()> {
+    let paths = document
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| Error::new(format!("{spec_label} has no `paths`")))?;
+    let mut found = vec![false; OPERATIONS.len()];
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let Some(index) = OPERATIONS
+                .iter()
+                .position(|row| row.method == method && row.path == path)
+            else {
+                let published = operation
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no operationId)");
+                return Err(Error::new(format!(
+                    "{spec_label}: the operation {} {path} (`{published}`) has no stable name; \
+                     add a row for it to OPERATIONS in xtask/src/operations.rs",
+                    method.to_uppercase()
+                )));
+            };
+            let Some(operation) = operation.as_object_mut() else {
+                continue;
+            };
+            operation.insert(
+                "operationId".to_owned(),
+                Value::String(OPERATIONS[index].operation_id.to_owned()),
+            );
+            found[index] = true;
+        }
+    }
+    let missing: Vec<String> = OPERATIONS
+        .iter()
+        .zip(&found)
+        .filter(|(row, found)| row.used_by_facade && !**found)
+        .map(|(row, _)| {
+            format!(
+                "`{}` ({} {})",
+                row.operation_id,
+                row.method.to_uppercase(),
+                row.path
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::new(format!(
+            "{spec_label} lacks operation(s) the acs-identity facade calls: {}; the client cannot \
+             be generated from it",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Makes every `api-version` query parameter a plain string (its own, a path item's, or one in
+/// `components/parameters`). The TypeSpec-emitted documents give it `minLength: 1`, from which
+/// typify makes a constrained newtype per operation (`IdentityOperationsCreateApiVersion`); the
+/// client takes any version string the caller chooses, as it is.
+pub fn open_api_version(document: &mut Value) {
+    fn open(parameter: &mut Value) {
+        let is_api_version = parameter.get("in").and_then(Value::as_str) == Some("query")
+            && parameter.get("name").and_then(Value::as_str) == Some("api-version");
+        if is_api_version && let Some(map) = parameter.as_object_mut() {
+            map.insert("schema".to_owned(), serde_json::json!({ "type": "string" }));
+        }
+    }
+    fn open_all(parameters: Option<&mut Value>) {
+        if let Some(list) = parameters.and_then(Value::as_array_mut) {
+            list.iter_mut().for_each(open);
+        }
+    }
+    if let Some(shared) = document
+        .pointer_mut("/components/parameters")
+        .and_then(Value::as_object_mut)
+    {
+        shared.values_mut().for_each(open);
+    }
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            open_all(item.get_mut("parameters"));
+            if let Some(item) = item.as_object_mut() {
+                for (method, operation) in item.iter_mut() {
+                    if METHODS.contains(&method.as_str()) {
+                        open_all(operation.get_mut("parameters"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn document(paths: Value) -> Value {
+        json!({ "openapi": "3.0.3", "paths": paths })
+    }
+
+    fn all_facade_operations() -> Value {
+        let mut paths = serde_json::Map::new();
+        for row in OPERATIONS.iter().filter(|row| row.used_by_facade) {
+            let item = paths.entry(row.path).or_insert_with(|| json!({}));
+            item[row.method] = json!({ "operationId": format!("Renamed_{}", row.operation_id) });
+        }
+        Value::Object(paths)
+    }
+
+    #[test]
+    fn every_operation_gets_its_stable_name() {
+        let mut doc = document(all_facade_operations());
+        apply_stable_names(&mut doc, "doc").unwrap();
+        assert_eq!(
+            doc.pointer("/paths/~1identities~1{id}~1:issueAccessToken/post/operationId"),
+            Some(&json!("CommunicationIdentity_IssueAccessToken"))
+        );
+        assert_eq!(
+            doc.pointer("/paths/~1identities/post/operationId"),
+            Some(&json!("CommunicationIdentity_Create"))
+        );
+    }
+
+    #[test]
+    fn a_missing_facade_operation_is_named() {
+        let mut paths = all_facade_operations();
+        paths["/identities/{id}/:issueAccessToken"]
+            .as_object_mut()
+            .unwrap()
+            .remove("post");
+        let err = apply_stable_names(&mut document(paths), "old.json").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("old.json lacks"), "{text}");
+        assert!(
+            text.contains(
+                "`CommunicationIdentity_IssueAccessToken` (POST /identities/{id}/:issueAccessToken)"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_operation_is_an_error_naming_it() {
+        let mut paths = all_facade_operations();
+        paths["/identities/{id}/:frobnicate"] = json!({ "post": { "operationId": "Frob" } });
+        let err = apply_stable_names(&mut document(paths), "new.json").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("POST /identities/{id}/:frobnicate (`Frob`) has no stable name"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn table_has_no_duplicate_names_or_routes() {
+        for (i, a) in OPERATIONS.iter().enumerate() {
+            for b in &OPERATIONS[i + 1..] {
+                assert_ne!(a.operation_id, b.operation_id);
+                assert!(a.method != b.method || a.path != b.path, "{a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn api_version_becomes_a_plain_string_everywhere() {
+        let constrained = json!({ "in": "query", "name": "api-version", "required": true,
+                                  "schema": { "type": "string", "minLength": 1 } });
+        let other = json!({ "in": "query", "name": "top", "schema": { "type": "integer" } });
+        let mut doc = json!({
+            "components": { "parameters": { "ApiVersion": constrained.clone() } },
+            "paths": { "/a": {
+                "parameters": [constrained.clone()],
+                "get": { "parameters": [constrained, other.clone()] },
+            }},
+        });
+        open_api_version(&mut doc);
+        let plain = json!({ "type": "string" });
+        assert_eq!(
+            doc["components"]["parameters"]["ApiVersion"]["schema"],
+            plain
+        );
+        assert_eq!(doc["paths"]["/a"]["parameters"][0]["schema"], plain);
+        assert_eq!(doc["paths"]["/a"]["get"]["parameters"][0]["schema"], plain);
+        assert_eq!(doc["paths"]["/a"]["get"]["parameters"][1], other);
+    }
+}
