@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{generated, spec_text, upstream_spec as upstream};
+use common::{generated, spec_text, upstream_source, upstream_spec as upstream};
 use xtask::codegen::{self, CheckOutcome, Naming};
 use xtask::{GENERATED_PATH, SPEC_PATH, import_spec, workspace_root};
 
@@ -147,21 +147,34 @@ fn every_path_parameter_of_a_document_is_rewritten() {
     );
 }
 
-/// How many operations the checked-in document has.
-fn operation_count() -> usize {
+/// How many operations the checked-in document has: in all, with a required JSON request
+/// body, and with an optional one.
+fn operation_counts() -> (usize, usize, usize) {
     let document: serde_json::Value = serde_json::from_str(&spec_text()).unwrap();
-    document["paths"]
+    let operations: Vec<&serde_json::Value> = document["paths"]
         .as_object()
         .unwrap()
         .values()
         .flat_map(|item| item.as_object().unwrap().values())
         .filter(|operation| operation.get("operationId").is_some())
-        .count()
+        .collect();
+    let with_body = |required: bool| {
+        operations
+            .iter()
+            .filter(|op| {
+                op.pointer("/requestBody/content/application~1json")
+                    .is_some()
+                    && op["requestBody"]["required"].as_bool() == Some(required)
+            })
+            .count()
+    };
+    (operations.len(), with_body(true), with_body(false))
 }
 
 #[test]
 fn generated_code_sends_no_api_version_header() {
-    let operations = operation_count();
+    let (operations, required_bodies, optional_bodies) = operation_counts();
+    assert!(optional_bodies >= 1 && required_bodies >= 2);
     for (what, squeezed) in generated_and_checked_in() {
         assert!(
             !squeezed.contains("\"api-version\")"),
@@ -179,16 +192,20 @@ fn generated_code_sends_no_api_version_header() {
             operations,
             "{what}"
         );
-        // Create's optional body goes through the SDK-like helper; the required ones (issue,
-        // exchange) are plain JSON.
+        // Optional bodies (create) go through the SDK-like helper; required ones (issue,
+        // exchange, ...) are plain JSON.
         assert_eq!(
             squeezed
                 .matches("crate::hooks::optional_json_body(")
                 .count(),
-            1,
+            optional_bodies,
             "{what}"
         );
-        assert_eq!(squeezed.matches(".json(&body)").count(), 2, "{what}");
+        assert_eq!(
+            squeezed.matches(".json(&body)").count(),
+            required_bodies,
+            "{what}"
+        );
     }
 }
 
@@ -323,7 +340,7 @@ fn generate_rejects_a_non_openapi_3_0_document() {
 
 #[test]
 fn import_spec_reproduces_the_checked_in_spec() {
-    let Some(path) = upstream("2023-10-01/CommunicationIdentity.json") else {
+    let Some(path) = upstream_source() else {
         return;
     };
     let converted = import_spec::convert_file(&path).unwrap();
@@ -393,7 +410,7 @@ fn import_spec_converts_2026_09_23_and_progenitor_accepts_it() {
 
 #[test]
 fn import_spec_cli_writes_the_output_file() {
-    let Some(path) = upstream("2023-10-01/CommunicationIdentity.json") else {
+    let Some(path) = upstream_source() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

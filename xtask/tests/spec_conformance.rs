@@ -1,5 +1,6 @@
-//! Conformance of `spec/CommunicationIdentity.json` with the published Swagger 2.0 document of
-//! 2023-10-01 and the `common.json` it refers to (read in place from `../shared/upstream/spec/`).
+//! Conformance of `spec/CommunicationIdentity.json` with the published Swagger 2.0 document it was
+//! imported from (the one of its `info.version`) and the `common.json` that document refers to,
+//! if any (read in place from `../shared/upstream/spec/`).
 //!
 //! Both documents are reduced, independently of the converter in `xtask/src/import_spec.rs`, to
 //! the facts that matter on the wire: paths, methods, operationIds, parameters, request bodies,
@@ -60,8 +61,31 @@ fn ours() -> Value {
 
 /// `../shared/upstream/spec`, or `None` (with a message) when it is not there.
 fn upstream_dir() -> Option<PathBuf> {
-    let main = common::upstream_spec("2023-10-01/CommunicationIdentity.json")?;
+    let main = common::upstream_source()?;
     main.parent()?.parent().map(Path::to_path_buf)
+}
+
+/// The published document `spec/` was imported from, relative to [`upstream_dir`].
+fn source_file() -> String {
+    format!("{}/CommunicationIdentity.json", common::spec_version())
+}
+
+/// The published files whose schemas `spec/` holds: the source document, and each `common.json`
+/// it refers to (`.../Common/stable/<version>/common.json#...`, laid out in
+/// `../shared/upstream/spec/` as `common/<version>/common.json`), relative to [`upstream_dir`].
+fn published_files(dir: &Path) -> Vec<String> {
+    let source = source_file();
+    let text = std::fs::read_to_string(dir.join(&source)).unwrap();
+    let mut files = vec![source];
+    for piece in text.split("Common/stable/").skip(1) {
+        if let Some(version) = piece.split("/common.json").next() {
+            let file = format!("common/{version}/common.json");
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    files
 }
 
 fn ref_name(reference: &str) -> String {
@@ -77,7 +101,8 @@ fn ref_name(reference: &str) -> String {
 
 struct Published {
     main: Value,
-    common: Value,
+    /// The `common.json` the main document refers to, with the reference's file part.
+    common: Option<(String, Value)>,
 }
 
 impl Published {
@@ -85,11 +110,10 @@ impl Published {
         let doc = if file.is_empty() {
             &self.main
         } else {
-            assert!(
-                file.ends_with("Common/stable/2022-07-13/common.json"),
-                "unexpected external file {file}"
-            );
-            &self.common
+            match &self.common {
+                Some((common_file, doc)) if file.ends_with(common_file.as_str()) => doc,
+                _ => panic!("unexpected external file {file}"),
+            }
         };
         doc["definitions"]
             .get(name)
@@ -369,21 +393,43 @@ fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
 }
 
 #[test]
-fn spec_matches_published_2023_10_01_up_to_documented_adaptations() {
+fn spec_matches_the_published_document_up_to_documented_adaptations() {
     let Some(dir) = upstream_dir() else {
         return;
     };
+    let files = published_files(&dir);
+    let common = files.get(1).map(|file| {
+        // `common/<version>/common.json` is referred to as `.../Common/stable/<version>/common.json`.
+        let version = file.split('/').nth(1).unwrap();
+        (
+            format!("Common/stable/{version}/common.json"),
+            read_json(&dir.join(file)),
+        )
+    });
+    assert!(files.len() <= 2, "more than one common.json: {files:?}");
     let published = Published {
-        main: read_json(&dir.join("2023-10-01/CommunicationIdentity.json")),
-        common: read_json(&dir.join("common/2022-07-13/common.json")),
+        main: read_json(&dir.join(&files[0])),
+        common,
     };
     let expected = published.reduce();
     let actual = reduce_ours(&ours());
     if let Some(diff) = first_difference(&expected, &actual, "") {
         panic!("spec/ differs from the published document beyond the adaptations: {diff}");
     }
-    // The reduction really covers the API: five operations, the error model copied in.
-    assert_eq!(expected["operations"].as_object().unwrap().len(), 5);
+    // The reduction really covers the API: every operation the facade calls, the error model.
+    let operations = expected["operations"].as_object().unwrap();
+    for row in xtask::operations::OPERATIONS
+        .iter()
+        .filter(|r| r.used_by_facade)
+    {
+        assert!(
+            operations
+                .keys()
+                .any(|key| key.contains(row.path) && key.to_lowercase().contains(row.method)),
+            "{row:?} not in {:?}",
+            operations.keys()
+        );
+    }
     let schemas = expected["schemas"].as_object().unwrap();
     assert!(schemas.contains_key("CommunicationErrorResponse"));
     assert!(schemas.contains_key("CommunicationError"));
@@ -398,7 +444,7 @@ fn open_enum_lists_every_published_value() {
     let Some(dir) = upstream_dir() else {
         return;
     };
-    let main = read_json(&dir.join("2023-10-01/CommunicationIdentity.json"));
+    let main = read_json(&dir.join(source_file()));
     let values = main["definitions"]["CommunicationIdentityTokenScope"]["enum"]
         .as_array()
         .unwrap();
@@ -422,14 +468,9 @@ fn descriptions_are_not_copied_from_the_published_documents() {
         return;
     };
     let mut published = BTreeSet::new();
-    prose(
-        &read_json(&dir.join("2023-10-01/CommunicationIdentity.json")),
-        &mut published,
-    );
-    prose(
-        &read_json(&dir.join("common/2022-07-13/common.json")),
-        &mut published,
-    );
+    for file in published_files(&dir) {
+        prose(&read_json(&dir.join(file)), &mut published);
+    }
     let mut mine = BTreeSet::new();
     prose(&ours(), &mut mine);
     assert!(
@@ -446,14 +487,17 @@ fn descriptions_are_not_copied_from_the_published_documents() {
 fn spec_literal_facts() {
     let doc = ours();
     assert_eq!(doc["openapi"], "3.0.3");
-    assert_eq!(doc["info"]["version"], "2023-10-01");
-    let mut ops = BTreeMap::new();
+    // A stable version (the stable-name table and the facade are for those).
+    let version = doc["info"]["version"].as_str().unwrap();
+    assert!(
+        ["2023-10-01", "2025-06-30", "2026-09-23"].contains(&version),
+        "{version}"
+    );
+    let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            ops.insert(
-                format!("{method} {path}"),
-                op["operationId"].as_str().unwrap().to_string(),
-            );
+            assert!(op["operationId"].is_string(), "{method} {path}");
+            ops.insert(format!("{method} {path}"));
             // api-version: a required query string parameter everywhere.
             let api = op["parameters"]
                 .as_array()
@@ -474,28 +518,30 @@ fn spec_literal_facts() {
             }
         }
     }
-    let expected: BTreeMap<String, String> = [
-        ("post /identities", "CommunicationIdentity_Create"),
-        ("delete /identities/{id}", "CommunicationIdentity_Delete"),
-        (
-            "post /identities/{id}/:revokeAccessTokens",
-            "CommunicationIdentity_RevokeAccessTokens",
-        ),
-        (
-            "post /identities/{id}/:issueAccessToken",
-            "CommunicationIdentity_IssueAccessToken",
-        ),
-        (
-            "post /teamsUser/:exchangeAccessToken",
-            "CommunicationIdentity_ExchangeTeamsUserAccessToken",
-        ),
-    ]
-    .into_iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect();
-    assert_eq!(ops, expected);
+    // Every operation the facade calls is there (its name in the generated client comes from
+    // xtask/src/operations.rs, whatever the document calls it).
+    for row in xtask::operations::OPERATIONS
+        .iter()
+        .filter(|r| r.used_by_facade)
+    {
+        assert!(
+            ops.contains(&format!("{} {}", row.method, row.path)),
+            "{row:?}"
+        );
+    }
 
     let schemas = &doc["components"]["schemas"];
+    // A `required` list as a set (its order differs between the published versions).
+    let required = |name: &str| -> BTreeSet<String> {
+        schemas[name]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let names =
+        |list: &[&str]| -> BTreeSet<String> { list.iter().map(|s| s.to_string()).collect() };
     for name in [
         "CommunicationIdentityAccessTokenRequest",
         "CommunicationIdentityCreateRequest",
@@ -508,8 +554,8 @@ fn spec_literal_facts() {
         assert_eq!(e["default"], 1440, "{name}");
     }
     assert_eq!(
-        schemas["CommunicationIdentityAccessTokenRequest"]["required"],
-        json!(["scopes"])
+        required("CommunicationIdentityAccessTokenRequest"),
+        names(&["scopes"])
     );
     assert!(
         schemas["CommunicationIdentityCreateRequest"]
@@ -517,25 +563,22 @@ fn spec_literal_facts() {
             .is_none()
     );
     assert_eq!(
-        schemas["TeamsUserExchangeTokenRequest"]["required"],
-        json!(["appId", "token", "userId"])
+        required("TeamsUserExchangeTokenRequest"),
+        names(&["appId", "token", "userId"])
     );
     assert_eq!(
-        schemas["CommunicationIdentityAccessToken"]["required"],
-        json!(["expiresOn", "token"])
+        required("CommunicationIdentityAccessToken"),
+        names(&["expiresOn", "token"])
     );
     assert_eq!(
         schemas["CommunicationIdentityAccessToken"]["properties"]["expiresOn"]["format"],
         "date-time"
     );
     assert_eq!(
-        schemas["CommunicationIdentityAccessTokenResult"]["required"],
-        json!(["identity"])
+        required("CommunicationIdentityAccessTokenResult"),
+        names(&["identity"])
     );
-    assert_eq!(
-        schemas["CommunicationError"]["required"],
-        json!(["code", "message"])
-    );
+    assert_eq!(required("CommunicationError"), names(&["code", "message"]));
     assert_eq!(
         schemas["CommunicationError"]["properties"]["innererror"]["$ref"],
         "#/components/schemas/CommunicationError"
@@ -585,10 +628,8 @@ fn properties_keep_the_published_order() {
     };
     let ours = our_property_orders();
     let mut checked = BTreeSet::new();
-    for file in [
-        "2023-10-01/CommunicationIdentity.json",
-        "common/2022-07-13/common.json",
-    ] {
+    for file in published_files(&dir) {
+        let file = file.as_str();
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         let published = xtask::order::property_orders(&text, file).unwrap();
         for (pointer, order) in &published {

@@ -163,6 +163,117 @@ pub mod types {
             Ok(Self(value.to_string()))
         }
     }
+    ///The content of a Teams Phone extension assignment to store.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TeamsExtensionAssignmentCreateOrUpdateRequest {
+        #[serde(rename = "principalType")]
+        pub principal_type: TeamsExtensionPrincipalType,
+        ///Client ids of the applications the assignment allows.
+        #[serde(
+            rename = "clientIds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub client_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    impl TeamsExtensionAssignmentCreateOrUpdateRequest {
+        pub fn builder() -> builder::TeamsExtensionAssignmentCreateOrUpdateRequest {
+            Default::default()
+        }
+    }
+    ///A stored Teams Phone extension assignment.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TeamsExtensionAssignmentResponse {
+        ///Object id of the principal.
+        #[serde(rename = "objectId")]
+        pub object_id: ::std::string::String,
+        ///Tenant of the principal.
+        #[serde(rename = "tenantId")]
+        pub tenant_id: ::std::string::String,
+        #[serde(rename = "principalType")]
+        pub principal_type: TeamsExtensionPrincipalType,
+        ///Client ids of the applications the assignment allows.
+        #[serde(
+            rename = "clientIds",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub client_ids: ::std::vec::Vec<::std::string::String>,
+    }
+    impl TeamsExtensionAssignmentResponse {
+        pub fn builder() -> builder::TeamsExtensionAssignmentResponse {
+            Default::default()
+        }
+    }
+    ///The token of a Teams Phone extension user to exchange.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(transparent)]
+    pub struct TeamsExtensionExchangeTokenRequest(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for TeamsExtensionExchangeTokenRequest {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TeamsExtensionExchangeTokenRequest>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: TeamsExtensionExchangeTokenRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for TeamsExtensionExchangeTokenRequest {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
+        }
+    }
+    ///Kind of principal a Teams Phone extension assignment is for. Known values: `resourceAccount`, `user`. The set is open: the service may return others.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(transparent)]
+    pub struct TeamsExtensionPrincipalType(pub ::std::string::String);
+    impl ::std::ops::Deref for TeamsExtensionPrincipalType {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TeamsExtensionPrincipalType> for ::std::string::String {
+        fn from(value: TeamsExtensionPrincipalType) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for TeamsExtensionPrincipalType {
+        fn from(value: ::std::string::String) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for TeamsExtensionPrincipalType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for TeamsExtensionPrincipalType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.to_string()))
+        }
+    }
     ///A Teams user's Entra ID token, with the application and user it must have been issued to and for.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsUserExchangeTokenRequest {
@@ -655,6 +766,188 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct TeamsExtensionAssignmentCreateOrUpdateRequest {
+            client_ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            principal_type: ::std::result::Result<
+                super::TeamsExtensionPrincipalType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TeamsExtensionAssignmentCreateOrUpdateRequest {
+            fn default() -> Self {
+                Self {
+                    client_ids: Ok(Default::default()),
+                    principal_type: Err(
+                        "no value supplied for principal_type".to_string(),
+                    ),
+                }
+            }
+        }
+        impl TeamsExtensionAssignmentCreateOrUpdateRequest {
+            pub fn client_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_ids: {e}")
+                    });
+                self
+            }
+            pub fn principal_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TeamsExtensionPrincipalType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.principal_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for principal_type: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TeamsExtensionAssignmentCreateOrUpdateRequest>
+        for super::TeamsExtensionAssignmentCreateOrUpdateRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TeamsExtensionAssignmentCreateOrUpdateRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_ids: value.client_ids?,
+                    principal_type: value.principal_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TeamsExtensionAssignmentCreateOrUpdateRequest>
+        for TeamsExtensionAssignmentCreateOrUpdateRequest {
+            fn from(
+                value: super::TeamsExtensionAssignmentCreateOrUpdateRequest,
+            ) -> Self {
+                Self {
+                    client_ids: Ok(value.client_ids),
+                    principal_type: Ok(value.principal_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TeamsExtensionAssignmentResponse {
+            client_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            object_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            principal_type: ::std::result::Result<
+                super::TeamsExtensionPrincipalType,
+                ::std::string::String,
+            >,
+            tenant_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TeamsExtensionAssignmentResponse {
+            fn default() -> Self {
+                Self {
+                    client_ids: Ok(Default::default()),
+                    object_id: Err("no value supplied for object_id".to_string()),
+                    principal_type: Err(
+                        "no value supplied for principal_type".to_string(),
+                    ),
+                    tenant_id: Err("no value supplied for tenant_id".to_string()),
+                }
+            }
+        }
+        impl TeamsExtensionAssignmentResponse {
+            pub fn client_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_ids: {e}")
+                    });
+                self
+            }
+            pub fn object_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.object_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for object_id: {e}")
+                    });
+                self
+            }
+            pub fn principal_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TeamsExtensionPrincipalType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.principal_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for principal_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TeamsExtensionAssignmentResponse>
+        for super::TeamsExtensionAssignmentResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TeamsExtensionAssignmentResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_ids: value.client_ids?,
+                    object_id: value.object_id?,
+                    principal_type: value.principal_type?,
+                    tenant_id: value.tenant_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TeamsExtensionAssignmentResponse>
+        for TeamsExtensionAssignmentResponse {
+            fn from(value: super::TeamsExtensionAssignmentResponse) -> Self {
+                Self {
+                    client_ids: Ok(value.client_ids),
+                    object_id: Ok(value.object_id),
+                    principal_type: Ok(value.principal_type),
+                    tenant_id: Ok(value.tenant_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct TeamsUserExchangeTokenRequest {
             app_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -769,7 +1062,7 @@ pub mod types {
 
 Manages the identities of an Azure Communication Services resource and the access tokens that let those identities use chat and calling.
 
-Version: 2023-10-01*/
+Version: 2026-09-23*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -811,7 +1104,7 @@ impl Client {
 }
 impl ClientInfo<crate::hooks::Transport> for Client {
     fn api_version() -> &'static str {
-        "2023-10-01"
+        "2026-09-23"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -831,6 +1124,90 @@ const _: () = {
     {}
 };
 impl Client {
+    /**Trades a token of a Teams Phone extension user for a Communication Services access token
+
+Sends a `POST` request to `/access/teamsExtension/:exchangeAccessToken`
+
+Arguments:
+- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
+- `body`: The token to exchange.
+```ignore
+let response = client.teams_extension_exchange_access_token()
+    .api_version(api_version)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn teams_extension_exchange_access_token(
+        &self,
+    ) -> builder::TeamsExtensionExchangeAccessToken<'_> {
+        builder::TeamsExtensionExchangeAccessToken::new(self)
+    }
+    /**Reads the Teams Phone extension assignment of a principal in a tenant
+
+Sends a `GET` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
+
+Arguments:
+- `tenant_id`: Entra ID tenant the assignment belongs to.
+- `object_id`: Entra ID object id of the principal the assignment is for.
+- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
+```ignore
+let response = client.teams_extension_get_assignment()
+    .tenant_id(tenant_id)
+    .object_id(object_id)
+    .api_version(api_version)
+    .send()
+    .await;
+```*/
+    pub fn teams_extension_get_assignment(
+        &self,
+    ) -> builder::TeamsExtensionGetAssignment<'_> {
+        builder::TeamsExtensionGetAssignment::new(self)
+    }
+    /**Creates the Teams Phone extension assignment of a principal in a tenant, or replaces it
+
+Sends a `PUT` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
+
+Arguments:
+- `tenant_id`: Entra ID tenant the assignment belongs to.
+- `object_id`: Entra ID object id of the principal the assignment is for.
+- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
+- `body`: The assignment to store.
+```ignore
+let response = client.teams_extension_create_or_replace_assignment()
+    .tenant_id(tenant_id)
+    .object_id(object_id)
+    .api_version(api_version)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn teams_extension_create_or_replace_assignment(
+        &self,
+    ) -> builder::TeamsExtensionCreateOrReplaceAssignment<'_> {
+        builder::TeamsExtensionCreateOrReplaceAssignment::new(self)
+    }
+    /**Removes the Teams Phone extension assignment of a principal in a tenant
+
+Sends a `DELETE` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
+
+Arguments:
+- `tenant_id`: Entra ID tenant the assignment belongs to.
+- `object_id`: Entra ID object id of the principal the assignment is for.
+- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
+```ignore
+let response = client.teams_extension_delete_assignment()
+    .tenant_id(tenant_id)
+    .object_id(object_id)
+    .api_version(api_version)
+    .send()
+    .await;
+```*/
+    pub fn teams_extension_delete_assignment(
+        &self,
+    ) -> builder::TeamsExtensionDeleteAssignment<'_> {
+        builder::TeamsExtensionDeleteAssignment::new(self)
+    }
     /**Creates an identity; when the body asks for scopes, also issues a first access token for it
 
 Sends a `POST` request to `/identities`
@@ -938,6 +1315,461 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::teams_extension_exchange_access_token`]
+
+[`Client::teams_extension_exchange_access_token`]: super::Client::teams_extension_exchange_access_token*/
+    #[derive(Debug, Clone)]
+    pub struct TeamsExtensionExchangeAccessToken<'a> {
+        client: &'a super::Client,
+        api_version: Result<::std::string::String, String>,
+        body: Result<types::TeamsExtensionExchangeTokenRequest, String>,
+    }
+    impl<'a> TeamsExtensionExchangeAccessToken<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                api_version: Err("api_version was not initialized".to_string()),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn api_version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.api_version = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for api_version failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TeamsExtensionExchangeTokenRequest>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `TeamsExtensionExchangeTokenRequest` for body failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/access/teamsExtension/:exchangeAccessToken`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CommunicationIdentityAccessTokenResult>,
+            Error<types::CommunicationErrorResponse>,
+        > {
+            let Self { client, api_version, body } = self;
+            let api_version = api_version.map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/access/teamsExtension/:exchangeAccessToken", client.baseurl,
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "teams_extension_exchange_access_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::teams_extension_get_assignment`]
+
+[`Client::teams_extension_get_assignment`]: super::Client::teams_extension_get_assignment*/
+    #[derive(Debug, Clone)]
+    pub struct TeamsExtensionGetAssignment<'a> {
+        client: &'a super::Client,
+        tenant_id: Result<::std::string::String, String>,
+        object_id: Result<::std::string::String, String>,
+        api_version: Result<::std::string::String, String>,
+    }
+    impl<'a> TeamsExtensionGetAssignment<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                object_id: Err("object_id was not initialized".to_string()),
+                api_version: Err("api_version was not initialized".to_string()),
+            }
+        }
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for tenant_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn object_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.object_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for object_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn api_version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.api_version = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for api_version failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::TeamsExtensionAssignmentResponse>,
+            Error<types::CommunicationErrorResponse>,
+        > {
+            let Self { client, tenant_id, object_id, api_version } = self;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let object_id = object_id.map_err(Error::InvalidRequest)?;
+            let api_version = api_version.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/access/teamsExtension/tenants/{}/assignments/{}", client.baseurl,
+                crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
+                ::hooks::encode_path_parameter(& object_id.to_string()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "teams_extension_get_assignment",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::teams_extension_create_or_replace_assignment`]
+
+[`Client::teams_extension_create_or_replace_assignment`]: super::Client::teams_extension_create_or_replace_assignment*/
+    #[derive(Debug, Clone)]
+    pub struct TeamsExtensionCreateOrReplaceAssignment<'a> {
+        client: &'a super::Client,
+        tenant_id: Result<::std::string::String, String>,
+        object_id: Result<::std::string::String, String>,
+        api_version: Result<::std::string::String, String>,
+        body: Result<
+            types::builder::TeamsExtensionAssignmentCreateOrUpdateRequest,
+            String,
+        >,
+    }
+    impl<'a> TeamsExtensionCreateOrReplaceAssignment<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                object_id: Err("object_id was not initialized".to_string()),
+                api_version: Err("api_version was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for tenant_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn object_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.object_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for object_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn api_version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.api_version = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for api_version failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<
+                types::TeamsExtensionAssignmentCreateOrUpdateRequest,
+            >,
+            <V as std::convert::TryInto<
+                types::TeamsExtensionAssignmentCreateOrUpdateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TeamsExtensionAssignmentCreateOrUpdateRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TeamsExtensionAssignmentCreateOrUpdateRequest,
+            ) -> types::builder::TeamsExtensionAssignmentCreateOrUpdateRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::TeamsExtensionAssignmentResponse>,
+            Error<types::CommunicationErrorResponse>,
+        > {
+            let Self { client, tenant_id, object_id, api_version, body } = self;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let object_id = object_id.map_err(Error::InvalidRequest)?;
+            let api_version = api_version.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::TeamsExtensionAssignmentCreateOrUpdateRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/access/teamsExtension/tenants/{}/assignments/{}", client.baseurl,
+                crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
+                ::hooks::encode_path_parameter(& object_id.to_string()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "teams_extension_create_or_replace_assignment",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::teams_extension_delete_assignment`]
+
+[`Client::teams_extension_delete_assignment`]: super::Client::teams_extension_delete_assignment*/
+    #[derive(Debug, Clone)]
+    pub struct TeamsExtensionDeleteAssignment<'a> {
+        client: &'a super::Client,
+        tenant_id: Result<::std::string::String, String>,
+        object_id: Result<::std::string::String, String>,
+        api_version: Result<::std::string::String, String>,
+    }
+    impl<'a> TeamsExtensionDeleteAssignment<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                object_id: Err("object_id was not initialized".to_string()),
+                api_version: Err("api_version was not initialized".to_string()),
+            }
+        }
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for tenant_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn object_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.object_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for object_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn api_version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.api_version = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for api_version failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::CommunicationErrorResponse>> {
+            let Self { client, tenant_id, object_id, api_version } = self;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let object_id = object_id.map_err(Error::InvalidRequest)?;
+            let api_version = api_version.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/access/teamsExtension/tenants/{}/assignments/{}", client.baseurl,
+                crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
+                ::hooks::encode_path_parameter(& object_id.to_string()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "teams_extension_delete_assignment",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::communication_identity_create`]
 
 [`Client::communication_identity_create`]: super::Client::communication_identity_create*/

@@ -32,3 +32,17 @@ pub fn upstream_spec(file: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// The `info.version` of the checked-in document, for example `2026-09-23`.
+#[allow(dead_code)] // not every test binary needs it
+pub fn spec_version() -> String {
+    let document: serde_json::Value = serde_json::from_str(&spec_text()).unwrap();
+    document["info"]["version"].as_str().unwrap().to_owned()
+}
+
+/// The published document the checked-in one was imported from
+/// (`../shared/upstream/spec/<its version>/CommunicationIdentity.json`), or `None` when absent.
+#[allow(dead_code)] // not every test binary needs it
+pub fn upstream_source() -> Option<PathBuf> {
+    upstream_spec(&format!("{}/CommunicationIdentity.json", spec_version()))
+}

@@ -1,0 +1,137 @@
+//! A spec update is two commands: for every published stable document, `import-spec` then
+//! `codegen` in a scratch copy of the workspace leaves a facade that builds.
+//!
+//! The two commands are run as `cargo xtask` runs them (`import_spec::convert_file` then
+//! `codegen::write`, the functions `xtask/src/main.rs` calls), in a copy of the workspace
+//! without `target/`; then `cargo check -p acs-identity --all-targets` builds the facade, its
+//! tests, benches and examples against the generated code. The check shares this workspace's
+//! target directory (its dependencies are built already; only the scratch copy's own crates are
+//! compiled), offline and locked.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xtask::{SPEC_PATH, codegen, import_spec, workspace_root};
+
+/// The stable documents the facade must build against.
+const STABLE_VERSIONS: &[&str] = &["2023-10-01", "2025-06-30", "2026-09-23"];
+
+/// Copies the workspace's files (not `target/`, `.git/` or other generated folders) to `to`.
+fn copy_workspace(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if matches!(
+            name.as_ref(),
+            "target" | ".git" | ".acs-emulator" | "node_modules"
+        ) {
+            continue;
+        }
+        let path = entry.path();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_workspace(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest).unwrap();
+        }
+    }
+}
+
+/// The target directory of this workspace (`CARGO_TARGET_TMPDIR` is `<target>/tmp`).
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The two commands of a spec update, in `root`.
+fn update_spec(root: &Path, published: &Path) {
+    let converted = import_spec::convert_file(published).unwrap();
+    assert!(
+        converted.missing_descriptions.is_empty(),
+        "{}: no description for {:?}",
+        published.display(),
+        converted.missing_descriptions
+    );
+    xtask::write(&root.join(SPEC_PATH), &converted.to_text()).unwrap();
+    codegen::write(root).unwrap();
+}
+
+#[test]
+fn the_facade_builds_against_every_stable_document() {
+    let Some(dir) = common::upstream_spec("2026-09-23/CommunicationIdentity.json")
+        .and_then(|p| p.parent()?.parent().map(Path::to_path_buf))
+    else {
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    copy_workspace(&workspace_root(), root);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    for version in STABLE_VERSIONS {
+        update_spec(root, &dir.join(version).join("CommunicationIdentity.json"));
+        let generated =
+            std::fs::read_to_string(root.join("crates/acs-identity-rest/src/generated.rs"))
+                .unwrap();
+        assert!(
+            generated.contains("pub fn communication_identity_issue_access_token("),
+            "{version}: stable names"
+        );
+        let output = Command::new(&cargo)
+            .args([
+                "check",
+                "--quiet",
+                "--offline",
+                "--locked",
+                "-p",
+                "acs-identity",
+                "--all-targets",
+            ])
+            .current_dir(root)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "the facade does not build against {version}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        eprintln!("{version}: generated, and the facade builds against it");
+    }
+}
+
+#[test]
+fn a_document_without_an_operation_the_facade_calls_fails_at_generation_naming_it() {
+    let Some(published) = common::upstream_spec("2026-09-23/CommunicationIdentity.json") else {
+        return;
+    };
+    let mut swagger: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&published).unwrap()).unwrap();
+    swagger["paths"]
+        .as_object_mut()
+        .unwrap()
+        .remove("/identities/{id}/:revokeAccessTokens")
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("CommunicationIdentity.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&swagger).unwrap()).unwrap();
+    let converted = import_spec::convert_file(&file).unwrap();
+    let error = codegen::generate(&converted.to_text(), "trimmed.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "trimmed.json lacks operation(s) the acs-identity facade calls: \
+             `CommunicationIdentity_RevokeAccessTokens` (POST /identities/{id}/:revokeAccessTokens)"
+        ),
+        "{error}"
+    );
+}
