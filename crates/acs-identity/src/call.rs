@@ -308,15 +308,30 @@ impl Call {
             }
             acs_identity_rest::Error::UnexpectedResponse(response) => {
                 // A status the spec does not list for the operation: an unlisted success, or a
-                // 1xx/3xx (redirects are not followed; a signed request is for one URL).
+                // 1xx/3xx (redirects are not followed: a signed request is for one URL).
                 let status = response.status();
                 let body = response.bytes().await.unwrap_or_default();
-                let what = if status.is_success() {
-                    "unexpected success status for this operation"
+                if status.is_success() {
+                    Error::decode(
+                        status,
+                        content_type,
+                        &body,
+                        "unexpected success status for this operation",
+                        request_id,
+                        None,
+                    )
+                } else if body.iter().all(u8::is_ascii_whitespace) {
+                    Error::service(status, None, request_id)
                 } else {
-                    "unexpected status for this operation"
-                };
-                Error::decode(status, content_type, &body, what, request_id, None)
+                    Error::decode(
+                        status,
+                        content_type,
+                        &body,
+                        "unexpected status for this operation",
+                        request_id,
+                        None,
+                    )
+                }
             }
             acs_identity_rest::Error::InvalidRequest(message) => {
                 Error::invalid_argument("request", message)

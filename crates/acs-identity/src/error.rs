@@ -374,6 +374,44 @@ impl std::error::Error for Error {
     }
 }
 
+/// For `?` in code that mixes this client with other Azure clients: the same message (this
+/// error's `Display`), with the error itself as the source. A service error, and a response that
+/// could not be decoded, become [`azure_core::error::ErrorKind::HttpResponse`] with the status
+/// and the service's error code (no raw response: it may hold a token); a transport error
+/// becomes `Io` (or `Connection` when the connection could not be made), a credential error
+/// `Credential`, and an invalid argument or configuration `Other`.
+impl From<Error> for azure_core::Error {
+    fn from(error: Error) -> Self {
+        use azure_core::error::ErrorKind as AzureKind;
+        let kind = match (error.kind, error.inner.status) {
+            (ErrorKind::Service | ErrorKind::Decode, Some(status)) => AzureKind::HttpResponse {
+                status: azure_core::http::StatusCode::from(status.as_u16()),
+                error_code: error.code().map(str::to_owned),
+                raw_response: None,
+            },
+            (ErrorKind::Transport, _) if error.is_connect() => AzureKind::Connection,
+            (ErrorKind::Transport, _) => AzureKind::Io,
+            (ErrorKind::Credential, _) => AzureKind::Credential,
+            _ => AzureKind::Other,
+        };
+        let message = error.to_string();
+        azure_core::Error::with_error(kind, error, message)
+    }
+}
+
+impl Error {
+    /// Whether this is a transport error because no connection could be made.
+    fn is_connect(&self) -> bool {
+        self.kind == ErrorKind::Transport
+            && self
+                .inner
+                .source
+                .as_deref()
+                .and_then(|s| s.downcast_ref::<reqwest::Error>())
+                .is_some_and(reqwest::Error::is_connect)
+    }
+}
+
 const EXCERPT_CHARS: usize = 200;
 
 /// The first characters of a body, printable, with token-like runs masked.
@@ -486,6 +524,32 @@ mod tests {
         let text = format!("{:?}", validation());
         assert!(text.contains("ValidationError"), "{text}");
         assert!(text.contains("status: 400"), "{text}");
+    }
+
+    #[test]
+    fn converts_into_an_azure_core_error_keeping_status_and_code() {
+        let azure: azure_core::Error = validation().into();
+        match azure.kind() {
+            azure_core::error::ErrorKind::HttpResponse {
+                status, error_code, ..
+            } => {
+                assert_eq!(u16::from(*status), 400);
+                assert_eq!(error_code.as_deref(), Some("ValidationError"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            azure.to_string().contains("ExpiresInMinutes value 1441"),
+            "{azure}"
+        );
+        let mixed = || -> azure_core::Result<()> { Err(validation())? };
+        assert!(mixed().is_err());
+        let credential: azure_core::Error = Error::credential("no token", None).into();
+        assert_eq!(*credential.kind(), azure_core::error::ErrorKind::Credential);
+        let other: azure_core::Error = Error::invalid_argument("user", "empty").into();
+        assert_eq!(*other.kind(), azure_core::error::ErrorKind::Other);
+        let transport: azure_core::Error = Error::transport("cut", None, None).into();
+        assert_eq!(*transport.kind(), azure_core::error::ErrorKind::Io);
     }
 
     #[test]

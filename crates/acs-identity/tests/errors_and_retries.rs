@@ -632,4 +632,93 @@ async fn other_error_kinds_display() {
     );
     assert!(std::error::Error::source(&e).is_some());
     assert!(!e.to_string().contains(KEY));
+    // As an azure_core error: a connection failure.
+    let azure: azure_core::Error = e.into();
+    assert_eq!(*azure.kind(), azure_core::error::ErrorKind::Connection);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    // A signed request is for one URL: the default HTTP client answers a 307 with the 307.
+    let server = MockServer::start_async().await;
+    let elsewhere = server
+        .mock_async(|when, then| {
+            when.path("/elsewhere");
+            then.status(204);
+        })
+        .await;
+    let redirect = server
+        .mock_async(|when, then| {
+            when.path_suffix("/:revokeAccessTokens");
+            then.status(307)
+                .header("location", server.url("/elsewhere"));
+        })
+        .await;
+    let e = client(&server)
+        .revoke_tokens(&user(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Service, "{e}");
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(307));
+    assert_eq!(redirect.calls_async().await, 1);
+    assert_eq!(elsewhere.calls_async().await, 0);
+}
+
+#[tokio::test]
+async fn a_calls_deadline_covers_every_try_and_wait() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(503).delay(Duration::from_millis(100));
+        })
+        .await;
+    // The client's own deadline.
+    let mut options = fast_options().with_timeout(Duration::from_millis(250));
+    options.retry = options.retry.with_max_retries(10);
+    let c = CommunicationIdentityClient::from_connection_string(
+        &connection_string(&server),
+        Some(options),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let e = c.delete_user(&user(), None).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    assert!(e.to_string().contains("deadline of 250ms"), "{e}");
+    assert!(e.request_id().is_some());
+    let tries = mock.calls_async().await;
+    assert!((2..=4).contains(&tries), "{tries} tries");
+    // A call's own deadline wins over the client's.
+    let options = acs_identity::DeleteUserOptions::default()
+        .with_call(acs_identity::CallOptions::default().with_timeout(Duration::from_millis(60)));
+    let e = c.delete_user(&user(), Some(options)).await.unwrap_err();
+    assert!(
+        e.to_string().contains("deadline of 60ms (1 try started)"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_call_can_turn_retries_off() {
+    let server = MockServer::start_async().await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path("/identities"),
+        |_| respond(503, None, ""),
+    )
+    .await;
+    let c = client(&server);
+    let no_retry = acs_identity::CreateUserOptions::default()
+        .with_call(acs_identity::CallOptions::default().with_retry(RetryOptions::none()));
+    let e = c.create_user(Some(no_retry)).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(seen.all().len(), 1, "the create was sent once");
+    // The client's policy applies to the next call: 1 try + 3 retries.
+    c.create_user(None).await.unwrap_err();
+    assert_eq!(seen.all().len(), 5);
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use acs_identity::credentials::{AccessKey, AccessKeyCredential, TokenCredential};
+use acs_identity::credentials::{AccessKey, AccessKeyCredential, Clock as _, TokenCredential};
 use acs_identity::{
     COMMUNICATION_SCOPE, CommunicationIdentityClient, CommunicationIdentityClientOptions,
     CommunicationUserIdentifier, CreateUserAndTokenOptions, ErrorKind, GetTokenOptions, TokenScope,
@@ -640,4 +640,99 @@ fn client_is_send_sync_clone() {
     check::<CommunicationIdentityClient>();
     fn send_sync<T: Send + Sync + std::error::Error + 'static>() {}
     send_sync::<acs_identity::Error>();
+}
+
+/// A credential whose tokens live one hour from the test clock's time, and that takes a while to
+/// answer (so that concurrent callers overlap while it works).
+#[derive(Debug)]
+struct SlowCredential {
+    calls: AtomicUsize,
+    clock: Arc<TestClock>,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for SlowCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AzToken> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(AzToken::new(
+            format!("entra-token-{n}"),
+            time::OffsetDateTime::from(self.clock.now()) + time::Duration::hours(1),
+        ))
+    }
+}
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct TestClock(std::sync::Mutex<std::time::SystemTime>);
+
+impl acs_identity::credentials::Clock for TestClock {
+    fn now(&self) -> std::time::SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_at_a_bearer_tokens_expiry_cause_one_refresh() {
+    let server = MockServer::start_async().await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path_suffix("/:revokeAccessTokens"),
+        move |_| respond(204, None, ""),
+    )
+    .await;
+    let clock = Arc::new(TestClock(std::sync::Mutex::new(
+        std::time::SystemTime::now(),
+    )));
+    let credential = Arc::new(SlowCredential {
+        calls: AtomicUsize::new(0),
+        clock: clock.clone(),
+    });
+    let options = fast_options().with_clock(clock.clone());
+    let c = CommunicationIdentityClient::with_token_credential(
+        &server.base_url(),
+        credential.clone(),
+        Some(options),
+    )
+    .unwrap();
+    let hundred_calls = || {
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let c = c.clone();
+            calls.spawn(async move {
+                c.revoke_tokens(&CommunicationUserIdentifier::new(USER), None)
+                    .await
+            });
+        }
+        calls.join_all()
+    };
+    // No token yet: 100 calls at once, one get_token.
+    for result in hundred_calls().await {
+        result.unwrap();
+    }
+    assert_eq!(credential.calls.load(Ordering::SeqCst), 1);
+    // The token is now within the refresh margin (5 minutes before it expires): again one.
+    clock.advance(Duration::from_secs(56 * 60));
+    for result in hundred_calls().await {
+        result.unwrap();
+    }
+    assert_eq!(credential.calls.load(Ordering::SeqCst), 2);
+    let reqs = seen.all();
+    assert_eq!(reqs.len(), 200);
+    let with = |token: &str| {
+        reqs.iter()
+            .filter(|r| header_of(r, "authorization") == format!("Bearer {token}"))
+            .count()
+    };
+    assert_eq!((with("entra-token-0"), with("entra-token-1")), (100, 100));
 }
