@@ -10,7 +10,6 @@ use tracing::Instrument as _;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::identifier::CommunicationUserIdentifier;
 use crate::options::{
     CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
     DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, RevokeTokensOptions,
@@ -19,6 +18,7 @@ use crate::pipeline::{Auth, CallState, Pipeline, bearer_allowed, bearer_refused_
 use crate::rest;
 use crate::scope::TokenScope;
 use crate::token::{AccessToken, CommunicationUserIdentifierAndToken};
+use acs_common::CommunicationUserIdentifier;
 
 /// The client of the ACS Identity service: creates and deletes users, issues and revokes their
 /// access tokens, and exchanges Teams users' Entra ID tokens.
