@@ -541,15 +541,12 @@ impl Core {
     }
 
     /// How long the background task waits before its next refresh: `None` when there is no
-    /// token that has not expired (then an on-demand refresh has to bring one first).
+    /// token that would still be valid by then (then an on-demand refresh brings the next one).
     fn proactive_delay(&self) -> Option<Duration> {
         let state = self.lock();
         let cached = state.current.as_ref()?;
         let remaining = Duration::try_from(cached.token.expires_on - self.now()).ok()?;
-        if remaining.is_zero() {
-            return None;
-        }
-        Some(refresh_delay(remaining, PROACTIVE_REFRESH_WINDOW))
+        Some(refresh_delay(remaining, PROACTIVE_REFRESH_WINDOW)).filter(|delay| *delay < remaining)
     }
 
     /// Whether there is no token that has not expired.
