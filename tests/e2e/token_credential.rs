@@ -6,35 +6,16 @@
 // Test code: a failed unwrap or panic is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use acs_common::{CommunicationTokenCredential, CommunicationTokenRefreshOptions};
-use acs_identity::credentials::Clock;
+use acs_common::{CommunicationTokenCredential, CommunicationTokenRefreshOptions, ShiftedClock};
 use acs_identity::{
     CommunicationIdentityClient, CommunicationIdentityClientOptions, GetTokenOptions, RetryOptions,
     TokenScope,
 };
 use acs_identity_emulator::Emulator;
-
-/// The system time plus an offset the test moves forward.
-#[derive(Debug, Default)]
-struct ShiftedClock {
-    offset: Mutex<Duration>,
-}
-
-impl ShiftedClock {
-    fn advance(&self, by: Duration) {
-        *self.offset.lock().unwrap() += by;
-    }
-}
-
-impl Clock for ShiftedClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now() + *self.offset.lock().unwrap()
-    }
-}
 
 const HOUR: Duration = Duration::from_secs(3600);
 

@@ -2,10 +2,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod clock;
 mod credential;
 mod identifier;
 mod token;
 
+pub use clock::ShiftedClock;
 pub use credential::{
     CommunicationTokenCredential, CommunicationTokenRefreshOptions, CredentialError,
     MIN_REFRESH_DELAY, ON_DEMAND_REFRESH_WINDOW, PROACTIVE_REFRESH_WINDOW, RefreshError,
