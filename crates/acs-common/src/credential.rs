@@ -602,9 +602,9 @@ impl CachedToken {
 
 /// The background task of proactive refresh: one refresh at once when there is no valid token,
 /// then one [`PROACTIVE_REFRESH_WINDOW`] before each token expires (fractional backoff inside
-/// the window). Without a valid token it waits for an on-demand refresh to bring one, so a
-/// refresher that returns expired tokens is not called in a loop. Stopped by abort (dispose, or
-/// the drop of the last clone).
+/// the window). When there is no token that would still be valid at the next attempt, it waits
+/// for an on-demand refresh to bring one, so a refresher that returns expired tokens is not
+/// called in a loop. Stopped by abort (dispose, or the drop of the last clone).
 async fn refresh_proactively(core: Arc<Core>) {
     if core.lacks_token()
         && let Some(refresh) = core.refresh()

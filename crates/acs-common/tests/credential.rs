@@ -246,6 +246,33 @@ async fn proactive_refresh_without_a_token_fetches_one_at_once() {
     assert_eq!(setup.calls(), [Duration::ZERO]);
     assert_eq!(credential.get_token().await.unwrap().expires_on, at(3600));
     assert_eq!(setup.calls().len(), 1);
+    // Then scheduled from the token it fetched.
+    sleep(secs(3000)).await;
+    assert_eq!(setup.calls(), [Duration::ZERO, secs(3000)]);
+}
+
+/// A backend that is down: the background task retries at half the remaining lifetime each time
+/// (not in a loop), and `get_token` keeps returning the valid token meanwhile.
+#[tokio::test(start_paused = true)]
+async fn proactive_refresh_failures_back_off_the_same_way() {
+    let setup = Setup::new();
+    let refresher = setup.refresher(Duration::ZERO, |_| {
+        Err(std::io::Error::other("backend is down"))
+    });
+    let options = setup
+        .options()
+        .with_initial_token(jwt(1200))
+        .with_refresh_proactively(true);
+    let credential =
+        CommunicationTokenCredential::with_refresher(refresher, Some(options)).unwrap();
+
+    sleep(secs(901)).await;
+    assert_eq!(setup.calls(), [secs(600), secs(900)]);
+    assert_eq!(credential.get_token().await.unwrap().expires_on, at(1200));
+    sleep(secs(3600)).await;
+    let calls = setup.calls();
+    assert_eq!(calls.len(), 11, "{calls:?}");
+    assert!(calls.iter().all(|call| *call < secs(1200)), "{calls:?}");
 }
 
 /// Azure/azure-sdk#3712: a backend that caches tokens hands back the same token on every
