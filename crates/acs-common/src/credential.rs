@@ -78,6 +78,11 @@ pub struct CommunicationTokenRefreshOptions {
     pub refresh_proactively: bool,
     /// The clock the token's expiry is compared with. `None`: the system clock. Tests replace it.
     pub clock: Option<Arc<dyn Clock>>,
+    /// How long one refresher call may take before it counts as failed
+    /// ([`CredentialError::RefreshTimedOut`]) and the next caller starts a new one. `None` (the
+    /// default): as long as it takes, so a refresher that never returns holds every caller.
+    /// Needs a Tokio runtime where `get_token` is awaited.
+    pub refresh_timeout: Option<Duration>,
 }
 
 impl CommunicationTokenRefreshOptions {
@@ -98,6 +103,12 @@ impl CommunicationTokenRefreshOptions {
         self.clock = Some(clock);
         self
     }
+
+    /// Sets how long one refresher call may take.
+    pub fn with_refresh_timeout(mut self, timeout: Duration) -> Self {
+        self.refresh_timeout = Some(timeout);
+        self
+    }
 }
 
 impl fmt::Debug for CommunicationTokenRefreshOptions {
@@ -106,6 +117,7 @@ impl fmt::Debug for CommunicationTokenRefreshOptions {
             .field("initial_token", &self.initial_token)
             .field("refresh_proactively", &self.refresh_proactively)
             .field("clock", &self.clock)
+            .field("refresh_timeout", &self.refresh_timeout)
             .finish()
     }
 }
@@ -138,6 +150,12 @@ pub enum CredentialError {
     },
     /// The refresher failed; its error is the source of this one.
     Refresher(Arc<dyn std::error::Error + Send + Sync>),
+    /// The refresher did not return within
+    /// [`refresh_timeout`](CommunicationTokenRefreshOptions::refresh_timeout).
+    RefreshTimedOut {
+        /// The timeout.
+        after: Duration,
+    },
     /// [`CommunicationTokenCredential::dispose`] was called.
     Disposed,
     /// Proactive refresh was asked for outside a Tokio runtime.
@@ -178,6 +196,10 @@ impl fmt::Display for CredentialError {
                  refresher; create it with a refresher to get new tokens"
             ),
             Self::Refresher(error) => write!(f, "the token refresher failed: {error}"),
+            Self::RefreshTimedOut { after } => write!(
+                f,
+                "the token refresher did not return within {after:?}; the next call tries again"
+            ),
             Self::Disposed => {
                 f.write_str("the credential is disposed; create a new CommunicationTokenCredential")
             }
@@ -240,6 +262,7 @@ struct Core {
     /// `None`: a credential made from a single token.
     refresher: Option<Arc<dyn TokenRefresher>>,
     clock: Arc<dyn Clock>,
+    refresh_timeout: Option<Duration>,
     state: Mutex<State>,
     /// Wakes the background task when a refresh installed a token.
     token_changed: Notify,
@@ -289,7 +312,7 @@ impl CommunicationTokenCredential {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CredentialError> {
         let token = read_token(token.into(), false)?;
-        let core = Core::new(None, clock, Some(token));
+        let core = Core::new(None, clock, None, Some(token));
         Ok(Self {
             handle: Arc::new(Handle {
                 core,
@@ -316,7 +339,12 @@ impl CommunicationTokenCredential {
             .map(|token| read_token(token, false))
             .transpose()?;
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let core = Core::new(Some(Arc::new(refresher)), clock, initial);
+        let core = Core::new(
+            Some(Arc::new(refresher)),
+            clock,
+            options.refresh_timeout,
+            initial,
+        );
         let background = if options.refresh_proactively {
             let runtime =
                 tokio::runtime::Handle::try_current().map_err(|_| CredentialError::NoRuntime)?;
@@ -414,6 +442,7 @@ impl Core {
     fn new(
         refresher: Option<Arc<dyn TokenRefresher>>,
         clock: Arc<dyn Clock>,
+        refresh_timeout: Option<Duration>,
         initial: Option<AccessToken>,
     ) -> Arc<Self> {
         let now = OffsetDateTime::from(clock.now());
@@ -421,6 +450,7 @@ impl Core {
         Arc::new(Self {
             refresher,
             clock,
+            refresh_timeout,
             state: Mutex::new(State {
                 current,
                 ..State::default()
@@ -480,12 +510,12 @@ impl Core {
     /// it. Runs once per refresh, inside the shared refresh future.
     fn finish_refresh(
         &self,
-        returned: Result<Result<Secret, RefreshError>, Aborted>,
+        returned: Result<Result<Secret, CredentialError>, Aborted>,
     ) -> Result<AccessToken, CredentialError> {
         let now = self.now();
         let checked = match returned {
             Err(Aborted) => Err(CredentialError::Disposed),
-            Ok(Err(error)) => Err(CredentialError::Refresher(Arc::from(error))),
+            Ok(Err(error)) => Err(error),
             Ok(Ok(token)) => read_token(token, true).and_then(|token| {
                 if token.expires_on <= now {
                     Err(CredentialError::RefreshedTokenExpired {
@@ -570,8 +600,8 @@ impl State {
         if let Some(in_flight) = &self.in_flight {
             return in_flight.outcome.clone();
         }
-        let refresher = Arc::clone(refresher);
-        let (call, cancel) = futures::future::abortable(async move { refresher.refresh().await });
+        let call = call_refresher(Arc::clone(refresher), core.refresh_timeout);
+        let (call, cancel) = futures::future::abortable(call);
         // Weak: a refresh nobody awaits any more must not keep the credential alive.
         let core: Weak<Core> = Arc::downgrade(core);
         let outcome = async move {
@@ -627,6 +657,21 @@ async fn refresh_proactively(core: Arc<Core>) {
             None => core.token_changed.notified().await,
         }
     }
+}
+
+/// One refresher call, within `timeout` if there is one.
+async fn call_refresher(
+    refresher: Arc<dyn TokenRefresher>,
+    timeout: Option<Duration>,
+) -> Result<Secret, CredentialError> {
+    let returned = match timeout {
+        None => refresher.refresh().await,
+        Some(after) => match tokio::time::timeout(after, refresher.refresh()).await {
+            Ok(returned) => returned,
+            Err(_elapsed) => return Err(CredentialError::RefreshTimedOut { after }),
+        },
+    };
+    returned.map_err(|error| CredentialError::Refresher(Arc::from(error)))
 }
 
 /// When `get_token` should next refresh a token expiring at `expires_on`, seen at `now`.

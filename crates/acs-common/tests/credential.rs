@@ -485,6 +485,31 @@ async fn a_failing_refresher_leaves_the_valid_token_in_use_then_its_error_surfac
     assert!(std::error::Error::source(&error).is_some());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_refresher_that_hangs_times_out_and_the_next_call_tries_again() {
+    let setup = Setup::new();
+    let refresher = setup.refresher(secs(86_400), |now| Ok(jwt(now + 3600)));
+    let options = setup.options().with_refresh_timeout(secs(30));
+    let credential =
+        CommunicationTokenCredential::with_refresher(refresher, Some(options)).unwrap();
+
+    let asked = Instant::now();
+    let error = credential.get_token().await.unwrap_err();
+    assert_eq!(asked.elapsed(), secs(30));
+    assert!(
+        matches!(error, CredentialError::RefreshTimedOut { after } if after == secs(30)),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("did not return within 30s"),
+        "{error}"
+    );
+    assert_eq!(setup.calls(), [Duration::ZERO]);
+
+    let _ = credential.get_token().await;
+    assert_eq!(setup.calls(), [Duration::ZERO, secs(30)]);
+}
+
 /// The refresher formats the credential, which takes its lock: were the lock held around the
 /// refresher call, this would deadlock. The runtime runs on its own thread so that a deadlock
 /// fails the test instead of hanging it.
