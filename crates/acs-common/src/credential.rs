@@ -459,6 +459,8 @@ impl Core {
         })
     }
 
+    /// The state, for a short decision: no code of the app (refresher, clock) runs while it is
+    /// held, and nothing awaits.
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding the lock; should something, the state is still whole.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -471,11 +473,11 @@ impl Core {
     /// The cached token if it is not due for refresh, else the refresh to await (joined or
     /// started). Holds the lock only for this decision; nothing here waits or calls the app.
     fn token_or_refresh(self: &Arc<Self>) -> Result<Next, CredentialError> {
+        let now = self.now();
         let mut state = self.lock();
         if state.disposed {
             return Err(CredentialError::Disposed);
         }
-        let now = self.now();
         let Some(refresher) = &self.refresher else {
             let Some(cached) = &state.current else {
                 return Err(CredentialError::Disposed);
@@ -553,12 +555,13 @@ impl Core {
         &self,
         error: CredentialError,
     ) -> Result<AccessToken, CredentialError> {
+        let now = self.now();
         let state = self.lock();
         if state.disposed {
             return Err(CredentialError::Disposed);
         }
         match &state.current {
-            Some(cached) if self.now() < cached.token.expires_on => {
+            Some(cached) if now < cached.token.expires_on => {
                 tracing::warn!(
                     %error,
                     expires_on = %cached.token.expires_on,
@@ -573,19 +576,21 @@ impl Core {
     /// How long the background task waits before its next refresh: `None` when there is no
     /// token that would still be valid by then (then an on-demand refresh brings the next one).
     fn proactive_delay(&self) -> Option<Duration> {
+        let now = self.now();
         let state = self.lock();
         let cached = state.current.as_ref()?;
-        let remaining = Duration::try_from(cached.token.expires_on - self.now()).ok()?;
+        let remaining = Duration::try_from(cached.token.expires_on - now).ok()?;
         Some(refresh_delay(remaining, PROACTIVE_REFRESH_WINDOW)).filter(|delay| *delay < remaining)
     }
 
     /// Whether there is no token that has not expired.
     fn lacks_token(&self) -> bool {
+        let now = self.now();
         let state = self.lock();
         state
             .current
             .as_ref()
-            .is_none_or(|cached| cached.token.expires_on <= self.now())
+            .is_none_or(|cached| cached.token.expires_on <= now)
     }
 }
 
