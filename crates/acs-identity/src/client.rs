@@ -11,7 +11,6 @@ use url::Url;
 
 use crate::call::{Call, Method};
 use crate::error::{Error, Result};
-use crate::identifier::CommunicationUserIdentifier;
 use crate::options::{
     CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
     DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, RevokeTokensOptions,
@@ -19,6 +18,7 @@ use crate::options::{
 use crate::pipeline::{Auth, Pipeline, bearer_allowed, bearer_refused_message};
 use crate::scope::TokenScope;
 use crate::token::{AccessToken, CommunicationUserIdentifierAndToken};
+use acs_common::CommunicationUserIdentifier;
 
 /// The client of the ACS Identity service: creates and deletes users, issues and revokes their
 /// access tokens, and exchanges Teams users' Entra ID tokens.

@@ -5,7 +5,6 @@
 mod call;
 mod client;
 mod error;
-mod identifier;
 mod options;
 mod pipeline;
 mod scope;
@@ -13,10 +12,11 @@ mod token;
 
 pub use client::CommunicationIdentityClient;
 pub use error::{Error, ErrorKind, Result, ServiceErrorDetail};
-pub use identifier::{
-    CommunicationCloudEnvironment, CommunicationIdentifier, CommunicationUserIdentifier,
-    MicrosoftTeamsAppIdentifier, MicrosoftTeamsUserIdentifier, PhoneNumberIdentifier,
-    TeamsExtensionUserIdentifier,
+// The identifiers and access tokens live in `acs-common`; every `acs_identity::...` path stays.
+pub use acs_common::{
+    AccessToken, ClaimsError, CommunicationCloudEnvironment, CommunicationIdentifier,
+    CommunicationUserIdentifier, MicrosoftTeamsAppIdentifier, MicrosoftTeamsUserIdentifier,
+    PhoneNumberIdentifier, TeamsExtensionUserIdentifier, TokenClaims,
 };
 pub use options::{
     CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
@@ -25,7 +25,7 @@ pub use options::{
 };
 pub use pipeline::COMMUNICATION_SCOPE;
 pub use scope::TokenScope;
-pub use token::{AccessToken, ClaimsError, CommunicationUserIdentifierAndToken, TokenClaims};
+pub use token::CommunicationUserIdentifierAndToken;
 
 /// Re-exports of the credential types the constructors take, so that users need no direct
 /// dependency on `acs-auth` or `azure_core` for them.
