@@ -13,7 +13,7 @@ use xtask::workspace_root;
 /// dependencies alike). `None`: any.
 const RULES: &[(&str, Option<&[&str]>)] = &[
     ("acs-auth", Some(&[])),
-    ("acs-common", Some(&[])),
+    ("acs-common", Some(&["acs-auth"])),
     ("acs-identity-rest", Some(&[])),
     (
         "acs-identity",
