@@ -13,10 +13,12 @@ use url::Url;
 
 use crate::api::{self, App, Health, TokenValidation};
 use crate::config::{EmulatorBuilder, SecretText, Storage};
+use crate::controls::Controls;
 use crate::errors::EmulatorError;
+use crate::signing_key_cache;
 use crate::store::{self, MetaUpdate, Store};
 use crate::tls;
-use crate::tokens::{Jwks, TokenSigner, generate_signing_key};
+use crate::tokens::{Jwks, TokenSigner};
 
 /// A running emulator. Stop it with [`EmulatorHandle::shutdown`]; dropping the handle also
 /// stops it (without waiting).
@@ -84,6 +86,11 @@ impl EmulatorHandle {
         self.data_dir.as_deref()
     }
 
+    /// The running emulator's state (for the control methods in `controls`).
+    pub(crate) fn app(&self) -> &App {
+        &self.app
+    }
+
     /// What `POST /emulator/tokens:validate` would answer for `token`, without HTTP.
     pub fn validate_token(&self, token: &str) -> TokenValidation {
         api::validate_token(&self.app, token)
@@ -116,7 +123,11 @@ impl EmulatorHandle {
             }
         }
         let app = Arc::clone(&self.app);
-        let _ = tokio::task::spawn_blocking(move || app.store.close()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            app.store.close();
+            app.controls.finish_background_work();
+        })
+        .await;
     }
 }
 
@@ -206,8 +217,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         }
         Storage::InMemory => None,
     };
+    settings.controls.validate()?;
     let want_tls = settings.tls;
     let dir_for_db = data_dir.clone();
+    let key_cache = settings.controls.signing_key_cache.clone();
+    let key_cache_for_start = key_cache.clone();
     // Opening the database and making an RSA key are blocking work.
     let (store, access_key, resource_id, signer, tls_material) =
         tokio::task::spawn_blocking(move || -> Result<_, EmulatorError> {
@@ -222,7 +236,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
             let signing_key = match meta.signing_key_pkcs8 {
                 Some(k) => k,
-                None => generate_signing_key()?,
+                None => signing_key_cache::obtain(key_cache_for_start.as_deref())?.0,
             };
             let signer = TokenSigner::from_pkcs8(&signing_key)?;
             let stored_tls = match (
@@ -295,7 +309,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         signer,
         clock: Arc::clone(&settings.clock),
         max_body_bytes: settings.max_body_bytes,
+        controls: Controls::new(settings.controls.clone(), want_tls),
     });
+    // Refill the signing key pool for the next starts, off the critical path.
+    app.controls
+        .set_key_refill(key_cache.and_then(signing_key_cache::refill_in_background));
     let router = api::router(Arc::clone(&app));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let signal = async move {
