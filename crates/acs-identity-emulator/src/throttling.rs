@@ -3,9 +3,9 @@
 //! quickly); beyond it 429 with a CommunicationErrorResponse and `Retry-After`.
 //!
 //! Emulator's choices where the service documents none: a fixed window per operation that opens
-//! with the first request counted in it; `Retry-After` is the whole seconds (rounded up, at least
-//! 1) until that window closes; only authenticated requests are counted, and a throttled
-//! request is not counted.
+//! with the first request counted in it; `Retry-After` is the number of whole seconds, rounded
+//! up and at least one, until that window closes; only authenticated requests are counted, and a
+//! throttled request is not counted.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
