@@ -54,7 +54,7 @@ step "interop: Python SDK suite (pytest)"
     2>&1 | tee "$py_log" || status=1
 
 step "interop: JS SDK suite (node --test)"
-(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs) 2>&1 | tee "$js_log" || status=1
+(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs faults.test.mjs) 2>&1 | tee "$js_log" || status=1
 
 # One closing line for both suites (a missing summary counts as a failure).
 count() { grep -Eo "$1" "$2" | tail -1 | grep -Eo '[0-9]+' || echo 0; }

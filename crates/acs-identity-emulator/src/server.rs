@@ -157,9 +157,11 @@ fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
     builder.create(dir).map_err(|e| data_dir_error(dir, e))
 }
 
+/// A new random 64-byte access key, from the operating system's RNG (aws-lc's would cost ~20 ms
+/// of seeding on the start's path; see `signing_key_cache::prepare_in_background`).
 fn generate_access_key() -> Result<String, EmulatorError> {
     let mut bytes = [0u8; 64];
-    aws_lc_rs::rand::fill(&mut bytes)
+    getrandom::fill(&mut bytes)
         .map_err(|_| EmulatorError::Crypto("no randomness for a new access key".into()))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
@@ -311,9 +313,9 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         max_body_bytes: settings.max_body_bytes,
         controls: Controls::new(settings.controls.clone(), want_tls),
     });
-    // Refill the signing key pool for the next starts, off the critical path.
+    // Seed the token signer's RNG and refill the signing key pool, off the critical path.
     app.controls
-        .set_key_refill(key_cache.and_then(signing_key_cache::refill_in_background));
+        .set_key_refill(signing_key_cache::prepare_in_background(key_cache));
     let router = api::router(Arc::clone(&app));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let signal = async move {

@@ -174,11 +174,19 @@ pub(crate) fn refill(dir: &Path) {
     }
 }
 
-/// Starts [`refill`] on a thread of its own.
-pub(crate) fn refill_in_background(dir: PathBuf) -> Option<std::thread::JoinHandle<()>> {
+/// On a thread of its own, after a start: seeds aws-lc's RNG (its first use costs ~20 ms of CPU
+/// here, measured; token signing uses it, so the first token would otherwise pay that), then
+/// [`refill`]s the pool in `cache`, if any.
+pub(crate) fn prepare_in_background(cache: Option<PathBuf>) -> Option<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("acs-emulator-key-cache".into())
-        .spawn(move || refill(&dir))
+        .spawn(move || {
+            let mut seed_probe = [0u8; 1];
+            let _ = aws_lc_rs::rand::fill(&mut seed_probe);
+            if let Some(dir) = cache {
+                refill(&dir);
+            }
+        })
         .ok()
 }
 
