@@ -70,7 +70,8 @@ def test_two_injected_429s_with_retry_after_then_success(fault_emulator):
 
 
 def test_a_503_that_never_clears_surfaces_the_service_error(fault_emulator):
-    client = client_for(fault_emulator)  # azure-core's default: 10 retries, here 1 s apart (Retry-After)
+    # azure-core's default policy: at most 3 retries on an error status, here 1 s apart (Retry-After).
+    client = client_for(fault_emulator)
     user = client.create_user()
     add_fault(fault_emulator, operation="revokeTokens", status=503, retryAfter=1)
     with pytest.raises(HttpResponseError) as excinfo:
