@@ -165,7 +165,8 @@ impl ApiError {
             "The requested resource does not exist. Operations: POST /identities, DELETE /identities/{id}, \
              POST /identities/{id}/:issueAccessToken, POST /identities/{id}/:revokeAccessTokens, \
              POST /teamsUser/:exchangeAccessToken; emulator only: GET /emulator/health, GET /emulator/jwks, \
-             POST /emulator/tokens:validate.",
+             POST /emulator/tokens:validate, GET|POST|DELETE /emulator/faults, DELETE /emulator/faults/{id}, \
+             GET /emulator/identities, POST /emulator/reset.",
         )
     }
 
