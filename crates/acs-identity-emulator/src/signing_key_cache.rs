@@ -174,9 +174,10 @@ pub(crate) fn refill(dir: &Path) {
     }
 }
 
-/// On a thread of its own, after a start: seeds aws-lc's RNG (its first use costs ~20 ms of CPU
-/// here, measured; token signing uses it, so the first token would otherwise pay that), then
-/// [`refill`]s the pool in `cache`, if any.
+/// On a thread of its own, after a start: seeds aws-lc's RNG (its first use in a process costs
+/// ~20 ms of CPU here, measured; token signing uses it, so a first token arriving after this is
+/// done does not pay it, and one arriving sooner waits only for the rest), then [`refill`]s the
+/// pool in `cache`, if any.
 pub(crate) fn prepare_in_background(cache: Option<PathBuf>) -> Option<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("acs-emulator-key-cache".into())
