@@ -424,7 +424,7 @@ impl Faults {
             retry_after_seconds: active.rule.retry_after_seconds,
         };
         if let Some(left) = &mut active.remaining {
-            *left -= 1;
+            *left = left.saturating_sub(1);
             if *left == 0 {
                 rules.remove(index);
             }
