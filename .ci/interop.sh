@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interop suites: the official Python and JS SDKs against a freshly started emulator binary.
+# Interop suites: the official Python and JS SDKs against a freshly started emulator binary, and this
+# project's facade (acs-identity) against the in-process emulator's injected faults and throttling.
 # Installs what it needs under target/interop/ (idempotent: skipped when the pinned versions are present),
 # runs both suites (each even when the other failed), and exits non-zero on any failure.
 set -euo pipefail
@@ -48,15 +49,19 @@ export INTEROP_NODE_PREFIX="$node_prefix"
 status=0
 py_log="$interop/pytest.log"
 js_log="$interop/node-test.log"
+rs_log="$interop/facade-faults.log"
 
 step "interop: Python SDK suite (pytest)"
 (cd "$root/tests/interop/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider) \
     2>&1 | tee "$py_log" || status=1
 
 step "interop: JS SDK suite (node --test)"
-(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs) 2>&1 | tee "$js_log" || status=1
+(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs faults.test.mjs) 2>&1 | tee "$js_log" || status=1
 
-# One closing line for both suites (a missing summary counts as a failure).
+step "interop: the acs-identity facade against injected faults and throttling (cargo test)"
+cargo test --locked -p acs-identity-tests --test facade_faults 2>&1 | tee "$rs_log" || status=1
+
+# One closing line for the suites (a missing summary counts as a failure).
 count() { grep -Eo "$1" "$2" | tail -1 | grep -Eo '[0-9]+' || echo 0; }
 py_summary="$(grep -E '^=*\s*[0-9]+ (passed|failed)|^[0-9]+ (passed|failed|error)' "$py_log" | tail -1 || true)"
 py_pass="$(echo "$py_summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)"
@@ -64,12 +69,14 @@ py_fail=$(( $(echo "$py_summary" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+' 
     + $(echo "$py_summary" | grep -Eo '[0-9]+ errors?' | grep -Eo '[0-9]+' || echo 0) ))
 js_pass="$(count 'ℹ pass [0-9]+' "$js_log")"
 js_fail="$(count 'ℹ fail [0-9]+' "$js_log")"
-if [[ -z "$py_summary" || "$js_pass" == 0 ]]; then
+rs_pass="$(count 'test result: [a-zA-Z]+\. [0-9]+ passed' "$rs_log")"
+rs_fail="$(count '[0-9]+ failed' "$rs_log")"
+if [[ -z "$py_summary" || "$js_pass" == 0 || "$rs_pass" == 0 ]]; then
     status=1
 fi
-if [[ $status -ne 0 && $((py_fail + js_fail)) -eq 0 ]]; then
+if [[ $status -ne 0 && $((py_fail + js_fail + rs_fail)) -eq 0 ]]; then
     py_fail=1 # a suite failed without a countable test failure (startup, hook or install error)
 fi
-echo "interop: python $py_pass passed, $py_fail failed; js $js_pass passed, $js_fail failed"
-echo "interop: $((py_pass + js_pass)) passed, $((py_fail + js_fail)) failed"
+echo "interop: python $py_pass passed, $py_fail failed; js $js_pass passed, $js_fail failed; rust facade $rs_pass passed, $rs_fail failed"
+echo "interop: $((py_pass + js_pass + rs_pass)) passed, $((py_fail + js_fail + rs_fail)) failed"
 exit $status

@@ -1,6 +1,5 @@
 //! Command line definitions (clap derive).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -171,37 +170,12 @@ pub struct TeamsArgs {
     pub user_object_id: String,
 }
 
-/// `emulator`
+/// `emulator`: the options of the `acs-identity-emulator` binary, defined once in the emulator
+/// crate.
 #[derive(Args)]
 pub struct EmulatorArgs {
-    /// Address to listen on (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR", default_value_t = acs_identity_emulator::default_listen())]
-    pub listen: SocketAddr,
-
-    /// Keep users, keys and revocations in this directory across restarts
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = acs_identity_emulator::DEFAULT_DATA_DIR,
-        conflicts_with = "in_memory"
-    )]
-    pub data_dir: PathBuf,
-
-    /// Keep everything in memory instead; lost when the emulator stops
-    #[arg(long)]
-    pub in_memory: bool,
-
-    /// Serve HTTPS with a locally generated certificate instead of HTTP
-    #[arg(long)]
-    pub tls: bool,
-
-    /// Access key (base64) clients sign with; default: the stored one, or a new one
-    #[arg(long, value_name = "BASE64")]
-    pub access_key: Option<String>,
-
-    /// Resource id (a GUID) in the ids of users; default: the stored one, or a new one
-    #[arg(long, value_name = "GUID")]
-    pub resource_id: Option<String>,
+    #[command(flatten)]
+    pub options: acs_identity_emulator::options::EmulatorOptions,
 }
 
 /// `completions`

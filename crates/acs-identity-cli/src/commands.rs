@@ -8,7 +8,6 @@ use acs_identity::{
     CommunicationIdentityClient, CommunicationIdentityClientOptions, CommunicationUserIdentifier,
     CreateUserAndTokenOptions, ErrorKind, GetTokenOptions, TokenScope,
 };
-use acs_identity_emulator::Emulator;
 use clap::CommandFactory;
 use serde_json::json;
 
@@ -301,19 +300,9 @@ async fn token_for_teams_user(
 }
 
 async fn emulator(args: EmulatorArgs, format: OutputFormat) -> Result<(), Failure> {
-    let mut builder = Emulator::builder().listen(args.listen).tls(args.tls);
-    builder = if args.in_memory {
-        builder.in_memory()
-    } else {
-        builder.data_dir(&args.data_dir)
-    };
-    if let Some(key) = args.access_key {
-        builder = builder.access_key(key);
-    }
-    if let Some(resource_id) = args.resource_id {
-        builder = builder.resource_id(resource_id);
-    }
-    let handle = builder
+    let handle = args
+        .options
+        .builder()
         .start()
         .await
         .map_err(|error| Failure::Service(format!("cannot start the emulator: {error}")))?;
@@ -349,6 +338,14 @@ async fn emulator(args: EmulatorArgs, format: OutputFormat) -> Result<(), Failur
         eprintln!(
             "HTTPS uses a certificate made for this run only; clients must trust it to connect."
         );
+    }
+    if let Err(error) = args.options.write_port_file(&handle) {
+        handle.shutdown().await;
+        let path = args.options.port_file.unwrap_or_default();
+        return Err(Failure::Service(format!(
+            "cannot write the port file {}: {error}",
+            path.display()
+        )));
     }
     eprintln!("The ACS Identity emulator is running; press Ctrl-C to stop it.");
 

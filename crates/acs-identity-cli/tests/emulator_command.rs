@@ -157,6 +157,57 @@ fn prints_a_table_for_people_and_keeps_data_in_the_default_dir() {
     );
 }
 
+#[test]
+fn takes_the_options_of_the_emulator_binary_port_file_and_faults() {
+    // The option set is the emulator crate's `EmulatorOptions`: --port-file and --fault work
+    // here as they do on acs-identity-emulator.
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let emulator = Running::start(&[
+        "--in-memory",
+        "--port-file",
+        port_file.to_str().unwrap(),
+        "--fault",
+        "operation=createIdentity,status=400,count=1",
+    ]);
+    let endpoint = emulator.json()["endpoint"].as_str().unwrap().to_string();
+    // The port file is written right after the banner; wait for it (bounded).
+    let mut port = String::new();
+    for _ in 0..200 {
+        if let Ok(text) = std::fs::read_to_string(&port_file) {
+            port = text;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(port.ends_with('\n'), "port file: {port:?}");
+    assert_eq!(endpoint, format!("http://127.0.0.1:{}/", port.trim()));
+
+    let connection_string = emulator.connection_string();
+    let create = || {
+        run(acs(&[
+            "user",
+            "create",
+            "--connection-string",
+            &connection_string,
+        ]))
+    };
+    let refused = create();
+    assert_eq!(refused.code, 1, "stderr: {}", refused.stderr);
+    assert!(
+        refused.stderr.contains("InjectedFault"),
+        "stderr: {}",
+        refused.stderr
+    );
+    // The rule was for one request only.
+    assert!(
+        create().json()["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("8:acs:")
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn keeps_users_in_a_data_dir_across_restarts() {

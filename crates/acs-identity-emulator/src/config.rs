@@ -63,6 +63,8 @@ pub struct EmulatorBuilder {
     pub(crate) tls: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
+    /// Emulator-only controls (their builder methods are in `controls`).
+    pub(crate) controls: crate::controls::ControlSettings,
 }
 
 impl Default for EmulatorBuilder {
@@ -75,6 +77,7 @@ impl Default for EmulatorBuilder {
             tls: false,
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            controls: crate::controls::ControlSettings::default(),
         }
     }
 }

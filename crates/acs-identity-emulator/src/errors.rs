@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 /// Why the emulator could not start. Never contains a key.
@@ -44,6 +44,9 @@ pub enum EmulatorError {
     /// The resource id given is not a GUID.
     #[error("the resource id must be a GUID such as 2dee53b4-368b-45b4-ab52-8493fb117652")]
     InvalidResourceId,
+    /// A setting (throttling, fault rule, revocation delay) is out of range; says which.
+    #[error("{0}")]
+    InvalidSetting(String),
     /// The signing key or the TLS certificate could not be made or loaded.
     #[error("emulator key material error: {0}")]
     Crypto(String),
@@ -80,6 +83,8 @@ pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) body: Box<CommunicationError>,
     pub(crate) allow: Option<&'static str>,
+    /// Further response headers (`Retry-After`, emulator diagnostics).
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl CommunicationError {
@@ -101,7 +106,14 @@ impl ApiError {
             status,
             body: Box::new(CommunicationError::plain(code, message.into())),
             allow: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header.
+    pub(crate) fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     pub(crate) fn with_target(mut self, target: &str) -> Self {
@@ -153,7 +165,8 @@ impl ApiError {
             "The requested resource does not exist. Operations: POST /identities, DELETE /identities/{id}, \
              POST /identities/{id}/:issueAccessToken, POST /identities/{id}/:revokeAccessTokens, \
              POST /teamsUser/:exchangeAccessToken; emulator only: GET /emulator/health, GET /emulator/jwks, \
-             POST /emulator/tokens:validate.",
+             POST /emulator/tokens:validate, GET|POST|DELETE /emulator/faults, DELETE /emulator/faults/{id}, \
+             GET /emulator/identities, POST /emulator/reset.",
         )
     }
 
@@ -206,6 +219,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
         }
         response
     }

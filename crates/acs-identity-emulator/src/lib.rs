@@ -5,10 +5,18 @@
 mod api;
 pub mod auth;
 mod config;
+mod controls;
 pub mod entra;
 mod errors;
+pub mod faults;
+pub mod hmac_diagnostics;
+mod operation;
+pub mod options;
+mod revocation_delay;
 mod server;
+pub mod signing_key_cache;
 mod store;
+pub mod throttling;
 pub mod tls;
 mod tokens;
 
@@ -18,8 +26,12 @@ pub use config::{
     DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Emulator, EmulatorBuilder, Storage,
     default_listen,
 };
+pub use controls::{IdentityEntry, MAX_REVOCATION_DELAY};
 pub use errors::{CommunicationError, CommunicationErrorResponse, EmulatorError};
+pub use faults::{FaultAction, FaultRule, FaultRuleJson};
+pub use operation::{Operation, UnknownOperation};
 pub use server::EmulatorHandle;
+pub use throttling::Throttling;
 pub use tokens::{Jwk, Jwks};
 
 /// The first line the `acs-identity-emulator` binary prints on stdout, for `connection_string`.

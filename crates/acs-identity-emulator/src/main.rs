@@ -1,51 +1,19 @@
 //! The `acs-identity-emulator` binary.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acs_identity_emulator::{DEFAULT_DATA_DIR, Emulator, ready_line};
+use acs_identity_emulator::options::EmulatorOptions;
+use acs_identity_emulator::ready_line;
 use clap::Parser;
 
 /// A local Azure Communication Services Identity service: persistent, verifies HMAC signatures,
 /// issues RS256 tokens, honours revocation.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "acs-identity-emulator", version, about)]
 struct Args {
-    /// Address to listen on (port 0: any free port).
-    #[arg(long, env = "ACS_EMULATOR_LISTEN", default_value = "127.0.0.1:8642")]
-    listen: SocketAddr,
-
-    /// Access key (base64) clients sign with; default: the stored one, or a new one.
-    #[arg(long, env = "ACS_EMULATOR_ACCESS_KEY", hide_env_values = true)]
-    access_key: Option<String>,
-
-    /// Resource id (GUID) in identity ids; default: the stored one, or a new one.
-    #[arg(long, env = "ACS_EMULATOR_RESOURCE_ID")]
-    resource_id: Option<String>,
-
-    /// Directory for the database and TLS files.
-    #[arg(long, env = "ACS_EMULATOR_DATA_DIR", default_value = DEFAULT_DATA_DIR, conflicts_with = "in_memory")]
-    data_dir: PathBuf,
-
-    /// Keep everything in memory (lost on exit).
-    #[arg(long, env = "ACS_EMULATOR_IN_MEMORY")]
-    in_memory: bool,
-
-    /// Serve HTTPS with a locally generated certificate (its CA is written to the data directory).
-    #[arg(long, env = "ACS_EMULATOR_TLS")]
-    tls: bool,
-
-    /// Write the bound port number to this file once listening (for scripts).
-    #[arg(long, env = "ACS_EMULATOR_PORT_FILE")]
-    port_file: Option<PathBuf>,
-}
-
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    #[command(flatten)]
+    options: EmulatorOptions,
 }
 
 async fn stop_signal() {
@@ -80,19 +48,7 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let mut builder = Emulator::builder().listen(args.listen).tls(args.tls);
-    builder = if args.in_memory {
-        builder.in_memory()
-    } else {
-        builder.data_dir(&args.data_dir)
-    };
-    if let Some(key) = &args.access_key {
-        builder = builder.access_key(key.as_str());
-    }
-    if let Some(id) = &args.resource_id {
-        builder = builder.resource_id(id.as_str());
-    }
-    let handle = match builder.start().await {
+    let handle = match args.options.builder().start().await {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");
@@ -128,9 +84,12 @@ async fn main() -> ExitCode {
     let _ = out.flush();
     drop(out);
 
-    if let Some(path) = &args.port_file
-        && let Err(e) = write_atomically(path, &format!("{}\n", handle.local_addr().port()))
-    {
+    if let Err(e) = args.options.write_port_file(&handle) {
+        let path = args
+            .options
+            .port_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""));
         eprintln!("error: cannot write the port file {}: {e}", path.display());
         handle.shutdown().await;
         return ExitCode::FAILURE;

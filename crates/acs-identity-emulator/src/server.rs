@@ -13,10 +13,12 @@ use url::Url;
 
 use crate::api::{self, App, Health, TokenValidation};
 use crate::config::{EmulatorBuilder, SecretText, Storage};
+use crate::controls::Controls;
 use crate::errors::EmulatorError;
+use crate::signing_key_cache;
 use crate::store::{self, MetaUpdate, Store};
 use crate::tls;
-use crate::tokens::{Jwks, TokenSigner, generate_signing_key};
+use crate::tokens::{Jwks, TokenSigner};
 
 /// A running emulator. Stop it with [`EmulatorHandle::shutdown`]; dropping the handle also
 /// stops it (without waiting).
@@ -84,6 +86,11 @@ impl EmulatorHandle {
         self.data_dir.as_deref()
     }
 
+    /// The running emulator's state (for the control methods in `controls`).
+    pub(crate) fn app(&self) -> &App {
+        &self.app
+    }
+
     /// What `POST /emulator/tokens:validate` would answer for `token`, without HTTP.
     pub fn validate_token(&self, token: &str) -> TokenValidation {
         api::validate_token(&self.app, token)
@@ -116,7 +123,11 @@ impl EmulatorHandle {
             }
         }
         let app = Arc::clone(&self.app);
-        let _ = tokio::task::spawn_blocking(move || app.store.close()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            app.store.close();
+            app.controls.finish_background_work();
+        })
+        .await;
     }
 }
 
@@ -146,9 +157,11 @@ fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
     builder.create(dir).map_err(|e| data_dir_error(dir, e))
 }
 
+/// A new random 64-byte access key, from the operating system's RNG (aws-lc's would cost ~20 ms
+/// of seeding on the start's path; see `signing_key_cache::prepare_in_background`).
 fn generate_access_key() -> Result<String, EmulatorError> {
     let mut bytes = [0u8; 64];
-    aws_lc_rs::rand::fill(&mut bytes)
+    getrandom::fill(&mut bytes)
         .map_err(|_| EmulatorError::Crypto("no randomness for a new access key".into()))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
@@ -206,8 +219,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         }
         Storage::InMemory => None,
     };
+    settings.controls.validate()?;
     let want_tls = settings.tls;
     let dir_for_db = data_dir.clone();
+    let key_cache = settings.controls.signing_key_cache.clone();
+    let key_cache_for_start = key_cache.clone();
     // Opening the database and making an RSA key are blocking work.
     let (store, access_key, resource_id, signer, tls_material) =
         tokio::task::spawn_blocking(move || -> Result<_, EmulatorError> {
@@ -222,7 +238,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
             let signing_key = match meta.signing_key_pkcs8 {
                 Some(k) => k,
-                None => generate_signing_key()?,
+                None => signing_key_cache::obtain(key_cache_for_start.as_deref())?.0,
             };
             let signer = TokenSigner::from_pkcs8(&signing_key)?;
             let stored_tls = match (
@@ -295,7 +311,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         signer,
         clock: Arc::clone(&settings.clock),
         max_body_bytes: settings.max_body_bytes,
+        controls: Controls::new(settings.controls.clone(), want_tls),
     });
+    // Seed the token signer's RNG and refill the signing key pool, off the critical path.
+    app.controls
+        .set_key_refill(signing_key_cache::prepare_in_background(key_cache));
     let router = api::router(Arc::clone(&app));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let signal = async move {

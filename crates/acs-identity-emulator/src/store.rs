@@ -78,9 +78,20 @@ pub(crate) struct Meta {
 }
 
 enum WriteOp {
-    Create { id: String, created_ms: u64 },
-    Revoke { id: String, stamp: u64 },
-    Delete { id: String, stamp: u64 },
+    Create {
+        id: String,
+        created_ms: u64,
+    },
+    Revoke {
+        id: String,
+        stamp: u64,
+    },
+    Delete {
+        id: String,
+        stamp: u64,
+    },
+    /// Forget every identity (emulator-only state reset).
+    Reset,
 }
 
 struct Job {
@@ -327,6 +338,21 @@ impl Store {
         self.write(WriteOp::Delete { id, stamp }).await
     }
 
+    /// Every identity ever created (deleted included), with its record.
+    pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord)> {
+        self.identities
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, record)| (id.clone(), *record))
+            .collect()
+    }
+
+    /// Forgets every identity; returns once durable.
+    pub(crate) async fn reset(&self) -> Result<(), String> {
+        self.write(WriteOp::Reset).await
+    }
+
     /// Stops the writer thread after the writes already queued, and waits for it (the database
     /// file is closed when this returns).
     pub(crate) fn close(&self) {
@@ -374,12 +400,19 @@ fn apply(record: Option<IdentityRecord>, op: &WriteOp) -> IdentityRecord {
             r.deleted = true;
             r
         }
+        // Handled by `commit_batch` before it gets here.
+        WriteOp::Reset => record.unwrap_or(IdentityRecord {
+            created_ms: 0,
+            revoked_before: 0,
+            deleted: false,
+        }),
     }
 }
 
 fn op_id(op: &WriteOp) -> &str {
     match op {
         WriteOp::Create { id, .. } | WriteOp::Revoke { id, .. } | WriteOp::Delete { id, .. } => id,
+        WriteOp::Reset => "",
     }
 }
 
@@ -408,12 +441,13 @@ fn writer_loop(
             }
         }
         let outcome = match commit_batch(&db, &batch) {
-            Ok(updated) => {
+            Ok(Committed { reset, updated }) => {
+                let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
+                if reset {
+                    cache.clear();
+                }
                 // The committed records move into the cache (no copy of their ids).
-                cache
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend(updated);
+                cache.extend(updated);
                 Ok(())
             }
             Err(e) => {
@@ -428,12 +462,26 @@ fn writer_loop(
     drop(db);
 }
 
-fn commit_batch(db: &Database, batch: &[Job]) -> Result<HashMap<String, IdentityRecord>, String> {
+/// What a committed batch changed: whether it forgot every identity first (a reset), then the
+/// records written after that.
+struct Committed {
+    reset: bool,
+    updated: HashMap<String, IdentityRecord>,
+}
+
+fn commit_batch(db: &Database, batch: &[Job]) -> Result<Committed, String> {
     let txn = db.begin_write().map_err(|e| e.to_string())?;
     let mut updated: HashMap<String, IdentityRecord> = HashMap::new();
+    let mut reset = false;
     {
         let mut table = txn.open_table(IDENTITIES).map_err(|e| e.to_string())?;
         for job in batch {
+            if let WriteOp::Reset = job.op {
+                table.retain(|_, _| false).map_err(|e| e.to_string())?;
+                updated.clear();
+                reset = true;
+                continue;
+            }
             let id = op_id(&job.op);
             let current = match updated.get(id) {
                 Some(r) => Some(*r),
@@ -450,7 +498,7 @@ fn commit_batch(db: &Database, batch: &[Job]) -> Result<HashMap<String, Identity
         }
     }
     txn.commit().map_err(|e| e.to_string())?;
-    Ok(updated)
+    Ok(Committed { reset, updated })
 }
 
 #[cfg(test)]
@@ -526,6 +574,24 @@ mod tests {
         let store = Store::start(open_database(Some(dir.path())).unwrap(), &rotated).unwrap();
         assert!(store.tokens_valid_from() > old);
         assert!(store.next_stamp() >= store.tokens_valid_from());
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn reset_forgets_every_identity_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        store.create("x".into(), 1).await.unwrap();
+        store.create("y".into(), 2).await.unwrap();
+        assert_eq!(store.identities().len(), 2);
+        store.reset().await.unwrap();
+        assert!(store.identities().is_empty());
+        store.create("z".into(), 3).await.unwrap();
+        store.close();
+        drop(store);
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let ids: Vec<String> = store.identities().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["z"]);
         store.close();
     }
 

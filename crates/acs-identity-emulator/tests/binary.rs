@@ -156,6 +156,57 @@ async fn environment_variables_configure_it() {
     let _ = run.child.kill();
 }
 
+#[tokio::test]
+async fn test_controls_are_configured_by_environment_variables() {
+    let mut run = spawn(
+        Command::new(BIN)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--in-memory",
+                "--access-key",
+                KEY,
+            ])
+            .env(
+                "ACS_EMULATOR_FAULTS",
+                "operation=createIdentity,status=500,count=1;operation=issueToken,delayMs=10",
+            )
+            .env("ACS_EMULATOR_THROTTLE", "0.001")
+            .env("ACS_EMULATOR_REVOCATION_DELAY", "900"),
+    );
+    let cs = ConnectionString::parse(run.connection_string_text()).unwrap();
+    let faults: serde_json::Value = reqwest::get(cs.endpoint().join("emulator/faults").unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        faults,
+        serde_json::json!({"value": [
+            {"id": 1, "operation": "createIdentity", "status": 500, "count": 1},
+            {"id": 2, "operation": "issueToken", "delayMs": 10},
+        ]})
+    );
+    // The first create hits the fault, the second succeeds, the third is throttled (one per 30 s).
+    assert_eq!(create(cs.endpoint(), cs.access_key()).await, 500);
+    assert_eq!(create(cs.endpoint(), cs.access_key()).await, 201);
+    assert_eq!(create(cs.endpoint(), cs.access_key()).await, 429);
+    let _ = run.child.kill();
+
+    let out = Command::new(BIN)
+        .args(["--in-memory", "--listen", "127.0.0.1:0"])
+        .env("ACS_EMULATOR_FAULTS", "status=200")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid fault rule: status 200 is not an error status (400..=599)"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_options_fail_with_a_message_and_no_key_echo() {
     let out = Command::new(BIN)

@@ -42,7 +42,7 @@ export function parseConnectionString(text) {
  * Starts the emulator on 127.0.0.1 with a port of its choosing (in memory, or with `tls` on a temporary
  * data directory, serving https); resolves once it printed its connection string.
  */
-export async function startEmulator({ tls = false } = {}) {
+export async function startEmulator({ tls = false, extraArgs = [] } = {}) {
   const binary =
     process.env.ACS_EMULATOR_BIN ?? join(repoRoot, "target", "debug", "acs-identity-emulator");
   if (!existsSync(binary)) {
@@ -57,7 +57,7 @@ export async function startEmulator({ tls = false } = {}) {
   const storage = tls ? ["--data-dir", dataDir, "--tls"] : ["--in-memory"];
   const child = spawn(
     binary,
-    ["--listen", "127.0.0.1:0", "--access-key", accessKey, "--resource-id", resourceId, ...storage],
+    ["--listen", "127.0.0.1:0", "--access-key", accessKey, "--resource-id", resourceId, ...storage, ...extraArgs],
     { stdio: ["ignore", "pipe", logFd] },
   );
   closeSync(logFd);
@@ -92,6 +92,10 @@ export async function startEmulator({ tls = false } = {}) {
     resourceId,
     /** The CA certificate a --tls emulator writes to its data directory. */
     caCertPath: join(dataDir, "tls-ca-cert.pem"),
+    /** The emulator's log so far (stderr). */
+    log() {
+      return readFileSync(logPath, "utf8");
+    },
     /** Stops the process; returns the request-log lines showing a 5xx answer or a panic. */
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -162,6 +166,20 @@ export async function signedPost(emulator, path, body) {
       authorization: `HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=${signature}`,
     },
   });
+}
+
+/** A call to an emulator-only control endpoint (`/emulator/faults`, `/emulator/reset`, ...): no signing. */
+export async function emulatorControl(emulator, method, path, body) {
+  const response = await fetch(emulator.endpoint + path, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status >= 300) {
+    throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  }
+  return text ? JSON.parse(text) : null;
 }
 
 export async function tokenIsValid(emulator, token) {

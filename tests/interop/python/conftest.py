@@ -124,7 +124,7 @@ class RunningEmulator:
         self._log.close()
 
 
-def start_emulator(tmp_root, *, tls=False, in_memory=True):
+def start_emulator(tmp_root, *, tls=False, in_memory=True, extra_args=()):
     resource_id = str(uuid.uuid4())
     access_key = base64.b64encode(os.urandom(32)).decode("ascii")
     data_dir = tempfile.mkdtemp(prefix="emulator-data-", dir=tmp_root)
@@ -143,6 +143,7 @@ def start_emulator(tmp_root, *, tls=False, in_memory=True):
         args += ["--data-dir", data_dir]
     if tls:
         args.append("--tls")
+    args += list(extra_args)
     emulator = RunningEmulator(args, data_dir, os.path.join(tmp_root, f"emulator-{resource_id}.log"))
     emulator.resource_id = resource_id
     assert emulator.access_key == access_key, "the printed connection string must carry the key we passed"
@@ -238,6 +239,13 @@ def signed_post(emulator, path, body, verify=True):
         "authorization": f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}",
     }
     return requests.post(url, data=data, headers=headers, timeout=10, verify=verify)
+
+
+def emulator_control(emulator, method, path, body=None):
+    """A call to an emulator-only control endpoint (`/emulator/faults`, `/emulator/reset`, ...): no signing."""
+    response = requests.request(method, emulator.endpoint + path, json=body, timeout=10)
+    assert response.status_code < 300, f"{method} {path} answered {response.status_code}: {response.text}"
+    return response.json() if response.content else None
 
 
 def token_is_valid(emulator, token):

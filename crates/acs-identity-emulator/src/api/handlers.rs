@@ -61,7 +61,7 @@ pub struct Health {
     pub api_versions: Vec<String>,
 }
 
-fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
+pub(super) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(Body::from(bytes));
     *r.status_mut() = status;
@@ -72,7 +72,7 @@ fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     r
 }
 
-fn no_content() -> Response {
+pub(super) fn no_content() -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::NO_CONTENT;
     r
@@ -284,11 +284,15 @@ pub(crate) fn issue_token(
 pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = owned_identity(app, raw_id)?;
     require_live(app, &id)?;
+    let stored_before = app.store.get(&id).map_or(0, |r| r.revoked_before);
     let stamp = app.store.next_stamp();
     app.store
-        .revoke(id, stamp)
+        .revoke(id.clone(), stamp)
         .await
         .map_err(write_failed("revoke"))?;
+    app.controls
+        .revocations
+        .record(&id, stored_before, stamp, app.now());
     Ok(no_content())
 }
 
@@ -446,7 +450,16 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
         match app.store.get(&identity) {
             None => Err("identityNotFound"),
             Some(r) if r.deleted => Err("identityDeleted"),
-            Some(r) if stamp < r.revoked_before => Err("revoked"),
+            Some(r)
+                if stamp
+                    < app.controls.revocations.revoked_before(
+                        &identity,
+                        r.revoked_before,
+                        app.now(),
+                    ) =>
+            {
+                Err("revoked")
+            }
             Some(_) => Ok(()),
         }
     })();

@@ -3,6 +3,7 @@
 //! Paths are matched by hand (not by axum's router) because identity ids contain `:` and arrive
 //! percent-encoded or raw, and action segments start with `:`.
 
+mod control;
 mod handlers;
 mod json;
 pub(crate) mod versions;
@@ -19,6 +20,7 @@ use futures::StreamExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 
 use crate::errors::ApiError;
+use crate::operation::Operation;
 use crate::store::Store;
 use crate::tokens::TokenSigner;
 
@@ -33,6 +35,8 @@ pub(crate) struct App {
     pub(crate) signer: TokenSigner,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
+    /// Emulator-only controls: faults, throttling, revocation delay.
+    pub(crate) controls: crate::controls::Controls,
 }
 
 impl App {
@@ -57,6 +61,8 @@ enum Route<'a> {
     IssueToken(&'a str),
     RevokeTokens(&'a str),
     TeamsExchange,
+    /// Another `/emulator/{name}[/{id}]` endpoint (see `control`).
+    Control(&'a str, Option<&'a str>),
     NotFound,
 }
 
@@ -65,7 +71,7 @@ impl Route<'_> {
         match self {
             Route::Health | Route::Jwks => "GET",
             Route::Identity(_) => "DELETE",
-            Route::NotFound => "",
+            Route::NotFound | Route::Control(..) => "",
             _ => "POST",
         }
     }
@@ -92,6 +98,8 @@ fn classify(path: &str) -> Route<'_> {
         [e, "health"] if eq(e, "emulator") => Route::Health,
         [e, "jwks"] if eq(e, "emulator") => Route::Jwks,
         [e, v] if eq(e, "emulator") && eq(v, "tokens:validate") => Route::ValidateToken,
+        [e, name] if eq(e, "emulator") => Route::Control(name, None),
+        [e, name, id] if eq(e, "emulator") => Route::Control(name, Some(id)),
         [i] if eq(i, "identities") => Route::Identities,
         [i, id] if eq(i, "identities") && !id.is_empty() => Route::Identity(id),
         [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":issueAccessToken") => {
@@ -197,7 +205,10 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let path = uri.path();
     let client_request_id = request.headers().get(&X_MS_CLIENT_REQUEST_ID).cloned();
     let route = classify(path);
-    let is_emulator_route = matches!(route, Route::Health | Route::Jwks | Route::ValidateToken);
+    let is_emulator_route = matches!(
+        route,
+        Route::Health | Route::Jwks | Route::ValidateToken | Route::Control(..)
+    );
 
     let mut response = match handle(&app, route, request).await {
         Ok(r) => r,
@@ -248,6 +259,9 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
     if route == Route::NotFound {
         return Err(ApiError::not_found());
     }
+    if let Route::Control(name, id) = route {
+        return control::handle(app, name, id, request).await;
+    }
     let allowed = route.allowed();
     if request.method().as_str() != allowed {
         return Err(ApiError::method_not_allowed(allowed));
@@ -262,15 +276,17 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
     if route == Route::ValidateToken {
         return handlers::validate_token_http(app, &body);
     }
-    crate::auth::authenticate(
-        &app.access_key,
-        parts.method.as_str(),
-        &parts.uri,
-        &parts.headers,
-        &body,
-        app.now(),
-    )
-    .map_err(|e| e.to_api_error())?;
+    let operation = operation(&route, &body);
+    if let Some(op) = operation
+        && let Some(hit) = app.controls.faults.hit(op)
+        && let Some(answer) = crate::faults::apply(hit, op).await
+    {
+        return Ok(answer);
+    }
+    crate::hmac_diagnostics::authenticate(app, &parts, &body)?;
+    if let Some(op) = operation {
+        app.controls.throttle.admit(op, Instant::now())?;
+    }
     let version = versions::api_version(parts.uri.query())?;
     match route {
         Route::Identities => handlers::create_identity(app, version, &body).await,
@@ -280,6 +296,27 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
         Route::TeamsExchange => handlers::exchange_teams_token(app, &body),
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// The operation a request to `route` is, as faults and throttling count them.
+fn operation(route: &Route<'_>, body: &[u8]) -> Option<Operation> {
+    Some(match route {
+        Route::Identities => {
+            let with_token = json::object(body).ok().flatten().is_some_and(|map| {
+                json::field(&map, "createTokenWithScopes").is_some_and(|v| !v.is_null())
+            });
+            if with_token {
+                Operation::CreateIdentityAndToken
+            } else {
+                Operation::CreateIdentity
+            }
+        }
+        Route::Identity(_) => Operation::DeleteIdentity,
+        Route::IssueToken(_) => Operation::IssueToken,
+        Route::RevokeTokens(_) => Operation::RevokeTokens,
+        Route::TeamsExchange => Operation::ExchangeTeamsToken,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ fn app() -> Arc<App> {
         signer: TokenSigner::from_pkcs8(&der).unwrap(),
         clock: Arc::new(SystemClock),
         max_body_bytes: 4096,
+        controls: crate::controls::Controls::new(Default::default(), false),
     })
 }
 

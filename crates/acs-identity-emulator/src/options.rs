@@ -1,0 +1,197 @@
+//! The emulator's command-line options, defined once: the `acs-identity-emulator` binary and the
+//! `acs-identity emulator` subcommand both flatten [`EmulatorOptions`] into their clap parsers.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::config::{DEFAULT_DATA_DIR, Emulator, EmulatorBuilder, default_listen};
+use crate::faults::FaultRule;
+use crate::server::EmulatorHandle;
+use crate::throttling::{SERVICE_WINDOW, Throttling};
+
+/// Options of a local ACS Identity emulator.
+#[derive(Clone, Args)]
+pub struct EmulatorOptions {
+    /// Address to listen on (port 0: any free port)
+    #[arg(long, value_name = "ADDR", env = "ACS_EMULATOR_LISTEN", default_value_t = default_listen())]
+    pub listen: SocketAddr,
+
+    /// Access key (base64) clients sign with; default: the stored one, or a new one
+    #[arg(
+        long,
+        value_name = "BASE64",
+        env = "ACS_EMULATOR_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub access_key: Option<String>,
+
+    /// Resource id (a GUID) in identity ids; default: the stored one, or a new one
+    #[arg(long, value_name = "GUID", env = "ACS_EMULATOR_RESOURCE_ID")]
+    pub resource_id: Option<String>,
+
+    /// Directory for the database and TLS files, kept across restarts
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "ACS_EMULATOR_DATA_DIR",
+        default_value = DEFAULT_DATA_DIR,
+        conflicts_with = "in_memory"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Keep everything in memory instead (lost on exit)
+    #[arg(long, env = "ACS_EMULATOR_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// Serve HTTPS with a locally generated certificate (its CA is written to the data directory)
+    #[arg(long, env = "ACS_EMULATOR_TLS")]
+    pub tls: bool,
+
+    /// Write the bound port number to this file once listening (for scripts)
+    #[arg(long, value_name = "FILE", env = "ACS_EMULATOR_PORT_FILE")]
+    pub port_file: Option<PathBuf>,
+
+    /// Throttle as the service does: its per-operation limits per 30 s window, times SCALE
+    /// (1 = the service's limits; 0.001 = one request of each operation per window)
+    #[arg(long, value_name = "SCALE", env = "ACS_EMULATOR_THROTTLE")]
+    pub throttle: Option<f64>,
+
+    /// Length of the throttling window in seconds (emulator only; the service's is 30)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "ACS_EMULATOR_THROTTLE_WINDOW",
+        default_value_t = SERVICE_WINDOW.as_secs(),
+        requires = "throttle"
+    )]
+    pub throttle_window: u64,
+
+    /// A fault rule in force from the start, e.g. `operation=issueToken,status=503,count=2`
+    /// (keys: operation, status, drop, delayMs, count, probability, retryAfter); repeatable,
+    /// `;`-separated in the environment variable
+    #[arg(
+        long = "fault",
+        value_name = "RULE",
+        env = "ACS_EMULATOR_FAULTS",
+        value_delimiter = ';'
+    )]
+    pub faults: Vec<FaultRule>,
+
+    /// Revoked tokens stay valid for /emulator/tokens:validate this many seconds after the
+    /// revoke (the service may take up to 15 minutes); default 0: revoked at once
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "ACS_EMULATOR_REVOCATION_DELAY",
+        default_value_t = 0
+    )]
+    pub revocation_delay: u64,
+
+    /// Do not take signing keys from, or refill, the per-user pool of ready keys (each start
+    /// then generates its RSA key, 50-500 ms)
+    #[arg(long, env = "ACS_EMULATOR_NO_KEY_CACHE")]
+    pub no_key_cache: bool,
+}
+
+impl EmulatorOptions {
+    /// The builder these options describe (checked by [`EmulatorBuilder::start`]).
+    pub fn builder(&self) -> EmulatorBuilder {
+        let mut builder = Emulator::builder()
+            .listen(self.listen)
+            .tls(self.tls)
+            .revocation_delay(Duration::from_secs(self.revocation_delay));
+        builder = if self.in_memory {
+            builder.in_memory()
+        } else {
+            builder.data_dir(&self.data_dir)
+        };
+        if let Some(key) = &self.access_key {
+            builder = builder.access_key(key.as_str());
+        }
+        if let Some(id) = &self.resource_id {
+            builder = builder.resource_id(id.as_str());
+        }
+        if let Some(scale) = self.throttle {
+            builder = builder.throttling(
+                Throttling::service_limits()
+                    .scaled(scale)
+                    .window(Duration::from_secs(self.throttle_window)),
+            );
+        }
+        for rule in &self.faults {
+            builder = builder.fault(rule.clone());
+        }
+        if self.no_key_cache {
+            builder = builder.signing_key_cache(None);
+        }
+        builder
+    }
+
+    /// With `--port-file`: writes the bound port and a newline to it, atomically (a temporary
+    /// file renamed), so a reader never sees a partial number.
+    pub fn write_port_file(&self, handle: &EmulatorHandle) -> std::io::Result<()> {
+        match &self.port_file {
+            Some(path) => write_atomically(path, &format!("{}\n", handle.local_addr().port())),
+            None => Ok(()),
+        }
+    }
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: EmulatorOptions,
+    }
+
+    #[test]
+    fn flags_parse_into_the_builder_settings() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--in-memory",
+            "--throttle",
+            "0.01",
+            "--throttle-window",
+            "2",
+            "--fault",
+            "operation=issueToken,status=503,count=2",
+            "--fault",
+            "drop=true,probability=0.1",
+            "--revocation-delay",
+            "900",
+        ])
+        .unwrap();
+        let builder = cli.options.builder();
+        assert_eq!(
+            builder.controls.throttling,
+            Some(
+                Throttling::service_limits()
+                    .scaled(0.01)
+                    .window(Duration::from_secs(2))
+            )
+        );
+        assert_eq!(builder.controls.faults.len(), 2);
+        assert_eq!(builder.controls.revocation_delay, Duration::from_secs(900));
+        assert!(builder.controls.signing_key_cache.is_some() || std::env::var_os("HOME").is_none());
+
+        let bad = Cli::try_parse_from(["x", "--fault", "status=200"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(bad.contains("status 200 is not an error status"), "{bad}");
+        assert!(Cli::try_parse_from(["x", "--throttle-window", "2"]).is_err());
+    }
+}

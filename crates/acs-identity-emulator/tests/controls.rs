@@ -1,0 +1,537 @@
+//! The emulator-only controls over HTTP and through the handle: faults, throttling, revocation
+//! delay, identity listing and reset, HMAC diagnostics and `Host` with the default port.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use acs_auth::{AccessKey, Clock, RequestToSign};
+use acs_identity_emulator::hmac_diagnostics::STRING_TO_SIGN_HEADER;
+use acs_identity_emulator::{FaultRule, Operation, Throttling};
+use base64::Engine as _;
+use common::{Answer, Client, KEY, builder, start};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// An unsigned request to an emulator-only endpoint.
+async fn control(client: &Client, method: Method, path: &str, body: Option<Value>) -> Answer {
+    let text = body.map(|b| b.to_string());
+    let request = client.request(method, path, text.as_deref());
+    client.execute(request).await
+}
+
+#[tokio::test]
+async fn two_injected_503s_then_success_on_the_third_try() {
+    let emulator = start().await;
+    let client = Client::new(&emulator);
+    let id = client.create_id().await;
+    let added = control(
+        &client,
+        Method::POST,
+        "/emulator/faults",
+        Some(json!({"operation": "issueToken", "status": 503, "count": 2, "retryAfter": 1})),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["id"], 1);
+    assert_eq!(added.body["count"], 2);
+
+    // Other operations are not hit.
+    assert_eq!(client.create(None).await.status, 201);
+    for attempt in 1..=2 {
+        let refused = client.issue(&id, r#"{"scopes":["chat"]}"#).await;
+        refused.assert_error(
+            503,
+            "ServiceUnavailable",
+            "Fault injected by the emulator (rule 1, operation issueToken).",
+            None,
+        );
+        assert_eq!(refused.headers["retry-after"], "1", "attempt {attempt}");
+        // The service's headers are there as on any answer.
+        assert!(refused.headers.contains_key("ms-cv"));
+    }
+    let third = client.issue(&id, r#"{"scopes":["chat"]}"#).await;
+    assert_eq!(third.status, 200, "{}", third.body);
+    let listed = control(&client, Method::GET, "/emulator/faults", None).await;
+    assert_eq!(listed.body, json!({"value": []}), "the rule is used up");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_are_listed_removed_and_cleared_over_http_and_the_handle() {
+    let emulator = start().await;
+    let client = Client::new(&emulator);
+    for rule in [
+        json!({"operation": "createIdentity", "status": 500}),
+        json!({"status": 429, "probability": 1.0, "retryAfter": 2}),
+    ] {
+        let a = control(&client, Method::POST, "/emulator/faults", Some(rule)).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+    }
+    let id = emulator
+        .add_fault(FaultRule::respond(503).on(Operation::RevokeTokens))
+        .unwrap();
+    assert_eq!(id, 3);
+    let listed = control(&client, Method::GET, "/emulator/faults", None).await;
+    assert_eq!(
+        listed.body,
+        json!({"value": [
+            {"id": 1, "operation": "createIdentity", "status": 500},
+            {"id": 2, "operation": "*", "status": 429, "probability": 1.0, "retryAfter": 2},
+            {"id": 3, "operation": "revokeTokens", "status": 503},
+        ]})
+    );
+    assert_eq!(emulator.faults().len(), 3);
+    // The first matching rule answers.
+    client.create(None).await.assert_error(
+        500,
+        "InternalServerError",
+        "Fault injected by the emulator (rule 1, operation createIdentity).",
+        None,
+    );
+    let throttled = client
+        .create(Some(r#"{"createTokenWithScopes":["chat"]}"#))
+        .await;
+    throttled.assert_error(
+        429,
+        "TooManyRequests",
+        "Fault injected by the emulator (rule 2, operation createIdentityAndToken).",
+        None,
+    );
+    assert_eq!(throttled.headers["retry-after"], "2");
+
+    let removed = control(&client, Method::DELETE, "/emulator/faults/1", None).await;
+    assert_eq!(removed.status, 204);
+    let again = control(&client, Method::DELETE, "/emulator/faults/1", None).await;
+    again.assert_error(404, "FaultRuleNotFound", "There is no fault rule 1.", None);
+    assert!(emulator.remove_fault(3));
+    let cleared = control(&client, Method::DELETE, "/emulator/faults", None).await;
+    assert_eq!(cleared.status, 204);
+    assert!(emulator.faults().is_empty());
+    assert_eq!(client.create(None).await.status, 201);
+
+    // The emulator-only endpoints are never hit by faults.
+    emulator.add_fault(FaultRule::respond(503)).unwrap();
+    let health = control(&client, Method::GET, "/emulator/health", None).await;
+    assert_eq!(health.status, 200);
+    emulator.clear_faults();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_rule_is_refused_with_what_is_wrong() {
+    let emulator = start().await;
+    let client = Client::new(&emulator);
+    let cases = [
+        (
+            json!({"status": 200}),
+            "invalid fault rule: status 200 is not an error status (400..=599)",
+        ),
+        (
+            json!({"status": 503, "drop": true}),
+            "invalid fault rule: give either status or drop=true, not both",
+        ),
+        (
+            json!({"operation": "listUsers", "status": 503}),
+            "invalid fault rule: unknown operation `listUsers`; known: createIdentity, createIdentityAndToken, deleteIdentity, issueToken, revokeTokens, exchangeTeamsToken",
+        ),
+    ];
+    for (rule, message) in cases {
+        let a = control(&client, Method::POST, "/emulator/faults", Some(rule)).await;
+        a.assert_error(400, "ValidationError", message, Some("body"));
+    }
+    let a = control(
+        &client,
+        Method::POST,
+        "/emulator/faults",
+        Some(json!({"colour": 1})),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `colour`"),
+        "{}",
+        a.body
+    );
+    let a = control(&client, Method::PUT, "/emulator/faults", None).await;
+    assert_eq!(a.status, 405);
+    assert!(emulator.add_fault(FaultRule::respond(42)).is_err());
+    assert!(emulator.faults().is_empty());
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn dropped_connections_and_delays() {
+    let emulator = builder()
+        .fault(
+            FaultRule::drop_connection()
+                .on(Operation::CreateIdentity)
+                .times(1),
+        )
+        .fault(FaultRule::delay_only(Duration::from_millis(300)).on(Operation::DeleteIdentity))
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&emulator);
+    let request = client.signed(Method::POST, "/identities?api-version=2023-10-01", None);
+    let error = client.http.execute(request).await.unwrap_err();
+    assert!(
+        !error.is_status() && error.status().is_none(),
+        "no answer, the connection was closed: {error:?}"
+    );
+    let id = client.create_id().await;
+    let started = Instant::now();
+    assert_eq!(client.delete(&id).await.status, 204, "served, late");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttling_answers_429_with_retry_after_until_the_window_frees() {
+    // 0.001 of the service's limits: one request of each operation per (here 2-second) window.
+    let emulator = builder()
+        .throttling(
+            Throttling::service_limits()
+                .scaled(0.001)
+                .window(Duration::from_secs(2)),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&emulator);
+    let id = client.create_id().await;
+    let refused = client.create(None).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "TooManyRequests");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Too many createIdentity requests: the limit is 1 per 2 seconds (emulator throttling). Retry after "
+        ),
+        "{message}"
+    );
+    let retry_after: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // Each operation has its own limit; unauthenticated requests are not counted.
+    let wrong = Client::with_key(&emulator, "d3Jvbmc=");
+    assert_eq!(wrong.issue(&id, r#"{"scopes":["chat"]}"#).await.status, 401);
+    assert_eq!(
+        client.issue(&id, r#"{"scopes":["chat"]}"#).await.status,
+        200
+    );
+    assert_eq!(
+        client.issue(&id, r#"{"scopes":["chat"]}"#).await.status,
+        429
+    );
+
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    assert_eq!(client.create(None).await.status, 201, "the window freed up");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invalid_setting_refuses_to_start() {
+    let error = builder()
+        .throttling(Throttling::service_limits().scaled(-1.0))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid throttling: the scale -1 must be above 0 and at most 1000"
+    );
+    let error = builder()
+        .revocation_delay(Duration::from_secs(2 * 24 * 3600))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the revocation delay of 172800 s is above the maximum of 86400 s"
+    );
+}
+
+/// A clock a test moves forward.
+#[derive(Debug)]
+struct ManualClock(Mutex<SystemTime>);
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl ManualClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+#[tokio::test]
+async fn revoked_tokens_stay_valid_for_the_revocation_delay() {
+    let clock = Arc::new(ManualClock(Mutex::new(SystemTime::now())));
+    let emulator = builder()
+        .clock(clock.clone())
+        .revocation_delay(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let client = Client::new(&emulator);
+    let id = client.create_id().await;
+    let token = client.issue_token(&id).await;
+    assert_eq!(client.revoke(&id).await.status, 204);
+    assert_eq!(
+        client.validate(&token).await["valid"],
+        true,
+        "still propagating"
+    );
+    clock.advance(Duration::from_secs(59));
+    assert!(emulator.validate_token(&token).valid);
+    // A token issued after the revoke is not affected by it.
+    let later = client.issue_token(&id).await;
+    clock.advance(Duration::from_secs(1));
+    let report = client.validate(&token).await;
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["reason"], "revoked");
+    assert!(emulator.validate_token(&later).valid);
+    // Deletion stays immediate.
+    assert_eq!(client.delete(&id).await.status, 204);
+    assert_eq!(client.validate(&later).await["reason"], "identityDeleted");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_delay_revocation_is_immediate() {
+    let emulator = start().await;
+    let client = Client::new(&emulator);
+    let id = client.create_id().await;
+    let token = client.issue_token(&id).await;
+    assert_eq!(client.revoke(&id).await.status, 204);
+    assert_eq!(client.validate(&token).await["reason"], "revoked");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn identities_are_listed_and_reset_forgets_them() {
+    let emulator = start().await;
+    let client = Client::new(&emulator);
+    let first = client.create_id().await;
+    let second = client.create_id().await;
+    let token = client.issue_token(&second).await;
+    assert_eq!(client.revoke(&second).await.status, 204);
+    assert_eq!(client.delete(&first).await.status, 204);
+
+    let live = control(&client, Method::GET, "/emulator/identities", None).await;
+    assert_eq!(live.status, 200);
+    let entries = live.body["value"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{}", live.body);
+    assert_eq!(entries[0]["id"], second.as_str());
+    assert_eq!(entries[0]["deleted"], false);
+    assert_eq!(entries[0]["tokensRevoked"], true);
+    let created_on = entries[0]["createdOn"].as_str().unwrap();
+    assert!(created_on.ends_with("+00:00"), "{created_on}");
+    let all = control(
+        &client,
+        Method::GET,
+        "/emulator/identities?includeDeleted=true",
+        None,
+    )
+    .await;
+    let ids: Vec<(&str, bool)> = all.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["deleted"].as_bool().unwrap()))
+        .collect();
+    assert!(ids.contains(&(first.as_str(), true)) && ids.contains(&(second.as_str(), false)));
+    let from_handle = emulator.identities(false);
+    assert_eq!(from_handle.len(), 1);
+    assert_eq!(from_handle[0].id, second);
+    assert_eq!(
+        serde_json::to_value(&from_handle).unwrap(),
+        live.body["value"]
+    );
+
+    emulator
+        .add_fault(FaultRule::respond(503).on(Operation::IssueToken))
+        .unwrap();
+    let reset = control(&client, Method::POST, "/emulator/reset", None).await;
+    assert_eq!(reset.status, 204);
+    assert!(emulator.identities(true).is_empty());
+    assert!(emulator.faults().is_empty(), "reset clears fault rules");
+    assert_eq!(emulator.health().identities, 0);
+    assert_eq!(client.validate(&token).await["reason"], "identityNotFound");
+    client
+        .issue(&second, r#"{"scopes":["chat"]}"#)
+        .await
+        .assert_error(
+            404,
+            "IdentityNotFound",
+            "Provided identity doesn't exist.",
+            None,
+        );
+    // The resource stays the same: new identities work at once.
+    let third = client.create_id().await;
+    client.issue_token(&third).await;
+    emulator.reset().await.unwrap();
+    assert!(emulator.identities(true).is_empty());
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn reset_survives_a_restart_of_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = builder().data_dir(dir.path()).start().await.unwrap();
+    let client = Client::new(&emulator);
+    client.create_id().await;
+    emulator.reset().await.unwrap();
+    let kept = client.create_id().await;
+    emulator.shutdown().await;
+    let emulator = builder().data_dir(dir.path()).start().await.unwrap();
+    let ids: Vec<String> = emulator
+        .identities(true)
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, [kept]);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_hmac_failure_returns_the_string_to_sign_the_emulator_computed() {
+    let emulator = start().await;
+    let wrong = Client::with_key(&emulator, "d3Jvbmc=");
+    let path = "/identities?api-version=2023-10-01";
+    let request = wrong.signed(Method::POST, path, Some("{}"));
+    let date = request.headers()["x-ms-date"].to_str().unwrap().to_owned();
+    let answer = wrong.execute(request).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        answer.body["error"]["innererror"]["code"],
+        "SignatureMismatch"
+    );
+    let encoded = answer.headers[STRING_TO_SIGN_HEADER].to_str().unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    let host = format!("127.0.0.1:{}", emulator.local_addr().port());
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        format!(
+            "POST\n{path}\n{date};{host};{}",
+            acs_auth::content_hash(b"{}")
+        )
+    );
+    // A good request gets no such header; nor does an error that is not an HMAC one.
+    let client = Client::new(&emulator);
+    let ok = client.create(None).await;
+    assert!(!ok.headers.contains_key(STRING_TO_SIGN_HEADER));
+    let unsigned = client.request(Method::POST, path, None);
+    let missing = client.execute(unsigned).await;
+    assert_eq!(missing.status, 401);
+    assert!(!missing.headers.contains_key(STRING_TO_SIGN_HEADER));
+    emulator.shutdown().await;
+}
+
+/// Sends one HTTP/1.1 request by hand with `Host: host`, signed for `signed_host`; the status.
+async fn status_with_host(port: u16, host: &str, signed_host: &str) -> u16 {
+    let key = AccessKey::from_base64(KEY).unwrap();
+    let target = "/identities?api-version=2023-10-01";
+    let signed = acs_auth::sign(
+        &key,
+        &RequestToSign {
+            method: "POST",
+            path_and_query: target,
+            host: signed_host,
+            body: b"",
+        },
+        SystemTime::now(),
+    );
+    let request = format!(
+        "POST {target} HTTP/1.1\r\nHost: {host}\r\nx-ms-date: {}\r\nx-ms-content-sha256: {}\r\nAuthorization: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        signed.date, signed.content_sha256, signed.authorization
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_host_with_or_without_the_default_port_is_accepted() {
+    let emulator = start().await;
+    let port = emulator.local_addr().port();
+    // Signed without the default port, sent with it (and the other way round).
+    assert_eq!(
+        status_with_host(port, "localhost:80", "localhost").await,
+        201
+    );
+    assert_eq!(
+        status_with_host(port, "localhost", "localhost:80").await,
+        201
+    );
+    assert_eq!(status_with_host(port, "localhost", "localhost").await, 201);
+    // Any other port is part of what is signed.
+    assert_eq!(
+        status_with_host(port, "localhost:81", "localhost").await,
+        401
+    );
+    assert_eq!(
+        status_with_host(port, "localhost", "localhost:81").await,
+        401
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_in_memory_start_takes_its_key_from_the_cache_and_refills_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("keys");
+    let count = || std::fs::read_dir(&dir).map_or(0, |d| d.count());
+    let first = builder()
+        .signing_key_cache(Some(dir.clone()))
+        .start()
+        .await
+        .unwrap();
+    let first_kid = first.jwks().keys[0].kid.clone();
+    first.shutdown().await;
+    assert_eq!(
+        count(),
+        acs_identity_emulator::signing_key_cache::POOL_SIZE,
+        "a graceful shutdown waits for the refill"
+    );
+    let second = builder()
+        .signing_key_cache(Some(dir.clone()))
+        .start()
+        .await
+        .unwrap();
+    assert_ne!(
+        second.jwks().keys[0].kid,
+        first_kid,
+        "never the same key twice"
+    );
+    // The key is usable: tokens issued and validated.
+    let client = Client::new(&second);
+    let id = client.create_id().await;
+    let token = client.issue_token(&id).await;
+    assert!(second.validate_token(&token).valid);
+    second.shutdown().await;
+}

@@ -1,0 +1,195 @@
+//! The acs-identity facade's retry policy against faults the emulator injects on demand and against
+//! its throttling (in-process emulator, loopback, in memory): injected 503s and 429s, a dropped
+//! connection and a slow answer are retried until success; a fault that never clears surfaces as
+//! the service error.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions
+
+use std::time::{Duration, Instant};
+
+use acs_identity::{
+    CommunicationIdentityClient, CommunicationIdentityClientOptions, ErrorKind, RetryOptions,
+    TokenScope,
+};
+use acs_identity_emulator::{
+    Emulator, EmulatorBuilder, EmulatorHandle, FaultRule, Operation, Throttling,
+};
+
+fn builder() -> EmulatorBuilder {
+    Emulator::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .in_memory()
+}
+
+async fn emulator() -> EmulatorHandle {
+    builder().start().await.unwrap()
+}
+
+/// The facade's default policy (3 retries, Retry-After honoured), with a short first backoff so
+/// the suite stays quick.
+fn client_with(emulator: &EmulatorHandle, retry: RetryOptions) -> CommunicationIdentityClient {
+    let options = CommunicationIdentityClientOptions::default().with_retry(retry);
+    CommunicationIdentityClient::from_connection_string(
+        &emulator.connection_string(),
+        Some(options),
+    )
+    .unwrap()
+}
+
+fn client(emulator: &EmulatorHandle) -> CommunicationIdentityClient {
+    client_with(
+        emulator,
+        RetryOptions::default().with_initial_delay(Duration::from_millis(50)),
+    )
+}
+
+#[tokio::test]
+async fn two_injected_503s_then_success_on_the_third_try() {
+    let emulator = emulator().await;
+    let c = client(&emulator);
+    emulator
+        .add_fault(
+            FaultRule::respond(503)
+                .on(Operation::CreateIdentity)
+                .times(2),
+        )
+        .unwrap();
+    let user = c.create_user(None).await.unwrap();
+    assert!(
+        emulator.faults().is_empty(),
+        "both 503s were answered: three tries"
+    );
+    let listed: Vec<String> = emulator
+        .identities(false)
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        listed,
+        [user.id().to_string()],
+        "one identity created, not three"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_injected_429s_with_retry_after_then_success() {
+    let emulator = emulator().await;
+    let c = client(&emulator);
+    let user = c.create_user(None).await.unwrap();
+    emulator
+        .add_fault(
+            FaultRule::respond(429)
+                .on(Operation::IssueToken)
+                .times(2)
+                .retry_after(1),
+        )
+        .unwrap();
+    let started = Instant::now();
+    let token = c.get_token(&user, &[TokenScope::Chat], None).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "waited Retry-After twice"
+    );
+    assert!(emulator.validate_token(token.token.secret()).valid);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection_and_a_slow_answer_are_retried() {
+    let emulator = builder()
+        .fault(
+            FaultRule::drop_connection()
+                .on(Operation::CreateIdentity)
+                .times(1),
+        )
+        .fault(
+            FaultRule::delay_only(Duration::from_secs(2))
+                .on(Operation::RevokeTokens)
+                .times(1),
+        )
+        .start()
+        .await
+        .unwrap();
+    let options = CommunicationIdentityClientOptions::default()
+        .with_retry(RetryOptions::default().with_initial_delay(Duration::from_millis(50)))
+        .with_per_try_timeout(Duration::from_millis(500));
+    let c = CommunicationIdentityClient::from_connection_string(
+        &emulator.connection_string(),
+        Some(options),
+    )
+    .unwrap();
+    let user = c.create_user(None).await.unwrap();
+    // The slow first answer times out on the client; the retry is answered at once.
+    c.revoke_tokens(&user, None).await.unwrap();
+    assert!(emulator.faults().is_empty());
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_fault_that_never_clears_surfaces_the_service_error() {
+    let emulator = emulator().await;
+    let c = client_with(
+        &emulator,
+        RetryOptions::default()
+            .with_max_retries(2)
+            .with_initial_delay(Duration::from_millis(20)),
+    );
+    let user = c.create_user(None).await.unwrap();
+    emulator
+        .add_fault(FaultRule::respond(503).on(Operation::DeleteIdentity))
+        .unwrap();
+    let error = c.delete_user(&user, None).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Service);
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(error.code(), Some("ServiceUnavailable"));
+    assert!(
+        error
+            .message()
+            .starts_with("Fault injected by the emulator (rule 1, operation deleteIdentity)"),
+        "{}",
+        error.message()
+    );
+
+    emulator.clear_faults();
+    emulator
+        .add_fault(
+            FaultRule::respond(429)
+                .on(Operation::CreateIdentityAndToken)
+                .retry_after(1),
+        )
+        .unwrap();
+    let error = c
+        .create_user_and_token(&[TokenScope::Chat], None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(error.code(), Some("TooManyRequests"));
+    // The fault is for one operation only; the identity still exists.
+    c.delete_user(&user, None).await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttling_at_scaled_limits_is_retried_after_retry_after() {
+    let emulator = builder()
+        .throttling(
+            Throttling::service_limits()
+                .scaled(0.001)
+                .window(Duration::from_secs(1)),
+        )
+        .start()
+        .await
+        .unwrap();
+    let c = client(&emulator);
+    let first = c.create_user(None).await.unwrap();
+    let started = Instant::now();
+    let second = c.create_user(None).await.unwrap();
+    assert_ne!(first.id(), second.id());
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "the second create waited for the window to free"
+    );
+    assert_eq!(emulator.identities(false).len(), 2);
+    emulator.shutdown().await;
+}
