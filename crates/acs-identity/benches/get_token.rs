@@ -475,8 +475,15 @@ fn main() {
         let (bare_rate, bare_cpu) = (median(&bare, |r| r.0), median(&bare, |r| r.1));
         let (facade_rate, facade_cpu) = (median(&facade, |r| r.0), median(&facade, |r| r.1));
         let (azure_rate, azure_cpu) = (median(&azure, |r| r.0), median(&azure, |r| r.1));
+        // azure_core's errors capture a backtrace when RUST_BACKTRACE (or RUST_LIB_BACKTRACE)
+        // asks for one, and its client request id policy makes one per call (a header lookup that
+        // misses): its figures depend on that setting, so the run names it.
+        let backtrace = ["RUST_LIB_BACKTRACE", "RUST_BACKTRACE"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().map(|v| format!("{name}={v}")))
+            .unwrap_or_else(|| "RUST_BACKTRACE unset".to_owned());
         println!(
-            "get_token, concurrency {}, {quick} calls per round, {rounds} rotated rounds (medians):",
+            "get_token, concurrency {}, {quick} calls per round, {rounds} rotated rounds (medians), {backtrace}:",
             concurrency()
         );
         println!(
