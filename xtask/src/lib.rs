@@ -14,6 +14,9 @@ pub mod codegen;
 mod descriptions;
 pub mod import_spec;
 pub mod order;
+pub mod public_api;
+pub mod semver_check;
+pub mod workspace;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
