@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
+use crate::workspace::PublishedCrate;
 use crate::{Error, Result};
 
 /// Directory of the release baselines, relative to the workspace root: one `<crate>.txt` per
@@ -329,6 +330,42 @@ pub struct CurrentApi {
     pub lib: String,
     /// Its listing.
     pub listing: String,
+}
+
+/// The current API of every crate of `crates` that has a library, from its rustdoc JSON.
+pub fn current_apis(root: &Path, crates: &[PublishedCrate]) -> Result<Vec<CurrentApi>> {
+    let mut apis = Vec::new();
+    for krate in crates {
+        let (Some(lib), Some(listing)) = (&krate.lib, crate::public_api::listing(root, krate)?)
+        else {
+            continue;
+        };
+        apis.push(CurrentApi {
+            name: krate.name.clone(),
+            version: krate.version.clone(),
+            lib: lib.clone(),
+            listing,
+        });
+    }
+    Ok(apis)
+}
+
+/// Writes the release baseline of each of `apis` (the listing under its current version).
+pub fn write_baselines(root: &Path, apis: &[CurrentApi]) -> Result<()> {
+    let dir = root.join(BASELINE_DIR);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    for api in apis {
+        let baseline = Baseline {
+            version: api.version.clone(),
+            listing: api.listing.clone(),
+        };
+        crate::write(
+            &baseline_path(root, &api.name),
+            &baseline.to_text(&api.name),
+        )?;
+    }
+    Ok(())
 }
 
 /// Checks every crate of `apis` that has a release baseline under `root`.

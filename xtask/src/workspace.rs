@@ -45,6 +45,11 @@ struct Metadata {
 }
 
 #[derive(Deserialize)]
+struct TargetDirectory {
+    target_directory: PathBuf,
+}
+
+#[derive(Deserialize)]
 struct Package {
     name: String,
     version: String,
@@ -91,6 +96,23 @@ pub fn run(command: &mut Command) -> Result<String> {
     }
     String::from_utf8(output.stdout)
         .map_err(|e| Error::new(format!("{command:?} printed non-UTF-8 output: {e}")))
+}
+
+fn metadata(root: &Path) -> Result<String> {
+    run(cargo().current_dir(root).args([
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--locked",
+    ]))
+}
+
+/// The workspace's target directory (where `cargo package` writes the `.crate` files).
+pub fn target_directory(root: &Path) -> Result<PathBuf> {
+    let metadata: TargetDirectory = serde_json::from_str(&metadata(root)?)
+        .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+    Ok(metadata.target_directory)
 }
 
 /// Every published crate of the workspace at `root`, in `cargo metadata`'s (member) order.
