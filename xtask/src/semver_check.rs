@@ -611,6 +611,32 @@ pub fn k::Hook::call(&self)
     }
 
     #[test]
+    fn written_baselines_are_read_back_and_checked() {
+        let root = tempfile::tempdir().unwrap();
+        let api = CurrentApi {
+            name: "k".into(),
+            version: Version::new(0, 4, 0),
+            lib: "k".into(),
+            listing: BASE.into(),
+        };
+        assert_eq!(read_baseline(root.path(), "k").unwrap(), None);
+        assert_eq!(
+            check(root.path(), std::slice::from_ref(&api)).unwrap(),
+            Vec::new()
+        );
+        write_baselines(root.path(), std::slice::from_ref(&api)).unwrap();
+        let text = std::fs::read_to_string(root.path().join(BASELINE_DIR).join("k.txt")).unwrap();
+        assert!(text.starts_with("# public API of k 0.4.0 as released\n"));
+        let changed = CurrentApi {
+            listing: without("pub k::Kind::A"),
+            ..api
+        };
+        let verdicts = check(root.path(), &[changed]).unwrap();
+        assert_eq!(verdicts.len(), 1);
+        assert!(verdicts[0].failure().unwrap().contains("at least 0.5.0"));
+    }
+
+    #[test]
     fn item_paths_end_before_generics_bounds_and_signatures() {
         assert_eq!(item_path("a::S<'a>"), "a::S");
         assert_eq!(item_path("a::S(pub u8)"), "a::S");
