@@ -4,6 +4,12 @@
 //!   Communication Identity API into the OpenAPI 3.0 document under `spec/` (see [`import_spec`]).
 //! - `codegen [--check]`: generates `crates/acs-identity-rest/src/generated.rs` from that document
 //!   with progenitor (see [`codegen`]); `--check` only compares and prints a diff.
+//! - `release-check`: everything that must hold before a crate is published (see
+//!   [`release_check`]): packages verified from their `.crate` files, docs without warnings,
+//!   CHANGELOG entries, MSRV declared once, generated code marked, the semver check.
+//! - `release-baseline [<crate>...]`: records the public API of the named (default: every)
+//!   published library as its release baseline, when that version is released (see
+//!   [`semver_check`]).
 //!
 //! The tasks are also library functions so that the workspace's tests can run them.
 
@@ -15,6 +21,10 @@ mod descriptions;
 pub mod import_spec;
 pub mod operations;
 pub mod order;
+pub mod public_api;
+pub mod release_check;
+pub mod semver_check;
+pub mod workspace;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

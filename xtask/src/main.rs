@@ -1,10 +1,12 @@
 //! `cargo xtask <task>`: see the library docs (`xtask/src/lib.rs`) for the tasks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use xtask::codegen::{self, CheckOutcome};
-use xtask::{Error, Result, SPEC_PATH, import_spec, workspace_root};
+use xtask::{
+    Error, Result, SPEC_PATH, import_spec, release_check, semver_check, workspace, workspace_root,
+};
 
 const USAGE: &str = "\
 usage:
@@ -13,7 +15,15 @@ usage:
       spec/CommunicationIdentity.json). External $refs are resolved next to the file.
   cargo xtask codegen [--check]
       Generate crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json.
-      With --check, write nothing: exit 1 and print a diff if the checked-in file differs.";
+      With --check, write nothing: exit 1 and print a diff if the checked-in file differs.
+  cargo xtask release-check
+      Check every published crate before a release: cargo package (each built from its .crate),
+      README and license inside, path dependencies versioned, docs with warnings denied,
+      CHANGELOG entries, MSRV declared once, generated code marked, the semver check.
+      Exit 1 listing every problem found.
+  cargo xtask release-baseline [<crate>...]
+      Record the current public API of the named (default: every) published library as the
+      release baseline of its current version (xtask/release-baselines/<crate>.txt).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -80,10 +90,92 @@ fn run(args: &[String]) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some("release-check") => {
+            if args.len() > 1 {
+                return Err(Error::new(format!("unexpected arguments\n{USAGE}")));
+            }
+            release_check(&root)
+        }
+        Some("release-baseline") => {
+            let crates = workspace::published_crates(&root)?;
+            let named = &args[1..];
+            if let Some(unknown) = named.iter().find(|n| !crates.iter().any(|c| c.name == **n)) {
+                return Err(Error::new(format!("{unknown} is not a published crate")));
+            }
+            let chosen: Vec<_> = crates
+                .into_iter()
+                .filter(|c| named.is_empty() || named.contains(&c.name))
+                .collect();
+            let apis = semver_check::current_apis(&root, &chosen)?;
+            semver_check::write_baselines(&root, &apis)?;
+            for api in &apis {
+                println!(
+                    "{} written for {} {}",
+                    semver_check::baseline_path(&root, &api.name).display(),
+                    api.name,
+                    api.version
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
         _ => Err(Error::new(USAGE)),
+    }
+}
+
+/// Runs every check of `cargo xtask release-check`, printing each step and what it found.
+fn release_check(root: &Path) -> Result<ExitCode> {
+    let crates = workspace::published_crates(root)?;
+    let names: Vec<&str> = crates.iter().map(|c| c.name.as_str()).collect();
+    println!("published crates: {}", names.join(", "));
+    let mut problems = Vec::new();
+    let mut step = |name: &str, found: Vec<String>| {
+        let verdict = if found.is_empty() { "ok" } else { "FAILED" };
+        println!("{name}: {verdict}");
+        for problem in &found {
+            println!("  {problem}");
+        }
+        problems.extend(found);
+    };
+    let clippy_toml = xtask::read_to_string(&root.join("clippy.toml"))?;
+    step(
+        "manifests (metadata, rust-version = clippy msrv, versioned path dependencies)",
+        release_check::manifests(&crates, &clippy_toml),
+    );
+    step("changelogs", release_check::changelogs(&crates));
+    step(
+        "generated code marked",
+        release_check::generated_code(root)?,
+    );
+    let apis = semver_check::current_apis(root, &crates)?;
+    let verdicts = semver_check::check(root, &apis)?;
+    for api in &apis {
+        match verdicts.iter().find(|v| v.crate_name == api.name) {
+            Some(verdict) => println!("{verdict}"),
+            None => println!("{} {}: no release baseline yet", api.name, api.version),
+        }
+    }
+    step(
+        "semver against the release baselines",
+        verdicts
+            .iter()
+            .filter_map(semver_check::Verdict::failure)
+            .collect(),
+    );
+    step("docs (warnings denied)", release_check::docs(root, &crates));
+    let target_dir = workspace::target_directory(root)?;
+    step(
+        "cargo package (each crate built from its .crate file; README and license inside)",
+        release_check::packages(root, &target_dir, &crates),
+    );
+    if problems.is_empty() {
+        println!("release-check: ok");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: release-check found {} problem(s)", problems.len());
+        Ok(ExitCode::FAILURE)
     }
 }
