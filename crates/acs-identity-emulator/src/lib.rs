@@ -5,8 +5,10 @@
 mod api;
 pub mod auth;
 mod config;
+mod connections;
 pub mod entra;
 mod errors;
+mod guard;
 mod server;
 mod store;
 pub mod tls;
@@ -18,6 +20,7 @@ pub use config::{
     DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Emulator, EmulatorBuilder, Storage,
     default_listen,
 };
+pub use connections::ConnectionLimits;
 pub use errors::{CommunicationError, CommunicationErrorResponse, EmulatorError};
 pub use server::EmulatorHandle;
 pub use tokens::{Jwk, Jwks};

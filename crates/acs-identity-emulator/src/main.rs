@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acs_identity_emulator::{DEFAULT_DATA_DIR, Emulator, ready_line};
+use acs_identity_emulator::{ConnectionLimits, DEFAULT_DATA_DIR, Emulator, ready_line};
 use clap::Parser;
 
 /// A local Azure Communication Services Identity service: persistent, verifies HMAC signatures,
@@ -36,6 +36,20 @@ struct Args {
     /// Serve HTTPS with a locally generated certificate (its CA is written to the data directory).
     #[arg(long, env = "ACS_EMULATOR_TLS")]
     tls: bool,
+
+    /// Also serve requests for this host name (repeatable; comma-separated in the variable).
+    /// Only loopback addresses and `localhost` are served otherwise, against DNS rebinding.
+    #[arg(
+        long = "allow-host",
+        env = "ACS_EMULATOR_ALLOW_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    allow_hosts: Vec<String>,
+
+    /// Most connections open at once; more are closed at once, with a warning in the log.
+    #[arg(long, env = "ACS_EMULATOR_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections())]
+    max_connections: usize,
 
     /// Write the bound port number to this file once listening (for scripts).
     #[arg(long, env = "ACS_EMULATOR_PORT_FILE")]
@@ -80,7 +94,13 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let mut builder = Emulator::builder().listen(args.listen).tls(args.tls);
+    let mut builder = Emulator::builder()
+        .listen(args.listen)
+        .tls(args.tls)
+        .connection_limits(ConnectionLimits::default().with_max_connections(args.max_connections));
+    for host in &args.allow_hosts {
+        builder = builder.allow_host(host.as_str());
+    }
     builder = if args.in_memory {
         builder.in_memory()
     } else {

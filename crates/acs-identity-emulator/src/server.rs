@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use acs_auth::AccessKey;
-use axum::serve::ListenerExt as _;
 use base64::Engine as _;
 use tokio::sync::oneshot;
 use url::Url;
 
 use crate::api::{self, App, Health, TokenValidation};
 use crate::config::{EmulatorBuilder, SecretText, Storage};
+use crate::connections;
 use crate::errors::EmulatorError;
+use crate::guard::{self, HostPolicy};
 use crate::store::{self, MetaUpdate, Store};
 use crate::tls;
 use crate::tokens::{Jwks, TokenSigner, generate_signing_key};
@@ -161,26 +162,6 @@ fn loopback_for(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Serves `router` on `listener` (plain TCP or TLS) until `signal`, in a task.
-fn spawn_server<L>(
-    listener: L,
-    router: axum::Router,
-    signal: impl Future<Output = ()> + Send + 'static,
-) -> tokio::task::JoinHandle<()>
-where
-    L: axum::serve::Listener,
-    L::Addr: fmt::Debug,
-{
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(signal)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped");
-        }
-    })
-}
-
 pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, EmulatorError> {
     let given_key = match &settings.access_key {
         Some(text) => {
@@ -296,28 +277,26 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         clock: Arc::clone(&settings.clock),
         max_body_bytes: settings.max_body_bytes,
     });
-    let router = api::router(Arc::clone(&app));
+    let policy = Arc::new(HostPolicy::new(&settings.allowed_hosts));
+    let router = api::router(Arc::clone(&app))
+        .layer(axum::middleware::from_fn_with_state(policy, guard::guard));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let signal = async move {
         let _ = shutdown_rx.await;
     };
-    let task = match &tls_material {
-        Some(material) => {
-            let config = tls::server_config(material)?;
-            let listener =
-                tls::TlsListener::new(listener, config).map_err(|source| EmulatorError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
-            spawn_server(listener, router, signal)
-        }
-        None => {
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            spawn_server(listener, router, signal)
-        }
+    let acceptor = match &tls_material {
+        Some(material) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+            material,
+        )?)),
+        None => None,
     };
+    let task = tokio::spawn(connections::serve(
+        listener,
+        acceptor,
+        router,
+        settings.limits,
+        signal,
+    ));
 
     tracing::info!(endpoint = %endpoint, resource_id = %app.resource_id, "ACS Identity emulator started");
     Ok(EmulatorHandle {
