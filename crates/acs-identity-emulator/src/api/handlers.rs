@@ -329,6 +329,17 @@ pub(crate) fn exchange_teams_token(app: &App, body: &[u8]) -> Result<Response, A
             "appId",
         ));
     }
+    // The service compares userId with the token's `oid`, an Entra object id: always a GUID.
+    if uuid::Uuid::try_parse(user_id).is_err() {
+        return Err(ApiError::validation(
+            "Provided AAD token issued for unexpected user.",
+            "userId",
+        )
+        .with_inner(
+            "InvalidUserId",
+            "userId must be the Teams user's Entra ID object id, a GUID.",
+        ));
+    }
     if !jwt
         .str_claim("oid")
         .is_some_and(|o| o.eq_ignore_ascii_case(user_id))
