@@ -6,6 +6,7 @@ mod api;
 pub mod auth;
 mod config;
 mod connections;
+mod data_dir;
 pub mod entra;
 mod errors;
 mod guard;

@@ -13,6 +13,7 @@ use url::Url;
 use crate::api::{self, App, Health, TokenValidation};
 use crate::config::{EmulatorBuilder, SecretText, Storage};
 use crate::connections;
+use crate::data_dir;
 use crate::errors::EmulatorError;
 use crate::guard::{self, HostPolicy};
 use crate::store::{self, MetaUpdate, Store};
@@ -129,24 +130,6 @@ impl Drop for EmulatorHandle {
     }
 }
 
-fn data_dir_error(path: &Path, source: std::io::Error) -> EmulatorError {
-    EmulatorError::DataDir {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|e| data_dir_error(dir, e))
-}
-
 fn generate_access_key() -> Result<String, EmulatorError> {
     let mut bytes = [0u8; 64];
     aws_lc_rs::rand::fill(&mut bytes)
@@ -182,7 +165,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
     };
     let data_dir = match &settings.storage {
         Storage::Directory(dir) => {
-            create_private_dir(dir)?;
+            data_dir::prepare(dir)?;
             Some(dir.clone())
         }
         Storage::InMemory => None,
@@ -206,26 +189,40 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 None => generate_signing_key()?,
             };
             let signer = TokenSigner::from_pkcs8(&signing_key)?;
+            // Certificates are checked by clients against the real time, not the emulator's clock.
+            let now = std::time::SystemTime::now();
             let stored_tls = match (
                 meta.tls_ca_cert_pem,
                 meta.tls_ca_key_pem,
                 meta.tls_cert_pem,
                 meta.tls_key_pem,
+                meta.tls_not_after,
             ) {
-                (Some(ca_cert_pem), Some(ca_key_pem), Some(cert_pem), Some(key_pem)) => {
+                (Some(ca_cert_pem), Some(ca_key_pem), Some(cert_pem), Some(key_pem), not_after)
+                    if tls::still_usable(not_after, now) =>
+                {
                     Some(store::TlsMaterial {
                         ca_cert_pem,
                         ca_key_pem,
                         cert_pem,
                         key_pem,
+                        not_after: not_after.unwrap_or_default(),
                     })
+                }
+                (Some(_), ..) if want_tls => {
+                    tracing::warn!(
+                        "replacing the stored TLS certificate authority (expiring, or made \
+                         without name constraints by an older version): trust the new {}",
+                        tls::CA_CERT_FILE
+                    );
+                    None
                 }
                 _ => None,
             };
             let tls_material = match (want_tls, stored_tls) {
                 (false, _) => None,
                 (true, Some(m)) => Some(m),
-                (true, None) => Some(tls::generate()?),
+                (true, None) => Some(tls::generate(now)?),
             };
             let update = MetaUpdate {
                 access_key: access_key.clone(),
@@ -244,7 +241,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
     let mut ca_cert_path = None;
     if let (Some(material), Some(dir)) = (&tls_material, &data_dir) {
         let path = dir.join(tls::CA_CERT_FILE);
-        std::fs::write(&path, &material.ca_cert_pem).map_err(|e| data_dir_error(&path, e))?;
+        // A certificate is public (clients are given it): only keys are kept private.
+        std::fs::write(&path, &material.ca_cert_pem).map_err(|source| EmulatorError::DataDir {
+            path: path.clone(),
+            source,
+        })?;
         ca_cert_path = Some(path);
     }
 

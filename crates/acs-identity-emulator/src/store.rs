@@ -75,6 +75,8 @@ pub(crate) struct Meta {
     pub(crate) tls_ca_key_pem: Option<String>,
     pub(crate) tls_cert_pem: Option<String>,
     pub(crate) tls_key_pem: Option<String>,
+    /// When the stored TLS certificates expire (Unix seconds); absent before they had a limit.
+    pub(crate) tls_not_after: Option<u64>,
 }
 
 enum WriteOp {
@@ -119,6 +121,8 @@ pub(crate) struct TlsMaterial {
     pub(crate) ca_key_pem: String,
     pub(crate) cert_pem: String,
     pub(crate) key_pem: String,
+    /// When the certificates expire, Unix seconds.
+    pub(crate) not_after: u64,
 }
 
 fn storage_error(e: impl std::fmt::Display) -> EmulatorError {
@@ -154,19 +158,11 @@ fn get_u64(
     }
 }
 
-/// Opens (or creates) the database: a file under `dir`, or memory when `dir` is `None`.
+/// Opens (or creates) the database: a file under `dir` (checked before any write, see
+/// [`crate::data_dir`]), or memory when `dir` is `None`.
 pub(crate) fn open_database(dir: Option<&Path>) -> Result<Database, EmulatorError> {
     match dir {
-        Some(dir) => {
-            let path = dir.join(DB_FILE);
-            Database::create(&path).map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => EmulatorError::Storage(format!(
-                    "{} is already open in another emulator; stop it or use another --data-dir",
-                    path.display()
-                )),
-                other => EmulatorError::Storage(format!("{}: {other}", path.display())),
-            })
-        }
+        Some(dir) => crate::data_dir::open_database(dir),
         None => Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(storage_error),
@@ -192,12 +188,35 @@ pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
         tls_ca_key_pem: get_text(&table, "tls_ca_key")?,
         tls_cert_pem: get_text(&table, "tls_cert")?,
         tls_key_pem: get_text(&table, "tls_key")?,
+        tls_not_after: get_u64(&table, "tls_not_after")?,
     })
+}
+
+/// Every identity record of `db` (none when the table does not exist yet).
+fn load_identities(db: &Database) -> Result<HashMap<String, IdentityRecord>, EmulatorError> {
+    let mut identities = HashMap::new();
+    let txn = db.begin_read().map_err(storage_error)?;
+    let table = match txn.open_table(IDENTITIES) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(identities),
+        Err(e) => return Err(storage_error(e)),
+    };
+    for entry in table.iter().map_err(storage_error)? {
+        let (k, v) = entry.map_err(storage_error)?;
+        let record = IdentityRecord::decode(v.value()).ok_or_else(|| {
+            EmulatorError::Storage(format!("identity record {} is corrupt", k.value()))
+        })?;
+        identities.insert(k.value().to_owned(), record);
+    }
+    Ok(identities)
 }
 
 impl Store {
     /// Persists `update`, starts a new boot, loads identities and starts the writer thread.
     pub(crate) fn start(db: Database, update: &MetaUpdate) -> Result<Store, EmulatorError> {
+        // Everything is read and decoded before the first write: a bad record stops the start
+        // with the file as it was.
+        let identities = load_identities(&db)?;
         let txn = db.begin_write().map_err(storage_error)?;
         let boot;
         let mut tokens_valid_from;
@@ -233,6 +252,8 @@ impl Store {
                     .map_err(storage_error)?;
                 meta.insert("tls_key", tls.key_pem.as_bytes())
                     .map_err(storage_error)?;
+                meta.insert("tls_not_after", tls.not_after.to_le_bytes().as_slice())
+                    .map_err(storage_error)?;
             }
             // Make sure the identities table exists so reads never miss it.
             txn.open_table(IDENTITIES).map_err(storage_error)?;
@@ -242,19 +263,6 @@ impl Store {
             return Err(EmulatorError::Storage(
                 "the data directory has been started too many times".into(),
             ));
-        }
-
-        let mut identities = HashMap::new();
-        {
-            let txn = db.begin_read().map_err(storage_error)?;
-            let table = txn.open_table(IDENTITIES).map_err(storage_error)?;
-            for entry in table.iter().map_err(storage_error)? {
-                let (k, v) = entry.map_err(storage_error)?;
-                let record = IdentityRecord::decode(v.value()).ok_or_else(|| {
-                    EmulatorError::Storage(format!("identity record {} is corrupt", k.value()))
-                })?;
-                identities.insert(k.value().to_owned(), record);
-            }
         }
 
         let identities = Arc::new(RwLock::new(identities));

@@ -142,9 +142,10 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         Just("Scopes"),
         Just("other"),
     ];
+    let user = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
     let teams = crate::entra::test_token(
         "a",
-        "u",
+        user,
         SystemTime::now() + std::time::Duration::from_secs(3600),
     );
     let good = prop_oneof![
@@ -152,7 +153,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         Just(br#"{"scopes": ["voip", "chat.join"], "expiresInMinutes": null}"#.to_vec()),
         Just(br#"{"createTokenWithScopes":["voip"],"expiresInMinutes":60}"#.to_vec()),
         Just(
-            serde_json::json!({"token": teams, "appId": "a", "userId": "u"})
+            serde_json::json!({"token": teams, "appId": "a", "userId": user})
                 .to_string()
                 .into_bytes()
         ),
