@@ -230,7 +230,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 signing_key_pkcs8: signing_key,
                 tls: tls_material.clone(),
             };
-            let store = Store::start(db, &update)?;
+            let reopen = dir_for_db.map(|dir| -> store::Reopen {
+                let path = data_dir::database_path(&dir);
+                Box::new(move || data_dir::open_checked(&path))
+            });
+            let store = Store::start_with_reopen(db, &update, reopen)?;
             Ok((store, access_key, resource_id, signer, tls_material))
         })
         .await
