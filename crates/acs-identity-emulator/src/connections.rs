@@ -29,11 +29,10 @@ use crate::errors::ApiError;
 
 /// Timeouts and the connection limit of the emulator's server.
 ///
-/// The defaults: 30 s for a request's head to arrive (also how long an idle HTTP/1.1 keep-alive
-/// connection stays open), 60 s from the head to the response (reading the body included),
-/// 120 s without a byte either way on any connection (HTTP/2 included), 10 s for a TLS
-/// handshake, and 512 connections open at once (more are accepted and closed at once, with a
-/// warning in the log).
+/// The defaults: 30 s for a request's head (request line and headers) to arrive, 60 s from the
+/// head to the response (reading the body included), 30 s without a byte either way on any
+/// connection (idle keep-alive and HTTP/2 connections included), 10 s for a TLS handshake, and
+/// 512 connections open at once (more are accepted and closed at once, with a warning in the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     header_timeout: Duration,
@@ -48,7 +47,7 @@ impl Default for ConnectionLimits {
         Self {
             header_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(10),
             max_connections: 512,
         }
@@ -56,9 +55,7 @@ impl Default for ConnectionLimits {
 }
 
 impl ConnectionLimits {
-    /// How long an HTTP/1.1 request head (request line and headers) may take to arrive, counted
-    /// from when the connection is ready for it: also how long an idle keep-alive connection is
-    /// kept.
+    /// How long an HTTP/1.1 request head (request line and headers) may take to arrive.
     pub fn with_header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout;
         self
@@ -71,7 +68,8 @@ impl ConnectionLimits {
         self
     }
 
-    /// How long a connection may pass no byte in either direction before it is closed.
+    /// How long a connection may pass no byte in either direction before it is closed (this is
+    /// also how long an idle keep-alive connection is kept).
     pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
         self
