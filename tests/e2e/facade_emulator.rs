@@ -153,22 +153,28 @@ async fn service_rules_are_the_services() {
     emulator.shutdown().await;
 }
 
+/// The Teams user's Entra object id (a GUID, as the service requires).
+const USER_OID: &str = "3e5d7c9b-1a2f-4b6d-8e0c-2f4a6b8d0e1c";
+
 #[tokio::test]
 async fn teams_exchange() {
     let emulator = emulator().await;
     let c = client(&emulator);
     let expires = SystemTime::now() + Duration::from_secs(3600);
-    let aad = entra::test_token("app-id", "user-oid", expires);
+    let aad = entra::test_token("app-id", USER_OID, expires);
     let token = c
-        .get_token_for_teams_user(&aad, "app-id", "user-oid", None)
+        .get_token_for_teams_user(&aad, "app-id", USER_OID, None)
         .await
         .unwrap();
     let check = emulator.validate_token(token.token.secret());
     assert!(check.valid, "{:?}", check.reason);
-    assert_eq!(check.identity.as_deref(), Some("8:orgid:user-oid"));
+    assert_eq!(
+        check.identity.as_deref(),
+        Some(format!("8:orgid:{USER_OID}").as_str())
+    );
 
     let e = c
-        .get_token_for_teams_user(&aad, "other-app", "user-oid", None)
+        .get_token_for_teams_user(&aad, "other-app", USER_OID, None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -184,7 +190,7 @@ async fn teams_exchange() {
         (Some("ValidationError"), Some("userId"))
     );
     let e = c
-        .get_token_for_teams_user("not-a-token", "app-id", "user-oid", None)
+        .get_token_for_teams_user("not-a-token", "app-id", USER_OID, None)
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("InvalidAccessToken"));

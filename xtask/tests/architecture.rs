@@ -31,6 +31,7 @@ const RULES: &[(&str, Option<&[&str]>)] = &[
     ),
     ("xtask", Some(&[])),
     ("acs-identity-tests", None),
+    ("acs-identity-fuzz", None),
 ];
 
 /// Workspace package name → (manifest directory relative to the root, project dependencies).

@@ -94,6 +94,12 @@ pub(crate) fn parse_endpoint(text: &str) -> Result<Url, ConnectionStringError> {
             "the URL has no host",
         ));
     }
+    if !matches!(url.path(), "" | "/") {
+        return Err(ConnectionStringError::InvalidEndpoint(
+            "the URL must not have a path: the endpoint is the resource's base URL, such as \
+             https://<resource>.communication.azure.com/",
+        ));
+    }
     if url.query().is_some() {
         return Err(ConnectionStringError::InvalidEndpoint(
             "the URL must not have a query (`?...`)",
@@ -250,11 +256,13 @@ mod tests {
             padded.access_key().hmac_sha256(b"m"),
             reference.hmac_sha256(b"m")
         );
-        // An endpoint containing `=` in its path is split at the first `=` only.
-        let cs =
-            ConnectionString::parse(&format!("endpoint=https://a.example/p=q;accesskey={KEY}"))
-                .unwrap();
-        assert_eq!(cs.endpoint().path(), "/p=q");
+        // An endpoint containing `=` (in its path) is split at the first `=` only: the value
+        // reaches the endpoint check, which names the path (split at the last `=`, the name
+        // would be unknown and `endpoint` missing).
+        assert!(matches!(
+            ConnectionString::parse(&format!("endpoint=https://a.example/p=q;accesskey={KEY}")),
+            Err(ConnectionStringError::InvalidEndpoint(why)) if why.contains("path")
+        ));
     }
 
     #[test]
@@ -302,6 +310,10 @@ mod tests {
             "https://a.example/#f",
             "https://a.example/#",
             "https://u:p@a.example/",
+            // A path would be prefixed to every operation's and answered 404.
+            "https://a.example/identities",
+            "https://a.example/api/",
+            "https://a.example//",
         ] {
             assert!(
                 matches!(

@@ -80,7 +80,22 @@ pub struct ConnectionArgs {
     /// Also trust this CA certificate (PEM), e.g. the caCertificateFile of `emulator --tls`
     #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
     pub ca_certificate: Option<PathBuf>,
+
+    /// Give up after this many seconds in all (retries included); connecting may take up to 20 s
+    /// and each read up to 60 s, like the Azure SDK's defaults
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        help_heading = "Connection"
+    )]
+    pub timeout: u64,
 }
+
+/// The default of `--timeout`: how long a command may take in all.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
 
 /// `user ...`
 #[derive(Args)]

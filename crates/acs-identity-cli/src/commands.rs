@@ -63,21 +63,27 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::User(args) => {
             let client = connect(&args.connection)?;
-            let report = match args.command {
-                UserCommand::Create => user_create(&client).await?,
-                UserCommand::Delete { user } => user_delete(&client, user).await?,
-            };
+            let report = within(args.connection.timeout, async {
+                match args.command {
+                    UserCommand::Create => user_create(&client).await,
+                    UserCommand::Delete { user } => user_delete(&client, user).await,
+                }
+            })
+            .await?;
             emit(&report, format)
         }
         Command::Token(args) => {
             let client = connect(&args.connection)?;
-            let report = match args.command {
-                TokenCommand::Issue(issue) => token_issue(&client, issue).await?,
-                TokenCommand::Revoke { user } => token_revoke(&client, user).await?,
-                TokenCommand::GetForTeamsUser(teams) => {
-                    token_for_teams_user(&client, teams).await?
+            let report = within(args.connection.timeout, async {
+                match args.command {
+                    TokenCommand::Issue(issue) => token_issue(&client, issue).await,
+                    TokenCommand::Revoke { user } => token_revoke(&client, user).await,
+                    TokenCommand::GetForTeamsUser(teams) => {
+                        token_for_teams_user(&client, teams).await
+                    }
                 }
-            };
+            })
+            .await?;
             emit(&report, format)
         }
         Command::Emulator(args) => emulator(args, format).await,
@@ -86,6 +92,20 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(args.shell, &mut Cli::command(), "acs-identity", &mut script);
             write_stdout(|out| out.write_all(&script))
         }
+    }
+}
+
+/// Runs a command's calls, giving up after `--timeout` seconds (retries included).
+async fn within(
+    seconds: u64,
+    command: impl Future<Output = Result<Report, Failure>>,
+) -> Result<Report, Failure> {
+    match tokio::time::timeout(Duration::from_secs(seconds), command).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure::Service(format!(
+            "no answer from the service within {seconds} s (--timeout {seconds}); \
+             check the endpoint, or allow longer with --timeout"
+        ))),
     }
 }
 
@@ -129,17 +149,70 @@ fn connect(args: &ConnectionArgs) -> Result<CommunicationIdentityClient, Failure
     let (endpoint, key) = acs_auth::ConnectionString::parse(&connection_string)
         .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))?
         .into_parts();
+    if let Some(warning) = plain_http_warning(&endpoint) {
+        eprintln!("warning: {warning}");
+    }
     CommunicationIdentityClient::with_access_key(endpoint.as_str(), key, Some(options))
         .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))
 }
 
-/// The api-version, and an HTTP client that also trusts `--ca-certificate` when given.
-fn client_options(args: &ConnectionArgs) -> Result<CommunicationIdentityClientOptions, Failure> {
-    if args.api_version.trim().is_empty() {
+/// Connecting may take this long (as in the Azure SDK's HTTP client).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Waiting for the next bytes of an answer may take this long (as in the Azure SDK).
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest `--api-version` accepted: real ones are like `2025-03-02-preview`.
+const MAX_API_VERSION_LEN: usize = 64;
+
+/// Why an HMAC-signed call to `endpoint` deserves a warning: plain http to a host that is not
+/// this machine, so the signed request and the tokens answered cross the network unencrypted.
+fn plain_http_warning(endpoint: &url::Url) -> Option<String> {
+    if endpoint.scheme() != "http" {
+        return None;
+    }
+    let local = match endpoint.host()? {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.to_canonical().is_loopback(),
+    };
+    (!local).then(|| {
+        format!(
+            "the endpoint {endpoint} is plain http to another machine: the signed requests and \
+             the access tokens in the answers travel unencrypted; use https"
+        )
+    })
+}
+
+/// Checks `--api-version` is something the service could name: short, letters, digits, `-`, `.`.
+fn check_api_version(text: &str) -> Result<&str, Failure> {
+    let text = text.trim();
+    if text.is_empty() {
         return Err(Failure::Usage("--api-version must not be empty".into()));
     }
-    let mut options =
-        CommunicationIdentityClientOptions::default().with_api_version(args.api_version.trim());
+    let well_formed = text.len() <= MAX_API_VERSION_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    if !well_formed {
+        let shown: String = text.chars().take(32).collect();
+        let more = if text.chars().count() > 32 { "..." } else { "" };
+        return Err(Failure::Usage(format!(
+            "invalid --api-version '{shown}{more}': expected a version such as {} \
+             (at most {MAX_API_VERSION_LEN} letters, digits, '-' or '.')",
+            acs_identity::DEFAULT_API_VERSION
+        )));
+    }
+    Ok(text)
+}
+
+/// The api-version, and the HTTP client: connect and read timeouts, no redirects (as the Azure
+/// SDK's), also trusting `--ca-certificate` when given.
+fn client_options(args: &ConnectionArgs) -> Result<CommunicationIdentityClientOptions, Failure> {
+    let api_version = check_api_version(&args.api_version)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let mut http = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .read_timeout(READ_TIMEOUT.min(timeout))
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(path) = &args.ca_certificate {
         let shown = path.display();
         let pem = std::fs::read(path).map_err(|error| {
@@ -151,15 +224,14 @@ fn client_options(args: &ConnectionArgs) -> Result<CommunicationIdentityClientOp
         if certificates.is_empty() {
             return Err(not_pem());
         }
-        let http = reqwest::Client::builder()
-            .tls_certs_merge(certificates)
-            .build()
-            .map_err(|error| {
-                Failure::Usage(format!("cannot use --ca-certificate {shown}: {error}"))
-            })?;
-        options = options.with_http_client(http);
+        http = http.tls_certs_merge(certificates);
     }
-    Ok(options)
+    let http = http
+        .build()
+        .map_err(|error| Failure::Usage(format!("cannot set up the HTTP client: {error}")))?;
+    Ok(CommunicationIdentityClientOptions::default()
+        .with_api_version(api_version)
+        .with_http_client(http))
 }
 
 fn connect_with_entra_id(
@@ -416,5 +488,47 @@ mod tests {
             minutes(Some(u32::MAX)),
             Some(Duration::from_secs(u64::from(u32::MAX) * 60))
         );
+    }
+}
+
+#[cfg(test)]
+mod hardening_tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_to_another_machine_is_warned_about() {
+        for remote in [
+            "http://emulator.internal:8642/",
+            "http://10.1.2.3/",
+            "http://[2001:db8::1]/",
+        ] {
+            let warning = plain_http_warning(&url::Url::parse(remote).unwrap());
+            assert!(
+                warning.is_some_and(|w| w.contains("unencrypted")),
+                "{remote}"
+            );
+        }
+        for local in [
+            "http://127.0.0.1:8642/",
+            "http://localhost:1/",
+            "http://[::1]/",
+            "https://a.communication.azure.com/",
+        ] {
+            assert_eq!(plain_http_warning(&url::Url::parse(local).unwrap()), None);
+        }
+    }
+
+    #[test]
+    fn api_versions_must_be_short_version_names() {
+        assert_eq!(
+            check_api_version(" 2025-03-02-preview ").ok(),
+            Some("2025-03-02-preview")
+        );
+        let huge = "9".repeat(100_000);
+        for bad in ["", "2023-10-01&x=1", "2023 10 01", huge.as_str()] {
+            let failure = check_api_version(bad).unwrap_err();
+            assert_eq!(failure.exit_code(), 2, "{bad:.40}");
+            assert!(failure.message().len() < 200, "{}", failure.message());
+        }
     }
 }

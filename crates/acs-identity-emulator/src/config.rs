@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use acs_auth::{Clock, SystemClock};
 
+use crate::connections::ConnectionLimits;
 use crate::errors::EmulatorError;
 use crate::server::EmulatorHandle;
 
@@ -65,6 +66,8 @@ pub struct EmulatorBuilder {
     pub(crate) max_body_bytes: usize,
     /// Emulator-only controls (their builder methods are in `controls`).
     pub(crate) controls: crate::controls::ControlSettings,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) limits: ConnectionLimits,
 }
 
 impl Default for EmulatorBuilder {
@@ -78,6 +81,8 @@ impl Default for EmulatorBuilder {
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             controls: crate::controls::ControlSettings::default(),
+            allowed_hosts: Vec::new(),
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -141,6 +146,19 @@ impl EmulatorBuilder {
     /// The largest request body accepted (default 64 KiB); larger ones get 413.
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// Also serve requests whose `Host` is `name` (a port, if given, is ignored). Without it only
+    /// loopback addresses and `localhost` are served, against DNS rebinding; others get 403.
+    pub fn allow_host(mut self, name: impl Into<String>) -> Self {
+        self.allowed_hosts.push(name.into());
+        self
+    }
+
+    /// Timeouts and the connection limit (see [`ConnectionLimits`]).
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
         self
     }
 

@@ -38,6 +38,29 @@ pub enum EmulatorError {
     /// The database in the data directory could not be opened or written.
     #[error("emulator storage error: {0}")]
     Storage(String),
+    /// The database file is empty: it was probably lost or truncated, so it is not silently
+    /// replaced by a new resource with a new key.
+    #[error(
+        "the database {path} is empty (0 bytes): its users, keys and revocations are gone, so it \
+         is not re-initialised with a new access key and resource id; restore it from a backup, \
+         or delete it to start afresh"
+    )]
+    EmptyDatabase {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The database file fails redb's integrity check (altered outside the emulator). It was
+    /// left as it was.
+    #[error(
+        "the database {path} is corrupt ({reason}); nothing was written to it: restore it from a \
+         backup, or move it away to start afresh"
+    )]
+    CorruptDatabase {
+        /// The database file.
+        path: PathBuf,
+        /// What redb found.
+        reason: String,
+    },
     /// The access key given is not usable.
     #[error("the access key is invalid: {0}")]
     InvalidAccessKey(acs_auth::AccessKeyError),

@@ -5,10 +5,13 @@
 mod api;
 pub mod auth;
 mod config;
+mod connections;
 mod controls;
+mod data_dir;
 pub mod entra;
 mod errors;
 pub mod faults;
+mod guard;
 pub mod hmac_diagnostics;
 mod operation;
 pub mod options;
@@ -26,6 +29,7 @@ pub use config::{
     DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Emulator, EmulatorBuilder, Storage,
     default_listen,
 };
+pub use connections::ConnectionLimits;
 pub use controls::{IdentityEntry, MAX_REVOCATION_DELAY};
 pub use errors::{CommunicationError, CommunicationErrorResponse, EmulatorError};
 pub use faults::{FaultAction, FaultRule, FaultRuleJson};

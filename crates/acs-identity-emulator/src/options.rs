@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::config::{DEFAULT_DATA_DIR, Emulator, EmulatorBuilder, default_listen};
+use crate::connections::ConnectionLimits;
 use crate::faults::FaultRule;
 use crate::server::EmulatorHandle;
 use crate::throttling::{SERVICE_WINDOW, Throttling};
@@ -53,6 +54,20 @@ pub struct EmulatorOptions {
     /// Write the bound port number to this file once listening (for scripts)
     #[arg(long, value_name = "FILE", env = "ACS_EMULATOR_PORT_FILE")]
     pub port_file: Option<PathBuf>,
+
+    /// Also serve requests for this host name (repeatable; comma-separated in the variable).
+    /// Only loopback addresses and `localhost` are served otherwise, against DNS rebinding
+    #[arg(
+        long = "allow-host",
+        env = "ACS_EMULATOR_ALLOW_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub allow_hosts: Vec<String>,
+
+    /// Most connections open at once; more are closed at once, with a warning in the log
+    #[arg(long, value_name = "N", env = "ACS_EMULATOR_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections())]
+    pub max_connections: usize,
 
     /// Throttle as the service does: its per-operation limits per 30 s window, times SCALE
     /// (1 = the service's limits; 0.001 = one request of each operation per window)
@@ -102,7 +117,13 @@ impl EmulatorOptions {
         let mut builder = Emulator::builder()
             .listen(self.listen)
             .tls(self.tls)
+            .connection_limits(
+                ConnectionLimits::default().with_max_connections(self.max_connections),
+            )
             .revocation_delay(Duration::from_secs(self.revocation_delay));
+        for host in &self.allow_hosts {
+            builder = builder.allow_host(host.as_str());
+        }
         builder = if self.in_memory {
             builder.in_memory()
         } else {

@@ -6,15 +6,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use acs_auth::AccessKey;
-use axum::serve::ListenerExt as _;
 use base64::Engine as _;
 use tokio::sync::oneshot;
 use url::Url;
 
 use crate::api::{self, App, Health, TokenValidation};
 use crate::config::{EmulatorBuilder, SecretText, Storage};
+use crate::connections;
 use crate::controls::Controls;
+use crate::data_dir;
 use crate::errors::EmulatorError;
+use crate::guard::{self, HostPolicy};
 use crate::signing_key_cache;
 use crate::store::{self, MetaUpdate, Store};
 use crate::tls;
@@ -139,24 +141,6 @@ impl Drop for EmulatorHandle {
     }
 }
 
-fn data_dir_error(path: &Path, source: std::io::Error) -> EmulatorError {
-    EmulatorError::DataDir {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), EmulatorError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|e| data_dir_error(dir, e))
-}
-
 /// A new random 64-byte access key, from the operating system's RNG (aws-lc's would cost ~20 ms
 /// of seeding on the start's path; see `signing_key_cache::prepare_in_background`).
 fn generate_access_key() -> Result<String, EmulatorError> {
@@ -172,26 +156,6 @@ fn loopback_for(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         other => other,
     }
-}
-
-/// Serves `router` on `listener` (plain TCP or TLS) until `signal`, in a task.
-fn spawn_server<L>(
-    listener: L,
-    router: axum::Router,
-    signal: impl Future<Output = ()> + Send + 'static,
-) -> tokio::task::JoinHandle<()>
-where
-    L: axum::serve::Listener,
-    L::Addr: fmt::Debug,
-{
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(signal)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped");
-        }
-    })
 }
 
 pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, EmulatorError> {
@@ -214,7 +178,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
     };
     let data_dir = match &settings.storage {
         Storage::Directory(dir) => {
-            create_private_dir(dir)?;
+            data_dir::prepare(dir)?;
             Some(dir.clone())
         }
         Storage::InMemory => None,
@@ -241,26 +205,40 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 None => signing_key_cache::obtain(key_cache_for_start.as_deref())?.0,
             };
             let signer = TokenSigner::from_pkcs8(&signing_key)?;
+            // Certificates are checked by clients against the real time, not the emulator's clock.
+            let now = std::time::SystemTime::now();
             let stored_tls = match (
                 meta.tls_ca_cert_pem,
                 meta.tls_ca_key_pem,
                 meta.tls_cert_pem,
                 meta.tls_key_pem,
+                meta.tls_not_after,
             ) {
-                (Some(ca_cert_pem), Some(ca_key_pem), Some(cert_pem), Some(key_pem)) => {
+                (Some(ca_cert_pem), Some(ca_key_pem), Some(cert_pem), Some(key_pem), not_after)
+                    if tls::still_usable(not_after, now) =>
+                {
                     Some(store::TlsMaterial {
                         ca_cert_pem,
                         ca_key_pem,
                         cert_pem,
                         key_pem,
+                        not_after: not_after.unwrap_or_default(),
                     })
+                }
+                (Some(_), ..) if want_tls => {
+                    tracing::warn!(
+                        "replacing the stored TLS certificate authority (expiring, or made \
+                         without name constraints by an older version): trust the new {}",
+                        tls::CA_CERT_FILE
+                    );
+                    None
                 }
                 _ => None,
             };
             let tls_material = match (want_tls, stored_tls) {
                 (false, _) => None,
                 (true, Some(m)) => Some(m),
-                (true, None) => Some(tls::generate()?),
+                (true, None) => Some(tls::generate(now)?),
             };
             let update = MetaUpdate {
                 access_key: access_key.clone(),
@@ -268,7 +246,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 signing_key_pkcs8: signing_key,
                 tls: tls_material.clone(),
             };
-            let store = Store::start(db, &update)?;
+            let reopen = dir_for_db.map(|dir| -> store::Reopen {
+                let path = data_dir::database_path(&dir);
+                Box::new(move || data_dir::open_checked(&path))
+            });
+            let store = Store::start_with_reopen(db, &update, reopen)?;
             Ok((store, access_key, resource_id, signer, tls_material))
         })
         .await
@@ -279,7 +261,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
     let mut ca_cert_path = None;
     if let (Some(material), Some(dir)) = (&tls_material, &data_dir) {
         let path = dir.join(tls::CA_CERT_FILE);
-        std::fs::write(&path, &material.ca_cert_pem).map_err(|e| data_dir_error(&path, e))?;
+        // A certificate is public (clients are given it): only keys are kept private.
+        std::fs::write(&path, &material.ca_cert_pem).map_err(|source| EmulatorError::DataDir {
+            path: path.clone(),
+            source,
+        })?;
         ca_cert_path = Some(path);
     }
 
@@ -316,28 +302,26 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
     // Seed the token signer's RNG and refill the signing key pool, off the critical path.
     app.controls
         .set_key_refill(signing_key_cache::prepare_in_background(key_cache));
-    let router = api::router(Arc::clone(&app));
+    let policy = Arc::new(HostPolicy::new(&settings.allowed_hosts));
+    let router = api::router(Arc::clone(&app))
+        .layer(axum::middleware::from_fn_with_state(policy, guard::guard));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let signal = async move {
         let _ = shutdown_rx.await;
     };
-    let task = match &tls_material {
-        Some(material) => {
-            let config = tls::server_config(material)?;
-            let listener =
-                tls::TlsListener::new(listener, config).map_err(|source| EmulatorError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
-            spawn_server(listener, router, signal)
-        }
-        None => {
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            spawn_server(listener, router, signal)
-        }
+    let acceptor = match &tls_material {
+        Some(material) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+            material,
+        )?)),
+        None => None,
     };
+    let task = tokio::spawn(connections::serve(
+        listener,
+        acceptor,
+        router,
+        settings.limits,
+        signal,
+    ));
 
     tracing::info!(endpoint = %endpoint, resource_id = %app.resource_id, "ACS Identity emulator started");
     Ok(EmulatorHandle {

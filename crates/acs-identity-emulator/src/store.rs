@@ -75,6 +75,8 @@ pub(crate) struct Meta {
     pub(crate) tls_ca_key_pem: Option<String>,
     pub(crate) tls_cert_pem: Option<String>,
     pub(crate) tls_key_pem: Option<String>,
+    /// When the stored TLS certificates expire (Unix seconds); absent before they had a limit.
+    pub(crate) tls_not_after: Option<u64>,
 }
 
 enum WriteOp {
@@ -113,6 +115,8 @@ pub(crate) struct Store {
     sequence: AtomicU64,
     /// Tokens with a stamp below this are invalid (access key rotated).
     tokens_valid_from: u64,
+    /// Why writes fail at the moment, set and cleared by the writer thread.
+    problem: Arc<RwLock<Option<String>>>,
 }
 
 /// Settings that are persisted at open.
@@ -130,6 +134,8 @@ pub(crate) struct TlsMaterial {
     pub(crate) ca_key_pem: String,
     pub(crate) cert_pem: String,
     pub(crate) key_pem: String,
+    /// When the certificates expire, Unix seconds.
+    pub(crate) not_after: u64,
 }
 
 fn storage_error(e: impl std::fmt::Display) -> EmulatorError {
@@ -165,19 +171,11 @@ fn get_u64(
     }
 }
 
-/// Opens (or creates) the database: a file under `dir`, or memory when `dir` is `None`.
+/// Opens (or creates) the database: a file under `dir` (checked before any write, see
+/// [`crate::data_dir`]), or memory when `dir` is `None`.
 pub(crate) fn open_database(dir: Option<&Path>) -> Result<Database, EmulatorError> {
     match dir {
-        Some(dir) => {
-            let path = dir.join(DB_FILE);
-            Database::create(&path).map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => EmulatorError::Storage(format!(
-                    "{} is already open in another emulator; stop it or use another --data-dir",
-                    path.display()
-                )),
-                other => EmulatorError::Storage(format!("{}: {other}", path.display())),
-            })
-        }
+        Some(dir) => crate::data_dir::open_database(dir),
         None => Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(storage_error),
@@ -203,12 +201,47 @@ pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
         tls_ca_key_pem: get_text(&table, "tls_ca_key")?,
         tls_cert_pem: get_text(&table, "tls_cert")?,
         tls_key_pem: get_text(&table, "tls_key")?,
+        tls_not_after: get_u64(&table, "tls_not_after")?,
     })
 }
 
+/// Every identity record of `db` (none when the table does not exist yet).
+fn load_identities(db: &Database) -> Result<HashMap<String, IdentityRecord>, EmulatorError> {
+    let mut identities = HashMap::new();
+    let txn = db.begin_read().map_err(storage_error)?;
+    let table = match txn.open_table(IDENTITIES) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(identities),
+        Err(e) => return Err(storage_error(e)),
+    };
+    for entry in table.iter().map_err(storage_error)? {
+        let (k, v) = entry.map_err(storage_error)?;
+        let record = IdentityRecord::decode(v.value()).ok_or_else(|| {
+            EmulatorError::Storage(format!("identity record {} is corrupt", k.value()))
+        })?;
+        identities.insert(k.value().to_owned(), record);
+    }
+    Ok(identities)
+}
+
 impl Store {
-    /// Persists `update`, starts a new boot, loads identities and starts the writer thread.
+    /// Persists `update`, starts a new boot, loads identities and starts the writer thread
+    /// (which cannot reopen `db` after a failed write).
+    #[cfg(test)]
     pub(crate) fn start(db: Database, update: &MetaUpdate) -> Result<Store, EmulatorError> {
+        Self::start_with_reopen(db, update, None)
+    }
+
+    /// [`Store::start`], with the way to reopen `db` after a failed write (a file on a full
+    /// disk): the next write reopens it, and so succeeds once space returns.
+    pub(crate) fn start_with_reopen(
+        db: Database,
+        update: &MetaUpdate,
+        reopen: Option<Reopen>,
+    ) -> Result<Store, EmulatorError> {
+        // Everything is read and decoded before the first write: a bad record stops the start
+        // with the file as it was.
+        let identities = load_identities(&db)?;
         let txn = db.begin_write().map_err(storage_error)?;
         let boot;
         let mut tokens_valid_from;
@@ -244,6 +277,8 @@ impl Store {
                     .map_err(storage_error)?;
                 meta.insert("tls_key", tls.key_pem.as_bytes())
                     .map_err(storage_error)?;
+                meta.insert("tls_not_after", tls.not_after.to_le_bytes().as_slice())
+                    .map_err(storage_error)?;
             }
             // Make sure the identities table exists so reads never miss it.
             txn.open_table(IDENTITIES).map_err(storage_error)?;
@@ -255,25 +290,18 @@ impl Store {
             ));
         }
 
-        let mut identities = HashMap::new();
-        {
-            let txn = db.begin_read().map_err(storage_error)?;
-            let table = txn.open_table(IDENTITIES).map_err(storage_error)?;
-            for entry in table.iter().map_err(storage_error)? {
-                let (k, v) = entry.map_err(storage_error)?;
-                let record = IdentityRecord::decode(v.value()).ok_or_else(|| {
-                    EmulatorError::Storage(format!("identity record {} is corrupt", k.value()))
-                })?;
-                identities.insert(k.value().to_owned(), record);
-            }
-        }
-
         let identities = Arc::new(RwLock::new(identities));
         let (tx, rx) = mpsc::channel();
         let cache = Arc::clone(&identities);
+        let problem = Arc::new(RwLock::new(None));
+        let writer = Writer {
+            db: Some(db),
+            reopen,
+            problem: Arc::clone(&problem),
+        };
         let thread = std::thread::Builder::new()
             .name("acs-emulator-writer".into())
-            .spawn(move || writer_loop(db, rx, cache))
+            .spawn(move || writer_loop(writer, rx, cache))
             .map_err(|e| EmulatorError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Store {
             identities,
@@ -282,7 +310,16 @@ impl Store {
             boot,
             sequence: AtomicU64::new(1),
             tokens_valid_from,
+            problem,
         })
+    }
+
+    /// Why writes fail at the moment (`None` when the last one succeeded).
+    pub(crate) fn problem(&self) -> Option<String> {
+        self.problem
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A new stamp, greater than every stamp handed out before (in any run).
@@ -418,16 +455,92 @@ fn op_id(op: &WriteOp) -> &str {
 
 const MAX_BATCH: usize = 512;
 
+/// How the writer opens the database again after a failed write: redb refuses every write after
+/// an I/O error (a full disk, say) until the file is closed and opened again.
+pub(crate) type Reopen = Box<dyn FnMut() -> Result<Database, EmulatorError> + Send>;
+
+/// While writes fail, the writer tries to reopen the database this often even when no write
+/// comes, so that health turns back to `ok` once space returns.
+const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The database the writer thread commits to, and what it does when a commit fails.
+struct Writer {
+    /// `None` after a failed write, until reopened.
+    db: Option<Database>,
+    reopen: Option<Reopen>,
+    problem: Arc<RwLock<Option<String>>>,
+}
+
+impl Writer {
+    fn set_problem(&self, problem: Option<String>) {
+        *self.problem.write().unwrap_or_else(|p| p.into_inner()) = problem;
+    }
+
+    /// The database, reopened first if a write failed before.
+    fn database(&mut self) -> Result<&Database, String> {
+        if self.db.is_none()
+            && let Some(reopen) = self.reopen.as_mut()
+        {
+            match reopen() {
+                Ok(db) => {
+                    tracing::info!("storage writable again");
+                    self.db = Some(db);
+                }
+                Err(e) => {
+                    let problem = format!("the database cannot be reopened: {e}");
+                    self.set_problem(Some(problem.clone()));
+                    return Err(problem);
+                }
+            }
+        }
+        self.db
+            .as_ref()
+            .ok_or_else(|| "the database is closed".to_owned())
+    }
+
+    fn commit(&mut self, batch: &[Job]) -> Result<Committed, String> {
+        let outcome = commit_batch(self.database()?, batch);
+        match &outcome {
+            Ok(_) => self.set_problem(None),
+            Err(e) => {
+                tracing::error!(error = %e, "storage write failed; retrying on the next write");
+                self.set_problem(Some(format!("the last write failed: {e}")));
+                if self.reopen.is_some() {
+                    // Closed now, reopened (and so repaired by redb) before the next write.
+                    self.db = None;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// After a failure, whether the database could be reopened (health turns `ok` again).
+    fn retry(&mut self) {
+        if self.db.is_none() && self.database().is_ok() {
+            self.set_problem(None);
+        }
+    }
+}
+
 fn writer_loop(
-    db: Database,
+    mut writer: Writer,
     rx: mpsc::Receiver<Message>,
     cache: Arc<RwLock<HashMap<String, IdentityRecord>>>,
 ) {
     let mut stopping = false;
     while !stopping {
-        let first = match rx.recv() {
+        let next = if writer.db.is_some() {
+            rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(RETRY_EVERY)
+        };
+        let first = match next {
             Ok(Message::Job(job)) => job,
-            Ok(Message::Stop) | Err(_) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                writer.retry();
+                continue;
+            }
+            Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -440,26 +553,19 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let outcome = match commit_batch(&db, &batch) {
-            Ok(Committed { reset, updated }) => {
-                let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
-                if reset {
-                    cache.clear();
-                }
-                // The committed records move into the cache (no copy of their ids).
-                cache.extend(updated);
-                Ok(())
+        let outcome = writer.commit(&batch).map(|Committed { reset, updated }| {
+            let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
+            if reset {
+                cache.clear();
             }
-            Err(e) => {
-                tracing::error!(error = %e, "storage write failed");
-                Err(e)
-            }
-        };
+            // The committed records move into the cache (no copy of their ids).
+            cache.extend(updated);
+        });
         for job in batch {
             let _ = job.reply.send(outcome.clone());
         }
     }
-    drop(db);
+    drop(writer);
 }
 
 /// What a committed batch changed: whether it forgot every identity first (a reset), then the
@@ -499,6 +605,80 @@ fn commit_batch(db: &Database, batch: &[Job]) -> Result<Committed, String> {
     }
     txn.commit().map_err(|e| e.to_string())?;
     Ok(Committed { reset, updated })
+}
+
+/// A database in memory whose writes can be made to fail as on a full disk, and be reopened
+/// (for tests of the recovery).
+#[cfg(test)]
+pub(crate) mod full_disk {
+    use std::io;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use redb::backends::InMemoryBackend;
+    use redb::{Database, StorageBackend};
+
+    use super::Reopen;
+    use crate::errors::EmulatorError;
+
+    /// The bytes (shared across reopens) and the switch.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Disk {
+        bytes: Arc<InMemoryBackend>,
+        pub(crate) full: Arc<AtomicBool>,
+    }
+
+    #[derive(Debug)]
+    struct Backend(Disk);
+
+    fn full() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::StorageFull,
+            "No space left on device (os error 28)",
+        )
+    }
+
+    impl StorageBackend for Backend {
+        fn len(&self) -> io::Result<u64> {
+            self.0.bytes.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+            self.0.bytes.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> io::Result<()> {
+            if self.0.full.load(Ordering::SeqCst) {
+                return Err(full());
+            }
+            self.0.bytes.set_len(len)
+        }
+        fn sync_data(&self) -> io::Result<()> {
+            if self.0.full.load(Ordering::SeqCst) {
+                return Err(full());
+            }
+            Ok(())
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+            if self.0.full.load(Ordering::SeqCst) {
+                return Err(full());
+            }
+            self.0.bytes.write(offset, data)
+        }
+    }
+
+    impl Disk {
+        /// Opens (or creates) the database on this disk.
+        pub(crate) fn open(&self) -> Result<Database, EmulatorError> {
+            Database::builder()
+                .create_with_backend(Backend(self.clone()))
+                .map_err(|e| EmulatorError::Storage(e.to_string()))
+        }
+
+        /// How the store reopens it.
+        pub(crate) fn reopen(&self) -> Reopen {
+            let disk = self.clone();
+            Box::new(move || disk.open())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -592,6 +772,56 @@ mod tests {
         let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
         let ids: Vec<String> = store.identities().into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["z"]);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn writes_recover_once_a_full_disk_has_space_again() {
+        use std::sync::atomic::Ordering;
+        let disk = full_disk::Disk::default();
+        let store =
+            Store::start_with_reopen(disk.open().unwrap(), &update(), Some(disk.reopen())).unwrap();
+        store.create("before".into(), 1).await.unwrap();
+        assert_eq!(store.problem(), None);
+
+        disk.full.store(true, Ordering::SeqCst);
+        let failed = store.create("during".into(), 2).await.unwrap_err();
+        assert!(failed.contains("No space left"), "{failed}");
+        assert!(store.problem().is_some_and(|p| p.contains("No space left")));
+        assert!(store.create("still".into(), 3).await.is_err());
+        assert_eq!(
+            store.get("during"),
+            None,
+            "a failed write is not acknowledged"
+        );
+
+        disk.full.store(false, Ordering::SeqCst);
+        store.create("after".into(), 4).await.unwrap();
+        assert_eq!(store.problem(), None);
+        assert!(store.get("before").is_some() && store.get("after").is_some());
+        store.close();
+        drop(store);
+        // What was acknowledged is in the file.
+        let store = Store::start(disk.open().unwrap(), &update()).unwrap();
+        assert!(store.get("before").is_some() && store.get("after").is_some());
+        assert_eq!(store.get("during"), None);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn health_turns_ok_again_without_a_write_once_space_returns() {
+        use std::sync::atomic::Ordering;
+        let disk = full_disk::Disk::default();
+        let store =
+            Store::start_with_reopen(disk.open().unwrap(), &update(), Some(disk.reopen())).unwrap();
+        disk.full.store(true, Ordering::SeqCst);
+        assert!(store.create("x".into(), 1).await.is_err());
+        disk.full.store(false, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + RETRY_EVERY * 3;
+        while store.problem().is_some() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(store.problem(), None);
         store.close();
     }
 

@@ -189,7 +189,9 @@ impl TokenSigner {
         Ok(token)
     }
 
-    /// Checks the structure, `kid` and signature of `token` and returns its claims.
+    /// Checks the structure, `kid` and signature of `token` and returns its claims. The parts
+    /// must be canonical unpadded base64url, as issued: a signature with `==` appended (same
+    /// bytes, other text) is not the token that was signed.
     pub(crate) fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
         let mut parts = token.trim().split('.');
         let (Some(h), Some(p), Some(s), None) =
@@ -197,7 +199,7 @@ impl TokenSigner {
         else {
             return Err(TokenProblem::Malformed);
         };
-        let header: serde_json::Value = B64URL_LENIENT
+        let header: serde_json::Value = URL_SAFE_NO_PAD
             .decode(h)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -207,7 +209,7 @@ impl TokenSigner {
         {
             return Err(TokenProblem::UnknownSigningKey);
         }
-        let signature = B64URL_LENIENT
+        let signature = URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| TokenProblem::Malformed)?;
         let signed_len = h.len() + 1 + p.len();
@@ -218,7 +220,7 @@ impl TokenSigner {
         UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.public_key_der)
             .verify(signed.as_bytes(), &signature)
             .map_err(|_| TokenProblem::BadSignature)?;
-        let payload = B64URL_LENIENT
+        let payload = URL_SAFE_NO_PAD
             .decode(p)
             .map_err(|_| TokenProblem::Malformed)?;
         serde_json::from_slice(&payload).map_err(|_| TokenProblem::Malformed)
@@ -374,6 +376,14 @@ mod tests {
         assert_eq!(s.verify("a.b"), Err(TokenProblem::Malformed));
         assert_eq!(s.verify(""), Err(TokenProblem::Malformed));
         assert_eq!(s.verify("!!.??.**"), Err(TokenProblem::Malformed));
+        assert_eq!(
+            s.verify(&format!("{token}==")),
+            Err(TokenProblem::Malformed)
+        );
+        assert_eq!(s.verify(&format!("{token}=")), Err(TokenProblem::Malformed));
+        let padded_header = token.replacen('.', "=.", 1);
+        assert_eq!(s.verify(&padded_header), Err(TokenProblem::Malformed));
+        assert!(s.verify(&token).is_ok());
     }
 
     #[test]

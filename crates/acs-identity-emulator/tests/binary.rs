@@ -266,9 +266,10 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
         .to_owned();
     let created: serde_json::Value = http.execute(r).await.unwrap().json().await.unwrap();
     let acs_token = created["accessToken"]["token"].as_str().unwrap().to_owned();
+    let user_object_id = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
     let entra = acs_identity_emulator::entra::test_token(
         "a",
-        "u",
+        user_object_id,
         SystemTime::now() + Duration::from_secs(600),
     );
     let mut r = reqwest::Request::new(
@@ -278,7 +279,7 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
             .unwrap(),
     );
     *r.body_mut() = Some(reqwest::Body::from(
-        serde_json::json!({"token": entra, "appId": "a", "userId": "u"}).to_string(),
+        serde_json::json!({"token": entra, "appId": "a", "userId": user_object_id}).to_string(),
     ));
     acs_auth::sign_request(&mut r, cs.access_key(), SystemTime::now()).unwrap();
     assert_eq!(http.execute(r).await.unwrap().status(), 200);

@@ -439,14 +439,17 @@ async fn tokens_verify_with_the_served_jwk() {
     emu.shutdown().await;
 }
 
+/// Entra object ids of two Teams users.
+const USER_1: &str = "7f3c9a51-2b4d-4e8f-9a6b-1c2d3e4f5a6b";
+const USER_2: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+
 #[tokio::test]
 async fn teams_exchange_success_and_every_error() {
     let emu = start().await;
     let c = Client::new(&emu);
     let exp = SystemTime::now() + Duration::from_secs(3600);
-    let token = entra::test_token("app-1", "user-1", exp);
-    let body =
-        serde_json::json!({"token": token, "appId": "app-1", "userId": "user-1"}).to_string();
+    let token = entra::test_token("app-1", USER_1, exp);
+    let body = serde_json::json!({"token": token, "appId": "app-1", "userId": USER_1}).to_string();
     let a = c.exchange(&body).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.content_type(), Some("application/json; charset=utf-8"));
@@ -462,10 +465,10 @@ async fn teams_exchange_success_and_every_error() {
         "expires when the Entra token does"
     );
     let acs = a.body["token"].as_str().unwrap();
-    assert_eq!(jwt_payload(acs)["skypeid"], "orgid:user-1");
+    assert_eq!(jwt_payload(acs)["skypeid"], format!("orgid:{USER_1}"));
     let v = c.validate(acs).await;
     assert_eq!(v["valid"], true, "{v}");
-    assert_eq!(v["identity"], "8:orgid:user-1");
+    assert_eq!(v["identity"], format!("8:orgid:{USER_1}"));
 
     let invalid = |a: common::Answer| {
         a.assert_error(
@@ -479,33 +482,38 @@ async fn teams_exchange_success_and_every_error() {
         String::new(),
         "aadtoken".to_owned(),
         "a.b.c".to_owned(),
-        entra::test_token(
-            "app-1",
-            "user-1",
-            SystemTime::now() - Duration::from_secs(10),
-        ),
+        entra::test_token("app-1", USER_1, SystemTime::now() - Duration::from_secs(10)),
         entra::test_bearer_token(exp), // wrong audience
     ] {
         let body =
-            serde_json::json!({"token": bad, "appId": "app-1", "userId": "user-1"}).to_string();
+            serde_json::json!({"token": bad, "appId": "app-1", "userId": USER_1}).to_string();
         invalid(c.exchange(&body).await);
     }
-    let body =
-        serde_json::json!({"token": token, "appId": "app-2", "userId": "user-1"}).to_string();
+    let body = serde_json::json!({"token": token, "appId": "app-2", "userId": USER_1}).to_string();
     c.exchange(&body).await.assert_error(
         400,
         "ValidationError",
         "AAD application is not the expected one.",
         Some("appId"),
     );
-    let body =
-        serde_json::json!({"token": token, "appId": "app-1", "userId": "user-2"}).to_string();
+    let body = serde_json::json!({"token": token, "appId": "app-1", "userId": USER_2}).to_string();
     c.exchange(&body).await.assert_error(
         400,
         "ValidationError",
         "Provided AAD token issued for unexpected user.",
         Some("userId"),
     );
+    // A userId that is not a GUID is never an Entra object id, even when the token says so.
+    let not_guid = entra::test_token("app-1", "user-1", exp);
+    let body = serde_json::json!({"token": not_guid, "appId": "app-1", "userId": "user-1"});
+    let a = c.exchange(&body.to_string()).await;
+    a.assert_error(
+        400,
+        "ValidationError",
+        "Provided AAD token issued for unexpected user.",
+        Some("userId"),
+    );
+    assert_eq!(a.body["error"]["innererror"]["code"], "InvalidUserId");
     for (body, field) in [
         (serde_json::json!({"appId": "a", "userId": "u"}), "Token"),
         (serde_json::json!({"token": token, "userId": "u"}), "AppId"),

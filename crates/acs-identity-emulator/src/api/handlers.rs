@@ -51,8 +51,12 @@ pub struct TokenValidation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
-    /// `ok`.
+    /// `ok`, or `failing` while writes to the database fail (the answer is then 503).
     pub status: String,
+    /// While writes fail: why (e.g. the disk is full). They are retried; `ok` returns once one
+    /// succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_problem: Option<String>,
     /// The emulated resource's id.
     pub resource_id: String,
     /// Number of identities ever created (deleted ones included).
@@ -333,6 +337,17 @@ pub(crate) fn exchange_teams_token(app: &App, body: &[u8]) -> Result<Response, A
             "appId",
         ));
     }
+    // The service compares userId with the token's `oid`, an Entra object id: always a GUID.
+    if uuid::Uuid::try_parse(user_id).is_err() {
+        return Err(ApiError::validation(
+            "Provided AAD token issued for unexpected user.",
+            "userId",
+        )
+        .with_inner(
+            "InvalidUserId",
+            "userId must be the Teams user's Entra ID object id, a GUID.",
+        ));
+    }
     if !jwt
         .str_claim("oid")
         .is_some_and(|o| o.eq_ignore_ascii_case(user_id))
@@ -360,13 +375,25 @@ pub(crate) fn exchange_teams_token(app: &App, body: &[u8]) -> Result<Response, A
 
 /// `GET /emulator/health`.
 pub(crate) fn health(app: &App) -> Response {
-    json_response(StatusCode::OK, &health_value(app))
+    let health = health_value(app);
+    let status = match health.storage_problem {
+        None => StatusCode::OK,
+        Some(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    json_response(status, &health)
 }
 
 /// The health report of `GET /emulator/health`.
 pub(crate) fn health_value(app: &App) -> Health {
+    let storage_problem = app.store.problem();
     Health {
-        status: "ok".into(),
+        status: if storage_problem.is_some() {
+            "failing"
+        } else {
+            "ok"
+        }
+        .into(),
+        storage_problem,
         resource_id: app.resource_id.clone(),
         identities: app.store.identity_count(),
         api_versions: SUPPORTED_API_VERSIONS

@@ -21,15 +21,20 @@ const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
 const RESOURCE: &str = "2dee53b4-368b-45b4-ab52-8493fb117652";
 
 fn app() -> Arc<App> {
+    app_on(open_database(None).unwrap(), None)
+}
+
+fn app_on(db: redb::Database, reopen: Option<crate::store::Reopen>) -> Arc<App> {
     let der = generate_signing_key().unwrap();
-    let store = Store::start(
-        open_database(None).unwrap(),
+    let store = Store::start_with_reopen(
+        db,
         &MetaUpdate {
             access_key: KEY.into(),
             resource_id: RESOURCE.into(),
             signing_key_pkcs8: der.clone(),
             tls: None,
         },
+        reopen,
     )
     .unwrap();
     Arc::new(App {
@@ -143,9 +148,10 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         Just("Scopes"),
         Just("other"),
     ];
+    let user = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
     let teams = crate::entra::test_token(
         "a",
-        "u",
+        user,
         SystemTime::now() + std::time::Duration::from_secs(3600),
     );
     let good = prop_oneof![
@@ -153,7 +159,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         Just(br#"{"scopes": ["voip", "chat.join"], "expiresInMinutes": null}"#.to_vec()),
         Just(br#"{"createTokenWithScopes":["voip"],"expiresInMinutes":60}"#.to_vec()),
         Just(
-            serde_json::json!({"token": teams, "appId": "a", "userId": "u"})
+            serde_json::json!({"token": teams, "appId": "a", "userId": user})
                 .to_string()
                 .into_bytes()
         ),
@@ -363,4 +369,31 @@ fn random_requests_never_get_5xx_or_panic() {
         );
     }
     app.store.close();
+}
+
+#[tokio::test]
+async fn health_reports_failing_writes_with_503_until_they_succeed() {
+    use std::sync::atomic::Ordering;
+    let disk = crate::store::full_disk::Disk::default();
+    let app = app_on(disk.open().unwrap(), Some(disk.reopen()));
+    let health = |app: &App| {
+        let r = super::handlers::health(app);
+        (r.status().as_u16(), super::handlers::health_value(app))
+    };
+    assert_eq!(health(&app).0, 200);
+    disk.full.store(true, Ordering::SeqCst);
+    assert!(app.store.create("x".into(), 1).await.is_err());
+    let (status, value) = health(&app);
+    assert_eq!(status, 503);
+    assert_eq!(value.status, "failing");
+    assert!(
+        value
+            .storage_problem
+            .is_some_and(|p| p.contains("No space left on device")),
+    );
+    disk.full.store(false, Ordering::SeqCst);
+    app.store.create("y".into(), 2).await.unwrap();
+    let (status, value) = health(&app);
+    assert_eq!((status, value.status.as_str()), (200, "ok"));
+    assert_eq!(value.storage_problem, None);
 }
