@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(connection_string raw_id jwt_claims hmac_verify emulator_request)
+    targets=(connection_string raw_id error_body jwt_claims hmac_verify emulator_request)
 fi
 
 if $replay_only; then

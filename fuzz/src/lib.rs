@@ -72,6 +72,25 @@ pub fn raw_id(data: &[u8]) {
     assert_eq!(CommunicationIdentifier::from_raw_id(id.raw_id()), id);
 }
 
+/// The decoder of the service's error bodies (the generated `CommunicationErrorResponse`, which
+/// the facade converts to `ServiceErrorDetail`): any bytes decode to an error or a value, never a
+/// panic or a stack overflow (nested `details` and `innererror` stay within serde_json's depth
+/// limit); a decoded body re-encodes and decodes back to the same value.
+pub fn error_body(data: &[u8]) {
+    type Body = acs_identity_rest::types::CommunicationErrorResponse;
+    if let Ok(parsed) = serde_json::from_slice::<Body>(data)
+        && let Ok(again) = serde_json::to_vec(&parsed)
+    {
+        let back: Body = match serde_json::from_slice(&again) {
+            Ok(back) => back,
+            Err(e) => panic!("a re-encoded error body does not decode: {e}"),
+        };
+        assert_eq!(back.error.code, parsed.error.code);
+        assert_eq!(back.error.message, parsed.error.message);
+        assert_eq!(back.error.details.len(), parsed.error.details.len());
+    }
+}
+
 /// JWT claim decoding, in the client (`TokenClaims`) and in the emulator (bearer tokens): never a
 /// panic, whatever the text.
 pub fn jwt_claims(data: &[u8]) {

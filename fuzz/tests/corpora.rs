@@ -21,6 +21,11 @@ fn raw_id_corpus() {
 }
 
 #[test]
+fn error_body_corpus() {
+    replays("error_body", acs_identity_fuzz::error_body);
+}
+
+#[test]
 fn jwt_claims_corpus() {
     replays("jwt_claims", acs_identity_fuzz::jwt_claims);
 }

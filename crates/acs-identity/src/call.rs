@@ -355,17 +355,35 @@ impl Call {
                     Some(Box::new(e.without_url())),
                 )
             }
-            acs_identity_rest::Error::ResponseBodyError(e) => Error::transport(
-                "could not read the response body",
-                request_id,
-                Some(Box::new(e.without_url())),
-            ),
+            acs_identity_rest::Error::ResponseBodyError(e) => {
+                if is_too_large(&e) {
+                    Error::transport(ResponseTooLarge.to_string(), request_id, None)
+                } else {
+                    Error::transport(
+                        "could not read the response body",
+                        request_id,
+                        Some(Box::new(e.without_url())),
+                    )
+                }
+            }
             // Only a hook returns it, and this crate's hooks return none.
             acs_identity_rest::Error::Custom(message) => {
                 Error::transport(message, request_id, None)
             }
         }
     }
+}
+
+/// Whether reading a body failed because it passed [`MAX_RESPONSE_BODY`].
+fn is_too_large(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<ResponseTooLarge>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// This crate's copy of one entry of the generated error model.
@@ -444,6 +462,7 @@ impl CallExecutor {
             }
         };
         self.span.record("attempts", attempt);
+        let outcome = outcome.map(limit_body);
         match &outcome {
             Ok(response) => {
                 let headers = response.headers();
@@ -536,9 +555,92 @@ impl Outgoing {
     }
 }
 
-/// Reads the body of a response that will be retried (so the connection can be reused; its
-/// content is irrelevant), then waits `delay`.
-async fn drain_then_wait(response: reqwest::Response, delay: Duration) {
-    let _ = response.bytes().await;
+/// Reads the body of a response that will be retried, at most [`MAX_RESPONSE_BODY`] bytes of it
+/// (so the connection can be reused; its content is irrelevant), then waits `delay`.
+async fn drain_then_wait(mut response: reqwest::Response, delay: Duration) {
+    let mut left = MAX_RESPONSE_BODY;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if chunk.len() >= left {
+            break; // dropped with the rest unread: the connection is closed, not reused
+        }
+        left -= chunk.len();
+    }
     tokio::time::sleep(delay).await;
+}
+
+/// The most bytes of a response body the client reads: far above any response of this API (a
+/// few hundred bytes; an error body a few KiB), so that a server that sends an endless or huge
+/// body cannot exhaust the client's memory. A longer body fails to read with
+/// [`ResponseTooLarge`].
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// The error a response body longer than [`MAX_RESPONSE_BODY`] fails with, as its reading stops.
+#[derive(Debug)]
+pub(crate) struct ResponseTooLarge;
+
+impl std::fmt::Display for ResponseTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the response body is longer than the {MAX_RESPONSE_BODY} bytes this client reads \
+             (responses of this API are a few hundred bytes)"
+        )
+    }
+}
+
+impl std::error::Error for ResponseTooLarge {}
+
+/// The final response, with a body that fails with [`ResponseTooLarge`] past
+/// [`MAX_RESPONSE_BODY`] bytes (the generated code then reads it as it would any body).
+fn limit_body(response: reqwest::Response) -> reqwest::Response {
+    let (parts, body) = http::Response::from(response).into_parts();
+    let limited = LimitedBody {
+        inner: body,
+        left: MAX_RESPONSE_BODY,
+    };
+    reqwest::Response::from(http::Response::from_parts(
+        parts,
+        reqwest::Body::wrap(limited),
+    ))
+}
+
+/// A body that ends in [`ResponseTooLarge`] once more than `left` bytes came.
+struct LimitedBody {
+    inner: reqwest::Body,
+    left: usize,
+}
+
+impl http_body::Body for LimitedBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let len = frame.data_ref().map_or(0, Bytes::len);
+                if len > this.left {
+                    this.left = 0;
+                    return Poll::Ready(Some(Err(Box::new(ResponseTooLarge))));
+                }
+                this.left -= len;
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(Box::new(error)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -283,9 +283,9 @@ impl fmt::Display for Error {
                 let status = inner.status.map(|s| s.as_u16()).unwrap_or_default();
                 match &inner.service {
                     Some(d) if !d.code.is_empty() => {
-                        write!(f, "{} ({status}): {}", d.code, d.message)?
+                        write!(f, "{} ({status}): {}", d.code, Shown(&d.message))?
                     }
-                    Some(d) => write!(f, "service error ({status}): {}", d.message)?,
+                    Some(d) => write!(f, "service error ({status}): {}", Shown(&d.message))?,
                     None => write!(f, "service error ({status}): {}", inner.message)?,
                 }
                 if let Some(target) = self.target() {
@@ -412,6 +412,26 @@ impl Error {
     }
 }
 
+/// The most characters of a service message `Display` prints (the whole message stays in
+/// [`Error::message`]): a server that sends a huge message cannot flood a log or a terminal.
+const SHOWN_MESSAGE_CHARS: usize = 1000;
+
+/// A service message as `Display` prints it: at most [`SHOWN_MESSAGE_CHARS`] characters, then
+/// how many more there are.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(SHOWN_MESSAGE_CHARS) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => {
+                let more = self.0[cut..].chars().count();
+                write!(f, "{}… ({more} more characters)", &self.0[..cut])
+            }
+        }
+    }
+}
+
 const EXCERPT_CHARS: usize = 200;
 
 /// The first characters of a body, printable, with token-like runs masked.
@@ -493,6 +513,31 @@ mod tests {
         assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
         assert_eq!(e.target(), Some("ExpiresInMinutes"));
         assert_eq!(e.request_id(), Some("rid"));
+    }
+
+    #[test]
+    fn a_huge_service_message_is_shortened_when_displayed() {
+        let e = Error::service(
+            StatusCode::BAD_REQUEST,
+            Some(ServiceErrorDetail {
+                code: "ValidationError".into(),
+                message: "é".repeat(5000),
+                ..Default::default()
+            }),
+            None,
+        );
+        let shown = e.to_string();
+        assert!(
+            shown.ends_with("… (4000 more characters)"),
+            "{}",
+            &shown[shown.len() - 40..]
+        );
+        assert_eq!(shown.chars().filter(|c| *c == 'é').count(), 1000);
+        assert_eq!(
+            e.message().chars().count(),
+            5000,
+            "the whole message is kept"
+        );
     }
 
     #[test]

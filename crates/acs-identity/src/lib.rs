@@ -10,6 +10,7 @@ mod pipeline;
 mod scope;
 mod token;
 
+pub use call::MAX_RESPONSE_BODY;
 pub use client::CommunicationIdentityClient;
 pub use error::{Error, ErrorKind, Result, ServiceErrorDetail};
 // The identifiers and access tokens live in `acs-common`; every `acs_identity::...` path stays.
