@@ -82,7 +82,10 @@ pub fn error_body(data: &[u8]) {
         && let Ok(again) = serde_json::to_vec(&parsed)
     {
         let back = serde_json::from_slice::<Body>(&again);
-        assert!(back.is_ok(), "a re-encoded error body does not decode: {back:?}");
+        assert!(
+            back.is_ok(),
+            "a re-encoded error body does not decode: {back:?}"
+        );
         if let Ok(back) = back {
             assert_eq!(back.error.code, parsed.error.code);
             assert_eq!(back.error.message, parsed.error.message);
