@@ -28,16 +28,6 @@ pub enum ConnectionStringError {
     InvalidAccessKey(AccessKeyError),
 }
 
-impl ConnectionStringError {
-    /// For [`ConnectionStringError::InvalidEndpoint`]: the rule the endpoint broke.
-    pub fn endpoint_rule(&self) -> Option<&'static str> {
-        match self {
-            Self::InvalidEndpoint(why) => Some(why),
-            _ => None,
-        }
-    }
-}
-
 impl fmt::Display for ConnectionStringError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const SHAPE: &str = "expected `endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>`";
@@ -88,10 +78,8 @@ pub struct ConnectionString {
 }
 
 /// Checks that `text` is a resource endpoint: an absolute http(s) URL with a host and no path,
-/// query, fragment or credentials. The error ([`ConnectionStringError::InvalidEndpoint`]) says
-/// which rule failed; [`ConnectionStringError::endpoint_rule`] gives it without the connection
-/// string wording.
-pub fn parse_endpoint(text: &str) -> Result<Url, ConnectionStringError> {
+/// query, fragment or credentials.
+pub(crate) fn parse_endpoint(text: &str) -> Result<Url, ConnectionStringError> {
     let url = Url::parse(text).map_err(|_| {
         ConnectionStringError::InvalidEndpoint(
             "not an absolute URL such as https://<resource>.communication.azure.com/",

@@ -13,7 +13,7 @@ mod verify;
 mod reqwest_adapter;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use connection_string::{ConnectionString, ConnectionStringError, parse_endpoint};
+pub use connection_string::{ConnectionString, ConnectionStringError};
 pub use date::{HttpDateError, format_http_date, parse_http_date};
 pub use key::{AccessKey, AccessKeyCredential, AccessKeyError};
 pub use sign::{

@@ -61,18 +61,35 @@ impl fmt::Debug for CommunicationIdentityClient {
     }
 }
 
-/// Checks an endpoint the way connection strings are checked (`acs_auth::parse_endpoint`: an
-/// absolute http(s) URL with a host, and no path, query, fragment or credentials).
+/// Checks an endpoint the way connection strings are checked, except that a path is kept: an
+/// explicit endpoint may be a gateway in front of the service (`https://gateway/acs/`), and every
+/// operation's path goes after it (signed as sent). A connection string's endpoint is always the
+/// resource itself, so `acs_auth::ConnectionString` refuses a path.
 fn parse_endpoint(endpoint: &str) -> Result<Url> {
-    acs_auth::parse_endpoint(endpoint.trim()).map_err(|e| {
-        let why = e.endpoint_rule().unwrap_or("not a valid endpoint");
+    let bad = |why: &str| {
         Error::configuration(
             format!(
                 "invalid endpoint `{endpoint}`: {why}; expected https://<resource>.communication.azure.com/"
             ),
             None,
         )
-    })
+    };
+    let url = Url::parse(endpoint.trim()).map_err(|_| bad("not an absolute URL"))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(bad(
+            "the scheme must be https (or http for a local emulator)",
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("the URL has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("the URL must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("the URL must not contain a user name or password"));
+    }
+    Ok(url)
 }
 
 /// A lifetime as whole minutes (rounded down), as the service's int32 `expiresInMinutes`.
@@ -395,14 +412,11 @@ mod tests {
     fn endpoint_rules() {
         assert!(parse_endpoint("https://a.communication.azure.com/").is_ok());
         assert!(parse_endpoint("http://127.0.0.1:1234").is_ok());
-        for bad in [
-            "",
-            "a.com",
-            "ftp://a/",
-            "https://a/?x=1",
-            "https://u:p@a/",
-            "https://a.communication.azure.com/stem/",
-        ] {
+        assert!(
+            parse_endpoint("https://gateway.example/acs/").is_ok(),
+            "a prefix is kept"
+        );
+        for bad in ["", "a.com", "ftp://a/", "https://a/?x=1", "https://u:p@a/"] {
             let e = parse_endpoint(bad).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Configuration, "{bad}");
         }
