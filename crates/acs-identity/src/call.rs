@@ -570,8 +570,8 @@ async fn drain_then_wait(mut response: reqwest::Response, delay: Duration) {
 
 /// The most bytes of a response body the client reads: far above any response of this API (a
 /// few hundred bytes; an error body a few KiB), so that a server that sends an endless or huge
-/// body cannot exhaust the client's memory. A longer body fails to read with
-/// [`ResponseTooLarge`].
+/// body cannot exhaust the client's memory. A longer body stops being read, and the call fails
+/// with a transport error that says so.
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// The error a response body longer than [`MAX_RESPONSE_BODY`] fails with, as its reading stops.
