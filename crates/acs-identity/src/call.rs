@@ -92,12 +92,11 @@ impl Method {
     }
 }
 
-/// One logical call: its span, its deadline, and the generated client that sends through its
-/// executor.
+/// One logical call: its deadline, and the generated client that sends through its executor
+/// (which holds the call's span).
 pub(crate) struct Call {
     rest: acs_identity_rest::Client,
     executor: Arc<CallExecutor>,
-    span: Span,
     timeout: Option<Duration>,
 }
 
@@ -148,7 +147,7 @@ impl Call {
             authorization,
             request_id,
             retry: options.retry.unwrap_or_else(|| pipeline.retry.clone()),
-            span: span.clone(),
+            span,
             attempts: AtomicU32::new(0),
             final_response: OnceLock::new(),
         });
@@ -160,7 +159,6 @@ impl Call {
         Ok(Call {
             rest,
             executor,
-            span,
             timeout: options.timeout.or(pipeline.timeout),
         })
     }
@@ -199,7 +197,7 @@ impl Call {
 
     /// Awaits `sent` inside the call's span, within the call's deadline.
     async fn run<R>(&self, sent: impl Future<Output = R>) -> Result<R> {
-        let sent = sent.instrument(self.span.clone());
+        let sent = sent.instrument(self.executor.span.clone());
         let Some(limit) = self.timeout else {
             return Ok(sent.await);
         };
@@ -222,7 +220,7 @@ impl Call {
 
     /// Logs the failure of the call in its span, and returns it.
     fn failed(&self, error: Error) -> Error {
-        let _entered = self.span.enter();
+        let _entered = self.executor.span.enter();
         tracing::debug!(
             kind = %error.kind(),
             status = error.status().map(|s| s.as_u16()),
