@@ -2,14 +2,17 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod api_version;
 mod call;
 mod client;
 mod error;
 mod options;
 mod pipeline;
 mod scope;
+mod teams_extension;
 mod token;
 
+pub use api_version::{PREVIEW_API_VERSION, TEAMS_EXTENSION_API_VERSION};
 pub use call::MAX_RESPONSE_BODY;
 pub use client::CommunicationIdentityClient;
 pub use error::{Error, ErrorKind, Result, ServiceErrorDetail};
@@ -20,13 +23,19 @@ pub use acs_common::{
     PhoneNumberIdentifier, TeamsExtensionUserIdentifier, TokenClaims,
 };
 pub use options::{
-    CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
-    DEFAULT_API_VERSION, DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions,
-    RetryOptions, RevokeTokensOptions,
+    CallOptions, CommunicationIdentityClientOptions,
+    CreateOrReplaceTeamsExtensionAssignmentOptions, CreateUserAndTokenOptions, CreateUserOptions,
+    DEFAULT_API_VERSION, DeleteTeamsExtensionAssignmentOptions, DeleteUserOptions,
+    GetTeamsExtensionAssignmentOptions, GetTokenForTeamsExtensionUserOptions,
+    GetTokenForTeamsUserOptions, GetTokenOptions, GetUserOptions, RetryOptions,
+    RevokeTokensOptions,
 };
 pub use pipeline::COMMUNICATION_SCOPE;
 pub use scope::TokenScope;
-pub use token::CommunicationUserIdentifierAndToken;
+pub use teams_extension::{TeamsExtensionAssignment, TeamsExtensionPrincipalType, Upserted};
+pub use token::{
+    CommunicationIdentifierAndToken, CommunicationUserDetails, CommunicationUserIdentifierAndToken,
+};
 
 /// Re-exports of the credential types the constructors take, so that users need no direct
 /// dependency on `acs-auth` or `azure_core` for them.

@@ -11,7 +11,8 @@ use std::time::Duration;
 use acs_identity::credentials::FixedClock;
 use acs_identity::{
     CommunicationIdentityClient, CommunicationIdentityClientOptions, CommunicationUserIdentifier,
-    CreateUserAndTokenOptions, ErrorKind, GetTokenOptions, RetryOptions, TokenScope,
+    CreateUserAndTokenOptions, CreateUserOptions, ErrorKind, GetTokenOptions, RetryOptions,
+    TokenScope,
 };
 use common::*;
 use httpmock::prelude::*;
@@ -67,6 +68,8 @@ enum Outcome {
     User(String),
     UserAndToken(String, String, OffsetDateTime),
     Token(String, OffsetDateTime),
+    /// What `get_user` read: id, custom id, last token issue time.
+    Details(String, Option<String>, Option<OffsetDateTime>),
     Unit,
 }
 
@@ -80,6 +83,8 @@ async fn recorded_sessions_replay() {
     json_files(&upstream.join("recordings"), &mut files);
     files.sort();
     let mut replayed = 0;
+    // Entries of the preview's features: a create with a custom id, a get user.
+    let mut preview_replayed = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let recording: Value = serde_json::from_str(&text).unwrap();
@@ -89,10 +94,8 @@ async fn recorded_sessions_replay() {
             let uri = url::Url::parse(entry["RequestUri"].as_str().unwrap()).unwrap();
             let body = without_nulls(&entry["RequestBody"]);
             let host = uri.host_str().unwrap_or("");
-            // Not this API: the Entra discovery document, the preview-only GET and customId.
+            // Not this API: the Entra discovery document.
             if !(host.contains("communication") || host == "endpoint")
-                || method == "GET"
-                || body.get("customId").is_some()
                 || (uri.path().ends_with(":issueAccessToken") && body.get("scopes").is_none())
             {
                 continue;
@@ -137,11 +140,16 @@ async fn recorded_sessions_replay() {
             )
             .unwrap();
             let user = CommunicationUserIdentifier::new("sanitized");
+            let custom_id = body["customId"].as_str().map(str::to_owned);
+            if custom_id.is_some() || method == "GET" {
+                preview_replayed += 1;
+            }
             let result: acs_identity::Result<Outcome> = if path == "/identities" {
                 match body.get("createTokenWithScopes") {
                     Some(scopes) => {
                         let mut o = CreateUserAndTokenOptions::default();
                         o.token_expires_in = minutes(&body);
+                        o.custom_id = custom_id;
                         c.create_user_and_token(&scopes_of(Some(scopes)), Some(o))
                             .await
                             .map(|r| {
@@ -152,11 +160,18 @@ async fn recorded_sessions_replay() {
                                 )
                             })
                     }
-                    None => c
-                        .create_user(None)
-                        .await
-                        .map(|u| Outcome::User(u.id().to_owned())),
+                    None => {
+                        let mut o = CreateUserOptions::default();
+                        o.custom_id = custom_id;
+                        c.create_user(Some(o))
+                            .await
+                            .map(|u| Outcome::User(u.id().to_owned()))
+                    }
                 }
+            } else if method == "GET" && path.starts_with("/identities/") {
+                c.get_user(&user, None).await.map(|d| {
+                    Outcome::Details(d.user.id().to_owned(), d.custom_id, d.last_token_issued_at)
+                })
             } else if path.ends_with("/:issueAccessToken") {
                 let mut o = GetTokenOptions::default();
                 o.token_expires_in = minutes(&body);
@@ -208,6 +223,18 @@ async fn recorded_sessions_replay() {
                     assert_eq!(token, recorded["token"], "{name}");
                     assert_eq!(at, expires(recorded), "{name}");
                 }
+                Ok(Outcome::Details(id, custom_id, last_token_issued_at)) => {
+                    assert_eq!(id, recorded["id"], "{name}");
+                    assert_eq!(
+                        custom_id.as_deref(),
+                        recorded["customId"].as_str(),
+                        "{name}"
+                    );
+                    let recorded_at = recorded["lastTokenIssuedAt"]
+                        .as_str()
+                        .map(|t| OffsetDateTime::parse(t, &Rfc3339).unwrap());
+                    assert_eq!(last_token_issued_at, recorded_at, "{name}");
+                }
                 Ok(Outcome::Unit) => assert_eq!(status, 204, "{name}"),
                 Err(e) => {
                     assert!(status >= 400, "{name}: {e}");
@@ -223,6 +250,10 @@ async fn recorded_sessions_replay() {
         }
     }
     assert!(replayed >= 20, "only {replayed} entries replayed");
+    assert!(
+        preview_replayed >= 2,
+        "only {preview_replayed} custom-id / get-user entries replayed"
+    );
     eprintln!("replayed {replayed} recorded calls");
 }
 
