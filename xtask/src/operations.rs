@@ -121,7 +121,7 @@ pub const OPERATIONS: &[StableOperation] = &[
         "post",
         "/access/entra/:exchangeAccessToken",
         "Entra_ExchangeAccessToken",
-        NONE,
+        PREVIEW,
     ),
     op(
         "get",

@@ -43,6 +43,7 @@ pub(crate) enum Method {
     GetTeamsExtensionAssignment,
     DeleteTeamsExtensionAssignment,
     GetTokenForTeamsExtensionUser,
+    GetTokenForEntraUser,
 }
 
 impl Method {
@@ -123,6 +124,13 @@ impl Method {
             ),
             Method::GetTokenForTeamsExtensionUser => tracing::info_span!(
                 "CommunicationIdentity-getTokenForTeamsExtensionUser",
+                api_version = Empty,
+                client_request_id = Empty,
+                status = Empty,
+                attempts = Empty
+            ),
+            Method::GetTokenForEntraUser => tracing::info_span!(
+                "CommunicationIdentity-getTokenForEntraUser",
                 api_version = Empty,
                 client_request_id = Empty,
                 status = Empty,

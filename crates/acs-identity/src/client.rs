@@ -188,6 +188,19 @@ impl CommunicationIdentityClient {
         Self::build(endpoint, Auth::token(credential), options)
     }
 
+    /// A client with no credential of the resource, for the token exchanges of an
+    /// `EntraTokenExchange` (each authorized by the end user's Entra token).
+    pub(crate) fn for_exchanges(
+        endpoint: &str,
+        options: CommunicationIdentityClientOptions,
+    ) -> Result<Self> {
+        Self::build(
+            parse_endpoint(endpoint)?,
+            Auth::ExchangesOnly,
+            Some(options),
+        )
+    }
+
     fn build(
         endpoint: Url,
         auth: Auth,

@@ -5,6 +5,7 @@
 mod api_version;
 mod call;
 mod client;
+mod entra_exchange;
 mod error;
 mod options;
 mod pipeline;
@@ -15,6 +16,11 @@ mod token;
 pub use api_version::{PREVIEW_API_VERSION, TEAMS_EXTENSION_API_VERSION};
 pub use call::MAX_RESPONSE_BODY;
 pub use client::CommunicationIdentityClient;
+pub use entra_exchange::{
+    DEFAULT_ENTRA_USER_SCOPE, ENTRA_USER_SCOPE_PREFIX, EntraTokenExchange,
+    EntraTokenExchangeOptions, ExchangeKind, TEAMS_EXTENSION_SCOPE, TEAMS_EXTENSION_SCOPE_PREFIX,
+    TEAMS_EXTENSION_US_GOV_SCOPE_PREFIX,
+};
 pub use error::{Error, ErrorKind, Result, ServiceErrorDetail};
 // The identifiers and access tokens live in `acs-common`; every `acs_identity::...` path stays.
 pub use acs_common::{

@@ -434,3 +434,19 @@ impl GetTokenForTeamsExtensionUserOptions {
         self
     }
 }
+
+/// Options of [`get_token_for_entra_user`](crate::CommunicationIdentityClient::get_token_for_entra_user).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetTokenForEntraUserOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl GetTokenForEntraUserOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}

@@ -7,7 +7,6 @@ use std::fmt;
 use acs_common::CommunicationIdentifier;
 use acs_identity_rest::types;
 use reqwest::StatusCode;
-use reqwest::header::HeaderValue;
 
 use crate::api_version;
 use crate::call::Method;
@@ -17,7 +16,6 @@ use crate::options::{
     CreateOrReplaceTeamsExtensionAssignmentOptions, DeleteTeamsExtensionAssignmentOptions,
     GetTeamsExtensionAssignmentOptions, GetTokenForTeamsExtensionUserOptions,
 };
-use crate::pipeline::{Authorization, bearer_allowed, bearer_refused_message};
 use crate::token::CommunicationIdentifierAndToken;
 
 /// The kind of principal a Teams Phone extension assignment is for. The set is open: a kind this
@@ -248,32 +246,13 @@ impl CommunicationIdentityClient {
         options: Option<GetTokenForTeamsExtensionUserOptions>,
     ) -> Result<CommunicationIdentifierAndToken> {
         let options = options.unwrap_or_default();
-        if !bearer_allowed(self.endpoint()) {
-            return Err(Error::configuration(
-                bearer_refused_message(self.endpoint()),
-                None,
-            ));
-        }
-        if entra_token.trim().is_empty() {
-            return Err(Error::invalid_argument(
-                "entra_token",
-                "the Entra ID token is empty",
-            ));
-        }
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {entra_token}")).map_err(|_| {
-                Error::invalid_argument(
-                    "entra_token",
-                    "the Entra ID token has characters a header cannot carry",
-                )
-            })?;
-        authorization.set_sensitive(true);
+        let authorization = crate::entra_exchange::bearer(self, entra_token)?;
         let api_version = api_version::for_teams_extension(self.api_version());
         let call = self.start_as(
             Method::GetTokenForTeamsExtensionUser,
             api_version,
             options.call,
-            Authorization::Bearer(authorization),
+            authorization,
         );
         let sent = call
             .rest()
