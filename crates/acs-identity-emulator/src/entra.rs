@@ -35,15 +35,19 @@ fn unix_seconds(t: SystemTime) -> i64 {
     (unix_nanos(t).div_euclid(1_000_000_000)) as i64
 }
 
-/// An unsigned JWT (`alg: none`, empty signature part) with these claims, which the emulator
-/// decodes like any Entra token.
-pub fn unsigned_token(claims: &Value) -> String {
+/// An unsigned JWT (`alg: none`, empty signature part) whose payload is `claims_json` (a JSON
+/// object, as text), which the emulator decodes like any Entra token.
+pub fn unsigned_token(claims_json: &str) -> String {
     let header = json!({"alg": "none", "typ": "JWT"});
     format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
+        URL_SAFE_NO_PAD.encode(claims_json)
     )
+}
+
+fn unsigned_jwt(claims: &Value) -> String {
+    unsigned_token(&claims.to_string())
 }
 
 /// An unsigned Entra-ID-like access token of a Teams user, for the emulator's Teams exchange
@@ -54,7 +58,7 @@ pub fn unsigned_token(claims: &Value) -> String {
 /// exchange answers with a token that expires at `expires_at`.
 pub fn test_token(app_id: &str, user_object_id: &str, expires_at: SystemTime) -> String {
     let now = unix_seconds(SystemTime::now());
-    unsigned_token(&json!({
+    unsigned_jwt(&json!({
         "aud": TEAMS_EXCHANGE_AUDIENCE,
         "iss": format!("https://sts.windows.net/{TEST_TENANT_ID}/"),
         "iat": now,
@@ -74,7 +78,7 @@ pub fn test_token(app_id: &str, user_object_id: &str, expires_at: SystemTime) ->
 /// `expires_at`.
 pub fn test_bearer_token(expires_at: SystemTime) -> String {
     let now = unix_seconds(SystemTime::now());
-    unsigned_token(&json!({
+    unsigned_jwt(&json!({
         "aud": ACS_AUDIENCE,
         "iss": format!("https://sts.windows.net/{TEST_TENANT_ID}/"),
         "iat": now,
@@ -102,7 +106,7 @@ pub fn test_user_token(
     expires_at: SystemTime,
 ) -> String {
     let now = unix_seconds(SystemTime::now());
-    unsigned_token(&json!({
+    unsigned_jwt(&json!({
         "aud": audience,
         "iss": format!("https://sts.windows.net/{tenant_id}/"),
         "iat": now,
@@ -250,7 +254,7 @@ mod tests {
         assert!(!d.has_scope("TeamsExtension"));
         assert_eq!(d.app_id(), Some("a"));
         assert_eq!(d.groups().count(), 0);
-        let g = unsigned_token(&json!({"azp": "b", "groups": ["g1", 5, "g2"]}));
+        let g = unsigned_token(r#"{"azp": "b", "groups": ["g1", 5, "g2"]}"#);
         let d = decode_unverified(&g).unwrap();
         assert_eq!(d.app_id(), Some("b"));
         assert_eq!(d.groups().collect::<Vec<_>>(), ["g1", "g2"]);

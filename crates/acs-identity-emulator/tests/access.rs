@@ -627,10 +627,13 @@ async fn entra_assignments_and_exchange() {
     // A group member: matched by the token's `groups` claim.
     let member = "1a2b3c4d-0000-4000-8000-000000000001";
     let member_token = |groups: Value| {
-        entra::unsigned_token(&json!({
-            "aud": "https://communication.azure.com/clients/",
-            "exp": unix(expires), "tid": TENANT, "oid": member, "azp": APP, "groups": groups,
-        }))
+        entra::unsigned_token(
+            &json!({
+                "aud": "https://communication.azure.com/clients/",
+                "exp": unix(expires), "tid": TENANT, "oid": member, "azp": APP, "groups": groups,
+            })
+            .to_string(),
+        )
     };
     assert_forbidden(
         &exchange_entra(&c, Some(&member_token(json!([GROUP])))).await,
@@ -661,10 +664,13 @@ async fn entra_assignments_and_exchange() {
         format!("8:acs:{RESOURCE}_wf_{TENANT}_{member}")
     );
     // A group of another tenant does not count.
-    let outsider = entra::unsigned_token(&json!({
-        "aud": entra::ENTRA_EXCHANGE_AUDIENCE, "exp": unix(expires),
-        "tid": "99999999-0000-4000-8000-000000000000", "oid": member, "azp": APP, "groups": [GROUP],
-    }));
+    let outsider = entra::unsigned_token(
+        &json!({
+            "aud": entra::ENTRA_EXCHANGE_AUDIENCE, "exp": unix(expires),
+            "tid": "99999999-0000-4000-8000-000000000000", "oid": member, "azp": APP, "groups": [GROUP],
+        })
+        .to_string(),
+    );
     assert_forbidden(
         &exchange_entra(&c, Some(&outsider)).await,
         "AssignmentNotFound",
