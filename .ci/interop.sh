@@ -31,11 +31,12 @@ else
 fi
 "$venv/bin/python" -c 'import importlib.metadata as m; v = m.version("azure-communication-identity"); assert v == "1.5.0", v; print("azure-communication-identity", v)'
 
-step "interop: npm packages (@azure/communication-identity from tests/interop/js/package-lock.json)"
+step "interop: npm packages (@azure/communication-identity, @azure/communication-common from tests/interop/js/package-lock.json)"
 node_prefix="$interop/node"
 lock="$root/tests/interop/js/package-lock.json"
 want="$(cat "$root/tests/interop/js/package.json" "$lock" | sha256sum | cut -d' ' -f1) $(node --version)"
-if stamp_ok "$node_prefix/.interop-stamp" "$want" && [[ -d "$node_prefix/node_modules/@azure/communication-identity" ]]; then
+if stamp_ok "$node_prefix/.interop-stamp" "$want" && [[ -d "$node_prefix/node_modules/@azure/communication-identity" ]] \
+    && [[ -d "$node_prefix/node_modules/@azure/communication-common" ]]; then
     echo "already installed"
 else
     rm -rf "$node_prefix"
@@ -55,8 +56,8 @@ step "interop: Python SDK suite (pytest)"
 (cd "$root/tests/interop/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider) \
     2>&1 | tee "$py_log" || status=1
 
-step "interop: JS SDK suite (node --test)"
-(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs faults.test.mjs) 2>&1 | tee "$js_log" || status=1
+step "interop: JS SDK suite (node --test; communication-identity, and communication-common's Entra credential over TLS)"
+(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs faults.test.mjs entra_credential.test.mjs) 2>&1 | tee "$js_log" || status=1
 
 step "interop: the acs-identity facade against injected faults and throttling (cargo test)"
 cargo test --locked -p acs-identity-tests --test facade_faults 2>&1 | tee "$rs_log" || status=1

@@ -2,7 +2,10 @@
 //! issues, revokes and deletes, restart it on the same data directory, and check that everything it
 //! acknowledged survived: every identity answered 201 still gets tokens, every revoke answered 204
 //! still invalidates the tokens issued before it, every delete answered 204 stays deleted, and tokens
-//! nobody revoked are still valid (so the signing key survived too).
+//! nobody revoked are still valid (so the signing key survived too). Some identities are created
+//! with a custom id (2025-03-02-preview): creating again with it after the restart gives the same
+//! identity (a new one once its delete was acknowledged), and `GET /identities/{id}` shows it.
+//! Teams Phone extension assignments answered 201/200 are there after the restart.
 
 mod support;
 
@@ -22,7 +25,11 @@ const MAX_LOAD: Duration = Duration::from_secs(12);
 const MIN_CREATES: usize = 150;
 const MIN_REVOKES: usize = 20;
 const MIN_DELETES: usize = 10;
+const MIN_CUSTOM_IDS: usize = 20;
+const MIN_ASSIGNMENTS: usize = 20;
 const SCOPES: &[&str] = &["chat", "voip"];
+/// The tenant of the TPE assignments the load makes.
+const TENANT: &str = "c70d068c-2f32-484d-9455-73070cd5aadd";
 
 #[derive(Debug, Clone)]
 enum Event {
@@ -37,12 +44,23 @@ enum Event {
 #[derive(Debug, Clone)]
 struct IdentityLog {
     id: String,
+    /// The custom id it was created with (answered 201).
+    custom_id: Option<String>,
     events: Vec<Event>,
+}
+
+/// A TPE assignment whose PUT was answered 201 or 200.
+#[derive(Debug, Clone)]
+struct AssignmentLog {
+    object_id: String,
+    principal_type: &'static str,
 }
 
 #[derive(Default)]
 struct Counters {
     creates: AtomicUsize,
+    custom_ids: AtomicUsize,
+    assignments: AtomicUsize,
     tokens: AtomicUsize,
     revokes: AtomicUsize,
     deletes: AtomicUsize,
@@ -56,20 +74,59 @@ async fn worker(
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
     log: Arc<Mutex<Vec<IdentityLog>>>,
+    assignments: Arc<Mutex<Vec<AssignmentLog>>>,
     unexpected: Arc<Mutex<Vec<String>>>,
 ) {
     let mut rng = Rng::new(seed);
     let mut mine: Vec<IdentityLog> = Vec::new();
     let mut live: Vec<usize> = Vec::new();
+    let mut assigned: Vec<AssignmentLog> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
+        if rng.below(100) < 8 {
+            // A TPE assignment of a new object id (the GUID's last part from the seed and a count).
+            let object_id = format!(
+                "00000000-0000-4000-8000-{:06x}{:06x}",
+                seed & 0xff_ffff,
+                assigned.len()
+            );
+            let principal_type = ["user", "resourceAccount", "teamsResourceAccount"][rng.below(3)];
+            let Ok(reply) = client
+                .put_tpe_assignment(TENANT, &object_id, principal_type)
+                .await
+            else {
+                break;
+            };
+            if reply.status == 201 {
+                assigned.push(AssignmentLog {
+                    object_id,
+                    principal_type,
+                });
+                counters.assignments.fetch_add(1, Ordering::Relaxed);
+            } else {
+                unexpected
+                    .lock()
+                    .await
+                    .push(format!("put assignment: {} {}", reply.status, reply.body));
+            }
+            continue;
+        }
         if live.len() < 3 || rng.below(100) < 25 {
-            let Ok(reply) = client.create(Some(SCOPES)).await else {
+            let custom_id = (rng.below(100) < 30).then(|| format!("user-{seed:x}-{}", mine.len()));
+            let reply = match &custom_id {
+                Some(custom_id) => client.create_with_custom_id(custom_id, SCOPES).await,
+                None => client.create(Some(SCOPES)).await,
+            };
+            let Ok(reply) = reply else {
                 break;
             };
             match (reply.status, identity_id(&reply), token_of(&reply)) {
                 (201, Some(id), Some(token)) => {
+                    if custom_id.is_some() {
+                        counters.custom_ids.fetch_add(1, Ordering::Relaxed);
+                    }
                     mine.push(IdentityLog {
                         id,
+                        custom_id,
                         events: vec![Event::Token(token)],
                     });
                     live.push(mine.len() - 1);
@@ -137,6 +194,7 @@ async fn worker(
         }
     }
     log.lock().await.extend(mine);
+    assignments.lock().await.extend(assigned);
 }
 
 /// What must hold after the restart for one acknowledged token.
@@ -212,6 +270,7 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
     let stop = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(Counters::default());
     let log = Arc::new(Mutex::new(Vec::new()));
+    let assignment_log = Arc::new(Mutex::new(Vec::new()));
     let unexpected = Arc::new(Mutex::new(Vec::new()));
     let mut workers = Vec::new();
     for n in 0..CLIENTS {
@@ -221,6 +280,7 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
             stop.clone(),
             counters.clone(),
             log.clone(),
+            assignment_log.clone(),
             unexpected.clone(),
         )));
     }
@@ -230,7 +290,9 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
         let elapsed = load_started.elapsed();
         let enough = counters.creates.load(Ordering::Relaxed) >= MIN_CREATES
             && counters.revokes.load(Ordering::Relaxed) >= MIN_REVOKES
-            && counters.deletes.load(Ordering::Relaxed) >= MIN_DELETES;
+            && counters.deletes.load(Ordering::Relaxed) >= MIN_DELETES
+            && counters.custom_ids.load(Ordering::Relaxed) >= MIN_CUSTOM_IDS
+            && counters.assignments.load(Ordering::Relaxed) >= MIN_ASSIGNMENTS;
         if (enough && elapsed >= MIN_LOAD) || elapsed >= MAX_LOAD {
             break;
         }
@@ -258,9 +320,13 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
     let creates = counters.creates.load(Ordering::Relaxed);
     let revokes = counters.revokes.load(Ordering::Relaxed);
     let deletes = counters.deletes.load(Ordering::Relaxed);
+    let custom_ids = counters.custom_ids.load(Ordering::Relaxed);
+    let assignments = assignment_log.lock().await.clone();
     assert!(
-        creates >= 20 && revokes >= 1 && deletes >= 1,
-        "too little load was acknowledged before the kill to prove anything: {creates} creates, {revokes} revokes, {deletes} deletes"
+        creates >= 20 && revokes >= 1 && deletes >= 1 && custom_ids >= 1 && !assignments.is_empty(),
+        "too little load was acknowledged before the kill to prove anything: {creates} creates \
+         ({custom_ids} with a custom id), {revokes} revokes, {deletes} deletes, {} assignments",
+        assignments.len()
     );
 
     // Second life: same data directory, same port, no key given: the same connection string works.
@@ -329,6 +395,30 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
                     _ => {}
                 }
             }
+            if let (Some(exists), Some(custom_id)) = (exists, &identity.custom_id) {
+                // Created again with its custom id: the same identity while it lives, a new one
+                // once its delete was acknowledged.
+                let reply = client
+                    .create_with_custom_id(custom_id, SCOPES)
+                    .await
+                    .unwrap();
+                let again = identity_id(&reply);
+                if reply.status != 201 || (again.as_deref() == Some(identity.id.as_str())) != exists
+                {
+                    failures.push(format!(
+                        "{}: custom id {custom_id} lost ({} {})",
+                        identity.id, reply.status, reply.body
+                    ));
+                }
+                let got = client.get_identity(&identity.id).await.unwrap();
+                let shown = got.body.get("customId").and_then(|v| v.as_str());
+                if exists && (got.status != 200 || shown != Some(custom_id.as_str())) {
+                    failures.push(format!(
+                        "{}: GET lost the custom id ({} {})",
+                        identity.id, got.status, got.body
+                    ));
+                }
+            }
             if let Some(exists) = exists {
                 let reply = client.issue(&identity.id, SCOPES).await.unwrap();
                 if exists && reply.status != 200 {
@@ -361,10 +451,25 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
     while let Some(result) = tasks.join_next().await {
         failures.extend(result.unwrap());
     }
+    for assignment in &assignments {
+        let reply = client
+            .get_tpe_assignment(TENANT, &assignment.object_id)
+            .await
+            .unwrap();
+        let principal_type = reply.body.get("principalType").and_then(|v| v.as_str());
+        if reply.status != 200 || principal_type != Some(assignment.principal_type) {
+            failures.push(format!(
+                "TPE assignment {} lost ({} {})",
+                assignment.object_id, reply.status, reply.body
+            ));
+        }
+    }
     println!(
-        "durability: acknowledged before SIGKILL: {creates} creates, {revokes} revokes, {deletes} deletes, {} tokens; \
+        "durability: acknowledged before SIGKILL: {creates} creates ({custom_ids} with a custom id), {revokes} revokes, \
+         {deletes} deletes, {} TPE assignments, {} tokens; \
          checked after restart: {must_exist} identities present, {must_be_gone} deleted, {must_be_valid} tokens valid, \
-         {must_be_invalid} tokens revoked; total {:.1}s",
+         {must_be_invalid} tokens revoked, every custom id and assignment; total {:.1}s",
+        assignments.len(),
         counters.tokens.load(Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );

@@ -16,7 +16,7 @@ use crate::revocation_delay::RevocationDelay;
 use crate::server::EmulatorHandle;
 use crate::signing_key_cache;
 use crate::throttling::{Throttle, Throttling};
-use crate::tokens::format_expires_on;
+use crate::tokens::{format_expires_on, format_seconds};
 
 /// The longest revocation delay accepted (the service documents up to 15 minutes).
 pub const MAX_REVOCATION_DELAY: Duration = Duration::from_secs(24 * 3600);
@@ -108,8 +108,7 @@ impl Controls {
     }
 }
 
-/// One identity as `GET /emulator/identities` lists it. New fields (such as a `customId` once
-/// the emulator supports 2025-03-02-preview) may be added.
+/// One identity as `GET /emulator/identities` lists it. New fields may be added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -122,26 +121,35 @@ pub struct IdentityEntry {
     pub deleted: bool,
     /// Whether its tokens were ever revoked.
     pub tokens_revoked: bool,
+    /// Its custom id (2025-03-02-preview), when it was created with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    /// When a token was last issued for it, as `lastTokenIssuedAt` of the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_token_issued_at: Option<String>,
 }
 
 /// Every identity, oldest first; deleted ones only with `include_deleted`.
 pub(crate) fn identities(app: &App, include_deleted: bool) -> Vec<IdentityEntry> {
     let mut records = app.store.identities();
-    records.retain(|(_, r)| include_deleted || !r.deleted);
-    records.sort_by(|(a_id, a), (b_id, b)| a.created_ms.cmp(&b.created_ms).then(a_id.cmp(b_id)));
+    records.retain(|(_, r, _)| include_deleted || !r.deleted);
+    records
+        .sort_by(|(a_id, a, _), (b_id, b, _)| a.created_ms.cmp(&b.created_ms).then(a_id.cmp(b_id)));
     records
         .into_iter()
-        .map(|(id, record)| IdentityEntry {
+        .map(|(id, record, profile)| IdentityEntry {
             id,
             created_on: format_expires_on(i128::from(record.created_ms) * 1_000_000)
                 .unwrap_or_default(),
             deleted: record.deleted,
             tokens_revoked: record.revoked_before != 0,
+            custom_id: profile.custom_id,
+            last_token_issued_at: profile.last_token_issued_s.and_then(format_seconds),
         })
         .collect()
 }
 
-/// Forgets every identity (durably), every fault rule, throttling window and revocation in
+/// Forgets every identity and assignment (durably), every fault rule, throttling window and revocation in
 /// propagation. Keeps the access key, resource id and signing key.
 pub(crate) async fn reset(app: &App) -> Result<(), String> {
     app.store.reset().await?;

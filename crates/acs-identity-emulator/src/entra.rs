@@ -16,6 +16,18 @@ use crate::tokens::{B64URL_LENIENT, unix_nanos};
 pub const TEAMS_EXCHANGE_AUDIENCE: &str = "https://auth.msft.communication.azure.com";
 /// Audience of Entra bearer tokens for the ACS data plane (`https://communication.azure.com`).
 pub const ACS_AUDIENCE: &str = "https://communication.azure.com";
+/// Audiences of the Teams user tokens the Teams Phone extension exchange accepts: the scope
+/// `https://auth.msft.communication.azure.com/TeamsExtension.ManageCalls` (`.azure.us` in US
+/// government clouds) gives a token with this `aud` and [`TEAMS_EXTENSION_SCOPE`] in `scp`.
+pub const TEAMS_EXTENSION_AUDIENCES: [&str; 2] = [
+    TEAMS_EXCHANGE_AUDIENCE,
+    "https://auth.msft.communication.azure.us",
+];
+/// The delegated permission (`scp`) the Teams Phone extension exchange needs.
+pub const TEAMS_EXTENSION_SCOPE: &str = "TeamsExtension.ManageCalls";
+/// Audience of the Entra user tokens the Entra ID exchange accepts: scopes under
+/// `https://communication.azure.com/clients/` (default `.../clients/.default`).
+pub const ENTRA_EXCHANGE_AUDIENCE: &str = "https://communication.azure.com/clients";
 /// Tenant id put in test tokens.
 pub const TEST_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
@@ -23,13 +35,19 @@ fn unix_seconds(t: SystemTime) -> i64 {
     (unix_nanos(t).div_euclid(1_000_000_000)) as i64
 }
 
-fn unsigned_jwt(claims: &Value) -> String {
+/// An unsigned JWT (`alg: none`, empty signature part) whose payload is `claims_json` (a JSON
+/// object, as text), which the emulator decodes like any Entra token.
+pub fn unsigned_token(claims_json: &str) -> String {
     let header = json!({"alg": "none", "typ": "JWT"});
     format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
+        URL_SAFE_NO_PAD.encode(claims_json)
     )
+}
+
+fn unsigned_jwt(claims: &Value) -> String {
+    unsigned_token(&claims.to_string())
 }
 
 /// An unsigned Entra-ID-like access token of a Teams user, for the emulator's Teams exchange
@@ -73,6 +91,36 @@ pub fn test_bearer_token(expires_at: SystemTime) -> String {
     }))
 }
 
+/// An unsigned Entra-ID-like access token of a user of tenant `tenant_id` with object id
+/// `object_id`, obtained by application `app_id`, for `audience` with the delegated permissions
+/// `scp` (space-separated), expiring at `expires_at`: for the Teams Phone extension exchange
+/// use [`TEAMS_EXCHANGE_AUDIENCE`] and [`TEAMS_EXTENSION_SCOPE`], for the Entra ID exchange
+/// [`ENTRA_EXCHANGE_AUDIENCE`] (any `scp`). Add claims such as `groups` with
+/// [`unsigned_token`].
+pub fn test_user_token(
+    audience: &str,
+    scp: &str,
+    tenant_id: &str,
+    object_id: &str,
+    app_id: &str,
+    expires_at: SystemTime,
+) -> String {
+    let now = unix_seconds(SystemTime::now());
+    unsigned_jwt(&json!({
+        "aud": audience,
+        "iss": format!("https://sts.windows.net/{tenant_id}/"),
+        "iat": now,
+        "nbf": now,
+        "exp": unix_seconds(expires_at),
+        "appid": app_id,
+        "azp": app_id,
+        "oid": object_id,
+        "tid": tenant_id,
+        "scp": scp,
+        "ver": "1.0",
+    }))
+}
+
 /// The claims of a decoded (not verified) JWT.
 #[derive(Debug, Clone)]
 pub(crate) struct DecodedJwt {
@@ -90,6 +138,28 @@ impl DecodedJwt {
 
     pub(crate) fn str_claim(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// The application the token was issued to: `appid` (v1 tokens), else `azp` (v2).
+    pub(crate) fn app_id(&self) -> Option<&str> {
+        self.str_claim("appid").or_else(|| self.str_claim("azp"))
+    }
+
+    /// Whether the space-separated `scp` names `scope` (case-insensitively).
+    pub(crate) fn has_scope(&self, scope: &str) -> bool {
+        self.str_claim("scp")
+            .is_some_and(|scp| scp.split(' ').any(|s| s.eq_ignore_ascii_case(scope)))
+    }
+
+    /// The string items of the `groups` claim (none when it is absent, as in a token with too
+    /// many groups, which names them elsewhere).
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &str> {
+        self.claims
+            .get("groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
     }
 
     /// Whether `aud` (a string or an array) names `audience`, with or without a trailing `/`.
@@ -166,6 +236,29 @@ mod tests {
         assert!(mk(json!(["x", "https://communication.azure.com"])).has_audience(ACS_AUDIENCE));
         assert!(!mk(json!("https://communication.azure.com.evil")).has_audience(ACS_AUDIENCE));
         assert!(!mk(json!(5)).has_audience(ACS_AUDIENCE));
+    }
+
+    #[test]
+    fn user_tokens_carry_scope_app_and_groups() {
+        let exp = SystemTime::now() + Duration::from_secs(600);
+        let t = test_user_token(
+            TEAMS_EXCHANGE_AUDIENCE,
+            "x TeamsExtension.ManageCalls",
+            "t",
+            "o",
+            "a",
+            exp,
+        );
+        let d = decode_unverified(&t).unwrap();
+        assert!(d.has_scope(TEAMS_EXTENSION_SCOPE));
+        assert!(!d.has_scope("TeamsExtension"));
+        assert_eq!(d.app_id(), Some("a"));
+        assert_eq!(d.groups().count(), 0);
+        let g = unsigned_token(r#"{"azp": "b", "groups": ["g1", 5, "g2"]}"#);
+        let d = decode_unverified(&g).unwrap();
+        assert_eq!(d.app_id(), Some("b"));
+        assert_eq!(d.groups().collect::<Vec<_>>(), ["g1", "g2"]);
+        assert!(!d.has_scope(TEAMS_EXTENSION_SCOPE));
     }
 
     #[test]

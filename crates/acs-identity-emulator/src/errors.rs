@@ -185,9 +185,12 @@ impl ApiError {
         Self::new(
             StatusCode::NOT_FOUND,
             "NotFound",
-            "The requested resource does not exist. Operations: POST /identities, DELETE /identities/{id}, \
+            "The requested resource does not exist. Operations: POST /identities, GET|DELETE /identities/{id}, \
              POST /identities/{id}/:issueAccessToken, POST /identities/{id}/:revokeAccessTokens, \
-             POST /teamsUser/:exchangeAccessToken; emulator only: GET /emulator/health, GET /emulator/jwks, \
+             POST /teamsUser/:exchangeAccessToken, \
+             GET|PUT|DELETE /access/teamsExtension/tenants/{tenantId}/assignments/{objectId}, \
+             POST /access/teamsExtension/:exchangeAccessToken, GET|PATCH /access/entra/assignments, \
+             GET|PUT|DELETE /access/entra/assignments/{objectId}, POST /access/entra/:exchangeAccessToken; emulator only: GET /emulator/health, GET /emulator/jwks, \
              POST /emulator/tokens:validate, GET|POST|DELETE /emulator/faults, DELETE /emulator/faults/{id}, \
              GET /emulator/identities, POST /emulator/reset.",
         )

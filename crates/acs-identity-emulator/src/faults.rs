@@ -190,8 +190,8 @@ pub struct FaultRuleJson {
     /// The rule's id (in answers only; for `DELETE /emulator/faults/{id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
-    /// `createIdentity`, `createIdentityAndToken`, `deleteIdentity`, `issueToken`,
-    /// `revokeTokens`, `exchangeTeamsToken`, or `*`.
+    /// An [`Operation::name`] (`createIdentity`, `issueToken`, `exchangeTeamsExtensionToken`,
+    /// ...), or `*`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     /// The status to answer with.

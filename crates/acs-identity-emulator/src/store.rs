@@ -10,21 +10,34 @@
 //! every revocation in this run. A revocation records the stamp it was given; a token is revoked
 //! when its stamp is below the identity's recorded one. Stamps are exact even when many tokens
 //! are issued within the same second, and need no write per issued token.
+//!
+//! Beside the identities (`identities`, 17-byte records, unchanged since the first release) the
+//! database holds, in tables added later and created on the first start that needs them (a file
+//! written before them opens as it was): each identity's profile (`identity_profiles`: custom id
+//! and when a token was last issued, JSON), the Teams Phone extension assignments
+//! (`teams_extension_assignments`, key `<tenant id>/<object id>`, JSON) and the Entra ID
+//! assignments (`entra_assignments`, key the object id, JSON).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::errors::EmulatorError;
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const IDENTITIES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("identities");
+const PROFILES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("identity_profiles");
+const TEAMS_EXTENSION_ASSIGNMENTS: TableDefinition<'_, &str, &[u8]> =
+    TableDefinition::new("teams_extension_assignments");
+const ENTRA_ASSIGNMENTS: TableDefinition<'_, &str, &[u8]> =
+    TableDefinition::new("entra_assignments");
 
 /// Name of the database file inside the data directory.
 pub(crate) const DB_FILE: &str = "emulator.redb";
@@ -65,6 +78,113 @@ impl IdentityRecord {
     }
 }
 
+/// What 2025-03-02-preview adds to an identity: its custom id and when a token was last issued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Profile {
+    /// The app's own id for the user, given at creation (1..=256 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) custom_id: Option<String>,
+    /// When a token was last issued for the identity, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_token_issued_s: Option<i64>,
+}
+
+impl Profile {
+    /// `self` with the later of both token times (and `other`'s custom id when it has one).
+    fn merged(mut self, other: &Profile) -> Profile {
+        if other.custom_id.is_some() {
+            self.custom_id.clone_from(&other.custom_id);
+        }
+        self.last_token_issued_s = self.last_token_issued_s.max(other.last_token_issued_s);
+        self
+    }
+}
+
+/// A Teams Phone extension assignment (its tenant and object id are its key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TeamsExtensionAssignment {
+    /// `user`, `resourceAccount`, `teamsResourceAccount` or another type (an open set).
+    pub(crate) principal_type: String,
+    /// The applications allowed to exchange tokens for it; `None`: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_ids: Option<Vec<String>>,
+}
+
+/// The key of a Teams Phone extension assignment: tenant id and object id (lower-case GUIDs).
+pub(crate) type TeamsExtensionKey = (String, String);
+
+/// An Entra ID assignment (its object id is its key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EntraAssignment {
+    /// The tenant of the principal.
+    pub(crate) tenant_id: String,
+    /// `user`, `group`, `tenant` (others are kept but never match an exchange).
+    pub(crate) principal_type: String,
+    /// The applications allowed to exchange tokens under it; empty: any.
+    pub(crate) client_ids: Vec<String>,
+}
+
+/// Everything the API reads, in memory (the database written through).
+#[derive(Debug, Default)]
+struct State {
+    identities: HashMap<String, IdentityRecord>,
+    profiles: HashMap<String, Profile>,
+    /// Custom id -> the identity that holds it now.
+    custom_ids: HashMap<String, String>,
+    teams_extension: BTreeMap<TeamsExtensionKey, TeamsExtensionAssignment>,
+    entra: BTreeMap<String, EntraAssignment>,
+}
+
+impl State {
+    fn set_profile(&mut self, id: String, profile: Profile) {
+        if let Some(custom_id) = &profile.custom_id {
+            self.custom_ids.insert(custom_id.clone(), id.clone());
+        }
+        self.profiles.insert(id, profile);
+    }
+
+    fn apply(&mut self, change: Change) {
+        match change {
+            Change::Reset => *self = State::default(),
+            Change::Identity(id, record) => {
+                self.identities.insert(id, record);
+            }
+            Change::Profile(id, profile) => {
+                // A profile written behind may be older than what memory holds already.
+                let merged = match self.profiles.get(&id) {
+                    Some(now) => profile.merged(now),
+                    None => profile,
+                };
+                self.set_profile(id, merged);
+            }
+            Change::TeamsExtension(key, Some(a)) => {
+                self.teams_extension.insert(key, a);
+            }
+            Change::TeamsExtension(key, None) => {
+                self.teams_extension.remove(&key);
+            }
+            Change::Entra(key, Some(a)) => {
+                self.entra.insert(key, a);
+            }
+            Change::Entra(key, None) => {
+                self.entra.remove(&key);
+            }
+        }
+    }
+}
+
+/// One committed change, applied to [`State`] in commit order.
+enum Change {
+    Reset,
+    Identity(String, IdentityRecord),
+    Profile(String, Profile),
+    TeamsExtension(TeamsExtensionKey, Option<TeamsExtensionAssignment>),
+    Entra(String, Option<EntraAssignment>),
+}
+
 /// Values kept in the `meta` table.
 #[derive(Debug, Default)]
 pub(crate) struct Meta {
@@ -83,6 +203,28 @@ enum WriteOp {
     Create {
         id: String,
         created_ms: u64,
+        /// Written beside the record unless empty.
+        profile: Profile,
+    },
+    /// A token was issued for `id` at `at_s` (written behind: nobody waits for it).
+    TokenIssued {
+        id: String,
+        at_s: i64,
+    },
+    PutTeamsExtensionAssignment {
+        key: TeamsExtensionKey,
+        assignment: TeamsExtensionAssignment,
+    },
+    /// Removes the assignment and revokes the tokens of `identity` (when it exists) with a
+    /// stamp below `stamp`.
+    DeleteTeamsExtensionAssignment {
+        key: TeamsExtensionKey,
+        identity: String,
+        stamp: u64,
+    },
+    /// Sets (`Some`) or removes (`None`) Entra assignments by object id, in one commit.
+    UpdateEntraAssignments {
+        changes: Vec<(String, Option<EntraAssignment>)>,
     },
     Revoke {
         id: String,
@@ -92,7 +234,7 @@ enum WriteOp {
         id: String,
         stamp: u64,
     },
-    /// Forget every identity (emulator-only state reset).
+    /// Forget every identity and assignment (emulator-only state reset).
     Reset,
 }
 
@@ -106,9 +248,12 @@ enum Message {
     Stop,
 }
 
-/// The emulator's state: identities in memory, written through to the database.
+/// The emulator's state: in memory, written through to the database.
 pub(crate) struct Store {
-    identities: Arc<RwLock<HashMap<String, IdentityRecord>>>,
+    state: Arc<RwLock<State>>,
+    /// Held by the operations that read, then write what they read (a create with a custom id,
+    /// an assignment's PUT or PATCH), so that two of them never interleave.
+    serial: tokio::sync::Mutex<()>,
     writer: mpsc::Sender<Message>,
     writer_thread: std::sync::Mutex<Option<JoinHandle<()>>>,
     boot: u64,
@@ -205,23 +350,70 @@ pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
     })
 }
 
-/// Every identity record of `db` (none when the table does not exist yet).
-fn load_identities(db: &Database) -> Result<HashMap<String, IdentityRecord>, EmulatorError> {
-    let mut identities = HashMap::new();
-    let txn = db.begin_read().map_err(storage_error)?;
-    let table = match txn.open_table(IDENTITIES) {
+/// Every `(key, value)` of `table` in `txn` (none when the table does not exist yet: a file
+/// written before the table was added).
+fn table_entries(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<'_, &str, &[u8]>,
+) -> Result<Vec<(String, Vec<u8>)>, EmulatorError> {
+    let table = match txn.open_table(table) {
         Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(identities),
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
         Err(e) => return Err(storage_error(e)),
     };
+    let mut out = Vec::new();
     for entry in table.iter().map_err(storage_error)? {
         let (k, v) = entry.map_err(storage_error)?;
-        let record = IdentityRecord::decode(v.value()).ok_or_else(|| {
-            EmulatorError::Storage(format!("identity record {} is corrupt", k.value()))
-        })?;
-        identities.insert(k.value().to_owned(), record);
+        out.push((k.value().to_owned(), v.value().to_vec()));
     }
-    Ok(identities)
+    Ok(out)
+}
+
+/// A JSON value of one of the later tables.
+fn decode_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, EmulatorError> {
+    serde_json::from_slice(bytes)
+        .map_err(|_| EmulatorError::Storage(format!("{what} {key} is corrupt")))
+}
+
+fn encode_json(value: &impl Serialize) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(value).map_err(|e| e.to_string())
+}
+
+fn teams_extension_table_key((tenant, object): &TeamsExtensionKey) -> String {
+    format!("{tenant}/{object}")
+}
+
+/// Everything stored in `db`.
+fn load_state(db: &Database) -> Result<State, EmulatorError> {
+    let txn = db.begin_read().map_err(storage_error)?;
+    let mut state = State::default();
+    for (id, bytes) in table_entries(&txn, IDENTITIES)? {
+        let record = IdentityRecord::decode(&bytes)
+            .ok_or_else(|| EmulatorError::Storage(format!("identity record {id} is corrupt")))?;
+        state.identities.insert(id, record);
+    }
+    for (id, bytes) in table_entries(&txn, PROFILES)? {
+        let profile = decode_json("identity profile", &id, &bytes)?;
+        state.set_profile(id, profile);
+    }
+    for (key, bytes) in table_entries(&txn, TEAMS_EXTENSION_ASSIGNMENTS)? {
+        let assignment = decode_json("Teams extension assignment", &key, &bytes)?;
+        let (tenant, object) = key.split_once('/').ok_or_else(|| {
+            EmulatorError::Storage(format!("Teams extension assignment key {key} is corrupt"))
+        })?;
+        state
+            .teams_extension
+            .insert((tenant.to_owned(), object.to_owned()), assignment);
+    }
+    for (key, bytes) in table_entries(&txn, ENTRA_ASSIGNMENTS)? {
+        let assignment = decode_json("Entra assignment", &key, &bytes)?;
+        state.entra.insert(key, assignment);
+    }
+    Ok(state)
 }
 
 impl Store {
@@ -241,7 +433,7 @@ impl Store {
     ) -> Result<Store, EmulatorError> {
         // Everything is read and decoded before the first write: a bad record stops the start
         // with the file as it was.
-        let identities = load_identities(&db)?;
+        let state = load_state(&db)?;
         let txn = db.begin_write().map_err(storage_error)?;
         let boot;
         let mut tokens_valid_from;
@@ -280,8 +472,15 @@ impl Store {
                 meta.insert("tls_not_after", tls.not_after.to_le_bytes().as_slice())
                     .map_err(storage_error)?;
             }
-            // Make sure the identities table exists so reads never miss it.
-            txn.open_table(IDENTITIES).map_err(storage_error)?;
+            // Make sure every table exists so reads never miss one.
+            for table in [
+                IDENTITIES,
+                PROFILES,
+                TEAMS_EXTENSION_ASSIGNMENTS,
+                ENTRA_ASSIGNMENTS,
+            ] {
+                txn.open_table(table).map_err(storage_error)?;
+            }
         }
         txn.commit().map_err(storage_error)?;
         if boot >= (1 << (64 - SEQUENCE_BITS)) {
@@ -290,21 +489,23 @@ impl Store {
             ));
         }
 
-        let identities = Arc::new(RwLock::new(identities));
+        let state = Arc::new(RwLock::new(state));
         let (tx, rx) = mpsc::channel();
-        let cache = Arc::clone(&identities);
+        let cache = Arc::clone(&state);
         let problem = Arc::new(RwLock::new(None));
         let writer = Writer {
             db: Some(db),
             reopen,
             problem: Arc::clone(&problem),
+            unsynced: false,
         };
         let thread = std::thread::Builder::new()
             .name("acs-emulator-writer".into())
             .spawn(move || writer_loop(writer, rx, cache))
             .map_err(|e| EmulatorError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Store {
-            identities,
+            state,
+            serial: tokio::sync::Mutex::new(()),
             writer: tx,
             writer_thread: std::sync::Mutex::new(Some(thread)),
             boot,
@@ -333,36 +534,93 @@ impl Store {
         self.tokens_valid_from
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The record of an identity, if it was ever created.
     pub(crate) fn get(&self, id: &str) -> Option<IdentityRecord> {
-        self.identities
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        self.read().identities.get(id).copied()
+    }
+
+    /// The profile of an identity (empty when it has none).
+    pub(crate) fn profile(&self, id: &str) -> Profile {
+        self.read().profiles.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The live (not deleted) identity that holds `custom_id`.
+    pub(crate) fn identity_for_custom_id(&self, custom_id: &str) -> Option<String> {
+        let state = self.read();
+        let id = state.custom_ids.get(custom_id)?;
+        state
+            .identities
             .get(id)
-            .copied()
+            .is_some_and(|r| !r.deleted)
+            .then(|| id.clone())
     }
 
     /// Number of identities ever created (deleted included).
     pub(crate) fn identity_count(&self) -> usize {
-        self.identities
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        self.read().identities.len()
     }
 
-    async fn write(&self, op: WriteOp) -> Result<(), String> {
+    /// Waits until no other read-then-write operation runs (see [`Store`]'s `serial`); hold
+    /// the guard across the check and the write.
+    pub(crate) async fn serialized(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.serial.lock().await
+    }
+
+    fn send(&self, op: WriteOp) -> Result<oneshot::Receiver<Result<(), String>>, String> {
         let (reply, answer) = oneshot::channel();
         self.writer
             .send(Message::Job(Job { op, reply }))
             .map_err(|_| "the emulator is shutting down".to_owned())?;
-        answer
+        Ok(answer)
+    }
+
+    async fn write(&self, op: WriteOp) -> Result<(), String> {
+        self.send(op)?
             .await
             .map_err(|_| "the storage writer stopped".to_owned())?
     }
 
     /// Records a new identity; returns once it is durable.
+    #[cfg(test)]
     pub(crate) async fn create(&self, id: String, created_ms: u64) -> Result<(), String> {
-        self.write(WriteOp::Create { id, created_ms }).await
+        self.create_with_profile(id, created_ms, Profile::default())
+            .await
+    }
+
+    /// Records a new identity with its profile; returns once both are durable.
+    pub(crate) async fn create_with_profile(
+        &self,
+        id: String,
+        created_ms: u64,
+        profile: Profile,
+    ) -> Result<(), String> {
+        self.write(WriteOp::Create {
+            id,
+            created_ms,
+            profile,
+        })
+        .await
+    }
+
+    /// Records that a token was issued for `id` at `at_s` (Unix seconds): in memory at once,
+    /// in the database behind (nobody waits for that write; a crash may lose the latest ones).
+    pub(crate) fn token_issued(&self, id: &str, at_s: i64) {
+        {
+            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            let profile = state.profiles.entry(id.to_owned()).or_default();
+            profile.last_token_issued_s = profile.last_token_issued_s.max(Some(at_s));
+        }
+        let op = WriteOp::TokenIssued {
+            id: id.to_owned(),
+            at_s,
+        };
+        if let Err(e) = self.send(op) {
+            tracing::warn!(error = %e, "last token time not written");
+        }
     }
 
     /// Revokes every token of `id` with a stamp below `stamp`; returns once durable.
@@ -375,17 +633,88 @@ impl Store {
         self.write(WriteOp::Delete { id, stamp }).await
     }
 
-    /// Every identity ever created (deleted included), with its record.
-    pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord)> {
-        self.identities
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+    /// Every identity ever created (deleted included), with its record and profile.
+    pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord, Profile)> {
+        let state = self.read();
+        state
+            .identities
             .iter()
-            .map(|(id, record)| (id.clone(), *record))
+            .map(|(id, record)| {
+                let profile = state.profiles.get(id).cloned().unwrap_or_default();
+                (id.clone(), *record, profile)
+            })
             .collect()
     }
 
-    /// Forgets every identity; returns once durable.
+    /// The Teams Phone extension assignment of `key`.
+    pub(crate) fn teams_extension_assignment(
+        &self,
+        key: &TeamsExtensionKey,
+    ) -> Option<TeamsExtensionAssignment> {
+        self.read().teams_extension.get(key).cloned()
+    }
+
+    /// Creates or replaces an assignment; returns once durable.
+    pub(crate) async fn put_teams_extension_assignment(
+        &self,
+        key: TeamsExtensionKey,
+        assignment: TeamsExtensionAssignment,
+    ) -> Result<(), String> {
+        self.write(WriteOp::PutTeamsExtensionAssignment { key, assignment })
+            .await
+    }
+
+    /// Removes an assignment and revokes the tokens of `identity` issued before `stamp`;
+    /// returns once durable.
+    pub(crate) async fn delete_teams_extension_assignment(
+        &self,
+        key: TeamsExtensionKey,
+        identity: String,
+        stamp: u64,
+    ) -> Result<(), String> {
+        self.write(WriteOp::DeleteTeamsExtensionAssignment {
+            key,
+            identity,
+            stamp,
+        })
+        .await
+    }
+
+    /// The Entra assignment of `object_id`.
+    pub(crate) fn entra_assignment(&self, object_id: &str) -> Option<EntraAssignment> {
+        self.read().entra.get(object_id).cloned()
+    }
+
+    /// Up to `limit` Entra assignments with object ids after `after` (all: `None`), in object id
+    /// order.
+    pub(crate) fn entra_assignments(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Vec<(String, EntraAssignment)> {
+        use std::ops::Bound;
+        let lower = match after {
+            Some(a) => Bound::Excluded(a.to_owned()),
+            None => Bound::Unbounded,
+        };
+        self.read()
+            .entra
+            .range((lower, Bound::Unbounded))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Sets or removes Entra assignments, all in one commit; returns once durable.
+    pub(crate) async fn update_entra_assignments(
+        &self,
+        changes: Vec<(String, Option<EntraAssignment>)>,
+    ) -> Result<(), String> {
+        self.write(WriteOp::UpdateEntraAssignments { changes })
+            .await
+    }
+
+    /// Forgets every identity and assignment; returns once durable.
     pub(crate) async fn reset(&self) -> Result<(), String> {
         self.write(WriteOp::Reset).await
     }
@@ -411,45 +740,155 @@ impl Drop for Store {
     }
 }
 
-fn apply(record: Option<IdentityRecord>, op: &WriteOp) -> IdentityRecord {
-    match op {
-        WriteOp::Create { created_ms, .. } => record.unwrap_or(IdentityRecord {
-            created_ms: *created_ms,
-            revoked_before: 0,
-            deleted: false,
-        }),
-        WriteOp::Revoke { stamp, .. } => {
-            let mut r = record.unwrap_or(IdentityRecord {
-                created_ms: 0,
-                revoked_before: 0,
-                deleted: false,
-            });
-            r.revoked_before = r.revoked_before.max(*stamp);
-            r
-        }
-        WriteOp::Delete { stamp, .. } => {
-            let mut r = record.unwrap_or(IdentityRecord {
-                created_ms: 0,
-                revoked_before: 0,
-                deleted: true,
-            });
-            r.revoked_before = r.revoked_before.max(*stamp);
-            r.deleted = true;
-            r
-        }
-        // Handled by `commit_batch` before it gets here.
-        WriteOp::Reset => record.unwrap_or(IdentityRecord {
+/// The tables of one write transaction and the changes written to them so far, in order.
+struct Batch<'t> {
+    identities: Table<'t, &'static str, &'static [u8]>,
+    profiles: Table<'t, &'static str, &'static [u8]>,
+    teams_extension: Table<'t, &'static str, &'static [u8]>,
+    entra: Table<'t, &'static str, &'static [u8]>,
+    changes: Vec<Change>,
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Batch<'_> {
+    fn open(txn: &redb::WriteTransaction) -> Result<Batch<'_>, String> {
+        Ok(Batch {
+            identities: txn.open_table(IDENTITIES).map_err(text)?,
+            profiles: txn.open_table(PROFILES).map_err(text)?,
+            teams_extension: txn.open_table(TEAMS_EXTENSION_ASSIGNMENTS).map_err(text)?,
+            entra: txn.open_table(ENTRA_ASSIGNMENTS).map_err(text)?,
+            changes: Vec::new(),
+        })
+    }
+
+    /// The record of `id` as this transaction sees it (its own writes included).
+    fn identity(&self, id: &str) -> Result<Option<IdentityRecord>, String> {
+        Ok(self
+            .identities
+            .get(id)
+            .map_err(text)?
+            .and_then(|v| IdentityRecord::decode(v.value())))
+    }
+
+    fn set_identity(&mut self, id: &str, record: IdentityRecord) -> Result<(), String> {
+        self.identities
+            .insert(id, record.encode().as_slice())
+            .map_err(text)?;
+        self.changes.push(Change::Identity(id.to_owned(), record));
+        Ok(())
+    }
+
+    /// Merges `profile` into the stored profile of `id`.
+    fn merge_profile(&mut self, id: &str, profile: &Profile) -> Result<(), String> {
+        let stored: Profile = match self.profiles.get(id).map_err(text)? {
+            Some(v) => serde_json::from_slice(v.value()).unwrap_or_default(),
+            None => Profile::default(),
+        };
+        let next = stored.merged(profile);
+        self.profiles
+            .insert(id, encode_json(&next)?.as_slice())
+            .map_err(text)?;
+        self.changes.push(Change::Profile(id.to_owned(), next));
+        Ok(())
+    }
+
+    /// Raises the revocation stamp of `id` to `stamp` (a record is made if there is none).
+    fn revoke(&mut self, id: &str, stamp: u64, delete: bool) -> Result<(), String> {
+        let mut record = self.identity(id)?.unwrap_or(IdentityRecord {
             created_ms: 0,
             revoked_before: 0,
             deleted: false,
-        }),
+        });
+        record.revoked_before = record.revoked_before.max(stamp);
+        record.deleted |= delete;
+        self.set_identity(id, record)
     }
-}
 
-fn op_id(op: &WriteOp) -> &str {
-    match op {
-        WriteOp::Create { id, .. } | WriteOp::Revoke { id, .. } | WriteOp::Delete { id, .. } => id,
-        WriteOp::Reset => "",
+    fn apply(&mut self, op: &WriteOp) -> Result<(), String> {
+        match op {
+            WriteOp::Create {
+                id,
+                created_ms,
+                profile,
+            } => {
+                // Creating again (a retried write) keeps the first record.
+                let record = self.identity(id)?.unwrap_or(IdentityRecord {
+                    created_ms: *created_ms,
+                    revoked_before: 0,
+                    deleted: false,
+                });
+                self.set_identity(id, record)?;
+                if *profile != Profile::default() {
+                    self.merge_profile(id, profile)?;
+                }
+            }
+            WriteOp::TokenIssued { id, at_s } => {
+                let profile = Profile {
+                    custom_id: None,
+                    last_token_issued_s: Some(*at_s),
+                };
+                self.merge_profile(id, &profile)?;
+            }
+            WriteOp::Revoke { id, stamp } => self.revoke(id, *stamp, false)?,
+            WriteOp::Delete { id, stamp } => self.revoke(id, *stamp, true)?,
+            WriteOp::PutTeamsExtensionAssignment { key, assignment } => {
+                self.teams_extension
+                    .insert(
+                        teams_extension_table_key(key).as_str(),
+                        encode_json(assignment)?.as_slice(),
+                    )
+                    .map_err(text)?;
+                self.changes.push(Change::TeamsExtension(
+                    key.clone(),
+                    Some(assignment.clone()),
+                ));
+            }
+            WriteOp::DeleteTeamsExtensionAssignment {
+                key,
+                identity,
+                stamp,
+            } => {
+                self.teams_extension
+                    .remove(teams_extension_table_key(key).as_str())
+                    .map_err(text)?;
+                self.changes.push(Change::TeamsExtension(key.clone(), None));
+                if self.identity(identity)?.is_some() {
+                    self.revoke(identity, *stamp, false)?;
+                }
+            }
+            WriteOp::UpdateEntraAssignments { changes } => {
+                for (object_id, assignment) in changes {
+                    match assignment {
+                        Some(a) => {
+                            self.entra
+                                .insert(object_id.as_str(), encode_json(a)?.as_slice())
+                                .map_err(text)?;
+                        }
+                        None => {
+                            self.entra.remove(object_id.as_str()).map_err(text)?;
+                        }
+                    }
+                    self.changes
+                        .push(Change::Entra(object_id.clone(), assignment.clone()));
+                }
+            }
+            WriteOp::Reset => {
+                for table in [
+                    &mut self.identities,
+                    &mut self.profiles,
+                    &mut self.teams_extension,
+                    &mut self.entra,
+                ] {
+                    table.retain(|_, _| false).map_err(text)?;
+                }
+                self.changes.clear();
+                self.changes.push(Change::Reset);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -469,6 +908,9 @@ struct Writer {
     db: Option<Database>,
     reopen: Option<Reopen>,
     problem: Arc<RwLock<Option<String>>>,
+    /// Whether a commit of writes behind was made without syncing to disk since the last
+    /// durable commit (made durable by the next one, or at the stop).
+    unsynced: bool,
 }
 
 impl Writer {
@@ -498,10 +940,18 @@ impl Writer {
             .ok_or_else(|| "the database is closed".to_owned())
     }
 
-    fn commit(&mut self, batch: &[Job]) -> Result<Committed, String> {
-        let outcome = commit_batch(self.database()?, batch);
+    fn commit(&mut self, batch: &[Job]) -> Result<Vec<Change>, String> {
+        // Nobody waits for writes behind: a batch of only those skips the sync to disk.
+        let behind = batch
+            .iter()
+            .all(|job| matches!(job.op, WriteOp::TokenIssued { .. }));
+        let outcome = commit_batch(self.database()?, batch, behind);
         match &outcome {
-            Ok(_) => self.set_problem(None),
+            Ok(_) => {
+                self.set_problem(None);
+                // A durable commit makes every earlier one durable too.
+                self.unsynced = behind;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "storage write failed; retrying on the next write");
                 self.set_problem(Some(format!("the last write failed: {e}")));
@@ -514,6 +964,20 @@ impl Writer {
         outcome
     }
 
+    /// At the stop: makes the writes behind durable (an empty durable commit).
+    fn sync(&mut self) {
+        if !self.unsynced {
+            return;
+        }
+        let synced = self
+            .database()
+            .and_then(|db| db.begin_write().map_err(text))
+            .and_then(|txn| txn.commit().map_err(text));
+        if let Err(e) = synced {
+            tracing::warn!(error = %e, "the last token times could not be made durable");
+        }
+    }
+
     /// After a failure, whether the database could be reopened (health turns `ok` again).
     fn retry(&mut self) {
         if self.db.is_none() && self.database().is_ok() {
@@ -522,11 +986,7 @@ impl Writer {
     }
 }
 
-fn writer_loop(
-    mut writer: Writer,
-    rx: mpsc::Receiver<Message>,
-    cache: Arc<RwLock<HashMap<String, IdentityRecord>>>,
-) {
+fn writer_loop(mut writer: Writer, rx: mpsc::Receiver<Message>, cache: Arc<RwLock<State>>) {
     let mut stopping = false;
     while !stopping {
         let next = if writer.db.is_some() {
@@ -553,58 +1013,37 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let outcome = writer.commit(&batch).map(|Committed { reset, updated }| {
+        let outcome = writer.commit(&batch).map(|changes| {
             let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
-            if reset {
-                cache.clear();
+            // The committed changes move into the cache (no copy of their ids).
+            for change in changes {
+                cache.apply(change);
             }
-            // The committed records move into the cache (no copy of their ids).
-            cache.extend(updated);
         });
         for job in batch {
             let _ = job.reply.send(outcome.clone());
         }
     }
+    writer.sync();
     drop(writer);
 }
 
-/// What a committed batch changed: whether it forgot every identity first (a reset), then the
-/// records written after that.
-struct Committed {
-    reset: bool,
-    updated: HashMap<String, IdentityRecord>,
-}
-
-fn commit_batch(db: &Database, batch: &[Job]) -> Result<Committed, String> {
-    let txn = db.begin_write().map_err(|e| e.to_string())?;
-    let mut updated: HashMap<String, IdentityRecord> = HashMap::new();
-    let mut reset = false;
-    {
-        let mut table = txn.open_table(IDENTITIES).map_err(|e| e.to_string())?;
-        for job in batch {
-            if let WriteOp::Reset = job.op {
-                table.retain(|_, _| false).map_err(|e| e.to_string())?;
-                updated.clear();
-                reset = true;
-                continue;
-            }
-            let id = op_id(&job.op);
-            let current = match updated.get(id) {
-                Some(r) => Some(*r),
-                None => table
-                    .get(id)
-                    .map_err(|e| e.to_string())?
-                    .and_then(|v| IdentityRecord::decode(v.value())),
-            };
-            let next = apply(current, &job.op);
-            table
-                .insert(id, next.encode().as_slice())
-                .map_err(|e| e.to_string())?;
-            updated.insert(id.to_owned(), next);
-        }
+/// Commits `batch` in one transaction (synced to disk unless `behind`); returns what it changed,
+/// in order.
+fn commit_batch(db: &Database, batch: &[Job], behind: bool) -> Result<Vec<Change>, String> {
+    let mut txn = db.begin_write().map_err(text)?;
+    if behind {
+        txn.set_durability(redb::Durability::None).map_err(text)?;
     }
-    txn.commit().map_err(|e| e.to_string())?;
-    Ok(Committed { reset, updated })
+    let changes = {
+        let mut tables = Batch::open(&txn)?;
+        for job in batch {
+            tables.apply(&job.op)?;
+        }
+        tables.changes
+    };
+    txn.commit().map_err(text)?;
+    Ok(changes)
 }
 
 /// A database in memory whose writes can be made to fail as on a full disk, and be reopened
@@ -770,7 +1209,11 @@ mod tests {
         store.close();
         drop(store);
         let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
-        let ids: Vec<String> = store.identities().into_iter().map(|(id, _)| id).collect();
+        let ids: Vec<String> = store
+            .identities()
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
         assert_eq!(ids, ["z"]);
         store.close();
     }
@@ -822,6 +1265,146 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert_eq!(store.problem(), None);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn profiles_and_assignments_persist_and_reset_forgets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let profile = Profile {
+            custom_id: Some("sally@contoso.com".into()),
+            last_token_issued_s: Some(100),
+        };
+        store
+            .create_with_profile("x".into(), 1, profile.clone())
+            .await
+            .unwrap();
+        store.token_issued("x", 50); // older: kept at 100
+        store.create("y".into(), 2).await.unwrap();
+        store.token_issued("y", 7);
+        let key = ("t".to_owned(), "o".to_owned());
+        let tpe = TeamsExtensionAssignment {
+            principal_type: "user".into(),
+            client_ids: Some(vec!["app".into()]),
+        };
+        store
+            .put_teams_extension_assignment(key.clone(), tpe.clone())
+            .await
+            .unwrap();
+        let gone = ("t".to_owned(), "gone".to_owned());
+        store
+            .put_teams_extension_assignment(gone.clone(), tpe.clone())
+            .await
+            .unwrap();
+        store.create("8:acs:r_t_gone".into(), 3).await.unwrap();
+        let stamp = store.next_stamp();
+        store
+            .delete_teams_extension_assignment(gone.clone(), "8:acs:r_t_gone".into(), stamp)
+            .await
+            .unwrap();
+        let entra = EntraAssignment {
+            tenant_id: "t".into(),
+            principal_type: "group".into(),
+            client_ids: vec![],
+        };
+        store
+            .update_entra_assignments(vec![
+                ("b".into(), Some(entra.clone())),
+                ("a".into(), Some(entra.clone())),
+                ("c".into(), Some(entra.clone())),
+                ("c".into(), None),
+            ])
+            .await
+            .unwrap();
+        store.close();
+        drop(store);
+
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        assert_eq!(store.profile("x"), profile);
+        assert_eq!(
+            store.profile("y").last_token_issued_s,
+            Some(7),
+            "written behind, then closed"
+        );
+        assert_eq!(
+            store.identity_for_custom_id("sally@contoso.com").as_deref(),
+            Some("x")
+        );
+        assert_eq!(store.teams_extension_assignment(&key), Some(tpe));
+        assert_eq!(store.teams_extension_assignment(&gone), None);
+        assert_eq!(store.get("8:acs:r_t_gone").unwrap().revoked_before, stamp);
+        let listed: Vec<String> = store
+            .entra_assignments(None, 10)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(listed, ["a", "b"]);
+        assert_eq!(store.entra_assignments(Some("a"), 10).len(), 1);
+        assert_eq!(store.entra_assignment("b"), Some(entra));
+
+        store.delete("x".into(), store.next_stamp()).await.unwrap();
+        assert_eq!(
+            store.identity_for_custom_id("sally@contoso.com"),
+            None,
+            "deleted"
+        );
+        store.reset().await.unwrap();
+        assert_eq!(store.teams_extension_assignment(&key), None);
+        assert!(store.entra_assignments(None, 10).is_empty());
+        assert_eq!(store.profile("y"), Profile::default());
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn token_times_written_behind_are_durable_after_a_graceful_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        store.create("x".into(), 1).await.unwrap();
+        // Alone in their batches: committed without a sync, made durable at the stop.
+        for at in [10, 30, 20] {
+            store.token_issued("x", at);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            store.profile("x").last_token_issued_s,
+            Some(30),
+            "in memory at once"
+        );
+        store.close();
+        drop(store);
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        assert_eq!(store.profile("x").last_token_issued_s, Some(30));
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn a_database_written_before_the_new_tables_opens_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // The layout of the first release: `meta` and `identities` only.
+            let db = open_database(Some(dir.path())).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(META).unwrap();
+                meta.insert("boot", 4u64.to_le_bytes().as_slice()).unwrap();
+                meta.insert("access_key", "a2V5".as_bytes()).unwrap();
+                let mut ids = txn.open_table(IDENTITIES).unwrap();
+                let record = IdentityRecord {
+                    created_ms: 9,
+                    revoked_before: 3,
+                    deleted: false,
+                };
+                ids.insert("old", record.encode().as_slice()).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        assert_eq!(store.get("old").unwrap().created_ms, 9);
+        assert_eq!(store.profile("old"), Profile::default());
+        assert!(store.entra_assignments(None, 1).is_empty());
+        assert!(store.next_stamp() > 4 << SEQUENCE_BITS, "boot counted on");
+        store.create("new".into(), 10).await.unwrap();
         store.close();
     }
 

@@ -262,6 +262,24 @@ pub(crate) fn format_expires_on(unix_nanos: i128) -> Option<String> {
     ))
 }
 
+/// A time in whole seconds as the service writes `lastTokenIssuedAt`:
+/// `2025-04-14T15:32:27+00:00` (no fractional digits).
+pub(crate) fn format_seconds(unix_seconds: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds).ok()?;
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
 /// A stamp as the `jti` claim.
 pub(crate) fn stamp_to_jti(stamp: u64) -> String {
     format!("{stamp:016x}")

@@ -137,7 +137,7 @@ async fn a_bad_rule_is_refused_with_what_is_wrong() {
         ),
         (
             json!({"operation": "listUsers", "status": 503}),
-            "invalid fault rule: unknown operation `listUsers`; known: createIdentity, createIdentityAndToken, deleteIdentity, issueToken, revokeTokens, exchangeTeamsToken",
+            "invalid fault rule: unknown operation `listUsers`; known: createIdentity, deleteIdentity, issueToken, revokeTokens, createIdentityAndToken, exchangeTeamsToken, getIdentity, getTeamsExtensionAssignment, upsertTeamsExtensionAssignment, deleteTeamsExtensionAssignment, exchangeTeamsExtensionToken, getEntraAssignment, upsertEntraAssignment, deleteEntraAssignment, listEntraAssignments, updateEntraAssignments, exchangeEntraToken",
         ),
     ];
     for (rule, message) in cases {

@@ -15,12 +15,20 @@ fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
         Just(b"POST".to_vec()),
         Just(b"DELETE".to_vec()),
         Just(b"GET".to_vec()),
+        Just(b"PUT".to_vec()),
+        Just(b"PATCH".to_vec()),
         prop::collection::vec(any::<u8>(), 0..8),
     ];
     let target = prop_oneof![
         Just(b"/identities?api-version=2023-10-01".to_vec()),
         Just(b"/identities/8%3Aacs%3Ax/:issueAccessToken?api-version=2023-10-01".to_vec()),
         Just(b"/teamsUser/:exchangeAccessToken?api-version=2023-10-01".to_vec()),
+        Just(b"/identities/8%3Aacs%3Ax?api-version=2025-03-02-preview".to_vec()),
+        Just(b"/access/teamsExtension/tenants/c70d068c-2f32-484d-9455-73070cd5aadd/assignments/b27b64b9-39d2-44a3-869d-67700b74e805?api-version=2025-06-30".to_vec()),
+        Just(b"/access/teamsExtension/:exchangeAccessToken?api-version=2025-06-30".to_vec()),
+        Just(b"/access/entra/assignments?api-version=2025-03-02-preview".to_vec()),
+        Just(b"/access/entra/assignments/%ZZ?api-version=2025-03-02-preview".to_vec()),
+        Just(b"/access/entra/:exchangeAccessToken?api-version=2025-03-02-preview".to_vec()),
         Just(b"/emulator/tokens:validate".to_vec()),
         Just(b"http://127.0.0.1/identities?api-version=2023-10-01".to_vec()),
         Just(b"*".to_vec()),
@@ -34,6 +42,8 @@ fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
         Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
         Just(b"Authorization: HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=\xff\r\n".to_vec()),
         Just(b"x-ms-date: Thu, 26 Nov 2026 15:51:52 GMT\r\n".to_vec()),
+        Just(b"Authorization: Bearer e30.e30.\r\n".to_vec()),
+        Just(b"Authorization: Bearer \xff.\r\n".to_vec()),
         prop::collection::vec(any::<u8>(), 0..30).prop_map(|mut v| {
             v.extend_from_slice(b"\r\n");
             v
@@ -42,6 +52,8 @@ fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
     let body = prop_oneof![
         Just(Vec::new()),
         Just(b"{\"token\":\"x\"}".to_vec()),
+        Just(b"{\"principalType\":\"user\",\"clientIds\":[1]}".to_vec()),
+        Just(b"{\"x\":null}".to_vec()),
         Just(b"5\r\nhello\r\n0\r\n\r\n".to_vec()),
         Just(b"zz\r\n".to_vec()),
         prop::collection::vec(any::<u8>(), 0..100),

@@ -16,6 +16,10 @@ use serde_json::Value;
 
 /// The API version every released SDK sends.
 pub const API_VERSION: &str = "2023-10-01";
+/// The preview with custom ids and `GET /identities/{id}`.
+pub const PREVIEW_API_VERSION: &str = "2025-03-02-preview";
+/// The first stable version with the Teams Phone extension (TPE) operations.
+pub const TPE_API_VERSION: &str = "2025-06-30";
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The workspace root (the parent of this crate's manifest directory).
@@ -300,6 +304,54 @@ impl Client {
             Some(&body),
         )
         .await
+    }
+
+    /// `POST /identities` of 2025-03-02-preview with `customId`, and a token of `scopes`.
+    pub async fn create_with_custom_id(
+        &self,
+        custom_id: &str,
+        scopes: &[&str],
+    ) -> Result<Reply, String> {
+        let body = serde_json::json!({ "customId": custom_id, "createTokenWithScopes": scopes });
+        self.send(
+            Method::POST,
+            &format!("identities?api-version={PREVIEW_API_VERSION}"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// `GET /identities/{id}` (2025-03-02-preview).
+    pub async fn get_identity(&self, id: &str) -> Result<Reply, String> {
+        let path = format!(
+            "identities/{}?api-version={PREVIEW_API_VERSION}",
+            encode_id(id)
+        );
+        self.send(Method::GET, &path, None).await
+    }
+
+    fn tpe_path(tenant: &str, object: &str) -> String {
+        format!(
+            "access/teamsExtension/tenants/{tenant}/assignments/{object}?api-version={TPE_API_VERSION}"
+        )
+    }
+
+    /// `PUT /access/teamsExtension/tenants/{tenant}/assignments/{object}`.
+    pub async fn put_tpe_assignment(
+        &self,
+        tenant: &str,
+        object: &str,
+        principal_type: &str,
+    ) -> Result<Reply, String> {
+        let body = serde_json::json!({ "principalType": principal_type });
+        self.send(Method::PUT, &Self::tpe_path(tenant, object), Some(&body))
+            .await
+    }
+
+    /// `GET /access/teamsExtension/tenants/{tenant}/assignments/{object}`.
+    pub async fn get_tpe_assignment(&self, tenant: &str, object: &str) -> Result<Reply, String> {
+        self.send(Method::GET, &Self::tpe_path(tenant, object), None)
+            .await
     }
 
     /// `POST /identities/{id}/:issueAccessToken`.

@@ -5,6 +5,8 @@
 import { spawn } from "node:child_process";
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -19,6 +21,11 @@ const START_TIMEOUT_MS = 30_000;
 export function sdkPackageJson() {
   const prefix = process.env.INTEROP_NODE_PREFIX ?? join(repoRoot, "target", "interop", "node");
   return join(prefix, "package.json");
+}
+
+/** The package.json of an installed npm package (under INTEROP_NODE_PREFIX). */
+export function installedVersion(name) {
+  return createRequire(sdkPackageJson())(`${name}/package.json`).version;
 }
 
 export function loadSdk() {
@@ -188,4 +195,52 @@ export async function tokenIsValid(emulator, token) {
     throw new Error(`validate endpoint answered ${response.status}: ${await response.text()}`);
   }
   return (await response.json()).valid;
+}
+
+/**
+ * An unsigned Entra-ID-like access token of a user (the emulator decodes but does not verify it):
+ * `aud` and `scp` as a token for the requested scope carries them, the user's `tid` and `oid`, the
+ * application in `appid`/`azp`, `exp` in seconds, and optionally `groups`.
+ */
+export function entraUserToken({ aud, scp, tid, oid, appId, exp, groups }) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = { typ: "JWT", alg: "none" };
+  const payload = { aud, iss: `https://sts.windows.net/${tid}/`, iat: now - 60, nbf: now - 60, exp, appid: appId, azp: appId, oid, tid, scp, ver: "1.0" };
+  if (groups) payload.groups = groups;
+  return `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}.`;
+}
+
+/**
+ * A request to the emulator over node:http(s), trusting a --tls emulator's CA certificate (fetch in
+ * this process would not); HMAC-signed unless `sign` is false. Resolves to `{ status, body }`.
+ */
+export async function emulatorRequest(emulator, method, path, { body, sign = true } = {}) {
+  const url = new URL(emulator.endpoint + path);
+  const data = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body), "utf8");
+  const headers = { "content-type": "application/json", "content-length": data.length };
+  if (sign) {
+    const date = new Date().toUTCString();
+    const contentHash = createHash("sha256").update(data).digest("base64");
+    const toSign = `${method}\n${url.pathname}${url.search}\n${date};${url.host};${contentHash}`;
+    const signature = createHmac("sha256", Buffer.from(emulator.accessKey, "base64")).update(toSign, "utf8").digest("base64");
+    Object.assign(headers, {
+      "x-ms-date": date,
+      "x-ms-content-sha256": contentHash,
+      authorization: `HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=${signature}`,
+    });
+  }
+  const tls = url.protocol === "https:";
+  const options = { method, headers, ...(tls ? { ca: readFileSync(emulator.caCertPath) } : {}) };
+  return new Promise((resolve, reject) => {
+    const request = (tls ? https : http).request(url, options, (response) => {
+      const chunks = [];
+      response.on("data", (chunk) => chunks.push(chunk));
+      response.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        resolve({ status: response.statusCode, body: text ? JSON.parse(text) : null });
+      });
+    });
+    request.once("error", reject);
+    request.end(data);
+  });
 }

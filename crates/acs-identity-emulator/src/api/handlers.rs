@@ -1,4 +1,5 @@
-//! The operations: five of the service, three of the emulator.
+//! The identity operations of the service (those of `/identities` and the Teams user exchange),
+//! the emulator's own endpoints, and what the other operations (see `access`) share with them.
 
 use axum::body::Body;
 use axum::response::Response;
@@ -7,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::json;
-use super::versions::{ApiVersion, SUPPORTED_API_VERSIONS};
+use super::versions::{ApiVersion, Availability, SUPPORTED_API_VERSIONS};
 use super::{App, percent_decode};
 use crate::entra;
 use crate::errors::ApiError;
+use crate::store::Profile;
 use crate::tokens::{
     AccessTokenClaimsRef, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
-    jti_to_stamp, stamp_to_jti, unix_nanos,
+    format_seconds, jti_to_stamp, stamp_to_jti, unix_nanos,
 };
 
 /// Scopes the service knows (2023-10-01 and later).
@@ -83,7 +85,7 @@ pub(super) fn no_content() -> Response {
 }
 
 /// Maps a failed store write to 503, logging what failed.
-fn write_failed(what: &'static str) -> impl FnOnce(String) -> ApiError {
+pub(super) fn write_failed(what: &'static str) -> impl FnOnce(String) -> ApiError {
     move |e| {
         tracing::error!(error = %e, "{what}: write failed");
         ApiError::storage()
@@ -91,14 +93,14 @@ fn write_failed(what: &'static str) -> impl FnOnce(String) -> ApiError {
 }
 
 /// 404 unless `id` was created and not deleted.
-fn require_live(app: &App, id: &str) -> Result<(), ApiError> {
+pub(super) fn require_live(app: &App, id: &str) -> Result<(), ApiError> {
     match app.store.get(id) {
         Some(record) if !record.deleted => Ok(()),
         _ => Err(ApiError::identity_not_found()),
     }
 }
 
-fn internal(what: &str) -> ApiError {
+pub(super) fn internal(what: &str) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "InternalError",
@@ -175,14 +177,14 @@ fn expires_in_minutes(
 /// An issued token as the service returns it: `{"expiresOn": ..., "token": ...}` (the key order
 /// of a `serde_json` map, so the bytes are those the emulator always sent).
 #[derive(Debug, Serialize)]
-struct IssuedToken {
+pub(super) struct IssuedToken {
     #[serde(rename = "expiresOn")]
     expires_on: String,
     token: String,
 }
 
 /// Signs a token for `id` expiring at `expires_nanos`.
-fn sign_token(
+pub(super) fn sign_token(
     app: &App,
     id: &str,
     scopes: &str,
@@ -213,15 +215,70 @@ fn sign_token(
 }
 
 /// Now, in nanoseconds rounded down to the 100 ns the service's timestamps carry.
-fn now_nanos(app: &App) -> i128 {
+pub(super) fn now_nanos(app: &App) -> i128 {
     let n = unix_nanos(app.now());
     n - n.rem_euclid(100)
 }
 
-fn acs_token(app: &App, id: &str, scopes: &[&str], minutes: i64) -> Result<IssuedToken, ApiError> {
-    let now = now_nanos(app);
+/// Whole seconds of a time in nanoseconds.
+pub(super) fn seconds(nanos: i128) -> i64 {
+    nanos.div_euclid(1_000_000_000) as i64
+}
+
+/// A token for the ACS user `id` issued at `now` (nanoseconds).
+fn acs_token(
+    app: &App,
+    id: &str,
+    scopes: &[&str],
+    minutes: i64,
+    now: i128,
+) -> Result<IssuedToken, ApiError> {
     let expires = now + i128::from(minutes) * 60 * 1_000_000_000;
     sign_token(app, id, &scopes.join(","), SCP_ACS_USER, now, expires)
+}
+
+/// The `identity` of an answer: `{"id"}`, and under 2025-03-02-preview its `customId` and
+/// `lastTokenIssuedAt` when it has them.
+pub(super) fn identity_json(app: &App, version: ApiVersion, id: &str) -> Value {
+    let mut identity = json!({ "id": id });
+    if version.has(Availability::PreviewOnly) {
+        let profile = app.store.profile(id);
+        if let Some(custom_id) = profile.custom_id {
+            identity["customId"] = Value::String(custom_id);
+        }
+        if let Some(at) = profile.last_token_issued_s.and_then(format_seconds) {
+            identity["lastTokenIssuedAt"] = Value::String(at);
+        }
+    }
+    identity
+}
+
+/// The longest custom id, in characters.
+const MAX_CUSTOM_ID_CHARS: usize = 256;
+
+/// `customId` of a create body (2025-03-02-preview): absent or null, or 1..=256 characters.
+fn custom_id(
+    version: ApiVersion,
+    map: &serde_json::Map<String, Value>,
+) -> Result<Option<&str>, ApiError> {
+    let value = match json::field(map, "customId") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    version.require_field(Availability::PreviewOnly, "customId")?;
+    let Value::String(custom_id) = value else {
+        return Err(json::type_error("customId", "System.String"));
+    };
+    let chars = custom_id.chars().count();
+    if chars == 0 || chars > MAX_CUSTOM_ID_CHARS {
+        return Err(ApiError::validation(
+            format!(
+                "CustomId value is invalid: its length {chars} must be within the [1, {MAX_CUSTOM_ID_CHARS}] interval."
+            ),
+            "customId",
+        ));
+    }
+    Ok(Some(custom_id))
 }
 
 /// `POST /identities`.
@@ -245,19 +302,59 @@ pub(crate) async fn create_identity(
         )?),
     };
     let minutes = expires_in_minutes(version, &map)?;
+    let custom_id = custom_id(version, &map)?;
 
-    let id = format!("8:acs:{}_{}", app.resource_id, uuid::Uuid::new_v4());
-    let created_ms = (unix_nanos(app.now()) / 1_000_000).max(0) as u64;
-    app.store
-        .create(id.clone(), created_ms)
-        .await
-        .map_err(write_failed("create identity"))?;
-    let mut result = json!({ "identity": { "id": id } });
-    if let Some(scopes) = scopes {
-        result["accessToken"] = serde_json::to_value(acs_token(app, &id, &scopes, minutes)?)
-            .map_err(|_| internal("encode a token"))?;
+    let now = now_nanos(app);
+    // A create with a custom id reads the mapping, then writes it: one at a time.
+    let _serial = match custom_id {
+        Some(_) => Some(app.store.serialized().await),
+        None => None,
+    };
+    let existing = custom_id.and_then(|c| app.store.identity_for_custom_id(c));
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = format!("8:acs:{}_{}", app.resource_id, uuid::Uuid::new_v4());
+            let profile = Profile {
+                custom_id: custom_id.map(str::to_owned),
+                last_token_issued_s: scopes.as_ref().map(|_| seconds(now)),
+            };
+            let created_ms = (now / 1_000_000).max(0) as u64;
+            app.store
+                .create_with_profile(id.clone(), created_ms, profile)
+                .await
+                .map_err(write_failed("create identity"))?;
+            id
+        }
+    };
+    let token = match scopes {
+        Some(scopes) => {
+            let token = acs_token(app, &id, &scopes, minutes, now)?;
+            app.store.token_issued(&id, seconds(now));
+            Some(token)
+        }
+        None => None,
+    };
+    let mut result = json!({ "identity": identity_json(app, version, &id) });
+    if let Some(token) = token {
+        result["accessToken"] =
+            serde_json::to_value(token).map_err(|_| internal("encode a token"))?;
     }
     Ok(json_response(StatusCode::CREATED, &result))
+}
+
+/// `GET /identities/{id}` (2025-03-02-preview): 200 `{"id","customId"?,"lastTokenIssuedAt"?}`.
+pub(crate) fn get_identity(
+    app: &App,
+    version: ApiVersion,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let id = owned_identity(app, raw_id)?;
+    require_live(app, &id)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &identity_json(app, version, &id),
+    ))
 }
 
 /// `POST /identities/{id}/:issueAccessToken`.
@@ -280,7 +377,9 @@ pub(crate) fn issue_token(
     };
     let minutes = expires_in_minutes(version, &map)?;
     require_live(app, &id)?;
-    let token = acs_token(app, &id, &scopes, minutes)?;
+    let now = now_nanos(app);
+    let token = acs_token(app, &id, &scopes, minutes, now)?;
+    app.store.token_issued(&id, seconds(now));
     Ok(json_response(StatusCode::OK, &token))
 }
 
@@ -317,6 +416,26 @@ pub(crate) async fn delete_identity(app: &App, raw_id: &str) -> Result<Response,
     Ok(no_content())
 }
 
+/// An Entra user's token presented to an exchange, decoded (its signature is not checked):
+/// 401 `InvalidAccessToken` unless it is a JWT for one of `audiences` that has not expired.
+/// Returns it with its expiry (nanoseconds), which the exchanged token takes.
+pub(super) fn user_token(
+    app: &App,
+    token: &str,
+    audiences: &[&str],
+) -> Result<(entra::DecodedJwt, i128), ApiError> {
+    let jwt = entra::decode_unverified(token).ok_or_else(ApiError::invalid_access_token)?;
+    if !audiences.iter().any(|a| jwt.has_audience(a)) || jwt.expired_at(app.now()) {
+        return Err(ApiError::invalid_access_token());
+    }
+    let exp = jwt.exp().ok_or_else(ApiError::invalid_access_token)?;
+    let expires = i128::from(exp) * 1_000_000_000;
+    if format_expires_on(expires).is_none() {
+        return Err(ApiError::invalid_access_token());
+    }
+    Ok((jwt, expires))
+}
+
 /// `POST /teamsUser/:exchangeAccessToken`.
 pub(crate) fn exchange_teams_token(app: &App, body: &[u8]) -> Result<Response, ApiError> {
     let map = json::object(body)?.unwrap_or_default();
@@ -324,14 +443,8 @@ pub(crate) fn exchange_teams_token(app: &App, body: &[u8]) -> Result<Response, A
     let app_id = json::required_string(&map, "appId")?;
     let user_id = json::required_string(&map, "userId")?;
 
-    let now = app.now();
-    let jwt = entra::decode_unverified(token).ok_or_else(ApiError::invalid_access_token)?;
-    if !jwt.has_audience(entra::TEAMS_EXCHANGE_AUDIENCE) || jwt.expired_at(now) {
-        return Err(ApiError::invalid_access_token());
-    }
-    let exp = jwt.exp().ok_or_else(ApiError::invalid_access_token)?;
-    let token_app = jwt.str_claim("appid").or_else(|| jwt.str_claim("azp"));
-    if !token_app.is_some_and(|a| a.eq_ignore_ascii_case(app_id)) {
+    let (jwt, expires) = user_token(app, token, &[entra::TEAMS_EXCHANGE_AUDIENCE])?;
+    if !jwt.app_id().is_some_and(|a| a.eq_ignore_ascii_case(app_id)) {
         return Err(ApiError::validation(
             "AAD application is not the expected one.",
             "appId",
@@ -356,10 +469,6 @@ pub(crate) fn exchange_teams_token(app: &App, body: &[u8]) -> Result<Response, A
             "Provided AAD token issued for unexpected user.",
             "userId",
         ));
-    }
-    let expires = i128::from(exp) * 1_000_000_000;
-    if format_expires_on(expires).is_none() {
-        return Err(ApiError::invalid_access_token());
     }
     let id = format!("8:orgid:{user_id}");
     let token = sign_token(

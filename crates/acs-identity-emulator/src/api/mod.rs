@@ -3,6 +3,7 @@
 //! Paths are matched by hand (not by axum's router) because identity ids contain `:` and arrive
 //! percent-encoded or raw, and action segments start with `:`.
 
+mod access;
 mod control;
 mod handlers;
 mod json;
@@ -23,6 +24,7 @@ use crate::errors::ApiError;
 use crate::operation::Operation;
 use crate::store::Store;
 use crate::tokens::TokenSigner;
+use versions::Availability;
 
 pub use handlers::{Health, TokenValidation};
 pub(crate) use handlers::{health_value, validate_token};
@@ -57,23 +59,55 @@ enum Route<'a> {
     Jwks,
     ValidateToken,
     Identities,
+    /// `GET` (2025-03-02-preview) or `DELETE /identities/{id}`.
     Identity(&'a str),
     IssueToken(&'a str),
     RevokeTokens(&'a str),
     TeamsExchange,
+    /// `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`.
+    TeamsExtensionAssignment(&'a str, &'a str),
+    TeamsExtensionExchange,
+    /// `/access/entra/assignments`: list (`GET`) and bulk update (`PATCH`).
+    EntraAssignments,
+    /// `/access/entra/assignments/{objectId}`.
+    EntraAssignment(&'a str),
+    EntraExchange,
     /// Another `/emulator/{name}[/{id}]` endpoint (see `control`).
     Control(&'a str, Option<&'a str>),
     NotFound,
 }
 
 impl Route<'_> {
+    /// The methods of the route, as the `Allow` header lists them.
     fn allowed(&self) -> &'static str {
         match self {
             Route::Health | Route::Jwks => "GET",
-            Route::Identity(_) => "DELETE",
+            Route::Identity(_) => "GET, DELETE",
+            Route::TeamsExtensionAssignment(..) | Route::EntraAssignment(_) => "GET, PUT, DELETE",
+            Route::EntraAssignments => "GET, PATCH",
             Route::NotFound | Route::Control(..) => "",
             _ => "POST",
         }
+    }
+
+    /// Which api-versions have the operation of this route and method.
+    fn availability(&self, method: &http::Method) -> Availability {
+        match self {
+            Route::Identity(_) if method == http::Method::GET => Availability::PreviewOnly,
+            Route::TeamsExtensionAssignment(..) | Route::TeamsExtensionExchange => {
+                Availability::TeamsExtension
+            }
+            Route::EntraAssignments | Route::EntraAssignment(_) | Route::EntraExchange => {
+                Availability::PreviewOnly
+            }
+            _ => Availability::All,
+        }
+    }
+
+    /// Whether the route is an exchange, authorised by the end user's Entra token alone rather
+    /// than by the resource's credentials.
+    fn is_user_exchange(&self) -> bool {
+        matches!(self, Route::TeamsExtensionExchange | Route::EntraExchange)
     }
 }
 
@@ -83,8 +117,8 @@ fn classify(path: &str) -> Route<'_> {
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
-    // No route has more than three segments: collect at most that many, without allocating.
-    let mut segments = [""; 3];
+    // No route has more than six segments: collect at most that many, without allocating.
+    let mut segments = [""; 6];
     let mut count = 0;
     for segment in path.split('/').skip(1) {
         let Some(slot) = segments.get_mut(count) else {
@@ -109,8 +143,45 @@ fn classify(path: &str) -> Route<'_> {
             Route::RevokeTokens(id)
         }
         [t, a] if eq(t, "teamsUser") && eq(a, ":exchangeAccessToken") => Route::TeamsExchange,
+        [a, t, x]
+            if eq(a, "access") && eq(t, "teamsExtension") && eq(x, ":exchangeAccessToken") =>
+        {
+            Route::TeamsExtensionExchange
+        }
+        [a, t, ts, tenant, s, object]
+            if eq(a, "access")
+                && eq(t, "teamsExtension")
+                && eq(ts, "tenants")
+                && eq(s, "assignments")
+                && !tenant.is_empty()
+                && !object.is_empty() =>
+        {
+            Route::TeamsExtensionAssignment(tenant, object)
+        }
+        [a, e, x] if eq(a, "access") && eq(e, "entra") && eq(x, ":exchangeAccessToken") => {
+            Route::EntraExchange
+        }
+        [a, e, s] if eq(a, "access") && eq(e, "entra") && eq(s, "assignments") => {
+            Route::EntraAssignments
+        }
+        [a, e, s, object]
+            if eq(a, "access") && eq(e, "entra") && eq(s, "assignments") && !object.is_empty() =>
+        {
+            Route::EntraAssignment(object)
+        }
         _ => Route::NotFound,
     }
+}
+
+/// The value of the query parameter `name` (compared case-insensitively, escapes decoded):
+/// `None` when absent, `Some(None)` when its value does not decode.
+pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<Option<Cow<'a, str>>> {
+    query.unwrap_or("").split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        percent_decode(k, true)
+            .filter(|k| k.eq_ignore_ascii_case(name))
+            .map(|_| percent_decode(v, true))
+    })
 }
 
 /// Decodes the `%XX` escapes of a path segment or, with `plus_as_space`, of a query component
@@ -263,7 +334,7 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
         return control::handle(app, name, id, request).await;
     }
     let allowed = route.allowed();
-    if request.method().as_str() != allowed {
+    if !allowed.split(", ").any(|m| m == request.method().as_str()) {
         return Err(ApiError::method_not_allowed(allowed));
     }
     let (parts, body) = request.into_parts();
@@ -276,32 +347,75 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
     if route == Route::ValidateToken {
         return handlers::validate_token_http(app, &body);
     }
-    let operation = operation(&route, &body);
+    let method = parts.method.clone();
+    let operation = operation(&route, &method, &body);
     if let Some(op) = operation
         && let Some(hit) = app.controls.faults.hit(op)
         && let Some(answer) = crate::faults::apply(hit, op).await
     {
         return Ok(answer);
     }
-    crate::hmac_diagnostics::authenticate(app, &parts, &body)?;
+    if !route.is_user_exchange() {
+        crate::hmac_diagnostics::authenticate(app, &parts, &body)?;
+    }
     if let Some(op) = operation {
         app.controls.throttle.admit(op, Instant::now())?;
     }
     let version = versions::api_version(parts.uri.query())?;
-    match route {
-        Route::Identities => handlers::create_identity(app, version, &body).await,
-        Route::Identity(id) => handlers::delete_identity(app, id).await,
-        Route::IssueToken(id) => handlers::issue_token(app, version, id, &body),
-        Route::RevokeTokens(id) => handlers::revoke_tokens(app, id).await,
-        Route::TeamsExchange => handlers::exchange_teams_token(app, &body),
+    version.require(route.availability(&method), parts.uri.path())?;
+    use http::Method;
+    match (route, method) {
+        (Route::Identities, _) => handlers::create_identity(app, version, &body).await,
+        (Route::Identity(id), Method::GET) => handlers::get_identity(app, version, id),
+        (Route::Identity(id), _) => handlers::delete_identity(app, id).await,
+        (Route::IssueToken(id), _) => handlers::issue_token(app, version, id, &body),
+        (Route::RevokeTokens(id), _) => handlers::revoke_tokens(app, id).await,
+        (Route::TeamsExchange, _) => handlers::exchange_teams_token(app, &body),
+        (Route::TeamsExtensionAssignment(t, o), Method::GET) => {
+            access::get_teams_extension_assignment(app, t, o)
+        }
+        (Route::TeamsExtensionAssignment(t, o), Method::PUT) => {
+            access::put_teams_extension_assignment(app, t, o, &body).await
+        }
+        (Route::TeamsExtensionAssignment(t, o), _) => {
+            access::delete_teams_extension_assignment(app, t, o).await
+        }
+        (Route::TeamsExtensionExchange, _) => {
+            access::exchange_teams_extension_token(app, &parts.headers, &body).await
+        }
+        (Route::EntraAssignments, Method::GET) => access::list_entra_assignments(
+            app,
+            version.name(),
+            &endpoint(app, &parts),
+            parts.uri.query(),
+        ),
+        (Route::EntraAssignments, _) => access::update_entra_assignments(app, &body).await,
+        (Route::EntraAssignment(o), Method::GET) => access::get_entra_assignment(app, o),
+        (Route::EntraAssignment(o), Method::PUT) => {
+            access::put_entra_assignment(app, o, &body).await
+        }
+        (Route::EntraAssignment(o), _) => access::delete_entra_assignment(app, o).await,
+        (Route::EntraExchange, _) => access::exchange_entra_token(app, &parts.headers, &body).await,
         _ => Err(ApiError::not_found()),
     }
 }
 
+/// The endpoint the request was sent to (`http[s]://<Host>`), for links in answers.
+fn endpoint(app: &App, parts: &http::request::Parts) -> String {
+    let scheme = if app.controls.default_port == 443 {
+        "https"
+    } else {
+        "http"
+    };
+    let host = crate::auth::request_host(&parts.uri, &parts.headers).unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
 /// The operation a request to `route` is, as faults and throttling count them.
-fn operation(route: &Route<'_>, body: &[u8]) -> Option<Operation> {
-    Some(match route {
-        Route::Identities => {
+fn operation(route: &Route<'_>, method: &http::Method, body: &[u8]) -> Option<Operation> {
+    use http::Method;
+    Some(match (route, method) {
+        (Route::Identities, _) => {
             let with_token = json::object(body).ok().flatten().is_some_and(|map| {
                 json::field(&map, "createTokenWithScopes").is_some_and(|v| !v.is_null())
             });
@@ -311,10 +425,25 @@ fn operation(route: &Route<'_>, body: &[u8]) -> Option<Operation> {
                 Operation::CreateIdentity
             }
         }
-        Route::Identity(_) => Operation::DeleteIdentity,
-        Route::IssueToken(_) => Operation::IssueToken,
-        Route::RevokeTokens(_) => Operation::RevokeTokens,
-        Route::TeamsExchange => Operation::ExchangeTeamsToken,
+        (Route::Identity(_), &Method::GET) => Operation::GetIdentity,
+        (Route::Identity(_), _) => Operation::DeleteIdentity,
+        (Route::IssueToken(_), _) => Operation::IssueToken,
+        (Route::RevokeTokens(_), _) => Operation::RevokeTokens,
+        (Route::TeamsExchange, _) => Operation::ExchangeTeamsToken,
+        (Route::TeamsExtensionAssignment(..), &Method::GET) => {
+            Operation::GetTeamsExtensionAssignment
+        }
+        (Route::TeamsExtensionAssignment(..), &Method::PUT) => {
+            Operation::UpsertTeamsExtensionAssignment
+        }
+        (Route::TeamsExtensionAssignment(..), _) => Operation::DeleteTeamsExtensionAssignment,
+        (Route::TeamsExtensionExchange, _) => Operation::ExchangeTeamsExtensionToken,
+        (Route::EntraAssignments, &Method::GET) => Operation::ListEntraAssignments,
+        (Route::EntraAssignments, _) => Operation::UpdateEntraAssignments,
+        (Route::EntraAssignment(_), &Method::GET) => Operation::GetEntraAssignment,
+        (Route::EntraAssignment(_), &Method::PUT) => Operation::UpsertEntraAssignment,
+        (Route::EntraAssignment(_), _) => Operation::DeleteEntraAssignment,
+        (Route::EntraExchange, _) => Operation::ExchangeEntraToken,
         _ => return None,
     })
 }

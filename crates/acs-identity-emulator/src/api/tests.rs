@@ -19,6 +19,8 @@ use crate::tokens::{TokenSigner, generate_signing_key};
 
 const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
 const RESOURCE: &str = "2dee53b4-368b-45b4-ab52-8493fb117652";
+/// A tenant and object id the generated requests use (assigned before the run).
+const GUID: &str = "c70d068c-2f32-484d-9455-73070cd5aadd";
 
 fn app() -> Arc<App> {
     app_on(open_database(None).unwrap(), None)
@@ -69,6 +71,26 @@ fn classify_paths() {
         classify("/teamsUser/:exchangeAccessToken"),
         Route::TeamsExchange
     );
+    assert_eq!(
+        classify("/access/teamsExtension/tenants/t/assignments/o"),
+        Route::TeamsExtensionAssignment("t", "o")
+    );
+    assert_eq!(
+        classify("/access/TeamsExtension/:exchangeAccessToken"),
+        Route::TeamsExtensionExchange
+    );
+    assert_eq!(
+        classify("/access/entra/assignments"),
+        Route::EntraAssignments
+    );
+    assert_eq!(
+        classify("/access/entra/assignments/o"),
+        Route::EntraAssignment("o")
+    );
+    assert_eq!(
+        classify("/access/entra/:exchangeAccessToken"),
+        Route::EntraExchange
+    );
     assert_eq!(classify("/emulator/tokens:validate"), Route::ValidateToken);
     assert_eq!(classify("/emulator/jwks"), Route::Jwks);
     assert_eq!(classify("/emulator/health"), Route::Health);
@@ -80,6 +102,10 @@ fn classify_paths() {
         "/identities/a/b",
         "/identities/a/:nope",
         "/identities/a/:issueAccessToken/x",
+        "/access/teamsExtension/tenants//assignments/o",
+        "/access/teamsExtension/tenants/t/assignments/o/x",
+        "/access/entra/assignments/o/x",
+        "/access/entra",
         "/x",
     ] {
         assert_eq!(classify(odd), Route::NotFound, "{odd:?}");
@@ -146,6 +172,11 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
         Just("appId"),
         Just("userId"),
         Just("Scopes"),
+        Just("customId"),
+        Just("principalType"),
+        Just("clientIds"),
+        Just("tenantId"),
+        Just(GUID),
         Just("other"),
     ];
     let user = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
@@ -156,6 +187,10 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     );
     let good = prop_oneof![
         Just(br#"{"scopes":["chat"]}"#.to_vec()),
+        Just(br#"{"customId":"a","createTokenWithScopes":["chat"]}"#.to_vec()),
+        Just(br#"{"principalType":"user","clientIds":["a"]}"#.to_vec()),
+        Just(br#"{"tenantId":"c70d068c-2f32-484d-9455-73070cd5aadd","principalType":"group","clientIds":[]}"#.to_vec()),
+        Just(format!(r#"{{"{GUID}":{{"tenantId":"{GUID}","principalType":"user","clientIds":[]}}}}"#).into_bytes()),
         Just(br#"{"scopes": ["voip", "chat.join"], "expiresInMinutes": null}"#.to_vec()),
         Just(br#"{"createTokenWithScopes":["voip"],"expiresInMinutes":60}"#.to_vec()),
         Just(
@@ -181,7 +216,10 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 
 fn query() -> impl Strategy<Value = String> {
     prop_oneof![
-        6 => Just("?api-version=2023-10-01".to_owned()),
+        4 => Just("?api-version=2023-10-01".to_owned()),
+        2 => Just("?api-version=2025-03-02-preview".to_owned()),
+        2 => Just("?api-version=2025-06-30".to_owned()),
+        1 => Just("?api-version=2025-03-02-preview&continuationToken=%zz".to_owned()),
         1 => Just("?api-version=2021-03-07".to_owned()),
         1 => Just(String::new()),
         1 => Just("?api-version=nope".to_owned()),
@@ -219,13 +257,23 @@ fn path() -> impl Strategy<Value = String> {
     ];
     let random = (prop::collection::vec(segment, 0..4), query())
         .prop_map(|(segs, q)| format!("/{}{}", segs.join("/"), q));
-    let structured = (0usize..8, id(), query()).prop_map(|(which, id, q)| match which {
+    let guid = prop_oneof![
+        4 => Just(GUID.to_owned()),
+        1 => Just(GUID.to_uppercase()),
+        1 => "[a-zA-Z0-9:_%.~-]{1,12}",
+    ];
+    let structured = (0usize..14, id(), guid, query()).prop_map(|(which, id, g, q)| match which {
         0 => format!("/identities{q}"),
         1 => format!("/identities/{id}{q}"),
         2 | 3 => format!("/identities/{id}/:issueAccessToken{q}"),
         4 => format!("/identities/{id}/:revokeAccessTokens{q}"),
         5 => format!("/teamsUser/:exchangeAccessToken{q}"),
         6 => "/emulator/tokens:validate".to_owned(),
+        7 | 8 => format!("/access/teamsExtension/tenants/{GUID}/assignments/{g}{q}"),
+        9 => format!("/access/teamsExtension/:exchangeAccessToken{q}"),
+        10 => format!("/access/entra/assignments{q}"),
+        11 => format!("/access/entra/assignments/{g}{q}"),
+        12 => format!("/access/entra/:exchangeAccessToken{q}"),
         _ => ["/emulator/jwks", "/emulator/health"][q.len() % 2].to_owned(),
     });
     prop_oneof![4 => structured, 1 => random]
@@ -236,10 +284,34 @@ fn method() -> impl Strategy<Value = String> {
         6 => Just("POST".to_owned()),
         2 => Just("DELETE".to_owned()),
         2 => Just("GET".to_owned()),
-        1 => Just("PUT".to_owned()),
+        2 => Just("PUT".to_owned()),
+        1 => Just("PATCH".to_owned()),
         1 => Just("HEAD".to_owned()),
         1 => Just("OPTIONS".to_owned()),
         1 => "[A-Z]{1,8}",
+    ]
+}
+
+/// An exchange with an Entra user token (path, token): of an assigned user (TPE, Entra), of
+/// an unassigned one (TPE), one without the TPE scope, one for the other exchange.
+fn user_bearer() -> impl Strategy<Value = (&'static str, String)> {
+    let assigned = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
+    let stranger = "0d3a7f2e-1111-4222-8333-944455556666";
+    let later = SystemTime::now() + std::time::Duration::from_secs(3600);
+    let token = |audience: &str, scp: &str, user: &str| {
+        crate::entra::test_user_token(audience, scp, GUID, user, "a", later)
+    };
+    let tpe = crate::entra::TEAMS_EXCHANGE_AUDIENCE;
+    let scope = crate::entra::TEAMS_EXTENSION_SCOPE;
+    let tpe_path = "/access/teamsExtension/:exchangeAccessToken?api-version=2025-06-30";
+    let entra_path = "/access/entra/:exchangeAccessToken?api-version=2025-03-02-preview";
+    let entra = token(crate::entra::ENTRA_EXCHANGE_AUDIENCE, "VoIP", stranger);
+    prop_oneof![
+        Just((tpe_path, token(tpe, scope, assigned))),
+        Just((tpe_path, token(tpe, scope, stranger))),
+        Just((tpe_path, token(tpe, "Teams.ManageCalls", assigned))),
+        Just((tpe_path, entra.clone())),
+        Just((entra_path, entra)),
     ]
 }
 
@@ -278,6 +350,32 @@ fn random_requests_never_get_5xx_or_panic() {
     // A real identity so that signed requests reach the deeper code paths.
     let own_id = format!("8:acs:{RESOURCE}_00000000-0000-0000-0000-000000000001");
     rt.block_on(app.store.create(own_id, 1)).unwrap();
+    // Assignments, so that exchanges and GETs of them succeed too.
+    let user = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
+    let tpe = crate::store::TeamsExtensionAssignment {
+        principal_type: "user".into(),
+        client_ids: None,
+    };
+    rt.block_on(
+        app.store
+            .put_teams_extension_assignment((GUID.into(), user.into()), tpe.clone()),
+    )
+    .unwrap();
+    rt.block_on(
+        app.store
+            .put_teams_extension_assignment((GUID.into(), GUID.into()), tpe),
+    )
+    .unwrap();
+    let entra = crate::store::EntraAssignment {
+        tenant_id: GUID.into(),
+        principal_type: "tenant".into(),
+        client_ids: Vec::new(),
+    };
+    rt.block_on(
+        app.store
+            .update_entra_assignments(vec![(GUID.into(), Some(entra))]),
+    )
+    .unwrap();
     let svc = router(Arc::clone(&app));
 
     let mut runner = TestRunner::new(Config {
@@ -291,10 +389,16 @@ fn random_requests_never_get_5xx_or_panic() {
         headers(),
         body(),
         prop::bool::weighted(0.8),
+        prop::option::weighted(0.1, user_bearer()),
     );
     let seen = std::sync::Mutex::new(std::collections::BTreeMap::<u16, usize>::new());
     runner
-        .run(&strategy, |(method, path, extra, body, sign)| {
+        .run(&strategy, |(method, path, extra, body, sign, bearer)| {
+            // An exchange with a user token: POST to its path (the body stays random).
+            let (method, path) = match &bearer {
+                Some((exchange, _)) => ("POST".to_owned(), (*exchange).to_owned()),
+                None => (method, path),
+            };
             let Ok(method_v) = http::Method::from_bytes(method.as_bytes()) else {
                 return Ok(());
             };
@@ -310,7 +414,9 @@ fn random_requests_never_get_5xx_or_panic() {
                     builder = builder.header(k, v);
                 }
             }
-            if sign {
+            if let Some((_, token)) = &bearer {
+                builder = builder.header("authorization", format!("Bearer {token}"));
+            } else if sign {
                 let signed = acs_auth::sign(
                     &key,
                     &RequestToSign {
@@ -362,7 +468,7 @@ fn random_requests_never_get_5xx_or_panic() {
     // The generator must reach past routing and authentication into the operations.
     let seen = seen.into_inner().unwrap();
     eprintln!("statuses seen: {seen:?}");
-    for status in [200, 201, 204, 400, 401, 404, 405, 413] {
+    for status in [200, 201, 204, 400, 401, 403, 404, 405, 413] {
         assert!(
             seen.get(&status).copied().unwrap_or(0) > 0,
             "no {status} in {seen:?}"
