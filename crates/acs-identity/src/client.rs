@@ -123,6 +123,11 @@ impl CommunicationIdentityClient {
     /// Builds a client from a connection string
     /// (`endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>`), signing
     /// requests with HMAC-SHA256.
+    ///
+    /// To rotate the key later, parse the string into a
+    /// [`ConnectionString`](crate::credentials::ConnectionString) instead and pass its endpoint
+    /// and an [`AccessKeyCredential`] of its key to [`with_access_key`](Self::with_access_key)
+    /// (see [`credentials`](crate::credentials)).
     pub fn from_connection_string(
         connection_string: &str,
         options: Option<CommunicationIdentityClientOptions>,
