@@ -92,6 +92,9 @@ fn parse_endpoint(endpoint: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Whether the default HTTP client can speak https (a TLS feature is on).
+const TLS_BUILT_IN: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
+
 /// A lifetime as whole minutes (rounded down), as the service's int32 `expiresInMinutes`.
 pub(crate) fn whole_minutes(lifetime: Option<Duration>) -> Result<Option<i32>> {
     lifetime
@@ -183,6 +186,16 @@ impl CommunicationIdentityClient {
         let user_agent = crate::pipeline::user_agent(options.application_id.as_deref())?;
         let http = match options.http_client {
             Some(client) => client,
+            None if endpoint.scheme() == "https" && !TLS_BUILT_IN => {
+                return Err(Error::configuration(
+                    format!(
+                        "`{endpoint}` is https, but acs-identity was built without a TLS backend: \
+                         enable its `rustls` (default) or `native-tls` feature, or pass an \
+                         http_client that has one"
+                    ),
+                    None,
+                ));
+            }
             None => reqwest::Client::builder()
                 // A signed request is for one URL: a redirect is an answer, not a hop.
                 .redirect(reqwest::redirect::Policy::none())
@@ -411,6 +424,30 @@ mod tests {
         let e = whole_minutes(Some(Duration::MAX)).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
         assert_eq!(e.argument(), Some("token_expires_in"));
+    }
+
+    /// Built without a TLS feature (`cargo test -p acs-identity --no-default-features --lib`):
+    /// an https endpoint is a configuration error naming the features, http still works.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn https_without_a_tls_feature_says_which_features() {
+        let e = CommunicationIdentityClient::from_connection_string(
+            "endpoint=https://contoso.communication.azure.com/;accesskey=c2VjcmV0",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Configuration);
+        assert!(
+            e.to_string().contains("`rustls` (default) or `native-tls`"),
+            "{e}"
+        );
+        assert!(
+            CommunicationIdentityClient::from_connection_string(
+                "endpoint=http://127.0.0.1:1/;accesskey=c2VjcmV0",
+                None,
+            )
+            .is_ok()
+        );
     }
 
     #[test]
