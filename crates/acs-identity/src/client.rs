@@ -158,7 +158,8 @@ impl CommunicationIdentityClient {
     }
 
     /// Builds a client for `endpoint` that authorizes with Entra ID bearer tokens for the scope
-    /// `https://communication.azure.com//.default`.
+    /// `https://communication.azure.com//.default` ([`COMMUNICATION_SCOPE`](crate::COMMUNICATION_SCOPE):
+    /// the double slash is deliberate, as every official SDK sends it).
     ///
     /// The endpoint must be https; plain http is accepted only for a loopback host (a local
     /// emulator), since the token would otherwise travel unencrypted.
