@@ -363,12 +363,10 @@ impl fmt::Display for Error {
                     .and_then(|d| d.inner_error.as_deref());
                 for _ in 0..SHOWN_INNER_ERRORS {
                     let Some(detail) = inner_error else { break };
-                    write!(
-                        f,
-                        " [inner error {}: {}]",
-                        detail.code,
-                        Shown(&detail.message)
-                    )?;
+                    match detail.code.as_str() {
+                        "" => write!(f, " [inner error: {}]", Shown(&detail.message))?,
+                        code => write!(f, " [inner error {code}: {}]", Shown(&detail.message))?,
+                    }
                     inner_error = detail.inner_error.as_deref();
                 }
                 Ok(())
@@ -613,6 +611,36 @@ mod tests {
             e.message().chars().count(),
             5000,
             "the whole message is kept"
+        );
+    }
+
+    #[test]
+    fn nested_inner_errors_are_displayed_bounded() {
+        let mut detail = ServiceErrorDetail {
+            code: "Denied".into(),
+            message: "Denied by the resource provider.".into(),
+            ..Default::default()
+        };
+        // Six levels deep, the first without a code: four are shown.
+        let mut innermost: Option<Box<ServiceErrorDetail>> = None;
+        for level in (1..=6).rev() {
+            innermost = Some(Box::new(ServiceErrorDetail {
+                code: if level == 1 {
+                    String::new()
+                } else {
+                    format!("L{level}")
+                },
+                message: format!("m{level}"),
+                inner_error: innermost,
+                ..Default::default()
+            }));
+        }
+        detail.inner_error = innermost;
+        let e = Error::service(StatusCode::UNAUTHORIZED, Some(detail), None);
+        assert_eq!(
+            e.to_string(),
+            "Denied (401): Denied by the resource provider. [inner error: m1] [inner error L2: m2] \
+             [inner error L3: m3] [inner error L4: m4]"
         );
     }
 
