@@ -53,10 +53,11 @@ use std::path::Path;
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use serde_json::Value;
 
-use crate::{Error, GENERATED_PATH, Result, SPEC_PATH};
+use crate::{Channel, DOCUMENTS, Document, Error, Result};
 
-/// Generates the client code (the whole text of `generated.rs`) from the text of the OpenAPI
-/// document of this API. `spec_label` is the document's path as written in the header comment.
+/// Generates the client code (the whole text of `generated.rs`, or of `preview.rs` for a document
+/// of a preview api-version) from the text of an OpenAPI document of this API. `spec_label` is
+/// the document's path as written in the header comment.
 pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
     generate_with(spec_text, spec_label, Naming::Stable)
 }
@@ -76,13 +77,21 @@ pub enum Naming {
 pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Result<String> {
     let mut document: Value = serde_json::from_str(spec_text)
         .map_err(|e| Error::new(format!("{spec_label} is not JSON: {e}")))?;
+    let channel = channel_of(&document);
     if naming == Naming::Stable {
-        crate::operations::apply_stable_names(&mut document, spec_label)?;
+        crate::operations::apply_stable_names(&mut document, spec_label, channel)?;
     }
     crate::operations::open_api_version(&mut document);
+    leave_out_unsupported_operations(&mut document);
     remove_defaults(&mut document);
     nullable_optional_request_arrays(&mut document);
-    let property_orders = crate::order::property_orders(spec_text, spec_label)?;
+    let mut property_orders = crate::order::property_orders(spec_text, spec_label)?;
+    if channel == Channel::Preview {
+        // Not generated here: taken from the stable module (see SHARED_ERROR_MODEL).
+        for name in SHARED_ERROR_MODEL {
+            property_orders.remove(&format!("/components/schemas/{name}/properties"));
+        }
+    }
     let (path_parameters, operations, optional_bodies) = {
         let operations = operations(&document)?;
         (
@@ -107,6 +116,11 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
             DATE_TIME_TYPE,
             [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
         );
+    if channel == Channel::Preview {
+        for name in SHARED_ERROR_MODEL {
+            settings.with_replacement(name, format!("crate::types::{name}"), std::iter::empty());
+        }
+    }
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&spec)
@@ -164,6 +178,51 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
          // Do not edit by hand: change the spec (or the generator settings in xtask/src/codegen.rs)\n\
          // and run `cargo xtask codegen`; CI runs `cargo xtask codegen --check`.\n\n{body}"
     ))
+}
+
+/// The schemas of the error model that the code generated from a preview document takes from the
+/// stable one (`crate::types::...`) instead of generating its own copies: both documents define
+/// the same `CommunicationErrorResponse` (the preview through `common/2023-11-15`), and one error
+/// type for every operation keeps the facade's one decoder of error bodies. A test
+/// (`the_preview_error_model_is_the_stable_one`) checks that the two documents define them alike.
+pub const SHARED_ERROR_MODEL: [&str; 2] = ["CommunicationErrorResponse", "CommunicationError"];
+
+/// Operations that are not handed to progenitor (method, path, why). The facade calls none of
+/// them (`crate::operations::OPERATIONS` says so, and a test checks it).
+pub const NOT_GENERATED: &[(&str, &str, &str)] = &[(
+    "patch",
+    "/access/entra/assignments",
+    "its request body is `application/merge-patch+json`, a media type progenitor 0.15 refuses \
+     (\"unexpected content type\")",
+)];
+
+/// Removes the operations of [`NOT_GENERATED`] from the document handed to progenitor.
+fn leave_out_unsupported_operations(document: &mut Value) {
+    for (method, path, _) in NOT_GENERATED {
+        let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+            return;
+        };
+        let now_empty = match paths.get_mut(*path).and_then(Value::as_object_mut) {
+            Some(item) => {
+                item.remove(*method);
+                !item.keys().any(|k| crate::operations::is_method(k))
+            }
+            None => false,
+        };
+        if now_empty {
+            paths.remove(*path);
+        }
+    }
+}
+
+/// The channel of a document: that of its `info.version` (stable when it has none).
+fn channel_of(document: &Value) -> Channel {
+    Channel::of_version(
+        document
+            .pointer("/info/version")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
 }
 
 /// The Rust type of every `{"type": "string", "format": "date-time"}` schema (descriptions do not
@@ -276,7 +335,9 @@ fn order_struct_fields(file: &mut syn::File, orders: &crate::order::PropertyOrde
             let name = pointer
                 .strip_prefix("/components/schemas/")?
                 .strip_suffix("/properties")?;
-            (!name.contains('/')).then(|| (name.replace("~1", "/").replace("~0", "~"), order))
+            // A schema without properties (`{"properties": {}}`) has nothing to order.
+            (!name.contains('/') && !order.is_empty())
+                .then(|| (name.replace("~1", "/").replace("~0", "~"), order))
         })
         .collect();
     let types = file
@@ -702,40 +763,76 @@ pub enum CheckOutcome {
     Differs(String),
 }
 
-/// Generates from `<root>/spec/...` in memory and compares with the checked-in file.
+/// Generates from every checked-in document (`DOCUMENTS`) in memory and compares with the
+/// checked-in files; the diff covers every file that differs.
 pub fn check(root: &Path) -> Result<CheckOutcome> {
-    let spec_text = crate::read_to_string(&root.join(SPEC_PATH))?;
-    let generated = generate(&spec_text, SPEC_PATH)?;
-    let current = match std::fs::read_to_string(root.join(GENERATED_PATH)) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::new(format!("cannot read {GENERATED_PATH}: {e}"))),
-    };
-    if current == generated {
-        return Ok(CheckOutcome::UpToDate);
+    let mut diffs = String::new();
+    for document in DOCUMENTS {
+        let generated = generate_document(root, document)?;
+        let path = document.generated_path;
+        let current = match std::fs::read_to_string(root.join(path)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::new(format!("cannot read {path}: {e}"))),
+        };
+        if current != generated {
+            let diff = similar::TextDiff::from_lines(&current, &generated)
+                .unified_diff()
+                .context_radius(3)
+                .header(
+                    &format!("{path} (checked in)"),
+                    &format!("{path} (generated from {})", document.spec_path),
+                )
+                .to_string();
+            diffs.push_str(&diff);
+        }
     }
-    let diff = similar::TextDiff::from_lines(&current, &generated)
-        .unified_diff()
-        .context_radius(3)
-        .header(
-            &format!("{GENERATED_PATH} (checked in)"),
-            &format!("{GENERATED_PATH} (generated from {SPEC_PATH})"),
-        )
-        .to_string();
-    Ok(CheckOutcome::Differs(diff))
+    if diffs.is_empty() {
+        Ok(CheckOutcome::UpToDate)
+    } else {
+        Ok(CheckOutcome::Differs(diffs))
+    }
 }
 
-/// Generates from `<root>/spec/...` and writes `<root>/crates/acs-identity-rest/src/generated.rs`.
-/// Returns whether the file changed.
+/// Generates from every checked-in document (`DOCUMENTS`) and writes the files that changed.
+/// Returns whether any file changed.
 pub fn write(root: &Path) -> Result<bool> {
-    let spec_text = crate::read_to_string(&root.join(SPEC_PATH))?;
-    let generated = generate(&spec_text, SPEC_PATH)?;
-    let path = root.join(GENERATED_PATH);
-    let unchanged = std::fs::read_to_string(&path).is_ok_and(|current| current == generated);
-    if !unchanged {
-        crate::write(&path, &generated)?;
+    let mut changed = false;
+    for document in DOCUMENTS {
+        let generated = generate_document(root, document)?;
+        let path = root.join(document.generated_path);
+        let unchanged = std::fs::read_to_string(&path).is_ok_and(|current| current == generated);
+        if !unchanged {
+            crate::write(&path, &generated)?;
+            changed = true;
+        }
     }
-    Ok(!unchanged)
+    Ok(changed)
+}
+
+/// Generates the code of one checked-in document, which must describe an api-version of its
+/// channel (a stable document in the preview's place, or the reverse, is an error).
+fn generate_document(root: &Path, document: Document) -> Result<String> {
+    let spec_text = crate::read_to_string(&root.join(document.spec_path))?;
+    let parsed: Value = serde_json::from_str(&spec_text)
+        .map_err(|e| Error::new(format!("{} is not JSON: {e}", document.spec_path)))?;
+    let found = channel_of(&parsed);
+    if found != document.channel {
+        return Err(Error::new(format!(
+            "{} must describe a {} api-version, but its info.version is {:?}; import it with \
+             `cargo xtask import-spec <file>`, which puts each document in its place",
+            document.spec_path,
+            match document.channel {
+                Channel::Stable => "stable",
+                Channel::Preview => "preview",
+            },
+            parsed
+                .pointer("/info/version")
+                .and_then(Value::as_str)
+                .unwrap_or("(none)")
+        )));
+    }
+    generate(&spec_text, document.spec_path)
 }
 
 #[cfg(test)]

@@ -277,6 +277,107 @@ const TABLE: &[(&str, &str)] = &[
         "schema TeamsExtensionPrincipalType",
         "Kind of principal a Teams Phone extension assignment is for.",
     ),
+    // 2025-03-02-preview only.
+    (
+        "operation get /identities/{id}",
+        "Reads an identity: its id, its custom id and when a token was last issued for it.",
+    ),
+    (
+        "operation post /access/entra/:exchangeAccessToken",
+        "Exchanges the Entra ID access token of an Entra user (the bearer token of the request) \
+         for an ACS access token of the identity assigned to that user.",
+    ),
+    (
+        "operation get /access/entra/assignments",
+        "Lists the Entra ID assignments of the resource, a page at a time.",
+    ),
+    (
+        "operation patch /access/entra/assignments",
+        "Adds, replaces or removes several Entra ID assignments at once (JSON merge patch).",
+    ),
+    (
+        "operation get /access/entra/assignments/{objectId}",
+        "Reads the Entra ID assignment of one user, group or tenant.",
+    ),
+    (
+        "operation put /access/entra/assignments/{objectId}",
+        "Creates the Entra ID assignment of a user, group or tenant, or replaces it.",
+    ),
+    (
+        "operation delete /access/entra/assignments/{objectId}",
+        "Deletes the Entra ID assignment of a user, group or tenant.",
+    ),
+    (
+        "body post /access/entra/:exchangeAccessToken",
+        "An empty object.",
+    ),
+    (
+        "body put /access/entra/assignments/{objectId}",
+        "The assignment to create or put in place of the current one.",
+    ),
+    (
+        "body patch /access/entra/assignments",
+        "Assignments by object id; `null` removes the assignment of that object id.",
+    ),
+    (
+        "property CommunicationIdentity.customId",
+        "The application's own id for the identity, when it was created with one.",
+    ),
+    (
+        "property CommunicationIdentity.lastTokenIssuedAt",
+        "When an access token was last issued for the identity.",
+    ),
+    (
+        "property CommunicationIdentityCreateRequest.customId",
+        "The application's own id for the identity (1 to 256 characters): creating again with \
+         the same custom id returns the same identity.",
+    ),
+    (
+        "schema EntraAssignment",
+        "Which Entra ID user, group or tenant may exchange tokens, through which applications.",
+    ),
+    (
+        "property EntraAssignment.objectId",
+        "Object id of the user, group or tenant.",
+    ),
+    ("property EntraAssignment.tenantId", "The Entra ID tenant."),
+    (
+        "property EntraAssignment.clientIds",
+        "Client ids of the applications the assignment allows.",
+    ),
+    (
+        "schema EntraAssignmentCreateOrUpdateRequest",
+        "An Entra ID assignment to create or put in place of the current one.",
+    ),
+    (
+        "property EntraAssignmentCreateOrUpdateRequest.tenantId",
+        "The Entra ID tenant.",
+    ),
+    (
+        "property EntraAssignmentCreateOrUpdateRequest.clientIds",
+        "Client ids of the applications the assignment allows.",
+    ),
+    (
+        "schema EntraAssignmentUpdateBulkRequest",
+        "Assignments by object id; `null` removes the assignment of that object id.",
+    ),
+    (
+        "schema EntraAssignmentsResponse",
+        "A page of Entra ID assignments.",
+    ),
+    (
+        "property EntraAssignmentsResponse.value",
+        "The assignments of this page.",
+    ),
+    (
+        "property EntraAssignmentsResponse.nextLink",
+        "The URL of the next page, when there is one.",
+    ),
+    ("schema EntraExchangeTokenRequest", "An empty object."),
+    (
+        "schema EntraPrincipalType",
+        "Kind of principal an Entra ID assignment is for (`user`, `group`, `tenant`).",
+    ),
 ];
 
 /// The description for `key`, if the table has one.

@@ -62,6 +62,21 @@ impl Converted {
     pub fn to_text(&self) -> String {
         order::to_pretty_text(&self.document, &self.property_orders)
     }
+
+    /// The checked-in document this one replaces: the stable one for a stable api-version, the
+    /// preview for a preview.
+    pub fn place(&self) -> crate::Document {
+        crate::Document::of(crate::Channel::of_version(&self.api_version()))
+    }
+
+    /// The document's api-version (`info.version`), empty when it has none.
+    pub fn api_version(&self) -> String {
+        self.document
+            .pointer("/info/version")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
 }
 
 /// Reads and converts the Swagger 2.0 file at `path`; external references are resolved relative

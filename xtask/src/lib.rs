@@ -29,11 +29,73 @@ pub mod workspace;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Path of the OpenAPI document, relative to the workspace root.
+/// Path of the OpenAPI document of the stable api-version, relative to the workspace root.
 pub const SPEC_PATH: &str = "spec/CommunicationIdentity.json";
 
-/// Path of the generated client code, relative to the workspace root.
+/// Path of the client code generated from [`SPEC_PATH`], relative to the workspace root.
 pub const GENERATED_PATH: &str = "crates/acs-identity-rest/src/generated.rs";
+
+/// Path of the OpenAPI document of the preview api-version, relative to the workspace root.
+pub const PREVIEW_SPEC_PATH: &str = "spec/preview/CommunicationIdentity.json";
+
+/// Path of the client code generated from [`PREVIEW_SPEC_PATH`] (the module
+/// `acs_identity_rest::preview`), relative to the workspace root.
+pub const PREVIEW_GENERATED_PATH: &str = "crates/acs-identity-rest/src/preview.rs";
+
+/// Whether an api-version is a stable one (`2026-09-23`) or a preview (`2025-03-02-preview`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A stable api-version: generated into the crate root of `acs-identity-rest`.
+    Stable,
+    /// A preview api-version (ends in `-preview`): generated into `acs_identity_rest::preview`.
+    Preview,
+}
+
+impl Channel {
+    /// The channel of an api-version (a document's `info.version`).
+    pub fn of_version(version: &str) -> Channel {
+        if version.ends_with("-preview") {
+            Channel::Preview
+        } else {
+            Channel::Stable
+        }
+    }
+}
+
+/// A checked-in OpenAPI document and the file of `acs-identity-rest` generated from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Document {
+    /// The kind of api-version the document must describe.
+    pub channel: Channel,
+    /// The document, relative to the workspace root.
+    pub spec_path: &'static str,
+    /// The generated code, relative to the workspace root.
+    pub generated_path: &'static str,
+}
+
+/// The checked-in documents: one stable api-version and one preview.
+pub const DOCUMENTS: [Document; 2] = [
+    Document {
+        channel: Channel::Stable,
+        spec_path: SPEC_PATH,
+        generated_path: GENERATED_PATH,
+    },
+    Document {
+        channel: Channel::Preview,
+        spec_path: PREVIEW_SPEC_PATH,
+        generated_path: PREVIEW_GENERATED_PATH,
+    },
+];
+
+impl Document {
+    /// The checked-in document of `channel`.
+    pub fn of(channel: Channel) -> Document {
+        match channel {
+            Channel::Stable => DOCUMENTS[0],
+            Channel::Preview => DOCUMENTS[1],
+        }
+    }
+}
 
 /// An error of an xtask: a message that says what was wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq)]

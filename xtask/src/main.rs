@@ -4,18 +4,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use xtask::codegen::{self, CheckOutcome};
-use xtask::{
-    Error, Result, SPEC_PATH, import_spec, release_check, semver_check, workspace, workspace_root,
-};
+use xtask::{Error, Result, import_spec, release_check, semver_check, workspace, workspace_root};
 
 const USAGE: &str = "\
 usage:
   cargo xtask import-spec <swagger-2.0 file> [--out <file>]
       Convert a published Swagger 2.0 document into the OpenAPI 3.0 document (default output:
-      spec/CommunicationIdentity.json). External $refs are resolved next to the file.
+      spec/CommunicationIdentity.json for a stable api-version, spec/preview/CommunicationIdentity.json
+      for a preview). External $refs are resolved next to the file.
   cargo xtask codegen [--check]
-      Generate crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json.
-      With --check, write nothing: exit 1 and print a diff if the checked-in file differs.
+      Generate crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json and
+      crates/acs-identity-rest/src/preview.rs from spec/preview/CommunicationIdentity.json.
+      With --check, write nothing: exit 1 and print a diff if a checked-in file differs.
   cargo xtask release-check
       Check every published crate before a release: cargo package (each built from its .crate),
       README and license inside, path dependencies versioned, docs with warnings denied,
@@ -48,14 +48,19 @@ fn run(args: &[String]) -> Result<ExitCode> {
             if check {
                 match codegen::check(&root)? {
                     CheckOutcome::UpToDate => {
-                        println!("{} is up to date with {SPEC_PATH}", xtask::GENERATED_PATH);
+                        for document in xtask::DOCUMENTS {
+                            println!(
+                                "{} is up to date with {}",
+                                document.generated_path, document.spec_path
+                            );
+                        }
                         Ok(ExitCode::SUCCESS)
                     }
                     CheckOutcome::Differs(diff) => {
                         print!("{diff}");
                         eprintln!(
-                            "error: {} differs from what {SPEC_PATH} generates; run `cargo xtask codegen`",
-                            xtask::GENERATED_PATH
+                            "error: the generated code differs from what spec/ generates; run \
+                             `cargo xtask codegen`"
                         );
                         Ok(ExitCode::FAILURE)
                     }
@@ -64,7 +69,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 let changed = codegen::write(&root)?;
                 println!(
                     "{} {}",
-                    xtask::GENERATED_PATH,
+                    xtask::DOCUMENTS.map(|d| d.generated_path).join(" and "),
                     if changed { "written" } else { "unchanged" }
                 );
                 Ok(ExitCode::SUCCESS)
@@ -72,11 +77,19 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         Some("import-spec") => {
             let (input, out) = match &args[1..] {
-                [input] => (PathBuf::from(input), root.join(SPEC_PATH)),
-                [input, flag, out] if flag == "--out" => (PathBuf::from(input), PathBuf::from(out)),
+                [input] => (PathBuf::from(input), None),
+                [input, flag, out] if flag == "--out" => {
+                    (PathBuf::from(input), Some(PathBuf::from(out)))
+                }
                 _ => return Err(Error::new(format!("unexpected arguments\n{USAGE}"))),
             };
             let converted = import_spec::convert_file(&input)?;
+            // A stable document replaces the stable one, a preview the preview.
+            let out = out.unwrap_or_else(|| root.join(converted.place().spec_path));
+            if let Some(dir) = out.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+            }
             xtask::write(&out, &converted.to_text())?;
             println!("wrote {} from {}", out.display(), input.display());
             if !converted.missing_descriptions.is_empty() {

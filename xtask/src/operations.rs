@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::{Error, Result};
+use crate::{Channel, Error, Result};
 
 /// One row of [`OPERATIONS`].
 #[derive(Debug, Clone, Copy)]
@@ -25,15 +25,26 @@ pub struct StableOperation {
     /// The operationId progenitor is given; the generated method is its snake case
     /// (`CommunicationIdentity_Create` -> `communication_identity_create`).
     pub operation_id: &'static str,
-    /// Whether the `acs-identity` facade calls it (a document without it cannot be used).
-    pub used_by_facade: bool,
+    /// The modules through which the `acs-identity` facade calls it: the generated code of the
+    /// stable document (the crate root), of the preview (`acs_identity_rest::preview`), or both.
+    /// A document of such a channel that lacks it cannot be used.
+    pub used_by_facade: &'static [Channel],
 }
+
+/// Called through the stable module.
+const STABLE: &[Channel] = &[Channel::Stable];
+/// Called through the preview module.
+const PREVIEW: &[Channel] = &[Channel::Preview];
+/// Called through both (create: without and with a custom id).
+const BOTH: &[Channel] = &[Channel::Stable, Channel::Preview];
+/// Not called by the facade.
+const NONE: &[Channel] = &[];
 
 const fn op(
     method: &'static str,
     path: &'static str,
     operation_id: &'static str,
-    used_by_facade: bool,
+    used_by_facade: &'static [Channel],
 ) -> StableOperation {
     StableOperation {
         method,
@@ -51,97 +62,102 @@ const ENTRA_ASSIGNMENT: &str = "/access/entra/assignments/{objectId}";
 /// The identity operations keep the names of 2023-10-01, the version the client was first
 /// generated from.
 pub const OPERATIONS: &[StableOperation] = &[
-    op("post", "/identities", "CommunicationIdentity_Create", true),
+    op("post", "/identities", "CommunicationIdentity_Create", BOTH),
     op(
         "delete",
         "/identities/{id}",
         "CommunicationIdentity_Delete",
-        true,
+        STABLE,
     ),
     op(
         "get",
         "/identities/{id}",
         "CommunicationIdentity_Get",
-        false,
+        PREVIEW,
     ),
     op(
         "post",
         "/identities/{id}/:revokeAccessTokens",
         "CommunicationIdentity_RevokeAccessTokens",
-        true,
+        STABLE,
     ),
     op(
         "post",
         "/identities/{id}/:issueAccessToken",
         "CommunicationIdentity_IssueAccessToken",
-        true,
+        STABLE,
     ),
     op(
         "post",
         "/teamsUser/:exchangeAccessToken",
         "CommunicationIdentity_ExchangeTeamsUserAccessToken",
-        true,
+        STABLE,
     ),
     op(
         "put",
         TEAMS_EXTENSION_ASSIGNMENT,
         "TeamsExtension_CreateOrReplaceAssignment",
-        false,
+        STABLE,
     ),
     op(
         "get",
         TEAMS_EXTENSION_ASSIGNMENT,
         "TeamsExtension_GetAssignment",
-        false,
+        STABLE,
     ),
     op(
         "delete",
         TEAMS_EXTENSION_ASSIGNMENT,
         "TeamsExtension_DeleteAssignment",
-        false,
+        STABLE,
     ),
     op(
         "post",
         "/access/teamsExtension/:exchangeAccessToken",
         "TeamsExtension_ExchangeAccessToken",
-        false,
+        STABLE,
     ),
     op(
         "post",
         "/access/entra/:exchangeAccessToken",
         "Entra_ExchangeAccessToken",
-        false,
+        PREVIEW,
     ),
     op(
         "get",
         "/access/entra/assignments",
         "Entra_ListAssignments",
-        false,
+        NONE,
     ),
     op(
         "patch",
         "/access/entra/assignments",
         "Entra_UpdateAssignments",
-        false,
+        NONE,
     ),
-    op("get", ENTRA_ASSIGNMENT, "Entra_GetAssignment", false),
+    op("get", ENTRA_ASSIGNMENT, "Entra_GetAssignment", NONE),
     op(
         "put",
         ENTRA_ASSIGNMENT,
         "Entra_CreateOrReplaceAssignment",
-        false,
+        NONE,
     ),
-    op("delete", ENTRA_ASSIGNMENT, "Entra_DeleteAssignment", false),
+    op("delete", ENTRA_ASSIGNMENT, "Entra_DeleteAssignment", NONE),
 ];
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// Gives every operation of `document` (an OpenAPI 3.0 document) its stable operationId.
-/// Fails, naming the operation, when the document has an operation the table lacks or lacks one
-/// the facade calls.
-pub fn apply_stable_names(document: &mut Value, spec_label: &str) -> Result<()> {
+/// Whether a key of an OpenAPI path item is an HTTP method (an operation).
+pub fn is_method(key: &str) -> bool {
+    METHODS.contains(&key)
+}
+
+/// Gives every operation of `document` (an OpenAPI 3.0 document of an api-version of `channel`)
+/// its stable operationId. Fails, naming the operation, when the document has an operation the
+/// table lacks or lacks one the facade calls through the module of `channel`.
+pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Channel) -> Result<()> {
     let paths = document
         .get_mut("paths")
         .and_then(Value::as_object_mut)
@@ -182,7 +198,7 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str) -> Result<()> 
     let missing: Vec<String> = OPERATIONS
         .iter()
         .zip(&found)
-        .filter(|(row, found)| row.used_by_facade && !**found)
+        .filter(|(row, found)| row.used_by_facade.contains(&channel) && !**found)
         .map(|(row, _)| {
             format!(
                 "`{}` ({} {})",
@@ -250,7 +266,10 @@ mod tests {
 
     fn all_facade_operations() -> Value {
         let mut paths = serde_json::Map::new();
-        for row in OPERATIONS.iter().filter(|row| row.used_by_facade) {
+        for row in OPERATIONS
+            .iter()
+            .filter(|row| row.used_by_facade.contains(&Channel::Stable))
+        {
             let item = paths.entry(row.path).or_insert_with(|| json!({}));
             item[row.method] = json!({ "operationId": format!("Renamed_{}", row.operation_id) });
         }
@@ -260,7 +279,7 @@ mod tests {
     #[test]
     fn every_operation_gets_its_stable_name() {
         let mut doc = document(all_facade_operations());
-        apply_stable_names(&mut doc, "doc").unwrap();
+        apply_stable_names(&mut doc, "doc", Channel::Stable).unwrap();
         assert_eq!(
             doc.pointer("/paths/~1identities~1{id}~1:issueAccessToken/post/operationId"),
             Some(&json!("CommunicationIdentity_IssueAccessToken"))
@@ -278,7 +297,8 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("post");
-        let err = apply_stable_names(&mut document(paths), "old.json").unwrap_err();
+        let err =
+            apply_stable_names(&mut document(paths), "old.json", Channel::Stable).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("old.json lacks"), "{text}");
         assert!(
@@ -293,7 +313,8 @@ mod tests {
     fn an_unknown_operation_is_an_error_naming_it() {
         let mut paths = all_facade_operations();
         paths["/identities/{id}/:frobnicate"] = json!({ "post": { "operationId": "Frob" } });
-        let err = apply_stable_names(&mut document(paths), "new.json").unwrap_err();
+        let err =
+            apply_stable_names(&mut document(paths), "new.json", Channel::Stable).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("POST /identities/{id}/:frobnicate (`Frob`) has no stable name"),

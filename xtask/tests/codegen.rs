@@ -6,7 +6,10 @@ mod common;
 
 use common::{generated, spec_text, upstream_source, upstream_spec as upstream};
 use xtask::codegen::{self, CheckOutcome, Naming};
-use xtask::{GENERATED_PATH, SPEC_PATH, import_spec, workspace_root};
+use xtask::{
+    GENERATED_PATH, PREVIEW_GENERATED_PATH, PREVIEW_SPEC_PATH, SPEC_PATH, import_spec,
+    workspace_root,
+};
 
 /// `code` without whitespace (layout varies with line lengths).
 fn squeeze(code: &str) -> String {
@@ -48,16 +51,30 @@ fn checked_in_code_is_what_the_spec_generates() {
 fn check_reports_a_diff_when_the_checked_in_code_differs() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::create_dir_all(root.join("spec")).unwrap();
+    std::fs::create_dir_all(root.join("spec/preview")).unwrap();
     std::fs::create_dir_all(root.join("crates/acs-identity-rest/src")).unwrap();
     std::fs::write(root.join(SPEC_PATH), spec_text()).unwrap();
+    let preview_spec = std::fs::read_to_string(workspace_root().join(PREVIEW_SPEC_PATH)).unwrap();
+    std::fs::write(root.join(PREVIEW_SPEC_PATH), &preview_spec).unwrap();
     let good = generated();
     let stale = good.replacen("pub struct Client {", "pub struct Client { /* edited */", 1);
     assert_ne!(stale, good);
     std::fs::write(root.join(GENERATED_PATH), &stale).unwrap();
+    let preview_good =
+        std::fs::read_to_string(workspace_root().join(PREVIEW_GENERATED_PATH)).unwrap();
+    let preview_stale = preview_good.replacen(
+        "pub struct Client {",
+        "pub struct Client { /* preview */",
+        1,
+    );
+    std::fs::write(root.join(PREVIEW_GENERATED_PATH), &preview_stale).unwrap();
     match codegen::check(root).unwrap() {
         CheckOutcome::Differs(diff) => {
             assert!(diff.contains("-pub struct Client { /* edited */"), "{diff}");
+            assert!(
+                diff.contains("-pub struct Client { /* preview */"),
+                "{diff}"
+            );
             assert!(diff.contains("+pub struct Client {"), "{diff}");
             assert!(diff.contains("@@"), "not a unified diff: {diff}");
         }
@@ -69,6 +86,36 @@ fn check_reports_a_diff_when_the_checked_in_code_differs() {
     assert!(
         !codegen::write(root).unwrap(),
         "second write changes nothing"
+    );
+}
+
+#[test]
+fn a_document_of_the_wrong_channel_in_a_place_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("spec/preview")).unwrap();
+    std::fs::write(root.join(SPEC_PATH), spec_text()).unwrap();
+    // The stable document where the preview belongs.
+    std::fs::write(root.join(PREVIEW_SPEC_PATH), spec_text()).unwrap();
+    let error = codegen::check(root).unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "spec/preview/CommunicationIdentity.json must describe a preview api-version"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_preview_module_shares_the_stable_error_model_and_leaves_out_merge_patch() {
+    let code = std::fs::read_to_string(workspace_root().join(PREVIEW_GENERATED_PATH)).unwrap();
+    assert!(code.contains("Error<crate::types::CommunicationErrorResponse>"));
+    assert!(!code.contains("pub struct CommunicationErrorResponse"));
+    assert!(code.contains("pub fn communication_identity_get("));
+    assert!(code.contains("pub fn entra_exchange_access_token("));
+    assert!(
+        !code.contains("pub fn entra_update_assignments("),
+        "the merge-patch operation is not generated"
     );
 }
 

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
-use xtask::workspace_root;
+use xtask::{Channel, DOCUMENTS, Document, workspace_root};
 
 mod common;
 
@@ -55,8 +55,14 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The checked-in stable document.
 fn ours() -> Value {
-    serde_json::from_str(&common::spec_text()).unwrap()
+    ours_of(&DOCUMENTS[0])
+}
+
+/// A checked-in document.
+fn ours_of(document: &Document) -> Value {
+    serde_json::from_str(&common::spec_text_of(document)).unwrap()
 }
 
 /// `../shared/upstream/spec`, or `None` (with a message) when it is not there.
@@ -65,16 +71,19 @@ fn upstream_dir() -> Option<PathBuf> {
     main.parent()?.parent().map(Path::to_path_buf)
 }
 
-/// The published document `spec/` was imported from, relative to [`upstream_dir`].
-fn source_file() -> String {
-    format!("{}/CommunicationIdentity.json", common::spec_version())
+/// The published document a checked-in one was imported from, relative to [`upstream_dir`].
+fn source_file(document: &Document) -> String {
+    format!(
+        "{}/CommunicationIdentity.json",
+        common::spec_version_of(document)
+    )
 }
 
 /// The published files whose schemas `spec/` holds: the source document, and each `common.json`
 /// it refers to (`.../Common/stable/<version>/common.json#...`, laid out in
 /// `../shared/upstream/spec/` as `common/<version>/common.json`), relative to [`upstream_dir`].
-fn published_files(dir: &Path) -> Vec<String> {
-    let source = source_file();
+fn published_files(dir: &Path, document: &Document) -> Vec<String> {
+    let source = source_file(document);
     let text = std::fs::read_to_string(dir.join(&source)).unwrap();
     let mut files = vec![source];
     for piece in text.split("Common/stable/").skip(1) {
@@ -194,10 +203,9 @@ impl Published {
             .map(|(n, c)| (n.clone(), *c))
         {
             done.insert(name.clone());
-            let file = if in_common {
-                "../../../Common/stable/2022-07-13/common.json"
-            } else {
-                ""
+            let file = match &self.common {
+                Some((common_file, _)) if in_common => common_file.as_str(),
+                _ => "",
             };
             let def = self.definition(file, &name).clone();
             let reduced = reduce_published_schema(&def, in_common, &mut refs);
@@ -300,7 +308,10 @@ fn json_schema_of(content: &Value) -> Value {
     let content = content.as_object().unwrap();
     assert_eq!(content.len(), 1, "one media type expected: {content:?}");
     let (media, value) = content.iter().next().unwrap();
-    assert_eq!(media, "application/json");
+    assert!(
+        media == "application/json" || media == "application/merge-patch+json",
+        "{media}"
+    );
     reduce_schema_of_ours(&value["schema"])
 }
 
@@ -397,7 +408,13 @@ fn spec_matches_the_published_document_up_to_documented_adaptations() {
     let Some(dir) = upstream_dir() else {
         return;
     };
-    let files = published_files(&dir);
+    for document in &DOCUMENTS {
+        matches_the_published_document(&dir, document);
+    }
+}
+
+fn matches_the_published_document(dir: &Path, document: &Document) {
+    let files = published_files(dir, document);
     let common = files.get(1).map(|file| {
         // `common/<version>/common.json` is referred to as `.../Common/stable/<version>/common.json`.
         let version = file.split('/').nth(1).unwrap();
@@ -412,15 +429,18 @@ fn spec_matches_the_published_document_up_to_documented_adaptations() {
         common,
     };
     let expected = published.reduce();
-    let actual = reduce_ours(&ours());
+    let actual = reduce_ours(&ours_of(document));
     if let Some(diff) = first_difference(&expected, &actual, "") {
-        panic!("spec/ differs from the published document beyond the adaptations: {diff}");
+        panic!(
+            "{} differs from the published document beyond the adaptations: {diff}",
+            document.spec_path
+        );
     }
     // The reduction really covers the API: every operation the facade calls, the error model.
     let operations = expected["operations"].as_object().unwrap();
     for row in xtask::operations::OPERATIONS
         .iter()
-        .filter(|r| r.used_by_facade)
+        .filter(|r| r.used_by_facade.contains(&document.channel))
     {
         assert!(
             operations
@@ -444,21 +464,23 @@ fn open_enum_lists_every_published_value() {
     let Some(dir) = upstream_dir() else {
         return;
     };
-    let main = read_json(&dir.join(source_file()));
-    let values = main["definitions"]["CommunicationIdentityTokenScope"]["enum"]
-        .as_array()
-        .unwrap();
-    assert_eq!(values.len(), 5);
-    let doc = ours();
-    let scope = &doc["components"]["schemas"]["CommunicationIdentityTokenScope"];
-    assert!(scope.get("enum").is_none(), "the scope must be an open set");
-    let text = scope["description"].as_str().unwrap();
-    for v in values {
-        let v = v.as_str().unwrap();
-        assert!(
-            text.contains(&format!("`{v}`")),
-            "{v} not listed in: {text}"
-        );
+    for document in &DOCUMENTS {
+        let main = read_json(&dir.join(source_file(document)));
+        let values = main["definitions"]["CommunicationIdentityTokenScope"]["enum"]
+            .as_array()
+            .unwrap();
+        assert_eq!(values.len(), 5);
+        let doc = ours_of(document);
+        let scope = &doc["components"]["schemas"]["CommunicationIdentityTokenScope"];
+        assert!(scope.get("enum").is_none(), "the scope must be an open set");
+        let text = scope["description"].as_str().unwrap();
+        for v in values {
+            let v = v.as_str().unwrap();
+            assert!(
+                text.contains(&format!("`{v}`")),
+                "{v} not listed in: {text}"
+            );
+        }
     }
 }
 
@@ -468,11 +490,13 @@ fn descriptions_are_not_copied_from_the_published_documents() {
         return;
     };
     let mut published = BTreeSet::new();
-    for file in published_files(&dir) {
-        prose(&read_json(&dir.join(file)), &mut published);
-    }
     let mut mine = BTreeSet::new();
-    prose(&ours(), &mut mine);
+    for document in &DOCUMENTS {
+        for file in published_files(&dir, document) {
+            prose(&read_json(&dir.join(file)), &mut published);
+        }
+        prose(&ours_of(document), &mut mine);
+    }
     assert!(
         mine.len() > 30,
         "expected descriptions everywhere, got {}",
@@ -522,7 +546,7 @@ fn spec_literal_facts() {
     // xtask/src/operations.rs, whatever the document calls it).
     for row in xtask::operations::OPERATIONS
         .iter()
-        .filter(|r| r.used_by_facade)
+        .filter(|r| r.used_by_facade.contains(&Channel::Stable))
     {
         assert!(
             ops.contains(&format!("{} {}", row.method, row.path)),
@@ -615,9 +639,15 @@ fn allowed_adaptations_are_the_documented_ones() {
     assert_eq!(converter, allowed);
 }
 
-/// `/components/schemas/<name>/properties` of our document -> property names in text order.
+/// `/components/schemas/<name>/properties` of our stable document -> property names in text
+/// order.
 fn our_property_orders() -> BTreeMap<String, Vec<String>> {
-    xtask::order::property_orders(&common::spec_text(), "spec").unwrap()
+    our_property_orders_of(&DOCUMENTS[0])
+}
+
+/// The same for a checked-in document.
+fn our_property_orders_of(document: &Document) -> BTreeMap<String, Vec<String>> {
+    xtask::order::property_orders(&common::spec_text_of(document), "spec").unwrap()
 }
 
 #[test]
@@ -626,9 +656,15 @@ fn properties_keep_the_published_order() {
     let Some(dir) = upstream_dir() else {
         return;
     };
-    let ours = our_property_orders();
+    for document in &DOCUMENTS {
+        keeps_the_published_order(&dir, document);
+    }
+}
+
+fn keeps_the_published_order(dir: &Path, document: &Document) {
+    let ours = our_property_orders_of(document);
     let mut checked = BTreeSet::new();
-    for file in published_files(&dir) {
+    for file in published_files(dir, document) {
         let file = file.as_str();
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         let published = xtask::order::property_orders(&text, file).unwrap();
@@ -674,4 +710,77 @@ fn request_body_property_order_literal() {
         order("CommunicationIdentityAccessToken"),
         ["token", "expiresOn"]
     );
+}
+
+/// The preview's generated code takes the error model from the stable module
+/// (`codegen::SHARED_ERROR_MODEL`): that is right only while both documents define it alike.
+#[test]
+fn the_preview_error_model_is_the_stable_one() {
+    let stable = ours_of(&DOCUMENTS[0]);
+    let preview = ours_of(&DOCUMENTS[1]);
+    assert_eq!(DOCUMENTS[1].channel, Channel::Preview);
+    for name in xtask::codegen::SHARED_ERROR_MODEL {
+        let schema = |doc: &Value| {
+            let mut schema = doc["components"]["schemas"][name].clone();
+            // Descriptions are prose, not shape.
+            strip_descriptions(&mut schema);
+            schema
+        };
+        assert!(stable["components"]["schemas"][name].is_object(), "{name}");
+        assert_eq!(schema(&stable), schema(&preview), "{name} differs");
+    }
+}
+
+fn strip_descriptions(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("description");
+            map.values_mut().for_each(strip_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_descriptions),
+        _ => {}
+    }
+}
+
+/// What progenitor is not given (`codegen::NOT_GENERATED`) is nothing the facade calls, and is in
+/// the preview document (else the entry is stale).
+#[test]
+fn operations_left_out_of_generation_are_not_called_by_the_facade() {
+    let preview = ours_of(&DOCUMENTS[1]);
+    for (method, path, why) in xtask::codegen::NOT_GENERATED {
+        assert!(!why.is_empty());
+        let row = xtask::operations::OPERATIONS
+            .iter()
+            .find(|r| r.method == *method && r.path == *path)
+            .unwrap_or_else(|| panic!("{method} {path} has no row"));
+        assert!(row.used_by_facade.is_empty(), "{row:?}");
+        assert!(
+            preview["paths"][*path][*method].is_object(),
+            "{method} {path} is not in the preview document"
+        );
+    }
+}
+
+/// Facts of the checked-in preview document (no ../shared needed).
+#[test]
+fn preview_literal_facts() {
+    let doc = ours_of(&DOCUMENTS[1]);
+    assert!(
+        doc["info"]["version"]
+            .as_str()
+            .unwrap()
+            .ends_with("-preview")
+    );
+    let schemas = &doc["components"]["schemas"];
+    let create = &schemas["CommunicationIdentityCreateRequest"]["properties"];
+    assert_eq!(create["customId"]["type"], "string");
+    assert_eq!(create["customId"]["minLength"], 1);
+    let identity = &schemas["CommunicationIdentity"]["properties"];
+    assert_eq!(identity["lastTokenIssuedAt"]["format"], "date-time");
+    for row in xtask::operations::OPERATIONS
+        .iter()
+        .filter(|r| r.used_by_facade.contains(&Channel::Preview))
+    {
+        assert!(doc["paths"][row.path][row.method].is_object(), "{row:?}");
+    }
 }

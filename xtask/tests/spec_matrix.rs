@@ -1,5 +1,6 @@
-//! A spec update is two commands: for every published stable document, `import-spec` then
-//! `codegen` in a scratch copy of the workspace leaves a facade that builds.
+//! A spec update is two commands: for every published document the facade can use (the stable
+//! ones with the Teams Phone extension operations, and the preview), `import-spec` then `codegen`
+//! in a scratch copy of the workspace leaves a facade that builds.
 //!
 //! The two commands are run as `cargo xtask` runs them (`import_spec::convert_file` then
 //! `codegen::write`, the functions `xtask/src/main.rs` calls), in a copy of the workspace
@@ -16,10 +17,13 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use xtask::{SPEC_PATH, codegen, import_spec, workspace_root};
+use xtask::{codegen, import_spec, workspace_root};
 
-/// The stable documents the facade must build against.
-const STABLE_VERSIONS: &[&str] = &["2023-10-01", "2025-06-30", "2026-09-23"];
+/// The published documents the facade must build against: each stable one that has every
+/// operation the facade calls through the stable module (2025-06-30 and later: the Teams Phone
+/// extension operations), and the preview. 2023-10-01 lacks the Teams Phone extension operations
+/// (`the_2023_document_fails_at_generation_naming_what_it_lacks`).
+const VERSIONS: &[&str] = &["2025-06-30", "2026-09-23", "2025-03-02-preview"];
 
 /// Copies the workspace's files (not `target/`, `.git/` or other generated folders) to `to`.
 fn copy_workspace(from: &Path, to: &Path) {
@@ -61,12 +65,17 @@ fn update_spec(root: &Path, published: &Path) {
         published.display(),
         converted.missing_descriptions
     );
-    xtask::write(&root.join(SPEC_PATH), &converted.to_text()).unwrap();
+    // Where `cargo xtask import-spec` puts it: the stable or the preview document.
+    xtask::write(
+        &root.join(converted.place().spec_path),
+        &converted.to_text(),
+    )
+    .unwrap();
     codegen::write(root).unwrap();
 }
 
 #[test]
-fn the_workspace_builds_against_every_stable_document() {
+fn the_workspace_builds_against_every_usable_document() {
     let Some(dir) = common::upstream_spec("2026-09-23/CommunicationIdentity.json")
         .and_then(|p| p.parent()?.parent().map(Path::to_path_buf))
     else {
@@ -76,11 +85,11 @@ fn the_workspace_builds_against_every_stable_document() {
     let root = scratch.path();
     copy_workspace(&workspace_root(), root);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    for version in STABLE_VERSIONS {
-        update_spec(root, &dir.join(version).join("CommunicationIdentity.json"));
-        let generated =
-            std::fs::read_to_string(root.join("crates/acs-identity-rest/src/generated.rs"))
-                .unwrap();
+    for version in VERSIONS {
+        let published = dir.join(version).join("CommunicationIdentity.json");
+        update_spec(root, &published);
+        let place = import_spec::convert_file(&published).unwrap().place();
+        let generated = std::fs::read_to_string(root.join(place.generated_path)).unwrap();
         assert!(
             generated.contains("pub fn communication_identity_issue_access_token("),
             "{version}: stable names"
@@ -134,4 +143,27 @@ fn a_document_without_an_operation_the_facade_calls_fails_at_generation_naming_i
         ),
         "{error}"
     );
+}
+
+#[test]
+fn the_2023_document_fails_at_generation_naming_what_it_lacks() {
+    let Some(published) = common::upstream_spec("2023-10-01/CommunicationIdentity.json") else {
+        return;
+    };
+    let converted = import_spec::convert_file(&published).unwrap();
+    let error = codegen::generate(&converted.to_text(), "2023-10-01.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("2023-10-01.json lacks operation(s) the acs-identity facade calls: "),
+        "{error}"
+    );
+    for name in [
+        "TeamsExtension_CreateOrReplaceAssignment",
+        "TeamsExtension_GetAssignment",
+        "TeamsExtension_DeleteAssignment",
+        "TeamsExtension_ExchangeAccessToken",
+    ] {
+        assert!(error.contains(&format!("`{name}`")), "{error}");
+    }
 }

@@ -42,6 +42,8 @@ pub enum Command {
     User(UserArgs),
     /// Issue, revoke and exchange access tokens
     Token(TokenArgs),
+    /// Manage Teams Phone extension assignments (api-version 2025-06-30 and later)
+    TeamsExtension(TeamsExtensionArgs),
     /// Run the local ACS Identity emulator until Ctrl-C
     Emulator(EmulatorArgs),
     /// Print a shell completion script to stdout
@@ -111,7 +113,19 @@ pub struct UserArgs {
 #[derive(Subcommand)]
 pub enum UserCommand {
     /// Create a user and print its id
-    Create,
+    Create {
+        /// Your own id for the user (1 to 256 characters): creating again with it returns the
+        /// same user. Preview only: needs --api-version 2025-03-02-preview
+        #[arg(long, value_name = "ID")]
+        custom_id: Option<String>,
+    },
+    /// Show a user: its custom id and when a token was last issued. Preview only: needs
+    /// --api-version 2025-03-02-preview
+    Show {
+        /// Id of the user (8:acs:...)
+        #[arg(long, value_name = "ID")]
+        user: String,
+    },
     /// Delete a user, revoking all of its tokens
     Delete {
         /// Id of the user (8:acs:...)
@@ -143,6 +157,76 @@ pub enum TokenCommand {
     },
     /// Exchange a Teams user's Entra ID token for a Communication Services access token
     GetForTeamsUser(TeamsArgs),
+    /// Exchange a Teams Phone extension user's Entra ID token for a Communication Services
+    /// access token (sent with api-version 2025-06-30 when --api-version is older)
+    GetForTeamsExtensionUser(TeamsExtensionUserArgs),
+}
+
+/// `token get-for-teams-extension-user`
+#[derive(Args)]
+pub struct TeamsExtensionUserArgs {
+    /// The user's Entra ID access token for
+    /// https://auth.msft.communication.azure.com/TeamsExtension.ManageCalls; `-` reads it from
+    /// stdin (keeps it out of the process list and shell history)
+    #[arg(long, value_name = "TOKEN")]
+    pub entra_token: String,
+}
+
+/// `teams-extension ...`
+#[derive(Args)]
+pub struct TeamsExtensionArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(subcommand)]
+    pub command: TeamsExtensionCommand,
+}
+
+/// The `teams-extension` subcommands.
+#[derive(Subcommand)]
+pub enum TeamsExtensionCommand {
+    /// Create, show and delete the assignments that let Teams users exchange their tokens
+    #[command(subcommand)]
+    Assignment(AssignmentCommand),
+}
+
+/// The `teams-extension assignment` subcommands.
+#[derive(Subcommand)]
+pub enum AssignmentCommand {
+    /// Create the assignment of a Teams user, or replace the one there is
+    CreateOrReplace(AssignmentWriteArgs),
+    /// Show the assignment of a Teams user (exit status 1 when there is none)
+    Show(AssignmentKey),
+    /// Delete the assignment of a Teams user; the service revokes the user's tokens
+    Delete(AssignmentKey),
+}
+
+/// Which assignment: the user's tenant and object id.
+#[derive(Args)]
+pub struct AssignmentKey {
+    /// The Entra ID tenant id
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant_id: String,
+
+    /// The Entra ID object id of the user or resource account
+    #[arg(long, value_name = "OBJECT_ID")]
+    pub object_id: String,
+}
+
+/// `teams-extension assignment create-or-replace`
+#[derive(Args)]
+pub struct AssignmentWriteArgs {
+    #[command(flatten)]
+    pub key: AssignmentKey,
+
+    /// What the principal is: user, resourceAccount (or another kind the service knows)
+    #[arg(long, value_name = "TYPE")]
+    pub principal_type: String,
+
+    /// Client id of an Entra application whose tokens the user may exchange (repeat the option
+    /// or separate with commas for several); without it, any
+    #[arg(long = "client-id", value_name = "CLIENT_ID", value_delimiter = ',')]
+    pub client_ids: Vec<String>,
 }
 
 /// `token issue`

@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use acs_identity::{
     CommunicationIdentityClient, CommunicationIdentityClientOptions, CommunicationUserIdentifier,
-    CreateUserAndTokenOptions, ErrorKind, GetTokenOptions, TokenScope,
+    CreateOrReplaceTeamsExtensionAssignmentOptions, CreateUserAndTokenOptions, CreateUserOptions,
+    ErrorKind, GetTokenOptions, PREVIEW_API_VERSION, TeamsExtensionAssignment,
+    TeamsExtensionPrincipalType, TokenScope,
 };
 use clap::CommandFactory;
 use serde_json::json;
 
 use crate::cli::{
-    CONNECTION_STRING_ENV, Cli, Command, ConnectionArgs, EmulatorArgs, IssueArgs, OutputFormat,
-    TeamsArgs, TokenCommand, UserCommand,
+    AssignmentCommand, AssignmentKey, AssignmentWriteArgs, CONNECTION_STRING_ENV, Cli, Command,
+    ConnectionArgs, EmulatorArgs, IssueArgs, OutputFormat, TeamsArgs, TeamsExtensionCommand,
+    TeamsExtensionUserArgs, TokenCommand, UserCommand,
 };
 use crate::output::{Report, format_time};
 
@@ -65,7 +68,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let client = connect(&args.connection)?;
             let report = within(args.connection.timeout, async {
                 match args.command {
-                    UserCommand::Create => user_create(&client).await,
+                    UserCommand::Create { custom_id } => user_create(&client, custom_id).await,
+                    UserCommand::Show { user } => user_show(&client, user).await,
                     UserCommand::Delete { user } => user_delete(&client, user).await,
                 }
             })
@@ -80,6 +84,27 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     TokenCommand::Revoke { user } => token_revoke(&client, user).await,
                     TokenCommand::GetForTeamsUser(teams) => {
                         token_for_teams_user(&client, teams).await
+                    }
+                    TokenCommand::GetForTeamsExtensionUser(user) => {
+                        token_for_teams_extension_user(&client, user).await
+                    }
+                }
+            })
+            .await?;
+            emit(&report, format)
+        }
+        Command::TeamsExtension(args) => {
+            let client = connect(&args.connection)?;
+            let report = within(args.connection.timeout, async {
+                match args.command {
+                    TeamsExtensionCommand::Assignment(AssignmentCommand::CreateOrReplace(
+                        write,
+                    )) => assignment_create_or_replace(&client, write).await,
+                    TeamsExtensionCommand::Assignment(AssignmentCommand::Show(key)) => {
+                        assignment_show(&client, key).await
+                    }
+                    TeamsExtensionCommand::Assignment(AssignmentCommand::Delete(key)) => {
+                        assignment_delete(&client, key).await
                     }
                 }
             })
@@ -276,10 +301,58 @@ fn minutes(value: Option<u32>) -> Option<Duration> {
     value.map(|minutes| Duration::from_secs(u64::from(minutes) * 60))
 }
 
-async fn user_create(client: &CommunicationIdentityClient) -> Result<Report, Failure> {
-    let user = client.create_user(None).await?;
+/// A preview feature on a client of a stable api-version fails in the facade with a
+/// configuration error that names the version it needs; on the command line, the way to choose
+/// it is `--api-version`.
+fn preview_hint(error: acs_identity::Error) -> Failure {
+    if error.kind() == ErrorKind::Configuration {
+        Failure::Usage(format!(
+            "{error} (on the command line: --api-version {PREVIEW_API_VERSION})"
+        ))
+    } else {
+        error.into()
+    }
+}
+
+async fn user_create(
+    client: &CommunicationIdentityClient,
+    custom_id: Option<String>,
+) -> Result<Report, Failure> {
+    let Some(custom_id) = custom_id else {
+        let user = client.create_user(None).await?;
+        let id = user.id().to_string();
+        return Ok(Report::new(json!({ "id": id })).row("User id", id));
+    };
+    let options = CreateUserOptions::default().with_custom_id(custom_id.clone());
+    let user = client
+        .create_user(Some(options))
+        .await
+        .map_err(preview_hint)?;
     let id = user.id().to_string();
-    Ok(Report::new(json!({ "id": id })).row("User id", id))
+    Ok(Report::new(json!({ "id": id, "customId": custom_id }))
+        .row("User id", id)
+        .row("Custom id", custom_id))
+}
+
+async fn user_show(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {
+    let user = user_id(id)?;
+    let details = client.get_user(&user, None).await.map_err(preview_hint)?;
+    let id = details.user.id().to_string();
+    let last_issued = details.last_token_issued_at.map(format_time);
+    let mut json = json!({ "id": id });
+    if let Some(custom_id) = &details.custom_id {
+        json["customId"] = json!(custom_id);
+    }
+    if let Some(time) = &last_issued {
+        json["lastTokenIssuedAt"] = json!(time);
+    }
+    Ok(Report::new(json)
+        .row("User id", id)
+        .row("Custom id", details.custom_id.unwrap_or_else(|| "-".into()))
+        .row(
+            "Last token issued at",
+            last_issued.unwrap_or_else(|| "never".into()),
+        ))
 }
 
 async fn user_delete(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {
@@ -337,19 +410,23 @@ async fn token_revoke(client: &CommunicationIdentityClient, id: String) -> Resul
     Ok(done_for_user(&user, "tokensRevoked", "Tokens revoked"))
 }
 
+/// A token option's value: as given, or one line of stdin for `-`.
+fn token_argument(name: &str, value: String) -> Result<String, Failure> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut text = String::new();
+    io::stdin()
+        .read_line(&mut text)
+        .map_err(|error| Failure::Usage(format!("cannot read {name} from stdin: {error}")))?;
+    Ok(text.trim().to_string())
+}
+
 async fn token_for_teams_user(
     client: &CommunicationIdentityClient,
     args: TeamsArgs,
 ) -> Result<Report, Failure> {
-    let aad_token = if args.aad_token == "-" {
-        let mut text = String::new();
-        io::stdin().read_line(&mut text).map_err(|error| {
-            Failure::Usage(format!("cannot read --aad-token from stdin: {error}"))
-        })?;
-        text.trim().to_string()
-    } else {
-        args.aad_token
-    };
+    let aad_token = token_argument("--aad-token", args.aad_token)?;
     for (name, value) in [
         ("--aad-token", &aad_token),
         ("--client-id", &args.client_id),
@@ -369,6 +446,140 @@ async fn token_for_teams_user(
             .row("Expires on", expires_on)
             .row("Token", secret),
     )
+}
+
+async fn token_for_teams_extension_user(
+    client: &CommunicationIdentityClient,
+    args: TeamsExtensionUserArgs,
+) -> Result<Report, Failure> {
+    let entra_token = token_argument("--entra-token", args.entra_token)?;
+    if entra_token.trim().is_empty() {
+        return Err(Failure::Usage("--entra-token must not be empty".into()));
+    }
+    let exchanged = client
+        .get_token_for_teams_extension_user(&entra_token, None)
+        .await?;
+    let id = exchanged.identifier.raw_id().to_string();
+    let expires_on = format_time(exchanged.access_token.expires_on);
+    let secret = exchanged.access_token.token.secret().to_string();
+    Ok(Report::new(json!({
+        "user": { "id": id },
+        "token": secret,
+        "expiresOn": expires_on,
+    }))
+    .row("User id", id)
+    .row("Expires on", expires_on)
+    .row("Token", secret))
+}
+
+/// What a create-or-replace did, for its report.
+#[derive(Clone, Copy)]
+enum Written {
+    Created,
+    Replaced,
+}
+
+/// The report of an assignment, with what was written, if anything (`"created": true` or
+/// `"replaced": true` in JSON, a `Created` or `Replaced` row in the table).
+fn assignment_report(assignment: TeamsExtensionAssignment, written: Option<Written>) -> Report {
+    let client_ids = if assignment.client_ids.is_empty() {
+        "any".to_string()
+    } else {
+        assignment.client_ids.join(", ")
+    };
+    let mut json = json!({
+        "tenantId": assignment.tenant_id,
+        "objectId": assignment.object_id,
+        "principalType": assignment.principal_type.as_str(),
+        "clientIds": assignment.client_ids,
+    });
+    let written = written.map(|written| match written {
+        Written::Created => ("created", "Created"),
+        Written::Replaced => ("replaced", "Replaced"),
+    });
+    if let Some((field, _)) = written {
+        json[field] = json!(true);
+    }
+    let report = Report::new(json)
+        .row("Tenant id", assignment.tenant_id)
+        .row("Object id", assignment.object_id)
+        .row("Principal type", assignment.principal_type.as_str())
+        .row("Client ids", client_ids);
+    match written {
+        Some((_, label)) => report.row(label, "yes"),
+        None => report,
+    }
+}
+
+fn check_assignment_key(key: &AssignmentKey) -> Result<(), Failure> {
+    for (name, value) in [
+        ("--tenant-id", &key.tenant_id),
+        ("--object-id", &key.object_id),
+    ] {
+        if value.trim().is_empty() {
+            return Err(Failure::Usage(format!("{name} must not be empty")));
+        }
+    }
+    Ok(())
+}
+
+async fn assignment_create_or_replace(
+    client: &CommunicationIdentityClient,
+    args: AssignmentWriteArgs,
+) -> Result<Report, Failure> {
+    check_assignment_key(&args.key)?;
+    if args.principal_type.trim().is_empty() {
+        return Err(Failure::Usage(
+            "--principal-type needs a value: user or resourceAccount".into(),
+        ));
+    }
+    let mut options = CreateOrReplaceTeamsExtensionAssignmentOptions::default();
+    if !args.client_ids.is_empty() {
+        options = options.with_client_ids(args.client_ids);
+    }
+    let upserted = client
+        .create_or_replace_teams_extension_assignment(
+            &args.key.tenant_id,
+            &args.key.object_id,
+            TeamsExtensionPrincipalType::from_wire(args.principal_type.trim()),
+            Some(options),
+        )
+        .await?;
+    let written = if upserted.is_created() {
+        Written::Created
+    } else {
+        Written::Replaced
+    };
+    Ok(assignment_report(upserted.into_inner(), Some(written)))
+}
+
+async fn assignment_show(
+    client: &CommunicationIdentityClient,
+    key: AssignmentKey,
+) -> Result<Report, Failure> {
+    check_assignment_key(&key)?;
+    let assignment = client
+        .get_teams_extension_assignment(&key.tenant_id, &key.object_id, None)
+        .await?;
+    Ok(assignment_report(assignment, None))
+}
+
+async fn assignment_delete(
+    client: &CommunicationIdentityClient,
+    key: AssignmentKey,
+) -> Result<Report, Failure> {
+    check_assignment_key(&key)?;
+    client
+        .delete_teams_extension_assignment(&key.tenant_id, &key.object_id, None)
+        .await?;
+    Ok(Report::new(json!({
+        "tenantId": key.tenant_id,
+        "objectId": key.object_id,
+        "deleted": true,
+    }))
+    .row("Tenant id", key.tenant_id)
+    .row("Object id", key.object_id)
+    .row("Deleted", "yes"))
 }
 
 async fn emulator(args: EmulatorArgs, format: OutputFormat) -> Result<(), Failure> {

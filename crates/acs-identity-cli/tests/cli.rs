@@ -13,15 +13,22 @@ use common::{TestEmulator, acs, jwt_claims, minutes_from_now, redact, run, table
 
 #[test]
 fn help_texts() {
-    let commands: [&[&str]; 10] = [
+    let commands: [&[&str]; 17] = [
         &[],
         &["user"],
         &["user", "create"],
+        &["user", "show"],
         &["user", "delete"],
         &["token"],
         &["token", "issue"],
         &["token", "revoke"],
         &["token", "get-for-teams-user"],
+        &["token", "get-for-teams-extension-user"],
+        &["teams-extension"],
+        &["teams-extension", "assignment"],
+        &["teams-extension", "assignment", "create-or-replace"],
+        &["teams-extension", "assignment", "show"],
+        &["teams-extension", "assignment", "delete"],
         &["emulator"],
         &["completions"],
     ];
@@ -642,4 +649,26 @@ fn a_closed_stdout_is_not_a_crash() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn preview_features_on_a_stable_api_version_are_usage_errors_naming_the_option() {
+    let emulator = TestEmulator::start();
+    for args in [
+        &["user", "create", "--custom-id", "alice"][..],
+        &["user", "show", "--user", "8:acs:x_y"][..],
+    ] {
+        let refused = run(emulator.acs(args));
+        assert_eq!(refused.code, 2, "{}", refused.stderr);
+        assert_eq!(refused.stdout, "");
+        assert!(
+            refused
+                .stderr
+                .contains("(on the command line: --api-version 2025-03-02-preview)"),
+            "{}",
+            refused.stderr
+        );
+    }
+    let refused = run(emulator.acs(&["user", "create", "--custom-id", "alice"]));
+    insta::assert_snapshot!("error_custom_id_on_a_stable_version", refused.stderr);
 }

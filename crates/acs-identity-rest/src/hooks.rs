@@ -106,12 +106,33 @@ impl ClientHooks<Transport> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let mut request = request;
-        frame_empty_post(&mut request);
-        match &self.inner.executor {
-            None => self.client.execute(request).await,
-            Some(executor) => executor.execute(request, info.operation_id).await,
-        }
+        send(&self.client, &self.inner, request, info).await
+    }
+}
+
+impl ClientHooks<Transport> for crate::preview::Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        send(&self.client, &self.inner, request, info).await
+    }
+}
+
+/// Sends a request as the generated code of either module built it: through the transport's
+/// executor when it has one, else directly with `client`.
+async fn send(
+    client: &reqwest::Client,
+    transport: &Transport,
+    request: reqwest::Request,
+    info: &OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    let mut request = request;
+    frame_empty_post(&mut request);
+    match &transport.executor {
+        None => client.execute(request).await,
+        Some(executor) => executor.execute(request, info.operation_id).await,
     }
 }
 

@@ -38,6 +38,12 @@ pub(crate) enum Method {
     GetTokenForTeamsUser,
     RevokeTokens,
     DeleteUser,
+    GetUser,
+    CreateOrReplaceTeamsExtensionAssignment,
+    GetTeamsExtensionAssignment,
+    DeleteTeamsExtensionAssignment,
+    GetTokenForTeamsExtensionUser,
+    GetTokenForEntraUser,
 }
 
 impl Method {
@@ -83,6 +89,48 @@ impl Method {
             ),
             Method::DeleteUser => tracing::info_span!(
                 "CommunicationIdentity-deleteUser",
+                api_version = Empty,
+                client_request_id = Empty,
+                status = Empty,
+                attempts = Empty
+            ),
+            Method::GetUser => tracing::info_span!(
+                "CommunicationIdentity-getUser",
+                api_version = Empty,
+                client_request_id = Empty,
+                status = Empty,
+                attempts = Empty
+            ),
+            Method::CreateOrReplaceTeamsExtensionAssignment => tracing::info_span!(
+                "CommunicationIdentity-createOrReplaceTeamsExtensionAssignment",
+                api_version = Empty,
+                client_request_id = Empty,
+                status = Empty,
+                attempts = Empty
+            ),
+            Method::GetTeamsExtensionAssignment => tracing::info_span!(
+                "CommunicationIdentity-getTeamsExtensionAssignment",
+                api_version = Empty,
+                client_request_id = Empty,
+                status = Empty,
+                attempts = Empty
+            ),
+            Method::DeleteTeamsExtensionAssignment => tracing::info_span!(
+                "CommunicationIdentity-deleteTeamsExtensionAssignment",
+                api_version = Empty,
+                client_request_id = Empty,
+                status = Empty,
+                attempts = Empty
+            ),
+            Method::GetTokenForTeamsExtensionUser => tracing::info_span!(
+                "CommunicationIdentity-getTokenForTeamsExtensionUser",
+                api_version = Empty,
+                client_request_id = Empty,
+                status = Empty,
+                attempts = Empty
+            ),
+            Method::GetTokenForEntraUser => tracing::info_span!(
+                "CommunicationIdentity-getTokenForEntraUser",
                 api_version = Empty,
                 client_request_id = Empty,
                 status = Empty,
@@ -139,11 +187,6 @@ impl Call {
     ) -> Result<Call> {
         let request_id = new_request_id();
         let span = method.span();
-        span.record("api_version", tracing::field::display(api_version));
-        span.record(
-            "client_request_id",
-            tracing::field::display(request_id.to_str().unwrap_or_default()),
-        );
         let authorization = pipeline
             .authorization()
             .instrument(span.clone())
@@ -152,6 +195,53 @@ impl Call {
                 error.set_request_id(request_id.to_str().unwrap_or_default());
                 error
             })?;
+        Ok(Self::authorized(
+            pipeline,
+            base_url,
+            api_version,
+            span,
+            request_id,
+            authorization,
+            options,
+        ))
+    }
+
+    /// Starts a call of `method` that is authorized with `authorization` instead of the client's
+    /// credential (the Teams Phone extension exchange sends the end user's Entra token).
+    pub(crate) fn start_as(
+        pipeline: &Arc<Pipeline>,
+        base_url: &str,
+        api_version: &str,
+        method: Method,
+        options: CallOptions,
+        authorization: Authorization,
+    ) -> Call {
+        Self::authorized(
+            pipeline,
+            base_url,
+            api_version,
+            method.span(),
+            new_request_id(),
+            authorization,
+            options,
+        )
+    }
+
+    /// The call, once its authorization is known.
+    fn authorized(
+        pipeline: &Arc<Pipeline>,
+        base_url: &str,
+        api_version: &str,
+        span: Span,
+        request_id: HeaderValue,
+        authorization: Authorization,
+        options: CallOptions,
+    ) -> Call {
+        span.record("api_version", tracing::field::display(api_version));
+        span.record(
+            "client_request_id",
+            tracing::field::display(request_id.to_str().unwrap_or_default()),
+        );
         let executor = Arc::new(CallExecutor {
             pipeline: Arc::clone(pipeline),
             authorization,
@@ -166,11 +256,11 @@ impl Call {
             pipeline.http.clone(),
             Transport::with_shared_executor(Arc::clone(&executor) as Arc<dyn RequestExecutor>),
         );
-        Ok(Call {
+        Call {
             rest,
             executor,
             timeout: options.timeout.or(pipeline.timeout),
-        })
+        }
     }
 
     /// The generated client to build this call's operation with.
@@ -178,15 +268,39 @@ impl Call {
         &self.rest
     }
 
+    /// The client generated from the preview document, sending through this call, for an
+    /// operation or field that only the preview has (`api_version::require_preview` checked).
+    pub(crate) fn preview_rest(&self) -> acs_identity_rest::preview::Client {
+        use acs_identity_rest::ClientInfo as _;
+        acs_identity_rest::preview::Client::new_with_client(
+            self.rest.baseurl(),
+            self.rest.client().clone(),
+            Transport::with_shared_executor(Arc::clone(&self.executor) as Arc<dyn RequestExecutor>),
+        )
+    }
+
+    /// Runs the operation `sent` and returns its decoded value with the success status it came
+    /// with (a create-or-replace answers 201 or 200).
+    pub(crate) async fn value_and_status<T>(
+        &self,
+        sent: impl Future<Output = std::result::Result<ResponseValue<T>, RestError>>,
+    ) -> Result<(T, StatusCode)> {
+        match self.run(sent).await? {
+            Ok(value) => {
+                let status = value.status();
+                Ok((value.into_inner(), status))
+            }
+            Err(error) => Err(self.failed(self.map_error(error).await)),
+        }
+    }
+
     /// Runs the operation `sent` (the generated `send()` future) and returns its decoded value.
     pub(crate) async fn value<T>(
         &self,
         sent: impl Future<Output = std::result::Result<ResponseValue<T>, RestError>>,
     ) -> Result<T> {
-        match self.run(sent).await? {
-            Ok(value) => Ok(value.into_inner()),
-            Err(error) => Err(self.failed(self.map_error(error).await)),
-        }
+        let (value, _status) = self.value_and_status(sent).await?;
+        Ok(value)
     }
 
     /// Runs the operation `sent`, which has no response body: any success status is success.

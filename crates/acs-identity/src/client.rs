@@ -5,19 +5,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acs_auth::{AccessKeyCredential, ConnectionString, SystemClock};
+use acs_identity_rest::preview::types as preview;
 use acs_identity_rest::types;
 use azure_core::credentials::TokenCredential;
 use url::Url;
 
+use crate::api_version;
 use crate::call::{Call, Method};
 use crate::error::{Error, Result};
 use crate::options::{
     CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
-    DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, RevokeTokensOptions,
+    DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, GetUserOptions,
+    RevokeTokensOptions,
 };
-use crate::pipeline::{Auth, Pipeline, bearer_allowed, bearer_refused_message};
+use crate::pipeline::{Auth, Authorization, Pipeline, bearer_allowed, bearer_refused_message};
 use crate::scope::TokenScope;
-use crate::token::{AccessToken, CommunicationUserIdentifierAndToken};
+use crate::token::{AccessToken, CommunicationUserDetails, CommunicationUserIdentifierAndToken};
 use acs_common::CommunicationUserIdentifier;
 
 /// The client of the ACS Identity service: creates and deletes users, issues and revokes their
@@ -112,6 +115,22 @@ pub(crate) fn whole_minutes(lifetime: Option<Duration>) -> Result<Option<i32>> {
         .transpose()
 }
 
+/// The longest custom id the service takes.
+const MAX_CUSTOM_ID_CHARS: usize = 256;
+
+/// Checks a custom id (1..=256 characters) and that the client's api-version has custom ids.
+fn check_custom_id(custom_id: &str, api_version: &str) -> Result<()> {
+    api_version::require_preview(api_version, "a custom id (create_user with custom_id)")?;
+    let chars = custom_id.chars().count();
+    if chars == 0 || chars > MAX_CUSTOM_ID_CHARS {
+        return Err(Error::invalid_argument(
+            "custom_id",
+            format!("a custom id has 1 to {MAX_CUSTOM_ID_CHARS} characters; this one has {chars}"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_user(user: &CommunicationUserIdentifier) -> Result<()> {
     if user.id().trim().is_empty() {
         return Err(Error::invalid_argument(
@@ -178,6 +197,19 @@ impl CommunicationIdentityClient {
         Self::build(endpoint, Auth::token(credential), options)
     }
 
+    /// A client with no credential of the resource, for the token exchanges of an
+    /// `EntraTokenExchange` (each authorized by the end user's Entra token).
+    pub(crate) fn for_exchanges(
+        endpoint: &str,
+        options: CommunicationIdentityClientOptions,
+    ) -> Result<Self> {
+        Self::build(
+            parse_endpoint(endpoint)?,
+            Auth::ExchangesOnly,
+            Some(options),
+        )
+    }
+
     fn build(
         endpoint: Url,
         auth: Auth,
@@ -238,11 +270,20 @@ impl CommunicationIdentityClient {
     }
 
     /// Creates a new user (no token).
+    ///
+    /// With a [custom id](CreateUserOptions::custom_id) (preview api-version only), creating
+    /// again with the same custom id returns the same user.
     pub async fn create_user(
         &self,
         options: Option<CreateUserOptions>,
     ) -> Result<CommunicationUserIdentifier> {
         let options = options.unwrap_or_default();
+        if let Some(custom_id) = options.custom_id {
+            let (_call, created) = self
+                .create_with_custom_id(Method::CreateUser, custom_id, None, None, options.call)
+                .await?;
+            return Ok(CommunicationUserIdentifier::new(created.identity.id));
+        }
         let call = self.start(Method::CreateUser, options.call).await?;
         let sent = call
             .rest()
@@ -262,6 +303,26 @@ impl CommunicationIdentityClient {
         options: Option<CreateUserAndTokenOptions>,
     ) -> Result<CommunicationUserIdentifierAndToken> {
         let options = options.unwrap_or_default();
+        if let Some(custom_id) = options.custom_id {
+            let (call, created) = self
+                .create_with_custom_id(
+                    Method::CreateUserAndToken,
+                    custom_id,
+                    Some(scopes),
+                    options.token_expires_in,
+                    options.call,
+                )
+                .await?;
+            let Some(token) = created.access_token else {
+                return Err(
+                    call.missing_field("the service created the user but returned no accessToken")
+                );
+            };
+            return Ok(CommunicationUserIdentifierAndToken {
+                user: CommunicationUserIdentifier::new(created.identity.id),
+                access_token: AccessToken::new(token.token, token.expires_on.into_inner()),
+            });
+        }
         let body = types::CommunicationIdentityCreateRequest {
             create_token_with_scopes: Some(rest_scopes(scopes)),
             expires_in_minutes: whole_minutes(options.token_expires_in)?,
@@ -377,17 +438,109 @@ impl CommunicationIdentityClient {
         call.unit(sent).await
     }
 
+    /// Reads a user: its custom id and when a token was last issued for it. Preview only: the
+    /// client's api-version must be [`PREVIEW_API_VERSION`](crate::PREVIEW_API_VERSION) (or a
+    /// later preview); otherwise this fails before sending anything.
+    pub async fn get_user(
+        &self,
+        user: &CommunicationUserIdentifier,
+        options: Option<GetUserOptions>,
+    ) -> Result<CommunicationUserDetails> {
+        let options = options.unwrap_or_default();
+        api_version::require_preview(self.api_version(), "get_user")?;
+        check_user(user)?;
+        let call = self.start(Method::GetUser, options.call).await?;
+        let preview_rest = call.preview_rest();
+        let sent = preview_rest
+            .communication_identity_get()
+            .id(user.id())
+            .api_version(self.api_version())
+            .send();
+        let identity = call.value(sent).await?;
+        Ok(CommunicationUserDetails {
+            user: CommunicationUserIdentifier::new(identity.id),
+            custom_id: identity.custom_id,
+            last_token_issued_at: identity.last_token_issued_at.map(|t| t.into_inner()),
+        })
+    }
+
+    /// A create with a custom id, through the preview's operation (its body has `customId`),
+    /// with a token when `scopes` is given. Returns the call with what the service returned.
+    async fn create_with_custom_id(
+        &self,
+        method: Method,
+        custom_id: String,
+        scopes: Option<&[TokenScope]>,
+        token_expires_in: Option<Duration>,
+        options: CallOptions,
+    ) -> Result<(Call, preview::CommunicationIdentityAccessTokenResult)> {
+        check_custom_id(&custom_id, self.api_version())?;
+        let custom_id = preview::CommunicationIdentityCreateRequestCustomId::try_from(custom_id)
+            .map_err(|e| Error::invalid_argument("custom_id", e.to_string()))?;
+        let body = preview::CommunicationIdentityCreateRequest {
+            custom_id: Some(custom_id),
+            create_token_with_scopes: scopes.map(|scopes| {
+                scopes
+                    .iter()
+                    .map(|s| preview::CommunicationIdentityTokenScope(s.as_str().to_owned()))
+                    .collect()
+            }),
+            expires_in_minutes: whole_minutes(token_expires_in)?,
+        };
+        let call = self.start(method, options).await?;
+        let preview_rest = call.preview_rest();
+        let sent = preview_rest
+            .communication_identity_create()
+            .api_version(self.api_version())
+            .body(body)
+            .send();
+        let created = call.value(sent).await?;
+        Ok((call, created))
+    }
+
     /// Starts a call of `method` (see `call.rs`).
     async fn start(&self, method: Method, options: CallOptions) -> Result<Call> {
+        self.start_with_version(method, &self.inner.api_version, options)
+            .await
+    }
+
+    /// Starts a call of `method` sent with `api_version` (not always the client's: see
+    /// `api_version.rs`).
+    pub(crate) async fn start_with_version(
+        &self,
+        method: Method,
+        api_version: &str,
+        options: CallOptions,
+    ) -> Result<Call> {
         let inner = &*self.inner;
         Call::start(
             &inner.pipeline,
             &inner.base_url,
-            &inner.api_version,
+            api_version,
             method,
             options,
         )
         .await
+    }
+
+    /// Starts a call of `method` sent with `api_version` and authorized by `authorization`
+    /// instead of the client's credential.
+    pub(crate) fn start_as(
+        &self,
+        method: Method,
+        api_version: &str,
+        options: CallOptions,
+        authorization: Authorization,
+    ) -> Call {
+        let inner = &*self.inner;
+        Call::start_as(
+            &inner.pipeline,
+            &inner.base_url,
+            api_version,
+            method,
+            options,
+            authorization,
+        )
     }
 }
 
@@ -399,7 +552,7 @@ fn rest_scopes(scopes: &[TokenScope]) -> Vec<types::CommunicationIdentityTokenSc
         .collect()
 }
 
-fn access_token(token: types::CommunicationIdentityAccessToken) -> AccessToken {
+pub(crate) fn access_token(token: types::CommunicationIdentityAccessToken) -> AccessToken {
     AccessToken::new(token.token, token.expires_on.into_inner())
 }
 

@@ -2,16 +2,25 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod api_version;
 mod call;
 mod client;
+mod entra_exchange;
 mod error;
 mod options;
 mod pipeline;
 mod scope;
+mod teams_extension;
 mod token;
 
+pub use api_version::{PREVIEW_API_VERSION, TEAMS_EXTENSION_API_VERSION};
 pub use call::MAX_RESPONSE_BODY;
 pub use client::CommunicationIdentityClient;
+pub use entra_exchange::{
+    DEFAULT_ENTRA_USER_SCOPE, ENTRA_USER_SCOPE_PREFIX, EntraTokenExchange,
+    EntraTokenExchangeOptions, ExchangeKind, TEAMS_EXTENSION_SCOPE, TEAMS_EXTENSION_SCOPE_PREFIX,
+    TEAMS_EXTENSION_US_GOV_SCOPE_PREFIX,
+};
 pub use error::{Error, ErrorKind, Result, ServiceErrorDetail};
 // The identifiers and access tokens live in `acs-common`; every `acs_identity::...` path stays.
 pub use acs_common::{
@@ -20,13 +29,19 @@ pub use acs_common::{
     PhoneNumberIdentifier, TeamsExtensionUserIdentifier, TokenClaims,
 };
 pub use options::{
-    CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
-    DEFAULT_API_VERSION, DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions,
-    RetryOptions, RevokeTokensOptions,
+    CallOptions, CommunicationIdentityClientOptions,
+    CreateOrReplaceTeamsExtensionAssignmentOptions, CreateUserAndTokenOptions, CreateUserOptions,
+    DEFAULT_API_VERSION, DeleteTeamsExtensionAssignmentOptions, DeleteUserOptions,
+    GetTeamsExtensionAssignmentOptions, GetTokenForTeamsExtensionUserOptions,
+    GetTokenForTeamsUserOptions, GetTokenOptions, GetUserOptions, RetryOptions,
+    RevokeTokensOptions,
 };
 pub use pipeline::COMMUNICATION_SCOPE;
 pub use scope::TokenScope;
-pub use token::CommunicationUserIdentifierAndToken;
+pub use teams_extension::{TeamsExtensionAssignment, TeamsExtensionPrincipalType, Upserted};
+pub use token::{
+    CommunicationIdentifierAndToken, CommunicationUserDetails, CommunicationUserIdentifierAndToken,
+};
 
 /// The `time` crate, whose `OffsetDateTime` is [`AccessToken::expires_on`]: no direct dependency
 /// (or version match) needed to work with it.

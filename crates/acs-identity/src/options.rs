@@ -209,6 +209,11 @@ impl CallOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CreateUserOptions {
+    /// The application's own id for the user (1 to 256 characters). Creating again with the same
+    /// custom id returns the same user, so a create with one is safe to retry. Preview only: the
+    /// client's api-version must be [`PREVIEW_API_VERSION`](crate::PREVIEW_API_VERSION) (or a later
+    /// preview); otherwise the call fails before sending anything.
+    pub custom_id: Option<String>,
     /// The call's deadline and retries.
     pub call: CallOptions,
 }
@@ -217,6 +222,12 @@ impl CreateUserOptions {
     /// Sets the call's deadline and retries.
     pub fn with_call(mut self, call: CallOptions) -> Self {
         self.call = call;
+        self
+    }
+
+    /// Sets the custom id (preview api-version only).
+    pub fn with_custom_id(mut self, custom_id: impl Into<String>) -> Self {
+        self.custom_id = Some(custom_id.into());
         self
     }
 }
@@ -228,11 +239,21 @@ pub struct CreateUserAndTokenOptions {
     /// The token's lifetime, sent as whole minutes (rounded down). The service accepts 60..=1440
     /// minutes and defaults to 1440; the client does not check the range.
     pub token_expires_in: Option<Duration>,
+    /// The application's own id for the user, as in [`CreateUserOptions::custom_id`] (preview
+    /// api-version only): creating again with the same custom id returns the same user, with a
+    /// new token.
+    pub custom_id: Option<String>,
     /// The call's deadline and retries.
     pub call: CallOptions,
 }
 
 impl CreateUserAndTokenOptions {
+    /// Sets the custom id (preview api-version only).
+    pub fn with_custom_id(mut self, custom_id: impl Into<String>) -> Self {
+        self.custom_id = Some(custom_id.into());
+        self
+    }
+
     /// Sets the call's deadline and retries.
     pub fn with_call(mut self, call: CallOptions) -> Self {
         self.call = call;
@@ -312,6 +333,117 @@ pub struct DeleteUserOptions {
 }
 
 impl DeleteUserOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
+
+/// Options of [`get_user`](crate::CommunicationIdentityClient::get_user).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetUserOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl GetUserOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
+
+/// Options of
+/// [`create_or_replace_teams_extension_assignment`](crate::CommunicationIdentityClient::create_or_replace_teams_extension_assignment).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CreateOrReplaceTeamsExtensionAssignmentOptions {
+    /// Client ids of the Entra applications whose tokens the user may exchange; `None`: any.
+    pub client_ids: Option<Vec<String>>,
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl CreateOrReplaceTeamsExtensionAssignmentOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+
+    /// Sets the client ids the assignment allows.
+    pub fn with_client_ids(
+        mut self,
+        client_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.client_ids = Some(client_ids.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+/// Options of
+/// [`get_teams_extension_assignment`](crate::CommunicationIdentityClient::get_teams_extension_assignment).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetTeamsExtensionAssignmentOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl GetTeamsExtensionAssignmentOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
+
+/// Options of
+/// [`delete_teams_extension_assignment`](crate::CommunicationIdentityClient::delete_teams_extension_assignment).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeleteTeamsExtensionAssignmentOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl DeleteTeamsExtensionAssignmentOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
+
+/// Options of
+/// [`get_token_for_teams_extension_user`](crate::CommunicationIdentityClient::get_token_for_teams_extension_user).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetTokenForTeamsExtensionUserOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl GetTokenForTeamsExtensionUserOptions {
+    /// Sets the call's deadline and retries.
+    pub fn with_call(mut self, call: CallOptions) -> Self {
+        self.call = call;
+        self
+    }
+}
+
+/// Options of [`get_token_for_entra_user`](crate::CommunicationIdentityClient::get_token_for_entra_user).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetTokenForEntraUserOptions {
+    /// The call's deadline and retries.
+    pub call: CallOptions,
+}
+
+impl GetTokenForEntraUserOptions {
     /// Sets the call's deadline and retries.
     pub fn with_call(mut self, call: CallOptions) -> Self {
         self.call = call;

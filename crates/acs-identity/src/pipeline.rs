@@ -45,6 +45,10 @@ pub(crate) enum Auth {
         /// calls that find the token stale wait for one refresh instead of starting one each.
         cache: Arc<tokio::sync::Mutex<Option<azure_core::credentials::AccessToken>>>,
     },
+    /// No credential of the resource: a client made by `EntraTokenExchange` for the exchanges,
+    /// each authorized by the end user's Entra token (`Call::start_as`). Any other operation
+    /// fails before sending.
+    ExchangesOnly,
 }
 
 impl fmt::Debug for Auth {
@@ -52,6 +56,7 @@ impl fmt::Debug for Auth {
         match self {
             Auth::Key(key) => write!(f, "{key:?}"),
             Auth::Token { credential, .. } => write!(f, "TokenCredential({credential:?})"),
+            Auth::ExchangesOnly => f.write_str("ExchangesOnly"),
         }
     }
 }
@@ -255,6 +260,11 @@ impl Pipeline {
     pub(crate) async fn authorization(&self) -> Result<Authorization> {
         match &self.auth {
             Auth::Key(credential) => Ok(Authorization::Key(credential.clone())),
+            Auth::ExchangesOnly => Err(Error::configuration(
+                "this client has no credential of the resource: it only exchanges end users' \
+                 Entra ID tokens",
+                None,
+            )),
             Auth::Token { credential, cache } => {
                 let token = self.bearer_token(credential, cache).await?;
                 let mut value =

@@ -11,7 +11,8 @@ use std::time::Duration;
 use acs_identity::credentials::FixedClock;
 use acs_identity::{
     CommunicationIdentityClient, CommunicationIdentityClientOptions, CommunicationUserIdentifier,
-    CreateUserAndTokenOptions, ErrorKind, GetTokenOptions, RetryOptions, TokenScope,
+    CreateUserAndTokenOptions, CreateUserOptions, ErrorKind, GetTokenOptions, RetryOptions,
+    TokenScope,
 };
 use common::*;
 use httpmock::prelude::*;
@@ -67,6 +68,8 @@ enum Outcome {
     User(String),
     UserAndToken(String, String, OffsetDateTime),
     Token(String, OffsetDateTime),
+    /// What `get_user` read: id, custom id, last token issue time.
+    Details(String, Option<String>, Option<OffsetDateTime>),
     Unit,
 }
 
@@ -80,6 +83,8 @@ async fn recorded_sessions_replay() {
     json_files(&upstream.join("recordings"), &mut files);
     files.sort();
     let mut replayed = 0;
+    // Entries of the preview's features: a create with a custom id, a get user.
+    let mut preview_replayed = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let recording: Value = serde_json::from_str(&text).unwrap();
@@ -89,10 +94,8 @@ async fn recorded_sessions_replay() {
             let uri = url::Url::parse(entry["RequestUri"].as_str().unwrap()).unwrap();
             let body = without_nulls(&entry["RequestBody"]);
             let host = uri.host_str().unwrap_or("");
-            // Not this API: the Entra discovery document, the preview-only GET and customId.
+            // Not this API: the Entra discovery document.
             if !(host.contains("communication") || host == "endpoint")
-                || method == "GET"
-                || body.get("customId").is_some()
                 || (uri.path().ends_with(":issueAccessToken") && body.get("scopes").is_none())
             {
                 continue;
@@ -137,11 +140,16 @@ async fn recorded_sessions_replay() {
             )
             .unwrap();
             let user = CommunicationUserIdentifier::new("sanitized");
+            let custom_id = body["customId"].as_str().map(str::to_owned);
+            if custom_id.is_some() || method == "GET" {
+                preview_replayed += 1;
+            }
             let result: acs_identity::Result<Outcome> = if path == "/identities" {
                 match body.get("createTokenWithScopes") {
                     Some(scopes) => {
                         let mut o = CreateUserAndTokenOptions::default();
                         o.token_expires_in = minutes(&body);
+                        o.custom_id = custom_id;
                         c.create_user_and_token(&scopes_of(Some(scopes)), Some(o))
                             .await
                             .map(|r| {
@@ -152,11 +160,18 @@ async fn recorded_sessions_replay() {
                                 )
                             })
                     }
-                    None => c
-                        .create_user(None)
-                        .await
-                        .map(|u| Outcome::User(u.id().to_owned())),
+                    None => {
+                        let mut o = CreateUserOptions::default();
+                        o.custom_id = custom_id;
+                        c.create_user(Some(o))
+                            .await
+                            .map(|u| Outcome::User(u.id().to_owned()))
+                    }
                 }
+            } else if method == "GET" && path.starts_with("/identities/") {
+                c.get_user(&user, None).await.map(|d| {
+                    Outcome::Details(d.user.id().to_owned(), d.custom_id, d.last_token_issued_at)
+                })
             } else if path.ends_with("/:issueAccessToken") {
                 let mut o = GetTokenOptions::default();
                 o.token_expires_in = minutes(&body);
@@ -208,6 +223,18 @@ async fn recorded_sessions_replay() {
                     assert_eq!(token, recorded["token"], "{name}");
                     assert_eq!(at, expires(recorded), "{name}");
                 }
+                Ok(Outcome::Details(id, custom_id, last_token_issued_at)) => {
+                    assert_eq!(id, recorded["id"], "{name}");
+                    assert_eq!(
+                        custom_id.as_deref(),
+                        recorded["customId"].as_str(),
+                        "{name}"
+                    );
+                    let recorded_at = recorded["lastTokenIssuedAt"]
+                        .as_str()
+                        .map(|t| OffsetDateTime::parse(t, &Rfc3339).unwrap());
+                    assert_eq!(last_token_issued_at, recorded_at, "{name}");
+                }
                 Ok(Outcome::Unit) => assert_eq!(status, 204, "{name}"),
                 Err(e) => {
                     assert!(status >= 400, "{name}: {e}");
@@ -223,6 +250,10 @@ async fn recorded_sessions_replay() {
         }
     }
     assert!(replayed >= 20, "only {replayed} entries replayed");
+    assert!(
+        preview_replayed >= 2,
+        "only {preview_replayed} custom-id / get-user entries replayed"
+    );
     eprintln!("replayed {replayed} recorded calls");
 }
 
@@ -357,4 +388,153 @@ async fn peer_wire_requests_match() {
             assert_eq!(exact_signatures, 6, "{file}");
         }
     }
+}
+
+/// The published examples of the newer operations (the Teams Phone extension ones of 2026-09-23,
+/// and the preview's create with a custom id and get identity), each sent through the facade to a
+/// server that answers with every response the example lists: the request carries the example's
+/// body and api-version, and every response decodes to the example's values.
+#[tokio::test]
+async fn spec_examples_of_the_newer_operations_replay() {
+    use acs_identity::{
+        CommunicationIdentifier, CreateOrReplaceTeamsExtensionAssignmentOptions,
+        CreateUserAndTokenOptions, TeamsExtensionPrincipalType,
+    };
+    let Some(upstream) = upstream() else {
+        eprintln!("skipping: ../shared not found");
+        return;
+    };
+    let read = |file: &str| -> Value {
+        let path = upstream.join("spec").join(file);
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let mut replayed = 0;
+    for file in [
+        "2026-09-23/examples/TeamsExtensionOperations_UpsertAssignment.json",
+        "2026-09-23/examples/TeamsExtensionOperations_GetAssignment.json",
+        "2026-09-23/examples/TeamsExtensionOperations_DeleteAssignment.json",
+        "2026-09-23/examples/TeamsExtensionOperations_ExchangeToken.json",
+        "2025-03-02-preview/examples/CreateIdentity.json",
+        "2025-03-02-preview/examples/GetIdentity.json",
+    ] {
+        let example = read(file);
+        let parameters = &example["parameters"];
+        let api_version = parameters["api-version"].as_str().unwrap().to_owned();
+        let text = |key: &str| parameters[key].as_str().unwrap_or_default().to_owned();
+        for (status, response) in example["responses"].as_object().unwrap() {
+            let status: u16 = status.parse().unwrap();
+            let body = match response.get("body") {
+                Some(body) => body.to_string(),
+                None => String::new(),
+            };
+            let server = MockServer::start_async().await;
+            let seen = common::recording(
+                &server,
+                |when| when.any_request(),
+                move |_| respond(status, Some(JSON_UTF8), &body),
+            )
+            .await;
+            let mut options =
+                CommunicationIdentityClientOptions::default().with_api_version(api_version.clone());
+            options.retry = RetryOptions::none();
+            let client = CommunicationIdentityClient::from_connection_string(
+                &connection_string(&server),
+                Some(options),
+            )
+            .unwrap();
+            let expected = &response["body"];
+            let (tenant, object) = (text("tenantId"), text("objectId"));
+            if file.ends_with("UpsertAssignment.json") {
+                let request = &parameters["body"];
+                let upserted = client
+                    .create_or_replace_teams_extension_assignment(
+                        &tenant,
+                        &object,
+                        TeamsExtensionPrincipalType::from_wire(
+                            request["principalType"].as_str().unwrap(),
+                        ),
+                        Some(CreateOrReplaceTeamsExtensionAssignmentOptions::default()),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(upserted.is_created(), status == 201, "{file} {status}");
+                let assignment = upserted.into_inner();
+                assert_eq!(assignment.object_id, expected["objectId"], "{file}");
+                assert_eq!(
+                    assignment.principal_type.as_str(),
+                    expected["principalType"],
+                    "{file}"
+                );
+                let sent: Value = serde_json::from_slice(seen.one().body_ref()).unwrap();
+                assert_eq!(&sent, request, "{file}");
+            } else if file.ends_with("GetAssignment.json") {
+                let assignment = client
+                    .get_teams_extension_assignment(&tenant, &object, None)
+                    .await
+                    .unwrap();
+                assert_eq!(assignment.tenant_id, expected["tenantId"], "{file}");
+                assert!(assignment.client_ids.is_empty(), "{file}");
+            } else if file.ends_with("DeleteAssignment.json") {
+                client
+                    .delete_teams_extension_assignment(&tenant, &object, None)
+                    .await
+                    .unwrap();
+            } else if file.ends_with("ExchangeToken.json") {
+                let exchanged = client
+                    .get_token_for_teams_extension_user("entra-token", None)
+                    .await
+                    .unwrap();
+                assert!(
+                    matches!(
+                        exchanged.identifier,
+                        CommunicationIdentifier::TeamsExtensionUser(_)
+                    ),
+                    "{file}: {:?}",
+                    exchanged.identifier
+                );
+                assert_eq!(exchanged.identifier.raw_id(), expected["identity"]["id"]);
+                let sent: Value = serde_json::from_slice(seen.one().body_ref()).unwrap();
+                assert_eq!(sent, parameters["body"], "{file}");
+            } else if file.ends_with("CreateIdentity.json") {
+                let request = &parameters["body"];
+                let mut o = CreateUserAndTokenOptions::default();
+                o.custom_id = request["customId"].as_str().map(str::to_owned);
+                o.token_expires_in = minutes(request);
+                let created = client
+                    .create_user_and_token(
+                        &scopes_of(request.get("createTokenWithScopes")),
+                        Some(o),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(created.user.id(), expected["identity"]["id"], "{file}");
+                let sent: Value = serde_json::from_slice(seen.one().body_ref()).unwrap();
+                assert_eq!(&sent, request, "{file}");
+            } else {
+                let details = client
+                    .get_user(&CommunicationUserIdentifier::new(text("id")), None)
+                    .await
+                    .unwrap();
+                assert_eq!(details.custom_id.as_deref(), expected["customId"].as_str());
+                assert_eq!(
+                    details.last_token_issued_at,
+                    Some(
+                        OffsetDateTime::parse(
+                            expected["lastTokenIssuedAt"].as_str().unwrap(),
+                            &Rfc3339
+                        )
+                        .unwrap()
+                    )
+                );
+            }
+            let request = &seen.all()[0];
+            let query = request.uri_str();
+            assert!(
+                query.ends_with(&format!("api-version={api_version}")),
+                "{file}: {query}"
+            );
+            replayed += 1;
+        }
+    }
+    assert_eq!(replayed, 7, "every response of every example");
 }

@@ -3,11 +3,17 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use xtask::{SPEC_PATH, codegen, workspace_root};
+use xtask::{Document, SPEC_PATH, codegen, workspace_root};
 
-/// The text of the checked-in OpenAPI document.
+/// The text of the checked-in OpenAPI document of the stable api-version.
 pub fn spec_text() -> String {
     std::fs::read_to_string(workspace_root().join(SPEC_PATH)).unwrap()
+}
+
+/// The text of a checked-in OpenAPI document.
+#[allow(dead_code)] // not every test binary needs it
+pub fn spec_text_of(document: &Document) -> String {
+    std::fs::read_to_string(workspace_root().join(document.spec_path)).unwrap()
 }
 
 /// What the checked-in document generates, computed once per test binary (the generation is
@@ -33,10 +39,16 @@ pub fn upstream_spec(file: &str) -> Option<PathBuf> {
     }
 }
 
-/// The `info.version` of the checked-in document, for example `2026-09-23`.
+/// The `info.version` of the checked-in stable document, for example `2026-09-23`.
 #[allow(dead_code)] // not every test binary needs it
 pub fn spec_version() -> String {
-    let document: serde_json::Value = serde_json::from_str(&spec_text()).unwrap();
+    spec_version_of(&xtask::DOCUMENTS[0])
+}
+
+/// The `info.version` of a checked-in document, for example `2025-03-02-preview`.
+#[allow(dead_code)] // not every test binary needs it
+pub fn spec_version_of(document: &Document) -> String {
+    let document: serde_json::Value = serde_json::from_str(&spec_text_of(document)).unwrap();
     document["info"]["version"].as_str().unwrap().to_owned()
 }
 
