@@ -259,6 +259,36 @@ async fn key_rotation_takes_effect_on_the_next_call() {
 }
 
 #[tokio::test]
+async fn a_client_from_a_parsed_connection_string_rotates_its_key() {
+    use acs_identity::credentials::ConnectionString;
+    let emulator = emulator().await;
+    let parsed: ConnectionString = emulator.connection_string().parse().unwrap();
+    let credential = AccessKeyCredential::new(parsed.access_key().clone());
+    let c = CommunicationIdentityClient::with_access_key(
+        parsed.endpoint().as_str(),
+        credential.clone(),
+        Some(options()),
+    )
+    .unwrap();
+    c.create_user(None).await.unwrap();
+    // A key the emulator does not know: the service says exactly what failed.
+    credential.update(AccessKey::from_base64("d3JvbmdrZXl3cm9uZ2tleXdyb25na2V5").unwrap());
+    let e = c.create_user(None).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(401));
+    assert!(
+        e.to_string().starts_with(
+            "Denied (401): Denied by the resource provider. [inner error SignatureMismatch: "
+        ),
+        "{e}"
+    );
+    assert!(!e.is_retryable());
+    // Rotated back: the next call signs with it.
+    credential.update(parsed.access_key().clone());
+    c.create_user(None).await.unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn api_versions() {
     let emulator = emulator().await;
     for version in ["2023-10-01", "2025-06-30", "2026-09-23"] {

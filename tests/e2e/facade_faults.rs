@@ -193,3 +193,64 @@ async fn throttling_at_scaled_limits_is_retried_after_retry_after() {
     assert_eq!(emulator.identities(false).len(), 2);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_error_helpers_on_the_emulators_faults() {
+    let emulator = emulator().await;
+    // Retries off: the 429's Retry-After reaches the app, which decides how long to wait.
+    let c = client_with(&emulator, RetryOptions::none());
+    emulator
+        .add_fault(
+            FaultRule::respond(429)
+                .on(Operation::CreateIdentity)
+                .times(1)
+                .retry_after(9),
+        )
+        .unwrap();
+    let e = c.create_user(None).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(9)), "{e:?}");
+    assert!(e.is_retryable() && !e.is_timeout() && !e.is_connect());
+
+    // A dropped connection is neither a timeout nor a refused connection, but worth a retry.
+    emulator
+        .add_fault(
+            FaultRule::drop_connection()
+                .on(Operation::CreateIdentity)
+                .times(1),
+        )
+        .unwrap();
+    let e = c.create_user(None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    assert!(e.is_retryable() && !e.is_timeout(), "{e:?}");
+
+    // A slow answer past the per-try timeout is a timeout.
+    emulator
+        .add_fault(
+            FaultRule::delay_only(Duration::from_secs(2))
+                .on(Operation::CreateIdentity)
+                .times(1),
+        )
+        .unwrap();
+    let options = CommunicationIdentityClientOptions::default()
+        .with_retry(RetryOptions::none())
+        .with_per_try_timeout(Duration::from_millis(200));
+    let slow = CommunicationIdentityClient::from_connection_string(
+        &emulator.connection_string(),
+        Some(options),
+    )
+    .unwrap();
+    let e = slow.create_user(None).await.unwrap_err();
+    assert!(e.is_timeout() && !e.is_connect(), "{e:?}");
+
+    // Once the emulator is gone, the connection is refused.
+    let endpoint = emulator.connection_string();
+    emulator.shutdown().await;
+    let gone = CommunicationIdentityClient::from_connection_string(
+        &endpoint,
+        Some(CommunicationIdentityClientOptions::default().with_retry(RetryOptions::none())),
+    )
+    .unwrap();
+    let e = gone.create_user(None).await.unwrap_err();
+    assert!(e.is_connect() && !e.is_timeout(), "{e:?}");
+}

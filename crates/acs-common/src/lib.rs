@@ -5,6 +5,8 @@
 mod clock;
 mod credential;
 mod identifier;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod token;
 
 pub use clock::ShiftedClock;
@@ -18,6 +20,8 @@ pub use identifier::{
     MicrosoftTeamsAppIdentifier, MicrosoftTeamsUserIdentifier, PhoneNumberIdentifier,
     TeamsExtensionUserIdentifier,
 };
+#[cfg(feature = "serde")]
+pub use serde_impls::RevealedAccessToken;
 pub use token::{AccessToken, ClaimsError, TokenClaims};
 
 /// Re-exports of the types the credential's API takes, so that users need no direct dependency

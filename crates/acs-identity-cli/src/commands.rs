@@ -616,7 +616,12 @@ async fn emulator(args: EmulatorArgs, format: OutputFormat) -> Result<(), Failur
         report = report.row("CA certificate", path);
     }
     report = report.row("Storage", storage);
-    emit(&report, format)?;
+    if args.options.print_connection_string {
+        // Only the connection string on stdout, for scripts.
+        write_stdout(|out| writeln!(out, "{}", handle.connection_string()))?;
+    } else {
+        emit(&report, format)?;
+    }
     if handle.certificate_pem().is_some() && handle.certificate_path().is_none() {
         eprintln!(
             "HTTPS uses a certificate made for this run only; clients must trust it to connect."

@@ -364,3 +364,39 @@ fn readme_commands_run() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn print_connection_string_prints_only_it_for_scripts() {
+    // The emulator binary's option, through the shared option set.
+    let mut child = acs(&[
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--print-connection-string",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let emulator = Running {
+        child,
+        _stdout: stdout,
+        banner: line.clone(),
+    };
+    let connection_string = line.trim_end();
+    assert!(
+        connection_string.starts_with("endpoint=http://127.0.0.1:")
+            && connection_string.contains(";accesskey="),
+        "{line}"
+    );
+    let mut create = acs(&["user", "create"]);
+    create.env("AZURE_COMMUNICATION_CONNECTION_STRING", connection_string);
+    let created = run(create);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert_eq!(emulator.terminate(), 0);
+}

@@ -1,6 +1,6 @@
 //! The `acs-identity-emulator` binary.
 
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
 
 use acs_identity_emulator::options::EmulatorOptions;
@@ -57,6 +57,36 @@ async fn main() -> ExitCode {
     };
 
     let mut out = std::io::stdout().lock();
+    if args.options.print_connection_string {
+        let _ = writeln!(out, "{}", handle.connection_string());
+        // The rest of the banner, on stderr: clients of a TLS emulator must trust its certificate.
+        print_banner(&mut std::io::stderr(), &handle);
+    } else {
+        print_banner(&mut out, &handle);
+    }
+    let _ = out.flush();
+    drop(out);
+
+    if let Err(e) = args.options.write_port_file(&handle) {
+        let path = args
+            .options
+            .port_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""));
+        eprintln!("error: cannot write the port file {}: {e}", path.display());
+        handle.shutdown().await;
+        return ExitCode::FAILURE;
+    }
+
+    stop_signal().await;
+    tracing::info!("stopping");
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// The start banner on stdout: the ready line (the connection string), the resource id, where
+/// the data is kept, and the TLS certificate.
+fn print_banner(out: &mut impl Write, handle: &acs_identity_emulator::EmulatorHandle) {
     let _ = writeln!(out, "{}", ready_line(&handle.connection_string()));
     let _ = writeln!(out, "resource id: {}", handle.resource_id());
     match handle.data_dir() {
@@ -81,22 +111,4 @@ async fn main() -> ExitCode {
             }
         }
     }
-    let _ = out.flush();
-    drop(out);
-
-    if let Err(e) = args.options.write_port_file(&handle) {
-        let path = args
-            .options
-            .port_file
-            .as_deref()
-            .unwrap_or(std::path::Path::new(""));
-        eprintln!("error: cannot write the port file {}: {e}", path.display());
-        handle.shutdown().await;
-        return ExitCode::FAILURE;
-    }
-
-    stop_signal().await;
-    tracing::info!("stopping");
-    handle.shutdown().await;
-    ExitCode::SUCCESS
 }

@@ -55,6 +55,11 @@ pub struct EmulatorOptions {
     #[arg(long, value_name = "FILE", env = "ACS_EMULATOR_PORT_FILE")]
     pub port_file: Option<PathBuf>,
 
+    /// Print only the connection string (one line on stdout) once listening, then keep serving:
+    /// for scripts, e.g. `read -r CS < <(acs-identity-emulator --print-connection-string)`
+    #[arg(long, env = "ACS_EMULATOR_PRINT_CONNECTION_STRING")]
+    pub print_connection_string: bool,
+
     /// Also serve requests for this host name (repeatable; comma-separated in the variable).
     /// Only loopback addresses and `localhost` are served otherwise, against DNS rebinding
     #[arg(

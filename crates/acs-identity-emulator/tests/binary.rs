@@ -334,3 +334,40 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
     // Token pieces (payload/signature segments) do not appear either.
     assert!(!log.contains(acs_token.split('.').nth(2).unwrap()));
 }
+
+#[tokio::test]
+async fn print_connection_string_prints_only_it_and_keeps_serving() {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--in-memory",
+            "--access-key",
+            KEY,
+            "--print-connection-string",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let mut run = Running {
+        child,
+        first_line: line.clone(),
+    };
+    // The first line is the bare connection string, ready for a script's variable.
+    let line = line.trim_end();
+    assert!(line.starts_with("endpoint=http://127.0.0.1:"), "{line}");
+    assert!(line.ends_with(&format!(";accesskey={KEY}")), "{line}");
+    let cs = ConnectionString::parse(line).unwrap();
+    // Still serving after printing it.
+    assert_eq!(create(cs.endpoint(), cs.access_key()).await, 201);
+    let status = run.stop_with_sigterm();
+    assert!(status.success(), "{status}");
+    // Nothing else on stdout: the rest of the banner goes to stderr.
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "", "stdout after the connection string");
+}

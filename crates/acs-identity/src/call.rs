@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use tracing::{Instrument as _, Span};
 
-use crate::error::{Error, Result, ServiceErrorDetail};
+use crate::error::{Error, Result, ServiceErrorDetail, TransportFailure};
 use crate::options::{CallOptions, RetryOptions};
 use crate::pipeline::{
     Authorization, Pipeline, X_MS_CLIENT_REQUEST_ID, X_MS_RETURN_CLIENT_REQUEST_ID, backoff,
@@ -158,10 +158,20 @@ struct CallExecutor {
     span: Span,
     /// How many tries were started so far.
     attempts: AtomicU32,
-    /// The status, `Content-Type` and echoed request id of the response that ended the call, set
-    /// once by [`CallExecutor::send`]: the generated client keeps only the body of a response
-    /// it cannot decode, and the error then names the status and content type it came with.
-    final_response: OnceLock<(StatusCode, Option<HeaderValue>, Option<HeaderValue>)>,
+    /// What the call's errors need of the response that ended the call, set once by
+    /// [`CallExecutor::send`]: the generated client keeps only the body of a response it cannot
+    /// decode, and the error then names the status and content type it came with.
+    final_response: OnceLock<FinalResponse>,
+}
+
+/// The parts of the response that ended a call that its error reports.
+struct FinalResponse {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    /// The `x-ms-client-request-id` the service echoed.
+    request_id: Option<HeaderValue>,
+    /// The delay the service asked for (`Retry-After` and its variants).
+    retry_after: Option<Duration>,
 }
 
 impl Call {
@@ -320,6 +330,7 @@ impl Call {
             Err(_) => {
                 let tries = self.executor.attempts_so_far();
                 Err(self.failed(Error::transport(
+                    TransportFailure::Timeout,
                     format!(
                         "the call did not finish within its deadline of {limit:?} ({tries} \
                          {} started)",
@@ -339,6 +350,8 @@ impl Call {
             kind = %error.kind(),
             status = error.status().map(|s| s.as_u16()),
             code = error.code(),
+            timeout = error.is_timeout(),
+            connect = error.is_connect(),
             "call failed"
         );
         error
@@ -368,7 +381,7 @@ impl Call {
         self.executor
             .final_response
             .get()
-            .and_then(|(_, _, echoed)| echoed.as_ref())
+            .and_then(|response| response.request_id.as_ref())
             .and_then(|v| v.to_str().ok())
             .unwrap_or_else(|| self.request_id())
             .to_owned()
@@ -377,9 +390,10 @@ impl Call {
     /// Status and content type of the final response.
     fn final_status(&self) -> (Option<StatusCode>, Option<String>) {
         match self.executor.final_response.get() {
-            Some((status, content_type, _)) => (
-                Some(*status),
-                content_type
+            Some(response) => (
+                Some(response.status),
+                response
+                    .content_type
                     .as_ref()
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
@@ -389,8 +403,21 @@ impl Call {
     }
 
     /// This crate's error for a generated error: the one decoder of the service's error bodies
-    /// is the generated client's (`CommunicationErrorResponse`), converted by `service_detail`.
+    /// is the generated client's (`CommunicationErrorResponse`, `innererror` and `details`
+    /// included), converted by `service_detail`. Any error that came with a response carries the
+    /// delay that response asked for.
     async fn map_error(&self, error: RestError) -> Error {
+        let retry_after = self
+            .executor
+            .final_response
+            .get()
+            .and_then(|response| response.retry_after);
+        self.map_error_body(error)
+            .await
+            .with_retry_after(retry_after)
+    }
+
+    async fn map_error_body(&self, error: RestError) -> Error {
         let request_id = Some(self.response_request_id());
         let (status, content_type) = self.final_status();
         match error {
@@ -450,15 +477,20 @@ impl Call {
             }
             acs_identity_rest::Error::CommunicationError(e)
             | acs_identity_rest::Error::InvalidUpgrade(e) => {
-                let what = if e.is_timeout() {
-                    "the request timed out"
+                // A connect timeout is both: it is reported as the timeout it is.
+                let (failure, what) = if e.is_timeout() {
+                    (TransportFailure::Timeout, "the request timed out")
                 } else if e.is_connect() {
-                    "could not connect to the service"
+                    (
+                        TransportFailure::Connect,
+                        "could not connect to the service",
+                    )
                 } else {
-                    "the request could not be sent"
+                    (TransportFailure::Io, "the request could not be sent")
                 };
                 let tries = self.executor.attempts_so_far();
                 Error::transport(
+                    failure,
                     format!(
                         "{what} (after {tries} {})",
                         if tries == 1 { "try" } else { "tries" }
@@ -469,9 +501,22 @@ impl Call {
             }
             acs_identity_rest::Error::ResponseBodyError(e) => {
                 if is_too_large(&e) {
-                    Error::transport(ResponseTooLarge.to_string(), request_id, None)
+                    Error::transport(
+                        TransportFailure::TooLarge,
+                        ResponseTooLarge.to_string(),
+                        request_id,
+                        None,
+                    )
+                } else if e.is_timeout() {
+                    Error::transport(
+                        TransportFailure::Timeout,
+                        "the response body did not arrive in time",
+                        request_id,
+                        Some(Box::new(e.without_url())),
+                    )
                 } else {
                     Error::transport(
+                        TransportFailure::Io,
                         "could not read the response body",
                         request_id,
                         Some(Box::new(e.without_url())),
@@ -480,7 +525,7 @@ impl Call {
             }
             // Only a hook returns it, and this crate's hooks return none.
             acs_identity_rest::Error::Custom(message) => {
-                Error::transport(message, request_id, None)
+                Error::transport(TransportFailure::Io, message, request_id, None)
             }
         }
     }
@@ -551,7 +596,7 @@ impl CallExecutor {
                         Some(asked) => asked.min(self.retry.max_delay),
                         None => backoff(&self.retry, attempt),
                     };
-                    tracing::info!(
+                    tracing::debug!(
                         attempt,
                         status,
                         delay_ms = delay.as_millis() as u64,
@@ -561,12 +606,14 @@ impl CallExecutor {
                 }
                 Err(error) if may_retry && is_retryable_error(&error) => {
                     let delay = backoff(&self.retry, attempt);
+                    // A try that got no response at INFO (as azure_core logs one), the retry
+                    // decision in the same event.
                     tracing::info!(
                         attempt,
                         delay_ms = delay.as_millis() as u64,
                         timeout = error.is_timeout(),
                         connect = error.is_connect(),
-                        "retrying after a transport failure"
+                        "request failed; retrying after a transport failure"
                     );
                     tokio::time::sleep(delay).await;
                 }
@@ -581,13 +628,15 @@ impl CallExecutor {
                 self.span.record("status", response.status().as_u16());
                 tracing::debug!(attempt, status = response.status().as_u16(), "response");
                 // Set once: a call's client sends one operation.
-                let _ = self.final_response.set((
-                    response.status(),
-                    headers.get(header::CONTENT_TYPE).cloned(),
-                    headers.get(X_MS_CLIENT_REQUEST_ID).cloned(),
-                ));
+                let _ = self.final_response.set(FinalResponse {
+                    status: response.status(),
+                    content_type: headers.get(header::CONTENT_TYPE).cloned(),
+                    request_id: headers.get(X_MS_CLIENT_REQUEST_ID).cloned(),
+                    retry_after: server_delay(headers, self.pipeline.clock.now()),
+                });
             }
-            Err(error) => tracing::debug!(
+            // As azure_core logs a try that got no response: at INFO.
+            Err(error) => tracing::info!(
                 attempt,
                 timeout = error.is_timeout(),
                 connect = error.is_connect(),

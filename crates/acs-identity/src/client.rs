@@ -95,6 +95,9 @@ fn parse_endpoint(endpoint: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Whether the default HTTP client can speak https (a TLS feature is on).
+const TLS_BUILT_IN: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
+
 /// A lifetime as whole minutes (rounded down), as the service's int32 `expiresInMinutes`.
 pub(crate) fn whole_minutes(lifetime: Option<Duration>) -> Result<Option<i32>> {
     lifetime
@@ -142,6 +145,11 @@ impl CommunicationIdentityClient {
     /// Builds a client from a connection string
     /// (`endpoint=https://<resource>.communication.azure.com/;accesskey=<base64 key>`), signing
     /// requests with HMAC-SHA256.
+    ///
+    /// To rotate the key later, parse the string into a
+    /// [`ConnectionString`](crate::credentials::ConnectionString) instead and pass its endpoint
+    /// and an [`AccessKeyCredential`] of its key to [`with_access_key`](Self::with_access_key)
+    /// (see [`credentials`](crate::credentials)).
     pub fn from_connection_string(
         connection_string: &str,
         options: Option<CommunicationIdentityClientOptions>,
@@ -169,7 +177,8 @@ impl CommunicationIdentityClient {
     }
 
     /// Builds a client for `endpoint` that authorizes with Entra ID bearer tokens for the scope
-    /// `https://communication.azure.com//.default`.
+    /// `https://communication.azure.com//.default` ([`COMMUNICATION_SCOPE`](crate::COMMUNICATION_SCOPE):
+    /// the double slash is deliberate, as every official SDK sends it).
     ///
     /// The endpoint must be https; plain http is accepted only for a loopback host (a local
     /// emulator), since the token would otherwise travel unencrypted.
@@ -210,6 +219,16 @@ impl CommunicationIdentityClient {
         let user_agent = crate::pipeline::user_agent(options.application_id.as_deref())?;
         let http = match options.http_client {
             Some(client) => client,
+            None if endpoint.scheme() == "https" && !TLS_BUILT_IN => {
+                return Err(Error::configuration(
+                    format!(
+                        "`{endpoint}` is https, but acs-identity was built without a TLS backend: \
+                         enable its `rustls` (default) or `native-tls` feature, or pass an \
+                         http_client that has one"
+                    ),
+                    None,
+                ));
+            }
             None => reqwest::Client::builder()
                 // A signed request is for one URL: a redirect is an answer, not a hop.
                 .redirect(reqwest::redirect::Policy::none())
@@ -559,6 +578,30 @@ mod tests {
         let e = whole_minutes(Some(Duration::MAX)).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
         assert_eq!(e.argument(), Some("token_expires_in"));
+    }
+
+    /// Built without a TLS feature (`cargo test -p acs-identity --no-default-features --lib`):
+    /// an https endpoint is a configuration error naming the features, http still works.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn https_without_a_tls_feature_says_which_features() {
+        let e = CommunicationIdentityClient::from_connection_string(
+            "endpoint=https://contoso.communication.azure.com/;accesskey=c2VjcmV0",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Configuration);
+        assert!(
+            e.to_string().contains("`rustls` (default) or `native-tls`"),
+            "{e}"
+        );
+        assert!(
+            CommunicationIdentityClient::from_connection_string(
+                "endpoint=http://127.0.0.1:1/;accesskey=c2VjcmV0",
+                None,
+            )
+            .is_ok()
+        );
     }
 
     #[test]

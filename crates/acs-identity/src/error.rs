@@ -1,6 +1,7 @@
 //! The one error type of this crate.
 
 use std::fmt;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -64,6 +65,19 @@ pub struct ServiceErrorDetail {
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// What went wrong with a request that got no usable response ([`ErrorKind::Transport`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransportFailure {
+    /// A try's timeout or the call's deadline passed.
+    Timeout,
+    /// No connection could be made (refused, unreachable, DNS, TLS handshake).
+    Connect,
+    /// The request could not be sent or the response not read, for another reason.
+    Io,
+    /// The response body passed the client's size limit.
+    TooLarge,
+}
+
 /// The error returned by every fallible operation of this crate.
 ///
 /// It never contains an access key, an access token or a request signature.
@@ -82,6 +96,10 @@ struct Inner {
     content_type: Option<String>,
     body_excerpt: Option<String>,
     argument: Option<&'static str>,
+    /// For transport errors: what failed.
+    failure: Option<TransportFailure>,
+    /// The delay the service asked for in the response that ended the call.
+    retry_after: Option<Duration>,
     source: Option<Source>,
 }
 
@@ -141,8 +159,9 @@ impl Error {
         )
     }
 
-    /// A request that could not be sent or whose response could not be read.
+    /// A request that could not be sent or whose response could not be read: `failure` says why.
     pub(crate) fn transport(
+        failure: TransportFailure,
         message: impl Into<String>,
         request_id: Option<String>,
         source: Option<Source>,
@@ -152,6 +171,7 @@ impl Error {
             Inner {
                 message: message.into(),
                 request_id,
+                failure: Some(failure),
                 source,
                 ..Inner::default()
             },
@@ -192,6 +212,12 @@ impl Error {
                 ..Inner::default()
             },
         )
+    }
+
+    /// The same error, with the delay the service asked for (`Retry-After` and its variants).
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.inner.retry_after = retry_after;
+        self
     }
 
     pub(crate) fn set_request_id(&mut self, request_id: &str) {
@@ -266,6 +292,45 @@ impl Error {
     pub fn argument(&self) -> Option<&str> {
         self.inner.argument
     }
+
+    /// The delay the service asked for before the next try (`retry-after-ms`,
+    /// `x-ms-retry-after-ms` or `Retry-After`, in seconds or as an HTTP date), as sent with the
+    /// response that ended the call: typically a 429 or 503 the client's retries gave up on.
+    /// Not capped by [`RetryOptions::max_delay`](crate::RetryOptions::max_delay). `None` when the
+    /// response named no delay, and for errors without a response.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// Whether the call failed because time ran out: a try's timeout
+    /// ([`per_try_timeout`](crate::CommunicationIdentityClientOptions::per_try_timeout)) or the
+    /// whole call's deadline ([`CallOptions::timeout`](crate::CallOptions::timeout)). The server
+    /// may still have carried out the request.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.failure == Some(TransportFailure::Timeout)
+    }
+
+    /// Whether the call failed because no connection could be made (refused, unreachable, name
+    /// resolution, TLS handshake): the request never reached the service.
+    pub fn is_connect(&self) -> bool {
+        self.inner.failure == Some(TransportFailure::Connect)
+    }
+
+    /// Whether trying the same call again later may succeed: the statuses the client retries
+    /// (408, 429, 500, 502, 503, 504), timeouts, and requests that could not be sent or whose
+    /// response could not be read. The client's own retries (see
+    /// [`RetryOptions`](crate::RetryOptions)) have already been spent when the error is returned;
+    /// wait at least [`retry_after`](Self::retry_after) when it is given.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::Service | ErrorKind::Decode => self
+                .inner
+                .status
+                .is_some_and(crate::pipeline::is_retryable_status),
+            ErrorKind::Transport => self.inner.failure != Some(TransportFailure::TooLarge),
+            ErrorKind::Credential | ErrorKind::InvalidArgument | ErrorKind::Configuration => false,
+        }
+    }
 }
 
 fn status_text(status: StatusCode) -> String {
@@ -290,6 +355,19 @@ impl fmt::Display for Error {
                 }
                 if let Some(target) = self.target() {
                     write!(f, " [target: {target}]")?;
+                }
+                // The service's more specific errors, e.g. `Denied` caused by `SignatureMismatch`.
+                let mut inner_error = inner
+                    .service
+                    .as_ref()
+                    .and_then(|d| d.inner_error.as_deref());
+                for _ in 0..SHOWN_INNER_ERRORS {
+                    let Some(detail) = inner_error else { break };
+                    match detail.code.as_str() {
+                        "" => write!(f, " [inner error: {}]", Shown(&detail.message))?,
+                        code => write!(f, " [inner error {code}: {}]", Shown(&detail.message))?,
+                    }
+                    inner_error = detail.inner_error.as_deref();
                 }
                 Ok(())
             }
@@ -358,6 +436,12 @@ impl fmt::Debug for Error {
         if let Some(arg) = inner.argument {
             d.field("argument", &arg);
         }
+        if let Some(failure) = inner.failure {
+            d.field("failure", &failure);
+        }
+        if let Some(delay) = inner.retry_after {
+            d.field("retry_after", &delay);
+        }
         if let Some(source) = &inner.source {
             d.field("source", &source.to_string());
         }
@@ -399,18 +483,8 @@ impl From<Error> for azure_core::Error {
     }
 }
 
-impl Error {
-    /// Whether this is a transport error because no connection could be made.
-    fn is_connect(&self) -> bool {
-        self.kind == ErrorKind::Transport
-            && self
-                .inner
-                .source
-                .as_deref()
-                .and_then(|s| s.downcast_ref::<reqwest::Error>())
-                .is_some_and(reqwest::Error::is_connect)
-    }
-}
+/// The most nested `innererror` entries `Display` prints.
+const SHOWN_INNER_ERRORS: usize = 4;
 
 /// The most characters of a service message `Display` prints (the whole message stays in
 /// [`Error::message`]): a server that sends a huge message cannot flood a log or a terminal.
@@ -541,6 +615,36 @@ mod tests {
     }
 
     #[test]
+    fn nested_inner_errors_are_displayed_bounded() {
+        let mut detail = ServiceErrorDetail {
+            code: "Denied".into(),
+            message: "Denied by the resource provider.".into(),
+            ..Default::default()
+        };
+        // Six levels deep, the first without a code: four are shown.
+        let mut innermost: Option<Box<ServiceErrorDetail>> = None;
+        for level in (1..=6).rev() {
+            innermost = Some(Box::new(ServiceErrorDetail {
+                code: if level == 1 {
+                    String::new()
+                } else {
+                    format!("L{level}")
+                },
+                message: format!("m{level}"),
+                inner_error: innermost,
+                ..Default::default()
+            }));
+        }
+        detail.inner_error = innermost;
+        let e = Error::service(StatusCode::UNAUTHORIZED, Some(detail), None);
+        assert_eq!(
+            e.to_string(),
+            "Denied (401): Denied by the resource provider. [inner error: m1] [inner error L2: m2] \
+             [inner error L3: m3] [inner error L4: m4]"
+        );
+    }
+
+    #[test]
     fn service_without_body() {
         let e = Error::service(StatusCode::BAD_GATEWAY, None, None);
         assert_eq!(
@@ -593,7 +697,8 @@ mod tests {
         assert_eq!(*credential.kind(), azure_core::error::ErrorKind::Credential);
         let other: azure_core::Error = Error::invalid_argument("user", "empty").into();
         assert_eq!(*other.kind(), azure_core::error::ErrorKind::Other);
-        let transport: azure_core::Error = Error::transport("cut", None, None).into();
+        let transport: azure_core::Error =
+            Error::transport(TransportFailure::Io, "cut", None, None).into();
         assert_eq!(*transport.kind(), azure_core::error::ErrorKind::Io);
     }
 

@@ -92,6 +92,14 @@ impl serde::Serialize for TokenScope {
     }
 }
 
+/// From the wire string, as [`TokenScope::from_wire`]: any string is a scope.
+impl<'de> serde::Deserialize<'de> for TokenScope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Self::from_wire(&text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +130,11 @@ mod tests {
             serde_json::to_string(&[TokenScope::Chat, TokenScope::UnknownValue("x.y".into())])
                 .unwrap(),
             r#"["chat","x.y"]"#
+        );
+        let back: Vec<TokenScope> = serde_json::from_str(r#"["chat.join","x.y"]"#).unwrap();
+        assert_eq!(
+            back,
+            [TokenScope::ChatJoin, TokenScope::UnknownValue("x.y".into())]
         );
     }
 }

@@ -722,3 +722,114 @@ async fn a_call_can_turn_retries_off() {
     c.create_user(None).await.unwrap_err();
     assert_eq!(seen.all().len(), 5);
 }
+
+#[tokio::test]
+async fn retry_after_survives_the_retries_giving_up() {
+    let server = MockServer::start_async().await;
+    // Every try is throttled; the service asks for 7 s, the client waits at most 50 ms.
+    let seen = flaky(&server, usize::MAX, 429, vec![("retry-after", "7")]).await;
+    let e = client(&server)
+        .get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap_err();
+    assert_eq!(seen.all().len(), 4, "1 try + 3 retries");
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)), "{e:?}");
+    assert!(e.is_retryable());
+    assert!(!e.is_timeout() && !e.is_connect());
+
+    let server = MockServer::start_async().await;
+    flaky(&server, usize::MAX, 503, vec![("retry-after-ms", "1500")]).await;
+    let e = client(&server).create_user(None).await.unwrap_err();
+    assert_eq!(e.retry_after(), Some(Duration::from_millis(1500)));
+    assert!(e.is_retryable());
+
+    // Without a header there is no hint; a 400 is not worth retrying.
+    let server = MockServer::start_async().await;
+    flaky(&server, usize::MAX, 400, vec![]).await;
+    let e = client(&server).create_user(None).await.unwrap_err();
+    assert_eq!(e.retry_after(), None);
+    assert!(!e.is_retryable());
+}
+
+#[tokio::test]
+async fn a_timeout_is_told_apart_from_a_refused_connection() {
+    // A try that times out.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(204).delay(Duration::from_millis(400));
+        })
+        .await;
+    let mut options = fast_options().with_per_try_timeout(Duration::from_millis(50));
+    options.retry = RetryOptions::none();
+    let c = CommunicationIdentityClient::from_connection_string(
+        &connection_string(&server),
+        Some(options),
+    )
+    .unwrap();
+    let e = c.delete_user(&user(), None).await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(!e.is_connect(), "{e:?}");
+    assert!(e.is_retryable());
+    // The whole call's deadline.
+    let options = acs_identity::DeleteUserOptions::default()
+        .with_call(acs_identity::CallOptions::default().with_timeout(Duration::from_millis(30)));
+    let e = client(&server)
+        .delete_user(&user(), Some(options))
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout() && !e.is_connect(), "{e:?}");
+
+    // A refused connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut options = fast_options();
+    options.retry = RetryOptions::none();
+    let c = CommunicationIdentityClient::from_connection_string(
+        &format!("endpoint=http://127.0.0.1:{port}/;accesskey={KEY}"),
+        Some(options),
+    )
+    .unwrap();
+    let e = c.create_user(None).await.unwrap_err();
+    assert!(e.is_connect(), "{e:?}");
+    assert!(!e.is_timeout(), "{e:?}");
+    assert!(e.is_retryable());
+    assert_eq!(e.retry_after(), None);
+    // Neither for a service error or an argument error.
+    let e = c
+        .delete_user(&CommunicationUserIdentifier::new(""), None)
+        .await
+        .unwrap_err();
+    assert!(!e.is_connect() && !e.is_timeout() && !e.is_retryable());
+}
+
+#[tokio::test]
+async fn a_401_displays_the_services_inner_error() {
+    // The emulator's (and the service's) shape of an authentication failure: `Denied`, with the
+    // precise reason in `innererror`.
+    let body = r#"{"error":{"code":"Denied","message":"Denied by the resource provider.","innererror":{"code":"SignatureMismatch","message":"the HMAC signature does not match"}}}"#;
+    let server = MockServer::start_async().await;
+    recording(
+        &server,
+        |when| when.any_request(),
+        move |_| respond(401, Some("application/json"), body),
+    )
+    .await;
+    let e = client(&server).create_user(None).await.unwrap_err();
+    assert_eq!(e.code(), Some("Denied"));
+    assert_eq!(
+        e.service_error()
+            .and_then(|d| d.inner_error.as_deref())
+            .map(|inner| inner.code.as_str()),
+        Some("SignatureMismatch")
+    );
+    assert_eq!(
+        e.to_string(),
+        "Denied (401): Denied by the resource provider. [inner error SignatureMismatch: the HMAC \
+         signature does not match]"
+    );
+    assert!(!e.is_retryable());
+}
