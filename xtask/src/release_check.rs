@@ -209,6 +209,10 @@ pub fn docs(root: &Path, crates: &[PublishedCrate]) -> Vec<String> {
 /// Packages and verifies every crate, then looks inside each `.crate` file for its README and
 /// license. `target_dir` is the workspace's target directory.
 pub fn packages(root: &Path, target_dir: &Path, crates: &[PublishedCrate]) -> Vec<String> {
+    if let Some(cargo_home) = cargo_home() {
+        forget_unpacked_copies(&cargo_home, crates);
+    }
+    forget_registry_builds(target_dir, crates);
     let mut command = cargo();
     command.current_dir(root).args(["package", "--locked"]);
     for krate in crates {
@@ -231,6 +235,77 @@ pub fn packages(root: &Path, target_dir: &Path, crates: &[PublishedCrate]) -> Ve
         problems.extend(package_contents(krate, &stem, &listing));
     }
     problems
+}
+
+/// `$CARGO_HOME`, or `~/.cargo`.
+fn cargo_home() -> Option<std::path::PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+}
+
+/// Removes the copies of the workspace's crates that an earlier `cargo package` unpacked from
+/// its temporary local registry into `<cargo_home>/registry/src/-<hash>/<name>-<version>/`.
+///
+/// Why: to verify a crate that depends on another workspace crate, `cargo package` puts the
+/// packed dependencies in a local registry under `target/package/tmp-registry` and unpacks them
+/// into a source directory named after that registry's path. When a directory is already there
+/// (an earlier run in the same checkout, or an earlier CI run in the same folder) cargo reuses
+/// it, even when the crate changed without a version bump, and then verifies against stale code
+/// (it failed with "could not find `preview` in `acs_identity_rest`" once the preview module was
+/// added). Only those local-registry directories (`-<hash>`) are touched, never crates.io's, and
+/// in them only this workspace's crates at their current versions.
+pub fn forget_unpacked_copies(cargo_home: &Path, crates: &[PublishedCrate]) {
+    let Ok(sources) = std::fs::read_dir(cargo_home.join("registry").join("src")) else {
+        return;
+    };
+    for source in sources.flatten() {
+        if !source.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for krate in crates {
+            let copy = source
+                .path()
+                .join(format!("{}-{}", krate.name, krate.version));
+            if copy.is_dir() {
+                // A copy that cannot be removed is verified against as before: no worse.
+                let _ = std::fs::remove_dir_all(&copy);
+            }
+        }
+    }
+}
+
+/// Removes the fingerprints of the builds an earlier `cargo package` made of the workspace's
+/// crates as registry dependencies (from the unpacked copies of [`forget_unpacked_copies`]), so
+/// that they are built again from the new copies.
+///
+/// Why: cargo decides such a build is fresh from the modification times of the files its dep-info
+/// lists, and the files unpacked from a `.crate` keep the times cargo wrote into it, which need
+/// not be newer than the last build; a file the crate gained (`src/preview.rs`) is not listed at
+/// all. Such a build is told apart from the workspace's own builds of the crate by its dep-info
+/// (`deps/<lib>-<hash>.d`), which names a source under `registry/src/-<hash>/`.
+pub fn forget_registry_builds(target_dir: &Path, crates: &[PublishedCrate]) {
+    let debug = target_dir.join("debug");
+    let Ok(fingerprints) = std::fs::read_dir(debug.join(".fingerprint")) else {
+        return;
+    };
+    for fingerprint in fingerprints.flatten() {
+        let name = fingerprint.file_name().to_string_lossy().into_owned();
+        let Some((package, hash)) = name.rsplit_once('-') else {
+            continue;
+        };
+        if !crates.iter().any(|krate| krate.name == package) {
+            continue;
+        }
+        let dep_info = debug
+            .join("deps")
+            .join(format!("{}-{hash}.d", package.replace('-', "_")));
+        let from_a_registry =
+            std::fs::read_to_string(&dep_info).is_ok_and(|text| text.contains("/registry/src/-"));
+        if from_a_registry {
+            let _ = std::fs::remove_dir_all(fingerprint.path());
+        }
+    }
 }
 
 /// Problems with a `.crate` file's contents (`listing`: one path per line, under `stem/`).
@@ -378,5 +453,63 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("has no README.md"));
         assert!(problems[1].contains("has no LICENSE"));
+    }
+
+    #[test]
+    fn stale_unpacked_copies_of_workspace_crates_are_forgotten_and_nothing_else() {
+        let home = tempfile::tempdir().unwrap();
+        let src = home.path().join("registry").join("src");
+        let k = krate("k");
+        let ours = format!("k-{}", k.version);
+        for dir in [
+            src.join("-0123abcd").join(&ours),
+            src.join("-0123abcd").join("other-1.0.0"),
+            src.join("index.crates.io-1949cf8c6b5b557f").join(&ours),
+        ] {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(".cargo-ok"), "{\"v\":1}").unwrap();
+        }
+        forget_unpacked_copies(home.path(), &[k]);
+        assert!(!src.join("-0123abcd").join(&ours).exists());
+        assert!(src.join("-0123abcd").join("other-1.0.0").exists());
+        assert!(
+            src.join("index.crates.io-1949cf8c6b5b557f")
+                .join(&ours)
+                .exists(),
+            "crates.io's sources are never touched"
+        );
+        // No registry at all: nothing to do, no error.
+        forget_unpacked_copies(&home.path().join("none"), &[]);
+    }
+
+    #[test]
+    fn only_registry_builds_of_workspace_crates_lose_their_fingerprints() {
+        let target = tempfile::tempdir().unwrap();
+        let debug = target.path().join("debug");
+        let build = |package: &str, hash: &str, source: &str| {
+            let fingerprint = debug.join(".fingerprint").join(format!("{package}-{hash}"));
+            std::fs::create_dir_all(&fingerprint).unwrap();
+            std::fs::create_dir_all(debug.join("deps")).unwrap();
+            std::fs::write(
+                debug
+                    .join("deps")
+                    .join(format!("{}-{hash}.d", package.replace('-', "_"))),
+                format!("x.rmeta: {source}/src/lib.rs\n"),
+            )
+            .unwrap();
+            fingerprint
+        };
+        let registry = build(
+            "k-rest",
+            "aa",
+            "/root/.cargo/registry/src/-14cd/k-rest-0.2.0",
+        );
+        let workspace = build("k-rest", "bb", "/w/crates/k-rest");
+        let other = build("tokio", "cc", "/root/.cargo/registry/src/-14cd/tokio-1.0.0");
+        forget_registry_builds(target.path(), &[krate("k-rest")]);
+        assert!(!registry.exists());
+        assert!(workspace.exists());
+        assert!(other.exists(), "not a workspace crate");
+        forget_registry_builds(&target.path().join("none"), &[]);
     }
 }
