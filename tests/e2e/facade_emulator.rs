@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -13,17 +15,12 @@ use acs_identity::{
     CommunicationUserIdentifier, CreateUserAndTokenOptions, ErrorKind, GetTokenOptions,
     RetryOptions, TokenScope,
 };
-use acs_identity_emulator::{Emulator, EmulatorHandle, entra};
+use acs_identity_emulator::{EmulatorHandle, entra};
 use azure_core::credentials::{AccessToken as AzToken, TokenRequestOptions};
 use time::OffsetDateTime;
 
 async fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
+    support::in_process_emulator().await
 }
 
 fn options() -> CommunicationIdentityClientOptions {

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -15,7 +17,7 @@ use acs_identity::{
     EntraTokenExchange, EntraTokenExchangeOptions, ErrorKind, PREVIEW_API_VERSION, RetryOptions,
     TEAMS_EXTENSION_SCOPE, TeamsExtensionPrincipalType, TokenScope,
 };
-use acs_identity_emulator::{Emulator, EmulatorHandle, entra};
+use acs_identity_emulator::{EmulatorHandle, entra};
 use azure_core::credentials::{AccessToken as AzToken, TokenRequestOptions};
 
 const TENANT: &str = "5a7e4f7c-0d3e-4d7b-9f5e-2b1c3a4d5e6f";
@@ -23,12 +25,7 @@ const USER: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
 const APP: &str = "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b";
 
 async fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .in_memory()
-        .start()
-        .await
-        .unwrap()
+    support::in_process_emulator().await
 }
 
 fn client_on(emulator: &EmulatorHandle, api_version: &str) -> CommunicationIdentityClient {

@@ -1,5 +1,6 @@
-//! Shared by the durability test and the load driver: spawning the `acs-identity-emulator` binary
-//! and talking to it with HMAC-signed requests (`acs_auth::sign_request`), loopback only.
+//! Shared by the end-to-end suites and the load driver: spawning the `acs-identity-emulator`
+//! binary and talking to it with HMAC-signed requests (`acs_auth::sign_request`), loopback only,
+//! and starting the emulator in process.
 
 #![allow(dead_code)]
 
@@ -21,6 +22,17 @@ pub const PREVIEW_API_VERSION: &str = "2025-03-02-preview";
 /// The first stable version with the Teams Phone extension (TPE) operations.
 pub const TPE_API_VERSION: &str = "2025-06-30";
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The emulator in this process, in memory, on a free loopback port.
+#[allow(clippy::expect_used)] // a test that cannot start it has nothing to test
+pub async fn in_process_emulator() -> acs_identity_emulator::EmulatorHandle {
+    acs_identity_emulator::Emulator::builder()
+        .listen(([127, 0, 0, 1], 0).into())
+        .in_memory()
+        .start()
+        .await
+        .expect("the in-process emulator starts")
+}
 
 /// The workspace root (the parent of this crate's manifest directory).
 pub fn workspace_root() -> PathBuf {
