@@ -268,3 +268,56 @@ async fn entra_token_exchange_for_an_entra_user_against_the_emulator() {
     let token = exchange.exchange().await.unwrap();
     assert!(emulator.validate_token(token.token.secret()).valid);
 }
+
+/// The resource's Entra ID credential (an identity with a role on the resource), for the
+/// management calls: the emulator accepts its unsigned bearer token.
+#[derive(Debug)]
+struct ResourceCredential;
+
+#[async_trait::async_trait]
+impl TokenCredential for ResourceCredential {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AzToken> {
+        let expires = SystemTime::now() + Duration::from_secs(3600);
+        Ok(AzToken::new(
+            entra::test_bearer_token(expires),
+            time::OffsetDateTime::from(expires),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn teams_extension_assignments_with_an_entra_id_credential_of_the_resource() {
+    let emulator = emulator().await;
+    let client = CommunicationIdentityClient::with_token_credential(
+        emulator.endpoint().as_str(),
+        Arc::new(ResourceCredential),
+        Some(CommunicationIdentityClientOptions::default().with_retry(RetryOptions::none())),
+    )
+    .unwrap();
+    let created = client
+        .create_or_replace_teams_extension_assignment(
+            TENANT,
+            USER,
+            TeamsExtensionPrincipalType::ResourceAccount,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(created.is_created());
+    let read = client
+        .get_teams_extension_assignment(TENANT, USER, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        read.principal_type,
+        TeamsExtensionPrincipalType::ResourceAccount
+    );
+    client
+        .delete_teams_extension_assignment(TENANT, USER, None)
+        .await
+        .unwrap();
+}
