@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use acs_identity::credentials::{Secret, TokenCredential};
 use acs_identity::{
-    CommunicationIdentityClient, CommunicationIdentityClientOptions, DEFAULT_ENTRA_USER_SCOPE,
-    EntraTokenExchange, EntraTokenExchangeOptions, ErrorKind, ExchangeKind, TEAMS_EXTENSION_SCOPE,
+    CommunicationIdentityClientOptions, DEFAULT_ENTRA_USER_SCOPE, EntraTokenExchange,
+    EntraTokenExchangeOptions, ErrorKind, ExchangeKind, TEAMS_EXTENSION_SCOPE,
 };
 use async_trait::async_trait;
 use azure_core::credentials::{AccessToken as AzToken, TokenRequestOptions};
@@ -304,11 +304,10 @@ async fn get_token_for_entra_user_needs_the_preview_and_sends_nothing_otherwise(
     assert!(seen.all().is_empty());
 
     let (server, seen) = exchange_server("/access/entra/:exchangeAccessToken", 60).await;
-    let preview = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(CommunicationIdentityClientOptions::default().with_api_version("2025-03-02-preview")),
-    )
-    .unwrap();
+    let preview = client_with(
+        &server,
+        CommunicationIdentityClientOptions::default().with_api_version("2025-03-02-preview"),
+    );
     let exchanged = preview
         .get_token_for_entra_user("entra", None)
         .await

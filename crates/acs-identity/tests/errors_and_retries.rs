@@ -218,11 +218,7 @@ async fn undecodable_bodies_are_decode_errors() {
             .await;
         let mut options = fast_options();
         options.retry = RetryOptions::none();
-        let c = CommunicationIdentityClient::from_connection_string(
-            &connection_string(&server),
-            Some(options),
-        )
-        .unwrap();
+        let c = client_with(&server, options);
         let e = c
             .get_token(&user(), &[TokenScope::Chat], None)
             .await
@@ -334,11 +330,7 @@ async fn honours_retry_after_seconds_on_429() {
     // Backoff alone would wait ~5 ms: the wait must come from the header.
     let mut options = fast_options();
     options.retry = options.retry.with_max_delay(Duration::from_secs(60));
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     let started = Instant::now();
     c.get_token(&user(), &[TokenScope::Chat], None)
         .await
@@ -362,11 +354,7 @@ async fn honours_retry_after_http_date() {
     let mut options =
         fast_options().with_clock(Arc::new(acs_identity::credentials::FixedClock(now)));
     options.retry = options.retry.with_max_delay(Duration::from_secs(60));
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     let started = Instant::now();
     c.get_token(&user(), &[TokenScope::Chat], None)
         .await
@@ -389,11 +377,7 @@ async fn honours_retry_after_ms_headers() {
         let seen = flaky(&server, 1, 503, vec![(header, "300")]).await;
         let mut options = fast_options();
         options.retry = options.retry.with_max_delay(Duration::from_secs(5));
-        let c = CommunicationIdentityClient::from_connection_string(
-            &connection_string(&server),
-            Some(options),
-        )
-        .unwrap();
+        let c = client_with(&server, options);
         let started = Instant::now();
         c.get_token(&user(), &[TokenScope::Chat], None)
             .await
@@ -423,11 +407,7 @@ async fn each_retry_is_signed_afresh_with_a_new_date() {
     let server = MockServer::start_async().await;
     let seen = flaky(&server, 2, 500, vec![]).await;
     let options = fast_options().with_clock(Arc::new(SteppingClock(AtomicU64::new(0))));
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     c.get_token(&user(), &[TokenScope::Chat], None)
         .await
         .unwrap();
@@ -477,11 +457,7 @@ async fn retries_can_be_disabled() {
     let seen = flaky(&server, 100, 503, vec![]).await;
     let mut options = fast_options();
     options.retry = RetryOptions::none();
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     let e = c
         .get_token(&user(), &[TokenScope::Chat], None)
         .await
@@ -540,11 +516,7 @@ async fn per_try_timeout_is_a_retried_transport_error() {
         .await;
     let mut options = fast_options().with_per_try_timeout(Duration::from_millis(50));
     options.retry = options.retry.with_max_retries(1);
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     let e = c.delete_user(&user(), None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport);
     assert!(e.to_string().contains("timed out"), "{e}");
@@ -676,11 +648,7 @@ async fn a_calls_deadline_covers_every_try_and_wait() {
     // The client's own deadline.
     let mut options = fast_options().with_timeout(Duration::from_millis(250));
     options.retry = options.retry.with_max_retries(10);
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     let started = Instant::now();
     let e = c.delete_user(&user(), None).await.unwrap_err();
     assert!(
@@ -764,11 +732,7 @@ async fn a_timeout_is_told_apart_from_a_refused_connection() {
         .await;
     let mut options = fast_options().with_per_try_timeout(Duration::from_millis(50));
     options.retry = RetryOptions::none();
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     let e = c.delete_user(&user(), None).await.unwrap_err();
     assert!(e.is_timeout(), "{e:?}");
     assert!(!e.is_connect(), "{e:?}");

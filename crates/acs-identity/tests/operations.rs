@@ -373,11 +373,7 @@ async fn options_api_version_application_id_and_http_client() {
         .with_api_version("2026-09-23")
         .with_application_id("contoso-app")
         .with_http_client(reqwest::Client::builder().build().unwrap());
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     assert_eq!(c.api_version(), "2026-09-23");
     assert_eq!(c.endpoint().as_str(), format!("{}/", server.base_url()));
     c.create_user(None).await.unwrap();

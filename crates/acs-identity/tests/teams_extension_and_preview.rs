@@ -22,8 +22,7 @@ const ASSIGNMENT_PATH: &str = "/access/teamsExtension/tenants/00000000-aaaa-bbbb
 
 fn client_on(server: &MockServer, api_version: &str) -> CommunicationIdentityClient {
     let options = fast_options().with_api_version(api_version);
-    CommunicationIdentityClient::from_connection_string(&connection_string(server), Some(options))
-        .unwrap()
+    client_with(server, options)
 }
 
 fn assignment_body(principal_type: &str) -> String {

@@ -235,11 +235,7 @@ async fn a_timeout_is_logged_as_a_timeout() {
         .await;
     let mut options = fast_options().with_per_try_timeout(Duration::from_millis(50));
     options.retry = options.retry.with_max_retries(1);
-    let c = CommunicationIdentityClient::from_connection_string(
-        &connection_string(&server),
-        Some(options),
-    )
-    .unwrap();
+    let c = client_with(&server, options);
     let (result, capture) = captured(c.get_token(&user(), &[TokenScope::Chat], None)).await;
     assert!(result.unwrap_err().is_timeout());
 

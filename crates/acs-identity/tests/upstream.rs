@@ -134,11 +134,7 @@ async fn recorded_sessions_replay() {
             let mut options =
                 CommunicationIdentityClientOptions::default().with_api_version(api_version.clone());
             options.retry = RetryOptions::none();
-            let c = CommunicationIdentityClient::from_connection_string(
-                &connection_string(&server),
-                Some(options),
-            )
-            .unwrap();
+            let c = client_with(&server, options);
             let user = CommunicationUserIdentifier::new("sanitized");
             let custom_id = body["customId"].as_str().map(str::to_owned);
             if custom_id.is_some() || method == "GET" {
@@ -437,11 +433,7 @@ async fn spec_examples_of_the_newer_operations_replay() {
             let mut options =
                 CommunicationIdentityClientOptions::default().with_api_version(api_version.clone());
             options.retry = RetryOptions::none();
-            let client = CommunicationIdentityClient::from_connection_string(
-                &connection_string(&server),
-                Some(options),
-            )
-            .unwrap();
+            let client = client_with(&server, options);
             let expected = &response["body"];
             let (tenant, object) = (text("tenantId"), text("objectId"));
             if file.ends_with("UpsertAssignment.json") {

@@ -49,11 +49,16 @@ pub fn fast_options() -> CommunicationIdentityClientOptions {
 }
 
 pub fn client(server: &MockServer) -> CommunicationIdentityClient {
-    CommunicationIdentityClient::from_connection_string(
-        &connection_string(server),
-        Some(fast_options()),
-    )
-    .unwrap()
+    client_with(server, fast_options())
+}
+
+/// A client of `server` (HMAC-signed with [`KEY`]) with these options.
+pub fn client_with(
+    server: &MockServer,
+    options: CommunicationIdentityClientOptions,
+) -> CommunicationIdentityClient {
+    CommunicationIdentityClient::from_connection_string(&connection_string(server), Some(options))
+        .unwrap()
 }
 
 fn header<'a>(req: &'a HttpMockRequest, name: &str) -> Option<&'a str> {
