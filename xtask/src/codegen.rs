@@ -795,19 +795,19 @@ pub fn check(root: &Path) -> Result<CheckOutcome> {
 }
 
 /// Generates from every checked-in document (`DOCUMENTS`) and writes the files that changed.
-/// Returns whether any file changed.
-pub fn write(root: &Path) -> Result<bool> {
-    let mut changed = false;
+/// Returns the paths written (relative to the root), empty when nothing changed.
+pub fn write(root: &Path) -> Result<Vec<&'static str>> {
+    let mut written = Vec::new();
     for document in DOCUMENTS {
         let generated = generate_document(root, document)?;
         let path = root.join(document.generated_path);
         let unchanged = std::fs::read_to_string(&path).is_ok_and(|current| current == generated);
         if !unchanged {
             crate::write(&path, &generated)?;
-            changed = true;
+            written.push(document.generated_path);
         }
     }
-    Ok(changed)
+    Ok(written)
 }
 
 /// Generates the code of one checked-in document, which must describe an api-version of its

@@ -66,12 +66,15 @@ fn run(args: &[String]) -> Result<ExitCode> {
                     }
                 }
             } else {
-                let changed = codegen::write(&root)?;
-                println!(
-                    "{} {}",
-                    xtask::DOCUMENTS.map(|d| d.generated_path).join(" and "),
-                    if changed { "written" } else { "unchanged" }
-                );
+                let written = codegen::write(&root)?;
+                for document in xtask::DOCUMENTS {
+                    let state = if written.contains(&document.generated_path) {
+                        "written"
+                    } else {
+                        "unchanged"
+                    };
+                    println!("{} {state}", document.generated_path);
+                }
                 Ok(ExitCode::SUCCESS)
             }
         }
