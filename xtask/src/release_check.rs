@@ -19,7 +19,7 @@
 use std::path::Path;
 
 use crate::workspace::{PublishedCrate, cargo, run};
-use crate::{GENERATED_PATH, Result};
+use crate::Result;
 
 /// `msrv` from `clippy.toml`'s text, if it sets one.
 pub fn clippy_msrv(clippy_toml: &str) -> Option<String> {
@@ -163,23 +163,24 @@ pub fn changelogs(crates: &[PublishedCrate]) -> Vec<String> {
     problems
 }
 
-/// Problems with the marking of the generated code under `root`.
+/// Problems with the marking of the generated code under `root`: every file generated from a
+/// checked-in document (`DOCUMENTS`).
 pub fn generated_code(root: &Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let attribute =
-        run(git(root).args(["check-attr", "linguist-generated", "--", GENERATED_PATH]))?;
-    if !attribute.trim_end().ends_with(": set") && !attribute.trim_end().ends_with(": true") {
-        problems.push(format!(
-            ".gitattributes does not mark {GENERATED_PATH} as generated (add \
-             `{GENERATED_PATH} linguist-generated=true`); git says: {}",
-            attribute.trim_end()
-        ));
-    }
-    let text = crate::read_to_string(&root.join(GENERATED_PATH))?;
-    if !text.lines().next().unwrap_or("").contains("@generated") {
-        problems.push(format!(
-            "{GENERATED_PATH} does not say `@generated` in its first line"
-        ));
+    for document in crate::DOCUMENTS {
+        let path = document.generated_path;
+        let attribute = run(git(root).args(["check-attr", "linguist-generated", "--", path]))?;
+        if !attribute.trim_end().ends_with(": set") && !attribute.trim_end().ends_with(": true") {
+            problems.push(format!(
+                ".gitattributes does not mark {path} as generated (add \
+                 `{path} linguist-generated=true`); git says: {}",
+                attribute.trim_end()
+            ));
+        }
+        let text = crate::read_to_string(&root.join(path))?;
+        if !text.lines().next().unwrap_or("").contains("@generated") {
+            problems.push(format!("{path} does not say `@generated` in its first line"));
+        }
     }
     Ok(problems)
 }
