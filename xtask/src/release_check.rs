@@ -18,8 +18,8 @@
 
 use std::path::Path;
 
-use crate::workspace::{PublishedCrate, cargo, run};
 use crate::Result;
+use crate::workspace::{PublishedCrate, cargo, run};
 
 /// `msrv` from `clippy.toml`'s text, if it sets one.
 pub fn clippy_msrv(clippy_toml: &str) -> Option<String> {
@@ -179,7 +179,9 @@ pub fn generated_code(root: &Path) -> Result<Vec<String>> {
         }
         let text = crate::read_to_string(&root.join(path))?;
         if !text.lines().next().unwrap_or("").contains("@generated") {
-            problems.push(format!("{path} does not say `@generated` in its first line"));
+            problems.push(format!(
+                "{path} does not say `@generated` in its first line"
+            ));
         }
     }
     Ok(problems)

@@ -443,9 +443,7 @@ fn matches_the_published_document(dir: &Path, document: &Document) {
         .filter(|r| r.used_by_facade.contains(&document.channel))
     {
         assert!(
-            operations
-                .keys()
-                .any(|key| key.contains(row.path) && key.to_lowercase().contains(row.method)),
+            operations.contains_key(&format!("{} {}", row.method, row.path)),
             "{row:?} not in {:?}",
             operations.keys()
         );
