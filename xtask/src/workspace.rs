@@ -98,7 +98,8 @@ pub fn run(command: &mut Command) -> Result<String> {
         .map_err(|e| Error::new(format!("{command:?} printed non-UTF-8 output: {e}")))
 }
 
-fn metadata(root: &Path) -> Result<String> {
+/// `cargo metadata --format-version 1 --no-deps --locked` of the workspace at `root`, as printed.
+pub fn metadata(root: &Path) -> Result<String> {
     run(cargo().current_dir(root).args([
         "metadata",
         "--format-version",
@@ -117,14 +118,7 @@ pub fn target_directory(root: &Path) -> Result<PathBuf> {
 
 /// Every published crate of the workspace at `root`, in `cargo metadata`'s (member) order.
 pub fn published_crates(root: &Path) -> Result<Vec<PublishedCrate>> {
-    let text = run(cargo().current_dir(root).args([
-        "metadata",
-        "--format-version",
-        "1",
-        "--no-deps",
-        "--locked",
-    ]))?;
-    parse_published_crates(&text)
+    parse_published_crates(&metadata(root)?)
 }
 
 /// The published crates listed in `cargo metadata --format-version 1` output.

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use serde_json::Value;
 use xtask::workspace_root;
@@ -36,24 +35,8 @@ const RULES: &[(&str, Option<&[&str]>)] = &[
 
 /// Workspace package name → (manifest directory relative to the root, project dependencies).
 fn workspace() -> BTreeMap<String, (String, Vec<String>)> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(workspace_root())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let text = xtask::workspace::metadata(&workspace_root()).unwrap();
+    let metadata: Value = serde_json::from_str(&text).unwrap();
     let root = workspace_root();
     let packages = metadata["packages"].as_array().unwrap();
     let names: Vec<&str> = packages
