@@ -28,11 +28,7 @@ fn options() -> CommunicationIdentityClientOptions {
 }
 
 fn client(emulator: &EmulatorHandle) -> CommunicationIdentityClient {
-    CommunicationIdentityClient::from_connection_string(
-        &emulator.connection_string(),
-        Some(options()),
-    )
-    .unwrap()
+    support::client_with(emulator, options())
 }
 
 #[tokio::test]
@@ -289,11 +285,7 @@ async fn a_client_from_a_parsed_connection_string_rotates_its_key() {
 async fn api_versions() {
     let emulator = emulator().await;
     for version in ["2023-10-01", "2025-06-30", "2026-09-23"] {
-        let c = CommunicationIdentityClient::from_connection_string(
-            &emulator.connection_string(),
-            Some(options().with_api_version(version)),
-        )
-        .unwrap();
+        let c = support::client_with(&emulator, options().with_api_version(version));
         let created = c
             .create_user_and_token(&[TokenScope::Chat], None)
             .await
@@ -305,11 +297,7 @@ async fn api_versions() {
             "{version}"
         );
     }
-    let c = CommunicationIdentityClient::from_connection_string(
-        &emulator.connection_string(),
-        Some(options().with_api_version("1999-01-01")),
-    )
-    .unwrap();
+    let c = support::client_with(&emulator, options().with_api_version("1999-01-01"));
     let e = c.create_user(None).await.unwrap_err();
     assert_eq!(e.code(), Some("UnsupportedApiVersion"), "{e}");
     assert_eq!(e.target(), Some("api-version"));

@@ -5,39 +5,38 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use acs_identity::{
     CommunicationIdentityClient, CommunicationIdentityClientOptions, ErrorKind, RetryOptions,
     TokenScope,
 };
-use acs_identity_emulator::{
-    Emulator, EmulatorBuilder, EmulatorHandle, FaultRule, Operation, Throttling,
-};
+use acs_identity_emulator::{EmulatorBuilder, EmulatorHandle, FaultRule, Operation, Throttling};
 
 fn builder() -> EmulatorBuilder {
-    Emulator::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .in_memory()
+    support::in_process_builder()
 }
 
 async fn emulator() -> EmulatorHandle {
-    builder().start().await.unwrap()
+    support::in_process_emulator().await
 }
 
 /// The facade's default policy (3 retries, Retry-After honoured), with a short first backoff so
 /// the suite stays quick.
-fn client_with(emulator: &EmulatorHandle, retry: RetryOptions) -> CommunicationIdentityClient {
-    let options = CommunicationIdentityClientOptions::default().with_retry(retry);
-    CommunicationIdentityClient::from_connection_string(
-        &emulator.connection_string(),
-        Some(options),
+fn client_with_retry(
+    emulator: &EmulatorHandle,
+    retry: RetryOptions,
+) -> CommunicationIdentityClient {
+    support::client_with(
+        emulator,
+        CommunicationIdentityClientOptions::default().with_retry(retry),
     )
-    .unwrap()
 }
 
 fn client(emulator: &EmulatorHandle) -> CommunicationIdentityClient {
-    client_with(
+    client_with_retry(
         emulator,
         RetryOptions::default().with_initial_delay(Duration::from_millis(50)),
     )
@@ -114,11 +113,7 @@ async fn a_dropped_connection_and_a_slow_answer_are_retried() {
     let options = CommunicationIdentityClientOptions::default()
         .with_retry(RetryOptions::default().with_initial_delay(Duration::from_millis(50)))
         .with_per_try_timeout(Duration::from_millis(500));
-    let c = CommunicationIdentityClient::from_connection_string(
-        &emulator.connection_string(),
-        Some(options),
-    )
-    .unwrap();
+    let c = support::client_with(&emulator, options);
     let user = c.create_user(None).await.unwrap();
     // The slow first answer times out on the client; the retry is answered at once.
     c.revoke_tokens(&user, None).await.unwrap();
@@ -129,7 +124,7 @@ async fn a_dropped_connection_and_a_slow_answer_are_retried() {
 #[tokio::test]
 async fn a_fault_that_never_clears_surfaces_the_service_error() {
     let emulator = emulator().await;
-    let c = client_with(
+    let c = client_with_retry(
         &emulator,
         RetryOptions::default()
             .with_max_retries(2)
@@ -198,7 +193,7 @@ async fn throttling_at_scaled_limits_is_retried_after_retry_after() {
 async fn the_error_helpers_on_the_emulators_faults() {
     let emulator = emulator().await;
     // Retries off: the 429's Retry-After reaches the app, which decides how long to wait.
-    let c = client_with(&emulator, RetryOptions::none());
+    let c = client_with_retry(&emulator, RetryOptions::none());
     emulator
         .add_fault(
             FaultRule::respond(429)
@@ -235,11 +230,7 @@ async fn the_error_helpers_on_the_emulators_faults() {
     let options = CommunicationIdentityClientOptions::default()
         .with_retry(RetryOptions::none())
         .with_per_try_timeout(Duration::from_millis(200));
-    let slow = CommunicationIdentityClient::from_connection_string(
-        &emulator.connection_string(),
-        Some(options),
-    )
-    .unwrap();
+    let slow = support::client_with(&emulator, options);
     let e = slow.create_user(None).await.unwrap_err();
     assert!(e.is_timeout() && !e.is_connect(), "{e:?}");
 

@@ -29,15 +29,12 @@ async fn emulator() -> EmulatorHandle {
 }
 
 fn client_on(emulator: &EmulatorHandle, api_version: &str) -> CommunicationIdentityClient {
-    CommunicationIdentityClient::from_connection_string(
-        &emulator.connection_string(),
-        Some(
-            CommunicationIdentityClientOptions::default()
-                .with_retry(RetryOptions::none())
-                .with_api_version(api_version),
-        ),
+    support::client_with(
+        emulator,
+        CommunicationIdentityClientOptions::default()
+            .with_retry(RetryOptions::none())
+            .with_api_version(api_version),
     )
-    .unwrap()
 }
 
 fn in_an_hour() -> SystemTime {

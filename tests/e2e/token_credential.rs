@@ -6,38 +6,31 @@
 // Test code: a failed unwrap or panic is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use acs_common::{CommunicationTokenCredential, CommunicationTokenRefreshOptions, ShiftedClock};
-use acs_identity::{
-    CommunicationIdentityClient, CommunicationIdentityClientOptions, GetTokenOptions, RetryOptions,
-    TokenScope,
-};
-use acs_identity_emulator::Emulator;
+use acs_identity::{CommunicationIdentityClientOptions, GetTokenOptions, RetryOptions, TokenScope};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
 #[tokio::test]
 async fn a_refreshing_credential_keeps_a_chat_token_valid_across_expiries() {
     let clock = Arc::new(ShiftedClock::default());
-    let emulator = Emulator::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .in_memory()
+    let emulator = support::in_process_builder()
         .clock(clock.clone())
         .start()
         .await
         .unwrap();
-    let client = CommunicationIdentityClient::from_connection_string(
-        &emulator.connection_string(),
-        Some(
-            CommunicationIdentityClientOptions::default()
-                .with_retry(RetryOptions::none())
-                .with_clock(clock.clone()),
-        ),
-    )
-    .unwrap();
+    let client = support::client_with(
+        &emulator,
+        CommunicationIdentityClientOptions::default()
+            .with_retry(RetryOptions::none())
+            .with_clock(clock.clone()),
+    );
     let user = client.create_user(None).await.unwrap();
 
     // What an app's backend does for its signed-in user: a one-hour chat token.

@@ -17,21 +17,38 @@ use serde_json::Value;
 
 /// The API version every released SDK sends.
 pub const API_VERSION: &str = "2023-10-01";
-/// The preview with custom ids and `GET /identities/{id}`.
-pub const PREVIEW_API_VERSION: &str = "2025-03-02-preview";
-/// The first stable version with the Teams Phone extension (TPE) operations.
-pub const TPE_API_VERSION: &str = "2025-06-30";
+/// The preview with custom ids and `GET /identities/{id}`, and the first stable version with the
+/// Teams Phone extension (TPE) operations, as the client names them.
+pub use acs_identity::{PREVIEW_API_VERSION, TEAMS_EXTENSION_API_VERSION as TPE_API_VERSION};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The emulator in this process, in memory, on a free loopback port.
-#[allow(clippy::expect_used)] // a test that cannot start it has nothing to test
-pub async fn in_process_emulator() -> acs_identity_emulator::EmulatorHandle {
+/// An emulator for this process, in memory, on a free loopback port; tests add what they need.
+pub fn in_process_builder() -> acs_identity_emulator::EmulatorBuilder {
     acs_identity_emulator::Emulator::builder()
         .listen(([127, 0, 0, 1], 0).into())
         .in_memory()
+}
+
+/// [`in_process_builder`], started.
+#[allow(clippy::expect_used)] // a test that cannot start it has nothing to test
+pub async fn in_process_emulator() -> acs_identity_emulator::EmulatorHandle {
+    in_process_builder()
         .start()
         .await
         .expect("the in-process emulator starts")
+}
+
+/// A client of `emulator` (its connection string) with these options.
+#[allow(clippy::expect_used)] // the emulator's connection string is well formed
+pub fn client_with(
+    emulator: &acs_identity_emulator::EmulatorHandle,
+    options: acs_identity::CommunicationIdentityClientOptions,
+) -> acs_identity::CommunicationIdentityClient {
+    acs_identity::CommunicationIdentityClient::from_connection_string(
+        &emulator.connection_string(),
+        Some(options),
+    )
+    .expect("a client of the emulator")
 }
 
 /// The workspace root (the parent of this crate's manifest directory).
