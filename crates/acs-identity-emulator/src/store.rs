@@ -139,8 +139,16 @@ struct State {
 }
 
 impl State {
+    /// Keeps `profile` of `id`; its custom id maps to `id` only while `id` is live. A deleted
+    /// identity keeps its profile (GET answers 404 for it anyway), and the custom id may have
+    /// passed to a newer identity: neither loading profiles in key order at start nor a late
+    /// token time of the deleted one may take it back. (Identities load before profiles, and a
+    /// create applies its identity before its profile.)
     fn set_profile(&mut self, id: String, profile: Profile) {
-        if let Some(custom_id) = &profile.custom_id {
+        let live = self.identities.get(&id).is_some_and(|r| !r.deleted);
+        if let Some(custom_id) = &profile.custom_id
+            && live
+        {
             self.custom_ids.insert(custom_id.clone(), id.clone());
         }
         self.profiles.insert(id, profile);
@@ -1266,6 +1274,43 @@ mod tests {
         }
         assert_eq!(store.problem(), None);
         store.close();
+    }
+
+    #[tokio::test]
+    async fn a_custom_id_passed_to_a_new_identity_stays_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let with = |custom_id: &str| Profile {
+            custom_id: Some(custom_id.into()),
+            last_token_issued_s: None,
+        };
+        // Many pairs, so that whichever order the profiles load in, some deleted identity
+        // sorts after its successor.
+        for n in 0..16 {
+            let (old, new, custom_id) = (format!("old{n}"), format!("a-new{n}"), format!("c{n}"));
+            store
+                .create_with_profile(old.clone(), 1, with(&custom_id))
+                .await
+                .unwrap();
+            store.delete(old.clone(), store.next_stamp()).await.unwrap();
+            store
+                .create_with_profile(new.clone(), 2, with(&custom_id))
+                .await
+                .unwrap();
+            // A token time of the deleted identity, arriving late.
+            store.token_issued(&old, 10);
+            assert_eq!(store.identity_for_custom_id(&custom_id), Some(new.clone()));
+        }
+        store.close();
+        drop(store);
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        for n in 0..16 {
+            assert_eq!(
+                store.identity_for_custom_id(&format!("c{n}")),
+                Some(format!("a-new{n}")),
+                "after the restart"
+            );
+        }
     }
 
     #[tokio::test]
