@@ -242,8 +242,11 @@ enum WriteOp {
         id: String,
         stamp: u64,
     },
-    /// Forget every identity and assignment (emulator-only state reset).
-    Reset,
+    /// Forget every identity and assignment (emulator-only state reset); tokens with a stamp
+    /// below `stamp` are then invalid (kept in `meta` as `reset_stamp`).
+    Reset {
+        stamp: u64,
+    },
 }
 
 struct Job {
@@ -268,6 +271,9 @@ pub(crate) struct Store {
     sequence: AtomicU64,
     /// Tokens with a stamp below this are invalid (access key rotated).
     tokens_valid_from: u64,
+    /// Tokens with a stamp below this were issued before the last reset: their identities are
+    /// forgotten, even one whose id is derived (an exchange's) and made again after the reset.
+    reset_stamp: AtomicU64,
     /// Why writes fail at the moment, set and cleared by the writer thread.
     problem: Arc<RwLock<Option<String>>>,
 }
@@ -445,10 +451,12 @@ impl Store {
         let txn = db.begin_write().map_err(storage_error)?;
         let boot;
         let mut tokens_valid_from;
+        let reset_stamp;
         {
             let mut meta = txn.open_table(META).map_err(storage_error)?;
             boot = get_u64(&meta, "boot")?.unwrap_or(0) + 1;
             tokens_valid_from = get_u64(&meta, "tokens_valid_from")?.unwrap_or(0);
+            reset_stamp = get_u64(&meta, "reset_stamp")?.unwrap_or(0);
             // Read in this transaction, not with a second pass over every meta value.
             let previous_key = get_text(&meta, "access_key")?;
             if previous_key.is_some_and(|old| old != update.access_key) {
@@ -519,6 +527,7 @@ impl Store {
             boot,
             sequence: AtomicU64::new(1),
             tokens_valid_from,
+            reset_stamp: AtomicU64::new(reset_stamp),
             problem,
         })
     }
@@ -540,6 +549,11 @@ impl Store {
     /// Tokens with a stamp below this are invalid whatever their identity.
     pub(crate) fn tokens_valid_from(&self) -> u64 {
         self.tokens_valid_from
+    }
+
+    /// Tokens with a stamp below this were issued before the last reset.
+    pub(crate) fn reset_stamp(&self) -> u64 {
+        self.reset_stamp.load(Ordering::Relaxed)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -724,7 +738,10 @@ impl Store {
 
     /// Forgets every identity and assignment; returns once durable.
     pub(crate) async fn reset(&self) -> Result<(), String> {
-        self.write(WriteOp::Reset).await
+        let stamp = self.next_stamp();
+        self.write(WriteOp::Reset { stamp }).await?;
+        self.reset_stamp.fetch_max(stamp, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Stops the writer thread after the writes already queued, and waits for it (the database
@@ -754,6 +771,8 @@ struct Batch<'t> {
     profiles: Table<'t, &'static str, &'static [u8]>,
     teams_extension: Table<'t, &'static str, &'static [u8]>,
     entra: Table<'t, &'static str, &'static [u8]>,
+    /// For the rare writes of `meta` (a reset), opened only then.
+    txn: &'t redb::WriteTransaction,
     changes: Vec<Change>,
 }
 
@@ -768,6 +787,7 @@ impl Batch<'_> {
             profiles: txn.open_table(PROFILES).map_err(text)?,
             teams_extension: txn.open_table(TEAMS_EXTENSION_ASSIGNMENTS).map_err(text)?,
             entra: txn.open_table(ENTRA_ASSIGNMENTS).map_err(text)?,
+            txn,
             changes: Vec::new(),
         })
     }
@@ -883,7 +903,12 @@ impl Batch<'_> {
                         .push(Change::Entra(object_id.clone(), assignment.clone()));
                 }
             }
-            WriteOp::Reset => {
+            WriteOp::Reset { stamp } => {
+                self.txn
+                    .open_table(META)
+                    .map_err(text)?
+                    .insert("reset_stamp", stamp.to_le_bytes().as_slice())
+                    .map_err(text)?;
                 for table in [
                     &mut self.identities,
                     &mut self.profiles,
@@ -1274,6 +1299,25 @@ mod tests {
         }
         assert_eq!(store.problem(), None);
         store.close();
+    }
+
+    #[tokio::test]
+    async fn the_reset_stamp_is_kept_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        assert_eq!(store.reset_stamp(), 0);
+        let before = store.next_stamp();
+        store.reset().await.unwrap();
+        let reset = store.reset_stamp();
+        assert!(reset > before);
+        assert!(
+            store.next_stamp() > reset,
+            "tokens issued after it are not caught"
+        );
+        store.close();
+        drop(store);
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        assert_eq!(store.reset_stamp(), reset);
     }
 
     #[tokio::test]

@@ -489,6 +489,35 @@ async fn teams_extension_assignments_and_exchange() {
 }
 
 #[tokio::test]
+async fn after_a_reset_an_exchanged_identity_has_none_of_its_old_tokens() {
+    let emu = start().await;
+    let c = Client::new(&emu);
+    let path = tpe_path(TENANT, OBJECT, "2025-06-30");
+    let assign = || c.send(Method::PUT, &path, Some(r#"{"principalType":"user"}"#));
+    assert_eq!(assign().await.status, 201);
+    let bearer = tpe_token(OBJECT, APP, in_an_hour());
+    let before = exchange_tpe(&c, Some(&bearer)).await;
+    let old = before.body["accessToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(c.validate(&old).await["valid"], true);
+
+    emu.reset().await.unwrap();
+    assert_eq!(assign().await.status, 201);
+    let after = exchange_tpe(&c, Some(&bearer)).await;
+    assert_eq!(
+        after.body["identity"], before.body["identity"],
+        "the same derived id"
+    );
+    let new = after.body["accessToken"]["token"].as_str().unwrap();
+    assert_eq!(c.validate(new).await["valid"], true);
+    let v = c.validate(&old).await;
+    assert_eq!(v["valid"], false, "a token from before the reset: {v}");
+    assert_eq!(v["reason"], "identityNotFound", "{v}");
+}
+
+#[tokio::test]
 async fn teams_extension_assignments_are_validated_and_need_the_resource_credentials() {
     let emu = start().await;
     let c = Client::new(&emu);

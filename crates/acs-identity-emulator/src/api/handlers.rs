@@ -583,6 +583,11 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
         if !own {
             return Err("identityNotOwned");
         }
+        // A reset forgot the identity the token was issued to, even if an exchange made an
+        // identity of the same (derived) id again since.
+        if stamp < app.store.reset_stamp() {
+            return Err("identityNotFound");
+        }
         match app.store.get(&identity) {
             None => Err("identityNotFound"),
             Some(r) if r.deleted => Err("identityDeleted"),
