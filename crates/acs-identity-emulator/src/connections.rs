@@ -81,9 +81,10 @@ impl ConnectionLimits {
         self
     }
 
-    /// How many connections may be open at once (at least 1).
+    /// How many connections may be open at once (at least 1, at most
+    /// `tokio::sync::Semaphore::MAX_PERMITS`).
     pub fn with_max_connections(mut self, max: usize) -> Self {
-        self.max_connections = max.max(1);
+        self.max_connections = max.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 
@@ -335,5 +336,24 @@ async fn serve_connection<T>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_limit_is_clamped_to_what_a_semaphore_holds() {
+        let huge = ConnectionLimits::default().with_max_connections(usize::MAX);
+        assert_eq!(huge.max_connections(), Semaphore::MAX_PERMITS);
+        // What serve() makes of it: no panic.
+        let _permits = Semaphore::new(huge.max_connections());
+        assert_eq!(
+            ConnectionLimits::default()
+                .with_max_connections(0)
+                .max_connections(),
+            1
+        );
     }
 }

@@ -42,8 +42,16 @@ async fn a_corrupt_database_is_refused_by_name_untouched_and_never_panics() {
         }
         std::fs::write(&path, &bad).unwrap();
         match common::builder().data_dir(dir.path()).start().await {
-            // Free space, or a spot redb's crash recovery covers: a usable emulator.
-            Ok(emu) => emu.shutdown().await,
+            // Free space, or a spot redb's crash recovery covers: a usable emulator that lost
+            // none of the acknowledged users.
+            Ok(emu) => {
+                assert_eq!(
+                    emu.identities(true).len(),
+                    30,
+                    "offset {offset}: started, but without every acknowledged user"
+                );
+                emu.shutdown().await
+            }
             Err(e) => {
                 let text = e.to_string();
                 assert!(!text.contains("panicked"), "offset {offset}: {text}");
