@@ -120,7 +120,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Runs a command's calls, giving up after `--timeout` seconds (retries included).
+/// Runs a command's calls, giving up after `--timeout` seconds (retries included). Not the
+/// client's own `timeout` option: that bounds the tries and their waits, while this also bounds
+/// getting the Entra ID token for `--endpoint` (the Azure CLI sign-in), which happens before the
+/// first try.
 async fn within(
     seconds: u64,
     command: impl Future<Output = Result<Report, Failure>>,
@@ -222,7 +225,7 @@ fn check_api_version(text: &str) -> Result<&str, Failure> {
         let more = if text.chars().count() > 32 { "..." } else { "" };
         return Err(Failure::Usage(format!(
             "invalid --api-version '{shown}{more}': expected a version such as {} \
-             (at most {MAX_API_VERSION_LEN} letters, digits, '-' or '.')",
+             (at most {MAX_API_VERSION_LEN} letters, digits, '-', '.' or '_')",
             acs_identity::DEFAULT_API_VERSION
         )));
     }

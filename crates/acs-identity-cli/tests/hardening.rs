@@ -94,13 +94,20 @@ fn an_endpoint_with_a_path_is_refused_up_front() {
 #[test]
 fn the_timeout_option_is_on_every_command_that_calls_the_service() {
     for command in [
-        ["user", "create"],
-        ["user", "delete"],
-        ["token", "issue"],
-        ["token", "revoke"],
-        ["token", "get-for-teams-user"],
+        &["user", "create"][..],
+        &["user", "show"],
+        &["user", "delete"],
+        &["token", "issue"],
+        &["token", "revoke"],
+        &["token", "get-for-teams-user"],
+        &["token", "get-for-teams-extension-user"],
+        &["teams-extension", "assignment", "create-or-replace"],
+        &["teams-extension", "assignment", "show"],
+        &["teams-extension", "assignment", "delete"],
     ] {
-        let help = run(acs(&[command[0], command[1], "--help"]));
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = run(acs(&args));
         assert!(help.ok().contains("--timeout <SECONDS>"), "{command:?}");
     }
     let zero = run(acs(&["user", "create", "--timeout", "0"]));

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use common::{TestEmulator, jwt_claims, redact, run, table_field};
 
-const PREVIEW: &str = "2025-03-02-preview";
+const PREVIEW: &str = acs_identity::PREVIEW_API_VERSION;
 const TENANT: &str = "5a7e4f7c-0d3e-4d7b-9f5e-2b1c3a4d5e6f";
 const OBJECT: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
 const APP: &str = "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b";
