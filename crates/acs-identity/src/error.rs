@@ -153,7 +153,10 @@ impl Error {
                 content_type,
                 body_excerpt: Some(excerpt(body)),
                 request_id,
-                source,
+                // A decoder's message quotes the value it failed on, which may be a token.
+                source: source.map(|source| {
+                    Box::new(MaskedSource(mask_secrets(&source.to_string()))) as Source
+                }),
                 ..Inner::default()
             },
         )
@@ -532,6 +535,19 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 }
 
 /// Masks runs that look like JWTs (`eyJ...`) or long opaque strings (keys, signatures).
+/// The message of an error about what the service sent (a decoder's), with anything that looks
+/// like a token masked ([`mask_secrets`]): the source of a decode error.
+#[derive(Debug)]
+struct MaskedSource(String);
+
+impl fmt::Display for MaskedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MaskedSource {}
+
 pub(crate) fn mask_secrets(text: &str) -> String {
     fn is_token_char(c: char) -> bool {
         c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/' | '=')

@@ -184,3 +184,31 @@ async fn nothing_secret_in_debug_or_traces() {
         }
     }
 }
+
+/// A body that does not decode: the decoder's message quotes the value it failed on, here the
+/// token where an object belongs; neither the error's Debug nor its source may show it.
+#[tokio::test]
+async fn a_token_quoted_by_a_decode_error_is_masked() {
+    let server = MockServer::start_async().await;
+    let token = jwt();
+    let body = format!(r#"{{"identity":{{"id":"{USER}"}},"accessToken":"{token}"}}"#);
+    server
+        .mock_async(move |when, then| {
+            when.any_request();
+            then.status(201)
+                .header("content-type", JSON_UTF8)
+                .body(body.clone());
+        })
+        .await;
+    let error = client(&server)
+        .create_user_and_token(&[TokenScope::Chat], None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), acs_identity::ErrorKind::Decode);
+    let source = std::error::Error::source(&error).unwrap().to_string();
+    assert!(source.contains("invalid type: string"), "{source}");
+    for shown in [format!("{error:?}"), error.to_string(), source] {
+        assert!(!shown.contains(&token), "{shown}");
+        assert!(!shown.contains(&token[..20]), "{shown}");
+    }
+}
