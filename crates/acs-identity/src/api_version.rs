@@ -32,6 +32,10 @@ pub const PREVIEW_API_VERSION: &str = "2025-03-02-preview";
 /// when the client's own version is older.
 pub const TEAMS_EXTENSION_API_VERSION: &str = "2025-06-30";
 
+/// The date of the first preview with the preview features and the Teams Phone extension
+/// operations of today's shape (the date of [`PREVIEW_API_VERSION`]).
+const FIRST_PREVIEW_DATE: &str = "2025-03-02";
+
 /// The date part of a version (`2025-03-02` of `2025-03-02-preview`) and whether it is a preview,
 /// or `None` for a string of another shape.
 fn parse(version: &str) -> Option<(&str, bool)> {
@@ -53,7 +57,7 @@ pub(crate) fn for_teams_extension(client_version: &str) -> &str {
     match parse(client_version) {
         // The 2025-03-02 preview has them, with the shapes of 2025-06-30; earlier previews
         // had an older Teams Phone surface under other paths.
-        Some((date, true)) if date >= "2025-03-02" => client_version,
+        Some((date, true)) if date >= FIRST_PREVIEW_DATE => client_version,
         Some((date, false)) if date >= TEAMS_EXTENSION_API_VERSION => client_version,
         Some(_) => TEAMS_EXTENSION_API_VERSION,
         None => client_version,
@@ -64,7 +68,7 @@ pub(crate) fn for_teams_extension(client_version: &str) -> &str {
 /// [`PREVIEW_API_VERSION`]; otherwise the error says that `feature` needs it.
 pub(crate) fn require_preview(client_version: &str, feature: &str) -> Result<()> {
     match parse(client_version) {
-        Some((date, true)) if date >= "2025-03-02" => Ok(()),
+        Some((date, true)) if date >= FIRST_PREVIEW_DATE => Ok(()),
         _ => Err(Error::configuration(
             format!(
                 "{feature} needs the preview api-version {PREVIEW_API_VERSION}, but this client \

@@ -632,7 +632,10 @@ impl CallExecutor {
                     status: response.status(),
                     content_type: headers.get(header::CONTENT_TYPE).cloned(),
                     request_id: headers.get(X_MS_CLIENT_REQUEST_ID).cloned(),
-                    retry_after: server_delay(headers, self.pipeline.clock.now()),
+                    // Only an error reports it: a success pays no parse.
+                    retry_after: (!response.status().is_success())
+                        .then(|| server_delay(headers, self.pipeline.clock.now()))
+                        .flatten(),
                 });
             }
             // As azure_core logs a try that got no response: at INFO.

@@ -18,7 +18,7 @@ use crate::options::{
     DeleteUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions, GetUserOptions,
     RevokeTokensOptions,
 };
-use crate::pipeline::{Auth, Authorization, Pipeline, bearer_allowed, bearer_refused_message};
+use crate::pipeline::{Auth, Authorization, Pipeline, require_bearer_allowed};
 use crate::scope::TokenScope;
 use crate::token::{AccessToken, CommunicationUserDetails, CommunicationUserIdentifierAndToken};
 use acs_common::CommunicationUserIdentifier;
@@ -188,12 +188,7 @@ impl CommunicationIdentityClient {
         options: Option<CommunicationIdentityClientOptions>,
     ) -> Result<Self> {
         let endpoint = parse_endpoint(endpoint)?;
-        if !bearer_allowed(&endpoint) {
-            return Err(Error::configuration(
-                bearer_refused_message(&endpoint),
-                None,
-            ));
-        }
+        require_bearer_allowed(&endpoint)?;
         Self::build(endpoint, Auth::token(credential), options)
     }
 
@@ -262,6 +257,11 @@ impl CommunicationIdentityClient {
     /// The service endpoint.
     pub fn endpoint(&self) -> &Url {
         &self.inner.endpoint
+    }
+
+    /// Now, by the client's clock (`CommunicationIdentityClientOptions::clock`).
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.inner.pipeline.clock.now()
     }
 
     /// The api-version sent with every request.

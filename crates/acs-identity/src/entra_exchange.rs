@@ -26,7 +26,7 @@ use crate::call::Method;
 use crate::client::CommunicationIdentityClient;
 use crate::error::{Error, Result};
 use crate::options::{CommunicationIdentityClientOptions, GetTokenForEntraUserOptions};
-use crate::pipeline::{Authorization, bearer_allowed, bearer_refused_message};
+use crate::pipeline::{Authorization, require_bearer_allowed};
 use crate::token::{AccessToken, CommunicationIdentifierAndToken};
 
 /// The scope prefix of a Teams Phone extension user's token (public cloud).
@@ -40,10 +40,6 @@ pub const TEAMS_EXTENSION_SCOPE: &str =
     "https://auth.msft.communication.azure.com/TeamsExtension.ManageCalls";
 /// The scope asked for when none is given (an Entra ID user, preview).
 pub const DEFAULT_ENTRA_USER_SCOPE: &str = "https://communication.azure.com/clients/.default";
-
-/// A held ACS token is exchanged again when it expires within this long (as the identity
-/// client's own bearer tokens are refreshed shortly before they expire).
-const EXCHANGE_MARGIN: time::Duration = time::Duration::minutes(2);
 
 /// Which exchange the scopes call for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,12 +97,7 @@ pub(crate) fn bearer(
     client: &CommunicationIdentityClient,
     entra_token: &str,
 ) -> Result<Authorization> {
-    if !bearer_allowed(client.endpoint()) {
-        return Err(Error::configuration(
-            bearer_refused_message(client.endpoint()),
-            None,
-        ));
-    }
+    require_bearer_allowed(client.endpoint())?;
     if entra_token.trim().is_empty() {
         return Err(Error::invalid_argument(
             "entra_token",
@@ -272,12 +263,7 @@ impl EntraTokenExchange {
             .unwrap_or_default()
             .with_api_version(kind.api_version());
         let client = CommunicationIdentityClient::for_exchanges(resource_endpoint, client_options)?;
-        if !bearer_allowed(client.endpoint()) {
-            return Err(Error::configuration(
-                bearer_refused_message(client.endpoint()),
-                None,
-            ));
-        }
+        require_bearer_allowed(client.endpoint())?;
         Ok(Self {
             client,
             credential,
@@ -308,10 +294,12 @@ impl EntraTokenExchange {
                 )
             })?;
         let mut held = self.held.lock().await;
-        let now = time::OffsetDateTime::now_utc();
+        // Exchanged again when it expires within the window in which a
+        // CommunicationTokenCredential refreshes on demand, by the client's clock.
+        let now = time::OffsetDateTime::from(self.client.now());
         if let Some(last) = &*held
             && last.entra_token.secret() == entra.token.secret()
-            && last.access_token.expires_on - now > EXCHANGE_MARGIN
+            && last.access_token.expires_on > now + acs_common::ON_DEMAND_REFRESH_WINDOW
         {
             return Ok(last.access_token.clone());
         }

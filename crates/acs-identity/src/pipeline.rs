@@ -183,13 +183,21 @@ pub(crate) fn bearer_allowed(url: &url::Url) -> bool {
     }
 }
 
-pub(crate) fn bearer_refused_message(url: &url::Url) -> String {
-    format!(
-        "refusing to send an Entra ID bearer token over plain http to `{}`: it would travel \
-         unencrypted; use an https endpoint (plain http is allowed only to a loopback host such as \
-         127.0.0.1 or localhost)",
-        url.host_str().unwrap_or("")
-    )
+/// Fails with a configuration error unless a bearer token may be sent to `url`
+/// ([`bearer_allowed`]).
+pub(crate) fn require_bearer_allowed(url: &url::Url) -> Result<()> {
+    if bearer_allowed(url) {
+        return Ok(());
+    }
+    Err(Error::configuration(
+        format!(
+            "refusing to send an Entra ID bearer token over plain http to `{}`: it would travel \
+             unencrypted; use an https endpoint (plain http is allowed only to a loopback host \
+             such as 127.0.0.1 or localhost)",
+            url.host_str().unwrap_or("")
+        ),
+        None,
+    ))
 }
 
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {

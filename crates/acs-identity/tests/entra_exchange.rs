@@ -163,6 +163,29 @@ async fn an_acs_token_about_to_expire_is_exchanged_again() {
 }
 
 #[tokio::test]
+async fn whether_the_held_token_is_about_to_expire_is_read_on_the_clients_clock() {
+    let (server, seen) = exchange_server("/access/teamsExtension/:exchangeAccessToken", 60).await;
+    // The client's clock is 59 minutes ahead: the hour-long token has a minute left.
+    let ahead = std::time::SystemTime::now() + std::time::Duration::from_secs(59 * 60);
+    let exchange = EntraTokenExchange::new(
+        &server.base_url(),
+        UserCredential::new("entra"),
+        Some(
+            EntraTokenExchangeOptions::default()
+                .with_scopes([TEAMS_EXTENSION_SCOPE])
+                .with_client_options(
+                    fast_options()
+                        .with_clock(Arc::new(acs_identity::credentials::FixedClock(ahead))),
+                ),
+        ),
+    )
+    .unwrap();
+    exchange.exchange().await.unwrap();
+    exchange.exchange().await.unwrap();
+    assert_eq!(seen.all().len(), 2);
+}
+
+#[tokio::test]
 async fn entra_user_scopes_use_the_preview_exchange_and_the_default_scope_is_one() {
     let (server, seen) = exchange_server("/access/entra/:exchangeAccessToken", 60).await;
     let user = UserCredential::new("entra-user");
