@@ -18,8 +18,11 @@ use serde::{Deserialize, Serialize};
 use crate::errors::ApiError;
 use crate::operation::Operation;
 
-/// The longest delay a rule may ask for.
-pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(300);
+/// The longest delay a rule may ask for: below the connections' default idle timeout (30 s),
+/// which a connection waiting for its answer also runs into, so that a delay is a delay and not
+/// a dropped connection. (For a call that never gets an answer, use `drop`, or a client timeout
+/// shorter than the delay.)
+pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(25);
 /// The most rules active at once (more are refused).
 pub const MAX_FAULT_RULES: usize = 100;
 
@@ -542,7 +545,11 @@ mod tests {
             ("status=503,probability=0", "probability 0 is not in (0, 1]"),
             (
                 "delayMs=400000",
-                "delayMs 400000 is above the maximum of 300000",
+                "delayMs 400000 is above the maximum of 25000",
+            ),
+            (
+                "delayMs=30000",
+                "delayMs 30000 is above the maximum of 25000",
             ),
             ("drop=true,retryAfter=1", "retryAfter needs a status"),
             (
