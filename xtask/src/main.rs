@@ -16,6 +16,12 @@ usage:
       Generate crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json and
       crates/acs-identity-rest/src/preview.rs from spec/preview/CommunicationIdentity.json.
       With --check, write nothing: exit 1 and print a diff if a checked-in file differs.
+  cargo xtask spec-matrix [--upstream <dir>] [<case>...]
+      Prove that a spec update is the two commands above: for each published document the facade
+      can use and each document made from the published stable one with one kind of change
+      (rename, added-operation, request-field, response-field, enum-value, preview-to-ga, all),
+      run import-spec and codegen in a scratch copy of the workspace and build it (takes minutes).
+      <dir> holds <version>/CommunicationIdentity.json (default: ../shared/upstream/spec).
   cargo xtask release-check
       Check every published crate before a release: cargo package (each built from its .crate),
       README and license inside, path dependencies versioned, docs with warnings denied,
@@ -104,6 +110,15 @@ fn run(args: &[String]) -> Result<ExitCode> {
                     eprintln!("  {key}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("spec-matrix") => {
+            let (upstream, cases) = match &args[1..] {
+                [flag, dir, cases @ ..] if flag == "--upstream" => (PathBuf::from(dir), cases),
+                cases => (root.join("../shared/upstream/spec"), cases),
+            };
+            xtask::spec_matrix::run(&root, &upstream, cases)?;
+            println!("spec-matrix: ok");
             Ok(ExitCode::SUCCESS)
         }
         Some("release-check") => {
