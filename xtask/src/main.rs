@@ -8,10 +8,11 @@ use xtask::{Error, Result, import_spec, release_check, semver_check, workspace, 
 
 const USAGE: &str = "\
 usage:
-  cargo xtask import-spec <swagger-2.0 file> [--out <file>]
+  cargo xtask import-spec <swagger-2.0 file> [--out <file>] [--allow-breaking]
       Convert a published Swagger 2.0 document into the OpenAPI 3.0 document (default output:
       spec/CommunicationIdentity.json for a stable api-version, spec/preview/CommunicationIdentity.json
-      for a preview). External $refs are resolved next to the file.
+      for a preview). External $refs are resolved next to the file. Refuses (naming each) changes
+      to the operations the facade calls that would break it, unless --allow-breaking.
   cargo xtask codegen [--check]
       Generate crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json and
       crates/acs-identity-rest/src/preview.rs from spec/preview/CommunicationIdentity.json.
@@ -85,9 +86,14 @@ fn run(args: &[String]) -> Result<ExitCode> {
             }
         }
         Some("import-spec") => {
-            let (input, out) = match &args[1..] {
+            let allow_breaking = args.iter().any(|a| a == "--allow-breaking");
+            let rest: Vec<&String> = args[1..]
+                .iter()
+                .filter(|a| *a != "--allow-breaking")
+                .collect();
+            let (input, out) = match rest.as_slice() {
                 [input] => (PathBuf::from(input), None),
-                [input, flag, out] if flag == "--out" => {
+                [input, flag, out] if *flag == "--out" => {
                     (PathBuf::from(input), Some(PathBuf::from(out)))
                 }
                 _ => return Err(Error::new(format!("unexpected arguments\n{USAGE}"))),
@@ -99,12 +105,15 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
             }
+            if !allow_breaking {
+                import_spec::refuse_breaking_changes(&converted, &out)?;
+            }
             xtask::write(&out, &converted.to_text())?;
             println!("wrote {} from {}", out.display(), input.display());
             if !converted.missing_descriptions.is_empty() {
                 eprintln!(
-                    "warning: no project description for these items (placeholders written; add them \
-                     to xtask/src/descriptions.rs):"
+                    "warning: no project description for these items (placeholders written; you \
+                     may add them to xtask/src/descriptions.rs):"
                 );
                 for key in &converted.missing_descriptions {
                     eprintln!("  {key}");

@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 
+use crate::order::escape;
 use crate::{Channel, Error, Result};
 
 /// One row of [`OPERATIONS`].
@@ -186,6 +187,194 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
         )));
     }
     Ok(())
+}
+
+/// The incompatible changes between `old` and `new` (two OpenAPI 3.0 documents of `channel`, as
+/// `import-spec` writes them) to the operations the facade calls through the module of `channel`:
+/// an operation removed, a parameter removed, added as required or of another type, a property of
+/// a request or success response body removed or of another type, a request property that became
+/// required, a response property that is no longer required. Each names the operation (by its
+/// stable name, method and path) and what changed. Additions that are optional are not listed.
+pub fn breaking_changes(old: &Value, new: &Value, channel: Channel) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in OPERATIONS
+        .iter()
+        .filter(|r| r.used_by_facade.contains(&channel))
+    {
+        let at = |doc: &Value| {
+            doc.pointer(&format!("/paths/{}/{}", escape(row.path), row.method))
+                .cloned()
+        };
+        let Some(before) = at(old) else { continue };
+        let name = format!(
+            "`{}` ({} {})",
+            row.operation_id,
+            row.method.to_uppercase(),
+            row.path
+        );
+        let Some(after) = at(new) else {
+            out.push(format!("{name}: removed"));
+            continue;
+        };
+        let mut changes = Vec::new();
+        let parameters = |op: &Value| -> Vec<(String, bool, Value)> {
+            op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    (
+                        format!(
+                            "{} parameter `{}`",
+                            p["in"].as_str().unwrap_or(""),
+                            p["name"].as_str().unwrap_or("")
+                        ),
+                        p["required"] == true,
+                        p["schema"]["type"].clone(),
+                    )
+                })
+                .collect()
+        };
+        let (was, is) = (parameters(&before), parameters(&after));
+        for (what, _, kind) in &was {
+            match is.iter().find(|(w, ..)| w == what) {
+                None => changes.push(format!("{what} removed")),
+                Some((_, _, new_kind)) if new_kind != kind => {
+                    changes.push(format!("{what}: type {kind} -> {new_kind}"))
+                }
+                Some(_) => {}
+            }
+        }
+        for (what, required, _) in &is {
+            if *required && !was.iter().any(|(w, ..)| w == what) {
+                changes.push(format!("new required {what}"));
+            }
+        }
+        let body = "/requestBody/content/application~1json/schema";
+        if let Some(schema) = before.pointer(body) {
+            let mut diff = SchemaDiff {
+                old,
+                new,
+                request: true,
+                changes: &mut changes,
+                depth: 0,
+            };
+            diff.compare(
+                schema,
+                after.pointer(body).unwrap_or(&Value::Null),
+                "request body",
+            );
+        }
+        for (status, response) in before["responses"].as_object().into_iter().flatten() {
+            let Some(schema) = response.pointer("/content/application~1json/schema") else {
+                continue;
+            };
+            if !status.starts_with('2') {
+                continue;
+            }
+            let new_schema = after.pointer(&format!(
+                "/responses/{status}/content/application~1json/schema"
+            ));
+            let mut diff = SchemaDiff {
+                old,
+                new,
+                request: false,
+                changes: &mut changes,
+                depth: 0,
+            };
+            diff.compare(
+                schema,
+                new_schema.unwrap_or(&Value::Null),
+                &format!("{status} response"),
+            );
+        }
+        out.extend(
+            changes
+                .into_iter()
+                .map(|change| format!("{name}: {change}")),
+        );
+    }
+    out
+}
+
+/// Compares a schema of an old document with the one of a new document at the same place.
+struct SchemaDiff<'a> {
+    old: &'a Value,
+    new: &'a Value,
+    /// A request body (the client sends it) or a response (the client reads it).
+    request: bool,
+    changes: &'a mut Vec<String>,
+    depth: usize,
+}
+
+impl SchemaDiff<'_> {
+    fn compare(&mut self, old: &Value, new: &Value, at: &str) {
+        let (old, new) = (resolve(self.old, old), resolve(self.new, new));
+        if new.is_null() {
+            self.changes.push(format!("{at} removed"));
+            return;
+        }
+        if old["type"] != new["type"] || old["format"] != new["format"] {
+            let kind = |s: &Value| {
+                format!(
+                    "{}{}",
+                    s["type"].as_str().unwrap_or("any"),
+                    s["format"]
+                        .as_str()
+                        .map(|f| format!(" ({f})"))
+                        .unwrap_or_default()
+                )
+            };
+            self.changes
+                .push(format!("{at}: type {} -> {}", kind(old), kind(new)));
+            return;
+        }
+        // Deep enough for every model of this API; stops the recursive error model.
+        if self.depth > 3 {
+            return;
+        }
+        self.depth += 1;
+        let required = |s: &Value, p: &str| {
+            s["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|n| n == p))
+        };
+        for (property, schema) in old["properties"].as_object().into_iter().flatten() {
+            let here = format!("{at} property `{property}`");
+            self.compare(schema, &new["properties"][property], &here);
+            let (was, is) = (required(old, property), required(new, property));
+            if self.request && is && !was {
+                self.changes.push(format!("{here} became required"));
+            } else if !self.request && was && !is && !new["properties"][property].is_null() {
+                self.changes.push(format!("{here} is no longer required"));
+            }
+        }
+        if self.request {
+            for property in new["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if old["properties"][property].is_null() {
+                    self.changes
+                        .push(format!("{at}: new required property `{property}`"));
+                }
+            }
+        }
+        if old.get("items").is_some() {
+            self.compare(&old["items"], &new["items"], &format!("{at} items"));
+        }
+        self.depth -= 1;
+    }
+}
+
+/// The schema `schema` refers to in `document` (`#/components/schemas/..`), or itself.
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => document.pointer(pointer).unwrap_or(&Value::Null),
+        None => schema,
+    }
 }
 
 /// Makes every `api-version` query parameter a plain string (its own, a path item's, or one in

@@ -17,7 +17,6 @@
 //! and locked. It takes minutes, so it is not part of `cargo test`; `.ci/run` runs it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -278,7 +277,7 @@ fn update_and_build(root: &Path, document: &Path, target: &Path, test_facade: bo
 }
 
 fn cargo(root: &Path, target: &Path, args: &[&str]) -> Result<()> {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    let mut command = crate::workspace::cargo();
     command
         .args(args)
         .args(["--quiet", "--offline", "--locked"])

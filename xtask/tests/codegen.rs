@@ -512,3 +512,67 @@ fn the_2023_document_fails_at_generation_naming_what_it_lacks() {
         assert!(error.contains(&format!("`{name}`")), "{error}");
     }
 }
+
+/// The published stable document the checked-in one comes from, changed by `change`, converted
+/// by `import-spec` (in a scratch folder).
+fn converted_with(change: impl FnOnce(&mut serde_json::Value)) -> Option<import_spec::Converted> {
+    let published = upstream_source()?;
+    let mut swagger: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&published).unwrap()).unwrap();
+    change(&mut swagger);
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("CommunicationIdentity.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&swagger).unwrap()).unwrap();
+    Some(import_spec::convert_file(&file).unwrap())
+}
+
+#[test]
+fn a_document_that_changes_an_operation_the_facade_calls_incompatibly_is_refused_naming_it() {
+    let Some(converted) = converted_with(|swagger| {
+        let issue = &mut swagger["definitions"]["CommunicationIdentityAccessTokenRequest"];
+        issue["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("scopes");
+        issue["required"] = serde_json::json!([]);
+        let teams = &mut swagger["definitions"]["TeamsUserExchangeTokenRequest"];
+        teams["properties"]["tenantId"] = serde_json::json!({ "type": "string" });
+        teams["required"]
+            .as_array_mut()
+            .unwrap()
+            .push("tenantId".into());
+        let token = &mut swagger["definitions"]["CommunicationIdentityAccessToken"];
+        token["properties"]["expiresOn"] = serde_json::json!({ "type": "integer" });
+    }) else {
+        return;
+    };
+    let error = import_spec::refuse_breaking_changes(&converted, &workspace_root().join(SPEC_PATH))
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "`CommunicationIdentity_IssueAccessToken` (POST /identities/{id}/:issueAccessToken): \
+         request body property `scopes` removed",
+        "`CommunicationIdentity_ExchangeTeamsUserAccessToken` (POST \
+         /teamsUser/:exchangeAccessToken): request body: new required property `tenantId`",
+        "`CommunicationIdentity_IssueAccessToken` (POST /identities/{id}/:issueAccessToken): 200 \
+         response property `expiresOn`: type string (date-time) -> integer",
+        "--allow-breaking",
+    ] {
+        assert!(error.contains(expected), "{expected}\n{error}");
+    }
+}
+
+#[test]
+fn the_made_up_documents_of_the_spec_matrix_change_nothing_the_facade_calls() {
+    let Some(preview) = upstream("2025-03-02-preview/CommunicationIdentity.json") else {
+        return;
+    };
+    let preview: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(preview).unwrap()).unwrap();
+    for (name, change) in xtask::spec_matrix::MADE_UP {
+        let converted = converted_with(|swagger| change(swagger, &preview)).unwrap();
+        let result =
+            import_spec::refuse_breaking_changes(&converted, &workspace_root().join(SPEC_PATH));
+        assert!(result.is_ok(), "{name}: {result:?}");
+    }
+}
