@@ -120,6 +120,11 @@ impl ClientHooks<Transport> for crate::preview::Client {
     }
 }
 
+/// The header progenitor adds and [`send`] removes (built at compile time: a `&str` key would be
+/// parsed and validated on every request).
+const API_VERSION_HEADER: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("api-version");
+
 /// Sends a request as the generated code of either module built it: through the transport's
 /// executor when it has one, else directly with `client`.
 async fn send(
@@ -132,7 +137,7 @@ async fn send(
     // progenitor adds an `api-version` header (the document's `info.version`) to every request;
     // the api-version travels in the query only, with the version the caller chose, as the
     // official SDKs send it.
-    request.headers_mut().remove("api-version");
+    request.headers_mut().remove(&API_VERSION_HEADER);
     frame_empty_post(&mut request);
     match &transport.executor {
         None => client.execute(request).await,
