@@ -3,9 +3,10 @@
 //!
 //! Generator settings (the only customisation; the output is never edited by hand):
 //!
-//! - every operation gets the operationId `crate::operations` assigns to its method and path, so
-//!   the generated method names are the same for every published version (the documents rename
-//!   them), and a document lacking an operation the facade calls fails here, naming it;
+//! - every operation the facade calls gets the operationId `crate::operations` assigns to its
+//!   method and path, so the methods the facade calls keep their names in every published version
+//!   (the documents rename them), and a document lacking one fails here, naming it; any other
+//!   operation keeps the document's operationId (its method is the snake case of it);
 //! - every `api-version` query parameter is a plain string (the TypeSpec-emitted documents say
 //!   `minLength: 1`, from which typify makes a newtype per operation): any version is accepted;
 //! - builder interface, operations merged (`client.<operation>().<param>(..).send()`);
@@ -62,8 +63,8 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
 /// How [`generate_with`] names the operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Naming {
-    /// The stable names of `crate::operations` (what `cargo xtask codegen` uses): an operation
-    /// missing from that table, or a missing operation the facade calls, fails the generation.
+    /// The stable names of `crate::operations` for the operations the facade calls (what
+    /// `cargo xtask codegen` uses): a document lacking one of them fails the generation.
     Stable,
     /// The document's own operationIds: for documents that are not of this API (the tests of
     /// the generator's other settings).
