@@ -184,10 +184,12 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
     }
     let chosen = |name: &str| only.is_empty() || only.iter().any(|n| n == name);
     let target = crate::workspace::target_directory(root)?;
+    // One scratch copy, made afresh for each case: the artifacts of its crates take one place in
+    // the target directory, and a failed case is left there to look at.
     let scratch = target.join("spec-matrix");
     let published = |version: &str| upstream.join(version).join("CommunicationIdentity.json");
     for version in PUBLISHED.iter().filter(|v| chosen(v)) {
-        let copy = fresh_copy(root, &scratch.join(version))?;
+        let copy = fresh_copy(root, &scratch)?;
         update_and_build(&copy, &published(version), &target, false)?;
         println!("{version}: imported, generated, and the workspace builds against it");
     }
@@ -204,7 +206,7 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
     let preview: Value = read_json(&published("2025-03-02-preview"))?;
     let orders = order::property_orders(&stable_text, &stable_path.display().to_string())?;
     for (name, change) in made_up {
-        let copy = fresh_copy(root, &scratch.join(name))?;
+        let copy = fresh_copy(root, &scratch)?;
         let mut document = stable.clone();
         change(&mut document, &preview);
         let file = copy
