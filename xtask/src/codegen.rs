@@ -3,9 +3,10 @@
 //!
 //! Generator settings (the only customisation; the output is never edited by hand):
 //!
-//! - every operation gets the operationId `crate::operations` assigns to its method and path, so
-//!   the generated method names are the same for every published version (the documents rename
-//!   them), and a document lacking an operation the facade calls fails here, naming it;
+//! - every operation the facade calls gets the operationId `crate::operations` assigns to its
+//!   method and path, so the methods the facade calls keep their names in every published version
+//!   (the documents rename them), and a document lacking one fails here, naming it; any other
+//!   operation keeps the document's operationId (its method is the snake case of it);
 //! - every `api-version` query parameter is a plain string (the TypeSpec-emitted documents say
 //!   `minLength: 1`, from which typify makes a newtype per operation): any version is accepted;
 //! - builder interface, operations merged (`client.<operation>().<param>(..).send()`);
@@ -27,11 +28,8 @@
 //!   `time`, and parsing with `time` directly costs a quarter of chrono's parse plus a conversion;
 //!   the generation fails if `chrono` is left anywhere in the output;
 //! - the `api-version` *header* progenitor adds to every request (with the document's
-//!   `info.version`, whatever version the caller puts in the query) is not generated: the
-//!   statement appending it to `header_map` is removed, and so are `header_map` and
-//!   `.headers(header_map)` when nothing else is appended (no operation of this API has header
-//!   parameters). The official SDKs send the api-version in the query only. The generation fails
-//!   if the header is not dropped from exactly every operation, or is left anywhere;
+//!   `info.version`, whatever version the caller puts in the query) is not rewritten here: the
+//!   request hook (`crates/acs-identity-rest/src/hooks.rs`), which sees every request, removes it;
 //! - an operation whose JSON request body is optional (`required: false`: create) sends it as the
 //!   official SDKs do: progenitor's `.json(&body)` becomes
 //!   `crate::hooks::optional_json_body(<builder>, &body)`, which sends an empty body (with
@@ -65,8 +63,8 @@ pub fn generate(spec_text: &str, spec_label: &str) -> Result<String> {
 /// How [`generate_with`] names the operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Naming {
-    /// The stable names of `crate::operations` (what `cargo xtask codegen` uses): an operation
-    /// missing from that table, or a missing operation the facade calls, fails the generation.
+    /// The stable names of `crate::operations` for the operations the facade calls (what
+    /// `cargo xtask codegen` uses): a document lacking one of them fails the generation.
     Stable,
     /// The document's own operationIds: for documents that are not of this API (the tests of
     /// the generator's other settings).
@@ -92,11 +90,10 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
             property_orders.remove(&format!("/components/schemas/{name}/properties"));
         }
     }
-    let (path_parameters, operations, optional_bodies) = {
+    let (path_parameters, optional_bodies) = {
         let operations = operations(&document)?;
         (
             path_parameter_count(&operations),
-            operations.len(),
             optional_json_body_operations(&operations),
         )
     };
@@ -137,13 +134,6 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| Error::new(format!("progenitor produced code that does not parse: {e}")))?;
     order_struct_fields(&mut file, &property_orders)?;
-    let dropped = drop_api_version_header(&mut file)?;
-    if dropped != operations {
-        return Err(Error::new(format!(
-            "{spec_label} has {operations} operation(s) but progenitor's `api-version` header \
-             was dropped from {dropped}; update drop_api_version_header()"
-        )));
-    }
     let rewritten_bodies = optional_bodies_as_sdks_send_them(&mut file, &optional_bodies)?;
     if rewritten_bodies != optional_bodies.len() {
         return Err(Error::new(format!(
@@ -155,12 +145,6 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
     }
 
     let body = prettyplease::unparse(&file);
-    if body.contains(API_VERSION_HEADER_CALL) {
-        return Err(Error::new(
-            "progenitor's `api-version` header is left in the generated code; update \
-             drop_api_version_header()",
-        ));
-    }
     if body.contains("chrono") {
         return Err(Error::new(
             "`chrono` is left in the generated code: a date-time schema did not match \
@@ -480,112 +464,6 @@ impl Tally {
             Some(error) => Err(error),
             None => Ok(self.count),
         }
-    }
-}
-
-/// How progenitor names the `api-version` header in the code it generates.
-const API_VERSION_HEADER_CALL: &str = "HeaderName::from_static(\"api-version\")";
-
-/// The local variable progenitor collects an operation's headers in.
-const HEADER_MAP: &str = "header_map";
-
-/// Removes the `api-version` header progenitor adds to every request (see module docs): in each
-/// function, the statement `header_map.append(HeaderName::from_static("api-version"), ..);`.
-/// When `header_map` is then only declared and passed to `.headers(header_map)`, both go too.
-/// Returns how many functions had the header.
-fn drop_api_version_header(file: &mut syn::File) -> Result<usize> {
-    let mut dropper = ApiVersionDropper(Tally::default());
-    syn::visit_mut::VisitMut::visit_file_mut(&mut dropper, file);
-    dropper.0.into_result()
-}
-
-struct ApiVersionDropper(Tally);
-
-impl syn::visit_mut::VisitMut for ApiVersionDropper {
-    fn visit_block_mut(&mut self, block: &mut syn::Block) {
-        syn::visit_mut::visit_block_mut(self, block);
-        let before = block.stmts.len();
-        block.stmts.retain(|stmt| !is_api_version_append(stmt));
-        match before - block.stmts.len() {
-            0 => return,
-            1 => self.0.count += 1,
-            n => {
-                self.0.error = Some(Error::new(format!(
-                    "{n} `api-version` headers appended in one block"
-                )));
-                return;
-            }
-        }
-        // Nothing else appended: drop the empty map and `.headers(header_map)`.
-        let mut uses = IdentUses(0);
-        for stmt in &block.stmts {
-            syn::visit::Visit::visit_stmt(&mut uses, stmt);
-        }
-        if uses.0 != 2 {
-            return;
-        }
-        let declared = block.stmts.len();
-        block.stmts.retain(|stmt| {
-            !matches!(stmt, syn::Stmt::Local(local)
-                if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == HEADER_MAP))
-        });
-        let mut headers_call = HeadersCallRemover(0);
-        for stmt in &mut block.stmts {
-            syn::visit_mut::VisitMut::visit_stmt_mut(&mut headers_call, stmt);
-        }
-        if declared - block.stmts.len() != 1 || headers_call.0 != 1 {
-            self.0.error = Some(Error::new(format!(
-                "`{HEADER_MAP}` is not declared once and passed once to `.headers(..)`"
-            )));
-        }
-    }
-}
-
-/// Whether `stmt` is `header_map.append(::reqwest::header::HeaderName::from_static("api-version"), ..);`.
-fn is_api_version_append(stmt: &syn::Stmt) -> bool {
-    let syn::Stmt::Expr(syn::Expr::MethodCall(call), Some(_)) = stmt else {
-        return false;
-    };
-    let receiver_is_map =
-        matches!(&*call.receiver, syn::Expr::Path(p) if p.path.is_ident(HEADER_MAP));
-    let Some(syn::Expr::Call(name)) = call.args.first() else {
-        return false;
-    };
-    let from_static = matches!(&*name.func, syn::Expr::Path(p)
-        if p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>()
-            .ends_with(&["HeaderName".to_string(), "from_static".to_string()]));
-    let api_version = matches!(name.args.first(), Some(syn::Expr::Lit(syn::ExprLit {
-        lit: syn::Lit::Str(s), ..
-    })) if s.value() == "api-version");
-    call.method == "append" && receiver_is_map && from_static && api_version
-}
-
-/// Counts the identifiers `header_map` (macro arguments aside).
-struct IdentUses(usize);
-
-impl<'ast> syn::visit::Visit<'ast> for IdentUses {
-    fn visit_ident(&mut self, ident: &'ast syn::Ident) {
-        if ident == HEADER_MAP {
-            self.0 += 1;
-        }
-    }
-}
-
-/// Replaces `<receiver>.headers(header_map)` by `<receiver>`, counting the replacements.
-struct HeadersCallRemover(usize);
-
-impl syn::visit_mut::VisitMut for HeadersCallRemover {
-    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
-        if let syn::Expr::MethodCall(call) = expr
-            && call.method == "headers"
-            && call.args.len() == 1
-            && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident(HEADER_MAP))
-        {
-            let receiver = std::mem::replace(&mut *call.receiver, syn::Expr::PLACEHOLDER);
-            *expr = receiver;
-            self.0 += 1;
-        }
-        syn::visit_mut::visit_expr_mut(self, expr);
     }
 }
 

@@ -79,6 +79,29 @@ impl Converted {
     }
 }
 
+/// Fails, naming each operation the facade calls and what changed, when `converted` would
+/// replace the document at `out` (if there is one) with one that breaks those operations
+/// ([`crate::operations::breaking_changes`]): a spec update that needs the facade changed stops
+/// here, before anything is written or generated.
+pub fn refuse_breaking_changes(converted: &Converted, out: &Path) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(out) else {
+        return Ok(()); // nothing to replace
+    };
+    let old: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::new(format!("{} is not JSON: {e}", out.display())))?;
+    let channel = crate::Channel::of_version(&converted.api_version());
+    let changes = crate::operations::breaking_changes(&old, &converted.document, channel);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{} would change operation(s) the acs-identity facade calls incompatibly:\n  {}\n\
+         (change the facade along with it, and pass --allow-breaking)",
+        out.display(),
+        changes.join("\n  ")
+    )))
+}
+
 /// Reads and converts the Swagger 2.0 file at `path`; external references are resolved relative
 /// to its directory (see [`convert`]).
 pub fn convert_file(path: &Path) -> Result<Converted> {

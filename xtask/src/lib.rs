@@ -4,6 +4,9 @@
 //!   Communication Identity API into the OpenAPI 3.0 document under `spec/` (see [`import_spec`]).
 //! - `codegen [--check]`: generates `crates/acs-identity-rest/src/generated.rs` from that document
 //!   with progenitor (see [`codegen`]); `--check` only compares and prints a diff.
+//! - `spec-matrix [<case>...]`: the two commands and a build of the workspace, in a scratch copy,
+//!   for every published document the facade can use and for documents made with each kind of
+//!   change a new api-version brings (see [`spec_matrix`]).
 //! - `release-check`: everything that must hold before a crate is published (see
 //!   [`release_check`]): packages verified from their `.crate` files, docs without warnings,
 //!   CHANGELOG entries, MSRV declared once, generated code marked, the semver check.
@@ -24,6 +27,7 @@ pub mod order;
 pub mod public_api;
 pub mod release_check;
 pub mod semver_check;
+pub mod spec_matrix;
 pub mod workspace;
 
 use std::fmt;

@@ -8,14 +8,21 @@ use xtask::{Error, Result, import_spec, release_check, semver_check, workspace, 
 
 const USAGE: &str = "\
 usage:
-  cargo xtask import-spec <swagger-2.0 file> [--out <file>]
+  cargo xtask import-spec <swagger-2.0 file> [--out <file>] [--allow-breaking]
       Convert a published Swagger 2.0 document into the OpenAPI 3.0 document (default output:
       spec/CommunicationIdentity.json for a stable api-version, spec/preview/CommunicationIdentity.json
-      for a preview). External $refs are resolved next to the file.
+      for a preview). External $refs are resolved next to the file. Refuses (naming each) changes
+      to the operations the facade calls that would break it, unless --allow-breaking.
   cargo xtask codegen [--check]
       Generate crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json and
       crates/acs-identity-rest/src/preview.rs from spec/preview/CommunicationIdentity.json.
       With --check, write nothing: exit 1 and print a diff if a checked-in file differs.
+  cargo xtask spec-matrix [--upstream <dir>] [<case>...]
+      Prove that a spec update is the two commands above: for each published document the facade
+      can use and each document made from the published stable one with one kind of change
+      (rename, added-operation, request-field, response-field, enum-value, preview-to-ga, all),
+      run import-spec and codegen in a scratch copy of the workspace and build it (takes minutes).
+      <dir> holds <version>/CommunicationIdentity.json (default: ../shared/upstream/spec).
   cargo xtask release-check
       Check every published crate before a release: cargo package (each built from its .crate),
       README and license inside, path dependencies versioned, docs with warnings denied,
@@ -79,9 +86,14 @@ fn run(args: &[String]) -> Result<ExitCode> {
             }
         }
         Some("import-spec") => {
-            let (input, out) = match &args[1..] {
+            let allow_breaking = args.iter().any(|a| a == "--allow-breaking");
+            let rest: Vec<&String> = args[1..]
+                .iter()
+                .filter(|a| *a != "--allow-breaking")
+                .collect();
+            let (input, out) = match rest.as_slice() {
                 [input] => (PathBuf::from(input), None),
-                [input, flag, out] if flag == "--out" => {
+                [input, flag, out] if *flag == "--out" => {
                     (PathBuf::from(input), Some(PathBuf::from(out)))
                 }
                 _ => return Err(Error::new(format!("unexpected arguments\n{USAGE}"))),
@@ -93,17 +105,29 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
             }
+            if !allow_breaking {
+                import_spec::refuse_breaking_changes(&converted, &out)?;
+            }
             xtask::write(&out, &converted.to_text())?;
             println!("wrote {} from {}", out.display(), input.display());
             if !converted.missing_descriptions.is_empty() {
                 eprintln!(
-                    "warning: no project description for these items (placeholders written; add them \
-                     to xtask/src/descriptions.rs):"
+                    "warning: no project description for these items (placeholders written; you \
+                     may add them to xtask/src/descriptions.rs):"
                 );
                 for key in &converted.missing_descriptions {
                     eprintln!("  {key}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("spec-matrix") => {
+            let (upstream, cases) = match &args[1..] {
+                [flag, dir, cases @ ..] if flag == "--upstream" => (PathBuf::from(dir), cases),
+                cases => (root.join("../shared/upstream/spec"), cases),
+            };
+            xtask::spec_matrix::run(&root, &upstream, cases)?;
+            println!("spec-matrix: ok");
             Ok(ExitCode::SUCCESS)
         }
         Some("release-check") => {

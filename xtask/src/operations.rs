@@ -1,18 +1,19 @@
-//! Stable names for the operations of every published version of the API.
+//! Stable names for the operations the `acs-identity` facade calls.
 //!
 //! The published documents name the same operation differently from one version to the next
 //! (`CommunicationIdentity_IssueAccessToken` in 2023-10-01, `IdentityOperations_IssueAccessToken`
 //! in the TypeSpec-emitted 2025-06-30 and 2026-09-23). progenitor names the generated method after
-//! the `operationId`, so a spec update would rename every method of `acs-identity-rest` and break
-//! the facade. Before generation, `cargo xtask codegen` therefore gives every operation the
-//! operationId this table assigns to its method and path, which do not change between versions.
+//! the `operationId`, so a spec update would rename the methods the facade calls. Before
+//! generation, `cargo xtask codegen` therefore gives each operation of this table the operationId
+//! the table assigns to its method and path, which do not change between versions.
 //!
-//! An operation of a document that the table does not know is an error (add a row: choosing its
-//! name is a decision for the maintainer, not the generator), and so is a document that lacks an
-//! operation the facade calls (it could not be built against that document).
+//! Every other operation keeps the document's own operationId (progenitor's method is its snake
+//! case): a new operation nobody calls yet needs no row. A document that lacks an operation the
+//! facade calls is an error naming it (the facade could not be built against that document).
 
 use serde_json::Value;
 
+use crate::order::escape;
 use crate::{Channel, Error, Result};
 
 /// One row of [`OPERATIONS`].
@@ -27,7 +28,8 @@ pub struct StableOperation {
     pub operation_id: &'static str,
     /// The modules through which the `acs-identity` facade calls it: the generated code of the
     /// stable document (the crate root), of the preview (`acs_identity_rest::preview`), or both.
-    /// A document of such a channel that lacks it cannot be used.
+    /// A document of such a channel that lacks it cannot be used; in a document of another
+    /// channel the operation still gets this name.
     pub used_by_facade: &'static [Channel],
 }
 
@@ -37,8 +39,6 @@ const STABLE: &[Channel] = &[Channel::Stable];
 const PREVIEW: &[Channel] = &[Channel::Preview];
 /// Called through both (create: without and with a custom id).
 const BOTH: &[Channel] = &[Channel::Stable, Channel::Preview];
-/// Not called by the facade.
-const NONE: &[Channel] = &[];
 
 const fn op(
     method: &'static str,
@@ -56,11 +56,10 @@ const fn op(
 
 const TEAMS_EXTENSION_ASSIGNMENT: &str =
     "/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}";
-const ENTRA_ASSIGNMENT: &str = "/access/entra/assignments/{objectId}";
 
-/// Every operation of the published versions 2021-03-07 to 2026-09-23 and 2025-03-02-preview.
-/// The identity operations keep the names of 2023-10-01, the version the client was first
-/// generated from.
+/// Every operation the facade calls, in the published versions 2021-03-07 to 2026-09-23 and
+/// 2025-03-02-preview. The identity operations keep the names of 2023-10-01, the version the
+/// client was first generated from. Only these names are chosen by hand.
 pub const OPERATIONS: &[StableOperation] = &[
     op("post", "/identities", "CommunicationIdentity_Create", BOTH),
     op(
@@ -123,26 +122,6 @@ pub const OPERATIONS: &[StableOperation] = &[
         "Entra_ExchangeAccessToken",
         PREVIEW,
     ),
-    op(
-        "get",
-        "/access/entra/assignments",
-        "Entra_ListAssignments",
-        NONE,
-    ),
-    op(
-        "patch",
-        "/access/entra/assignments",
-        "Entra_UpdateAssignments",
-        NONE,
-    ),
-    op("get", ENTRA_ASSIGNMENT, "Entra_GetAssignment", NONE),
-    op(
-        "put",
-        ENTRA_ASSIGNMENT,
-        "Entra_CreateOrReplaceAssignment",
-        NONE,
-    ),
-    op("delete", ENTRA_ASSIGNMENT, "Entra_DeleteAssignment", NONE),
 ];
 
 const METHODS: &[&str] = &[
@@ -155,8 +134,8 @@ pub fn is_method(key: &str) -> bool {
 }
 
 /// Gives every operation of `document` (an OpenAPI 3.0 document of an api-version of `channel`)
-/// its stable operationId. Fails, naming the operation, when the document has an operation the
-/// table lacks or lacks one the facade calls through the module of `channel`.
+/// that the table knows its stable operationId; the others keep theirs. Fails, naming the
+/// operation, when the document lacks one the facade calls through the module of `channel`.
 pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Channel) -> Result<()> {
     let paths = document
         .get_mut("paths")
@@ -175,15 +154,7 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
                 .iter()
                 .position(|row| row.method == method && row.path == path)
             else {
-                let published = operation
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(no operationId)");
-                return Err(Error::new(format!(
-                    "{spec_label}: the operation {} {path} (`{published}`) has no stable name; \
-                     add a row for it to OPERATIONS in xtask/src/operations.rs",
-                    method.to_uppercase()
-                )));
+                continue;
             };
             let Some(operation) = operation.as_object_mut() else {
                 continue;
@@ -216,6 +187,194 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
         )));
     }
     Ok(())
+}
+
+/// The incompatible changes between `old` and `new` (two OpenAPI 3.0 documents of `channel`, as
+/// `import-spec` writes them) to the operations the facade calls through the module of `channel`:
+/// an operation removed, a parameter removed, added as required or of another type, a property of
+/// a request or success response body removed or of another type, a request property that became
+/// required, a response property that is no longer required. Each names the operation (by its
+/// stable name, method and path) and what changed. Additions that are optional are not listed.
+pub fn breaking_changes(old: &Value, new: &Value, channel: Channel) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in OPERATIONS
+        .iter()
+        .filter(|r| r.used_by_facade.contains(&channel))
+    {
+        let at = |doc: &Value| {
+            doc.pointer(&format!("/paths/{}/{}", escape(row.path), row.method))
+                .cloned()
+        };
+        let Some(before) = at(old) else { continue };
+        let name = format!(
+            "`{}` ({} {})",
+            row.operation_id,
+            row.method.to_uppercase(),
+            row.path
+        );
+        let Some(after) = at(new) else {
+            out.push(format!("{name}: removed"));
+            continue;
+        };
+        let mut changes = Vec::new();
+        let parameters = |op: &Value| -> Vec<(String, bool, Value)> {
+            op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    (
+                        format!(
+                            "{} parameter `{}`",
+                            p["in"].as_str().unwrap_or(""),
+                            p["name"].as_str().unwrap_or("")
+                        ),
+                        p["required"] == true,
+                        p["schema"]["type"].clone(),
+                    )
+                })
+                .collect()
+        };
+        let (was, is) = (parameters(&before), parameters(&after));
+        for (what, _, kind) in &was {
+            match is.iter().find(|(w, ..)| w == what) {
+                None => changes.push(format!("{what} removed")),
+                Some((_, _, new_kind)) if new_kind != kind => {
+                    changes.push(format!("{what}: type {kind} -> {new_kind}"))
+                }
+                Some(_) => {}
+            }
+        }
+        for (what, required, _) in &is {
+            if *required && !was.iter().any(|(w, ..)| w == what) {
+                changes.push(format!("new required {what}"));
+            }
+        }
+        let body = "/requestBody/content/application~1json/schema";
+        if let Some(schema) = before.pointer(body) {
+            let mut diff = SchemaDiff {
+                old,
+                new,
+                request: true,
+                changes: &mut changes,
+                depth: 0,
+            };
+            diff.compare(
+                schema,
+                after.pointer(body).unwrap_or(&Value::Null),
+                "request body",
+            );
+        }
+        for (status, response) in before["responses"].as_object().into_iter().flatten() {
+            let Some(schema) = response.pointer("/content/application~1json/schema") else {
+                continue;
+            };
+            if !status.starts_with('2') {
+                continue;
+            }
+            let new_schema = after.pointer(&format!(
+                "/responses/{status}/content/application~1json/schema"
+            ));
+            let mut diff = SchemaDiff {
+                old,
+                new,
+                request: false,
+                changes: &mut changes,
+                depth: 0,
+            };
+            diff.compare(
+                schema,
+                new_schema.unwrap_or(&Value::Null),
+                &format!("{status} response"),
+            );
+        }
+        out.extend(
+            changes
+                .into_iter()
+                .map(|change| format!("{name}: {change}")),
+        );
+    }
+    out
+}
+
+/// Compares a schema of an old document with the one of a new document at the same place.
+struct SchemaDiff<'a> {
+    old: &'a Value,
+    new: &'a Value,
+    /// A request body (the client sends it) or a response (the client reads it).
+    request: bool,
+    changes: &'a mut Vec<String>,
+    depth: usize,
+}
+
+impl SchemaDiff<'_> {
+    fn compare(&mut self, old: &Value, new: &Value, at: &str) {
+        let (old, new) = (resolve(self.old, old), resolve(self.new, new));
+        if new.is_null() {
+            self.changes.push(format!("{at} removed"));
+            return;
+        }
+        if old["type"] != new["type"] || old["format"] != new["format"] {
+            let kind = |s: &Value| {
+                format!(
+                    "{}{}",
+                    s["type"].as_str().unwrap_or("any"),
+                    s["format"]
+                        .as_str()
+                        .map(|f| format!(" ({f})"))
+                        .unwrap_or_default()
+                )
+            };
+            self.changes
+                .push(format!("{at}: type {} -> {}", kind(old), kind(new)));
+            return;
+        }
+        // Deep enough for every model of this API; stops the recursive error model.
+        if self.depth > 3 {
+            return;
+        }
+        self.depth += 1;
+        let required = |s: &Value, p: &str| {
+            s["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|n| n == p))
+        };
+        for (property, schema) in old["properties"].as_object().into_iter().flatten() {
+            let here = format!("{at} property `{property}`");
+            self.compare(schema, &new["properties"][property], &here);
+            let (was, is) = (required(old, property), required(new, property));
+            if self.request && is && !was {
+                self.changes.push(format!("{here} became required"));
+            } else if !self.request && was && !is && !new["properties"][property].is_null() {
+                self.changes.push(format!("{here} is no longer required"));
+            }
+        }
+        if self.request {
+            for property in new["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if old["properties"][property].is_null() {
+                    self.changes
+                        .push(format!("{at}: new required property `{property}`"));
+                }
+            }
+        }
+        if old.get("items").is_some() {
+            self.compare(&old["items"], &new["items"], &format!("{at} items"));
+        }
+        self.depth -= 1;
+    }
+}
+
+/// The schema `schema` refers to in `document` (`#/components/schemas/..`), or itself.
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => document.pointer(pointer).unwrap_or(&Value::Null),
+        None => schema,
+    }
 }
 
 /// Makes every `api-version` query parameter a plain string (its own, a path item's, or one in
@@ -310,15 +469,14 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_operation_is_an_error_naming_it() {
+    fn an_operation_the_table_does_not_know_keeps_its_published_name() {
         let mut paths = all_facade_operations();
-        paths["/identities/{id}/:frobnicate"] = json!({ "post": { "operationId": "Frob" } });
-        let err =
-            apply_stable_names(&mut document(paths), "new.json", Channel::Stable).unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("POST /identities/{id}/:frobnicate (`Frob`) has no stable name"),
-            "{text}"
+        paths["/identities/{id}/:frobnicate"] = json!({ "post": { "operationId": "Frob_Do" } });
+        let mut doc = document(paths);
+        apply_stable_names(&mut doc, "new.json", Channel::Stable).unwrap();
+        assert_eq!(
+            doc.pointer("/paths/~1identities~1{id}~1:frobnicate/post/operationId"),
+            Some(&json!("Frob_Do"))
         );
     }
 

@@ -747,11 +747,13 @@ fn operations_left_out_of_generation_are_not_called_by_the_facade() {
     let preview = ours_of(&DOCUMENTS[1]);
     for (method, path, why) in xtask::codegen::NOT_GENERATED {
         assert!(!why.is_empty());
-        let row = xtask::operations::OPERATIONS
-            .iter()
-            .find(|r| r.method == *method && r.path == *path)
-            .unwrap_or_else(|| panic!("{method} {path} has no row"));
-        assert!(row.used_by_facade.is_empty(), "{row:?}");
+        // Only operations the facade calls have a row.
+        assert!(
+            !xtask::operations::OPERATIONS
+                .iter()
+                .any(|r| r.method == *method && r.path == *path),
+            "{method} {path} is called by the facade"
+        );
         assert!(
             preview["paths"][*path][*method].is_object(),
             "{method} {path} is not in the preview document"

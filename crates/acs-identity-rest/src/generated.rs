@@ -1369,6 +1369,14 @@ pub mod builder {
             let url = format!(
                 "{}/access/teamsExtension/:exchangeAccessToken", client.baseurl,
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1379,6 +1387,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_exchange_access_token",
@@ -1478,6 +1487,14 @@ pub mod builder {
                 crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1487,6 +1504,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_get_assignment",
@@ -1626,6 +1644,14 @@ pub mod builder {
                 crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1636,6 +1662,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_create_or_replace_assignment",
@@ -1733,6 +1760,14 @@ pub mod builder {
                 crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1742,6 +1777,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_delete_assignment",
@@ -1842,6 +1878,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/identities", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = crate::hooks::optional_json_body(
                     client
@@ -1856,6 +1900,7 @@ pub mod builder {
                     &body,
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_create",
@@ -1936,6 +1981,14 @@ pub mod builder {
                 "{}/identities/{}", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1945,6 +1998,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_delete",
@@ -2063,6 +2117,14 @@ pub mod builder {
                 "{}/identities/{}/:issueAccessToken", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2073,6 +2135,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_issue_access_token",
@@ -2153,6 +2216,14 @@ pub mod builder {
                 "{}/identities/{}/:revokeAccessTokens", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2162,6 +2233,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_revoke_access_tokens",
@@ -2262,6 +2334,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/teamsUser/:exchangeAccessToken", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2272,6 +2352,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_exchange_teams_user_access_token",

@@ -6,10 +6,10 @@
 //! `progenitor_client::ClientHooks` for it. It also rewrites progenitor's path-parameter
 //! encoding into calls to `encode_path_parameter` here, which percent-encodes the way the
 //! official SDKs do (`8:acs:...` becomes `8%3Aacs%3A...`; progenitor's own encoding leaves `:`
-//! raw), and leaves out the `api-version` *header* progenitor would add (the api-version travels
-//! in the query string only, as the official SDKs send it). So the `reqwest::Request` the
-//! generated code builds (URL, query, `accept`, JSON body) is final apart from one framing detail
-//! `exec` adds (`Content-Length: 0` on a body-less `POST`, as the SDKs send it); `exec` then
+//! raw). So the `reqwest::Request` the generated code builds (URL, query, `accept`, JSON body) is
+//! final apart from two details `exec` sees to: it removes the `api-version` *header* progenitor
+//! adds to every request (the api-version travels in the query string only, as the official SDKs
+//! send it), and frames a body-less `POST` with `Content-Length: 0`, as the SDKs send it; `exec` then
 //! sends it through the installed [`RequestExecutor`], or straight through the client's
 //! `reqwest::Client` when there is none. An optional body left empty (create without options)
 //! goes out empty, not as `{}`: the generator routes it through `optional_json_body` here.
@@ -120,6 +120,11 @@ impl ClientHooks<Transport> for crate::preview::Client {
     }
 }
 
+/// The header progenitor adds and [`send`] removes (built at compile time: a `&str` key would be
+/// parsed and validated on every request).
+const API_VERSION_HEADER: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("api-version");
+
 /// Sends a request as the generated code of either module built it: through the transport's
 /// executor when it has one, else directly with `client`.
 async fn send(
@@ -129,6 +134,10 @@ async fn send(
     info: &OperationInfo,
 ) -> reqwest::Result<reqwest::Response> {
     let mut request = request;
+    // progenitor adds an `api-version` header (the document's `info.version`) to every request;
+    // the api-version travels in the query only, with the version the caller chose, as the
+    // official SDKs send it.
+    request.headers_mut().remove(&API_VERSION_HEADER);
     frame_empty_post(&mut request);
     match &transport.executor {
         None => client.execute(request).await,

@@ -1530,13 +1530,13 @@ Sends a `GET` request to `/access/entra/assignments`
 Arguments:
 - `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
-let response = client.entra_list_assignments()
+let response = client.entra_id_assignments_list()
     .api_version(api_version)
     .send()
     .await;
 ```*/
-    pub fn entra_list_assignments(&self) -> builder::EntraListAssignments<'_> {
-        builder::EntraListAssignments::new(self)
+    pub fn entra_id_assignments_list(&self) -> builder::EntraIdAssignmentsList<'_> {
+        builder::EntraIdAssignmentsList::new(self)
     }
     /**Reads the Entra ID assignment of one user, group or tenant
 
@@ -1546,14 +1546,14 @@ Arguments:
 - `object_id`: Entra ID object id of the principal the assignment is for.
 - `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
-let response = client.entra_get_assignment()
+let response = client.entra_id_assignment_get()
     .object_id(object_id)
     .api_version(api_version)
     .send()
     .await;
 ```*/
-    pub fn entra_get_assignment(&self) -> builder::EntraGetAssignment<'_> {
-        builder::EntraGetAssignment::new(self)
+    pub fn entra_id_assignment_get(&self) -> builder::EntraIdAssignmentGet<'_> {
+        builder::EntraIdAssignmentGet::new(self)
     }
     /**Creates the Entra ID assignment of a user, group or tenant, or replaces it
 
@@ -1564,17 +1564,15 @@ Arguments:
 - `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 - `body`: The assignment to create or put in place of the current one.
 ```ignore
-let response = client.entra_create_or_replace_assignment()
+let response = client.entra_id_assignment_upsert()
     .object_id(object_id)
     .api_version(api_version)
     .body(body)
     .send()
     .await;
 ```*/
-    pub fn entra_create_or_replace_assignment(
-        &self,
-    ) -> builder::EntraCreateOrReplaceAssignment<'_> {
-        builder::EntraCreateOrReplaceAssignment::new(self)
+    pub fn entra_id_assignment_upsert(&self) -> builder::EntraIdAssignmentUpsert<'_> {
+        builder::EntraIdAssignmentUpsert::new(self)
     }
     /**Deletes the Entra ID assignment of a user, group or tenant
 
@@ -1584,14 +1582,14 @@ Arguments:
 - `object_id`: Entra ID object id of the principal the assignment is for.
 - `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
-let response = client.entra_delete_assignment()
+let response = client.entra_id_assignment_delete()
     .object_id(object_id)
     .api_version(api_version)
     .send()
     .await;
 ```*/
-    pub fn entra_delete_assignment(&self) -> builder::EntraDeleteAssignment<'_> {
-        builder::EntraDeleteAssignment::new(self)
+    pub fn entra_id_assignment_delete(&self) -> builder::EntraIdAssignmentDelete<'_> {
+        builder::EntraIdAssignmentDelete::new(self)
     }
     /**Trades a token of a Teams Phone extension user for a Communication Services access token
 
@@ -1853,6 +1851,14 @@ pub mod builder {
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/access/entra/:exchangeAccessToken", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1863,6 +1869,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "entra_exchange_access_token",
@@ -1891,15 +1898,15 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entra_list_assignments`]
+    /**Builder for [`Client::entra_id_assignments_list`]
 
-[`Client::entra_list_assignments`]: super::Client::entra_list_assignments*/
+[`Client::entra_id_assignments_list`]: super::Client::entra_id_assignments_list*/
     #[derive(Debug, Clone)]
-    pub struct EntraListAssignments<'a> {
+    pub struct EntraIdAssignmentsList<'a> {
         client: &'a super::Client,
         api_version: Result<::std::string::String, String>,
     }
-    impl<'a> EntraListAssignments<'a> {
+    impl<'a> EntraIdAssignmentsList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1928,6 +1935,14 @@ pub mod builder {
             let Self { client, api_version } = self;
             let api_version = api_version.map_err(Error::InvalidRequest)?;
             let url = format!("{}/access/entra/assignments", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1937,9 +1952,10 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entra_list_assignments",
+                operation_id: "entra_id_assignments_list",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -1965,16 +1981,16 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entra_get_assignment`]
+    /**Builder for [`Client::entra_id_assignment_get`]
 
-[`Client::entra_get_assignment`]: super::Client::entra_get_assignment*/
+[`Client::entra_id_assignment_get`]: super::Client::entra_id_assignment_get*/
     #[derive(Debug, Clone)]
-    pub struct EntraGetAssignment<'a> {
+    pub struct EntraIdAssignmentGet<'a> {
         client: &'a super::Client,
         object_id: Result<::std::string::String, String>,
         api_version: Result<::std::string::String, String>,
     }
-    impl<'a> EntraGetAssignment<'a> {
+    impl<'a> EntraIdAssignmentGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2020,6 +2036,14 @@ pub mod builder {
                 "{}/access/entra/assignments/{}", client.baseurl, crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2029,9 +2053,10 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entra_get_assignment",
+                operation_id: "entra_id_assignment_get",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -2057,17 +2082,17 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entra_create_or_replace_assignment`]
+    /**Builder for [`Client::entra_id_assignment_upsert`]
 
-[`Client::entra_create_or_replace_assignment`]: super::Client::entra_create_or_replace_assignment*/
+[`Client::entra_id_assignment_upsert`]: super::Client::entra_id_assignment_upsert*/
     #[derive(Debug, Clone)]
-    pub struct EntraCreateOrReplaceAssignment<'a> {
+    pub struct EntraIdAssignmentUpsert<'a> {
         client: &'a super::Client,
         object_id: Result<::std::string::String, String>,
         api_version: Result<::std::string::String, String>,
         body: Result<types::builder::EntraAssignmentCreateOrUpdateRequest, String>,
     }
-    impl<'a> EntraCreateOrReplaceAssignment<'a> {
+    impl<'a> EntraIdAssignmentUpsert<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2147,6 +2172,14 @@ pub mod builder {
                 "{}/access/entra/assignments/{}", client.baseurl, crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2157,9 +2190,10 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entra_create_or_replace_assignment",
+                operation_id: "entra_id_assignment_upsert",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -2186,16 +2220,16 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::entra_delete_assignment`]
+    /**Builder for [`Client::entra_id_assignment_delete`]
 
-[`Client::entra_delete_assignment`]: super::Client::entra_delete_assignment*/
+[`Client::entra_id_assignment_delete`]: super::Client::entra_id_assignment_delete*/
     #[derive(Debug, Clone)]
-    pub struct EntraDeleteAssignment<'a> {
+    pub struct EntraIdAssignmentDelete<'a> {
         client: &'a super::Client,
         object_id: Result<::std::string::String, String>,
         api_version: Result<::std::string::String, String>,
     }
-    impl<'a> EntraDeleteAssignment<'a> {
+    impl<'a> EntraIdAssignmentDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2238,6 +2272,14 @@ pub mod builder {
                 "{}/access/entra/assignments/{}", client.baseurl, crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2247,9 +2289,10 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "entra_delete_assignment",
+                operation_id: "entra_id_assignment_delete",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -2329,6 +2372,14 @@ pub mod builder {
             let url = format!(
                 "{}/access/teamsExtension/:exchangeAccessToken", client.baseurl,
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2339,6 +2390,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_exchange_access_token",
@@ -2438,6 +2490,14 @@ pub mod builder {
                 crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2447,6 +2507,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_get_assignment",
@@ -2586,6 +2647,14 @@ pub mod builder {
                 crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2596,6 +2665,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_create_or_replace_assignment",
@@ -2693,6 +2763,14 @@ pub mod builder {
                 crate ::hooks::encode_path_parameter(& tenant_id.to_string()), crate
                 ::hooks::encode_path_parameter(& object_id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2702,6 +2780,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "teams_extension_delete_assignment",
@@ -2802,6 +2881,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/identities", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = crate::hooks::optional_json_body(
                     client
@@ -2816,6 +2903,7 @@ pub mod builder {
                     &body,
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_create",
@@ -2899,6 +2987,14 @@ pub mod builder {
                 "{}/identities/{}", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2908,6 +3004,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_get",
@@ -2988,6 +3085,14 @@ pub mod builder {
                 "{}/identities/{}", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2997,6 +3102,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_delete",
@@ -3115,6 +3221,14 @@ pub mod builder {
                 "{}/identities/{}/:issueAccessToken", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3125,6 +3239,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_issue_access_token",
@@ -3205,6 +3320,14 @@ pub mod builder {
                 "{}/identities/{}/:revokeAccessTokens", client.baseurl, crate
                 ::hooks::encode_path_parameter(& id.to_string()),
             );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3214,6 +3337,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_revoke_access_tokens",
@@ -3314,6 +3438,14 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/teamsUser/:exchangeAccessToken", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3324,6 +3456,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("api-version", &api_version))
+                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "communication_identity_exchange_teams_user_access_token",

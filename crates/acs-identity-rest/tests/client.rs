@@ -91,9 +91,9 @@ async fn create_with_scopes_sends_json_and_decodes_201_with_seven_digit_expiry()
     let response = direct(&server)
         .communication_identity_create()
         .api_version("2023-10-01")
-        .body(types::CommunicationIdentityCreateRequest {
-            create_token_with_scopes: Some(vec![scope("chat"), scope("voip")]),
-            expires_in_minutes: Some(60),
+        .body_map(|b| {
+            b.create_token_with_scopes(Some(vec![scope("chat"), scope("voip")]))
+                .expires_in_minutes(Some(60))
         })
         .send()
         .await
@@ -166,9 +166,9 @@ async fn create_with_an_empty_scope_list_sends_it_and_without_one_omits_it() {
     let err = client
         .communication_identity_create()
         .api_version("2023-10-01")
-        .body(types::CommunicationIdentityCreateRequest {
-            create_token_with_scopes: Some(Vec::new()),
-            expires_in_minutes: Some(60),
+        .body_map(|b| {
+            b.create_token_with_scopes(Some(Vec::new()))
+                .expires_in_minutes(Some(60))
         })
         .send()
         .await
@@ -177,9 +177,9 @@ async fn create_with_an_empty_scope_list_sends_it_and_without_one_omits_it() {
     let result = client
         .communication_identity_create()
         .api_version("2023-10-01")
-        .body(types::CommunicationIdentityCreateRequest {
-            create_token_with_scopes: None,
-            expires_in_minutes: Some(60),
+        .body_map(|b| {
+            b.create_token_with_scopes(None)
+                .expires_in_minutes(Some(60))
         })
         .send()
         .await
@@ -193,35 +193,43 @@ async fn create_with_an_empty_scope_list_sends_it_and_without_one_omits_it() {
 #[test]
 fn request_bodies_serialize_in_the_published_property_order() {
     // Literal values, so this holds on a fresh clone without ../shared.
-    let create = types::CommunicationIdentityCreateRequest {
-        create_token_with_scopes: Some(vec![scope("chat")]),
-        expires_in_minutes: Some(60),
-    };
+    let create = types::CommunicationIdentityCreateRequest::try_from(
+        types::CommunicationIdentityCreateRequest::builder()
+            .create_token_with_scopes(Some(vec![scope("chat")]))
+            .expires_in_minutes(Some(60)),
+    )
+    .unwrap();
     assert_eq!(
         serde_json::to_string(&create).unwrap(),
         r#"{"createTokenWithScopes":["chat"],"expiresInMinutes":60}"#
     );
-    let empty = types::CommunicationIdentityCreateRequest {
-        create_token_with_scopes: Some(Vec::new()),
-        expires_in_minutes: None,
-    };
+    let empty = types::CommunicationIdentityCreateRequest::try_from(
+        types::CommunicationIdentityCreateRequest::builder()
+            .create_token_with_scopes(Some(Vec::new()))
+            .expires_in_minutes(None),
+    )
+    .unwrap();
     assert_eq!(
         serde_json::to_string(&empty).unwrap(),
         r#"{"createTokenWithScopes":[]}"#
     );
-    let issue = types::CommunicationIdentityAccessTokenRequest {
-        scopes: vec![scope("voip"), scope("chat")],
-        expires_in_minutes: Some(60),
-    };
+    let issue = types::CommunicationIdentityAccessTokenRequest::try_from(
+        types::CommunicationIdentityAccessTokenRequest::builder()
+            .scopes(vec![scope("voip"), scope("chat")])
+            .expires_in_minutes(Some(60)),
+    )
+    .unwrap();
     assert_eq!(
         serde_json::to_string(&issue).unwrap(),
         r#"{"scopes":["voip","chat"],"expiresInMinutes":60}"#
     );
-    let teams = types::TeamsUserExchangeTokenRequest {
-        token: "aadtoken".into(),
-        app_id: "appid".into(),
-        user_id: "userid".into(),
-    };
+    let teams = types::TeamsUserExchangeTokenRequest::try_from(
+        types::TeamsUserExchangeTokenRequest::builder()
+            .token("aadtoken")
+            .app_id("appid")
+            .user_id("userid"),
+    )
+    .unwrap();
     assert_eq!(
         serde_json::to_string(&teams).unwrap(),
         r#"{"token":"aadtoken","appId":"appid","userId":"userid"}"#
@@ -310,9 +318,9 @@ async fn issue_encodes_the_id_omits_unset_expiry_and_decodes_200() {
         .communication_identity_issue_access_token()
         .id(ID)
         .api_version("2023-10-01")
-        .body(types::CommunicationIdentityAccessTokenRequest {
-            scopes: vec![scope("chat.join"), scope("some.future.scope")],
-            expires_in_minutes: None,
+        .body_map(|b| {
+            b.scopes(vec![scope("chat.join"), scope("some.future.scope")])
+                .expires_in_minutes(None)
         })
         .send()
         .await
@@ -343,10 +351,7 @@ async fn issue_sends_expiry_when_set_even_out_of_range() {
         .communication_identity_issue_access_token()
         .id(ID)
         .api_version("2023-10-01")
-        .body(types::CommunicationIdentityAccessTokenRequest {
-            scopes: vec![scope("chat")],
-            expires_in_minutes: Some(1441),
-        })
+        .body_map(|b| b.scopes(vec![scope("chat")]).expires_in_minutes(Some(1441)))
         .send()
         .await
         .unwrap_err();
@@ -372,11 +377,7 @@ async fn teams_exchange_sends_all_three_fields_and_decodes_200() {
     let token = direct(&server)
         .communication_identity_exchange_teams_user_access_token()
         .api_version("2023-10-01")
-        .body(types::TeamsUserExchangeTokenRequest {
-            token: "aadtoken".into(),
-            app_id: "appid".into(),
-            user_id: "userid".into(),
-        })
+        .body_map(|b| b.token("aadtoken").app_id("appid").user_id("userid"))
         .send()
         .await
         .unwrap()
@@ -555,10 +556,7 @@ async fn undecodable_bodies_are_errors_not_panics() {
         .communication_identity_issue_access_token()
         .id(ID)
         .api_version("2023-10-01")
-        .body(types::CommunicationIdentityAccessTokenRequest {
-            scopes: vec![scope("chat")],
-            expires_in_minutes: None,
-        })
+        .body_map(|b| b.scopes(vec![scope("chat")]).expires_in_minutes(None))
         .send()
         .await
         .unwrap_err();
@@ -736,9 +734,9 @@ async fn send_all(client: &Client) -> Vec<Result<(), OperationError>> {
         client
             .communication_identity_create()
             .api_version(v)
-            .body(types::CommunicationIdentityCreateRequest {
-                create_token_with_scopes: Some(vec![scope("chat"), scope("voip")]),
-                expires_in_minutes: Some(60),
+            .body_map(|b| {
+                b.create_token_with_scopes(Some(vec![scope("chat"), scope("voip")]))
+                    .expires_in_minutes(Some(60))
             })
             .send()
             .await
@@ -747,10 +745,7 @@ async fn send_all(client: &Client) -> Vec<Result<(), OperationError>> {
             .communication_identity_issue_access_token()
             .id(ID)
             .api_version(v)
-            .body(types::CommunicationIdentityAccessTokenRequest {
-                scopes: vec![scope("chat.join")],
-                expires_in_minutes: None,
-            })
+            .body_map(|b| b.scopes(vec![scope("chat.join")]).expires_in_minutes(None))
             .send()
             .await
             .map(drop),
@@ -771,11 +766,7 @@ async fn send_all(client: &Client) -> Vec<Result<(), OperationError>> {
         client
             .communication_identity_exchange_teams_user_access_token()
             .api_version(v)
-            .body(types::TeamsUserExchangeTokenRequest {
-                token: "aadtoken".into(),
-                app_id: "appid".into(),
-                user_id: "userid".into(),
-            })
+            .body_map(|b| b.token("aadtoken").app_id("appid").user_id("userid"))
             .send()
             .await
             .map(drop),
@@ -1043,10 +1034,7 @@ async fn ids_with_reserved_and_non_ascii_characters_are_encoded_exactly_once() {
             .communication_identity_issue_access_token()
             .id(*id)
             .api_version("2023-10-01")
-            .body(types::CommunicationIdentityAccessTokenRequest {
-                scopes: vec![scope("chat")],
-                expires_in_minutes: None,
-            })
+            .body_map(|b| b.scopes(vec![scope("chat")]).expires_in_minutes(None))
             .send()
             .await
             .unwrap();

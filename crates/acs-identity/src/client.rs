@@ -323,16 +323,16 @@ impl CommunicationIdentityClient {
                 access_token: AccessToken::new(token.token, token.expires_on.into_inner()),
             });
         }
-        let body = types::CommunicationIdentityCreateRequest {
-            create_token_with_scopes: Some(rest_scopes(scopes)),
-            expires_in_minutes: whole_minutes(options.token_expires_in)?,
-        };
+        let expires_in_minutes = whole_minutes(options.token_expires_in)?;
         let call = self.start(Method::CreateUserAndToken, options.call).await?;
         let sent = call
             .rest()
             .communication_identity_create()
             .api_version(self.api_version())
-            .body(body)
+            .body_map(|body| {
+                body.create_token_with_scopes(Some(rest_scopes(scopes)))
+                    .expires_in_minutes(expires_in_minutes)
+            })
             .send();
         let created = call.value(sent).await?;
         let user = CommunicationUserIdentifier::new(created.identity.id);
@@ -356,17 +356,17 @@ impl CommunicationIdentityClient {
     ) -> Result<AccessToken> {
         let options = options.unwrap_or_default();
         check_user(user)?;
-        let body = types::CommunicationIdentityAccessTokenRequest {
-            scopes: rest_scopes(scopes),
-            expires_in_minutes: whole_minutes(options.token_expires_in)?,
-        };
+        let expires_in_minutes = whole_minutes(options.token_expires_in)?;
         let call = self.start(Method::GetToken, options.call).await?;
         let sent = call
             .rest()
             .communication_identity_issue_access_token()
             .id(user.id())
             .api_version(self.api_version())
-            .body(body)
+            .body_map(|body| {
+                body.scopes(rest_scopes(scopes))
+                    .expires_in_minutes(expires_in_minutes)
+            })
             .send();
         let token = call.value(sent).await?;
         Ok(access_token(token))
@@ -384,11 +384,6 @@ impl CommunicationIdentityClient {
         options: Option<GetTokenForTeamsUserOptions>,
     ) -> Result<AccessToken> {
         let options = options.unwrap_or_default();
-        let body = types::TeamsUserExchangeTokenRequest {
-            token: teams_user_aad_token.to_owned(),
-            app_id: client_id.to_owned(),
-            user_id: user_object_id.to_owned(),
-        };
         let call = self
             .start(Method::GetTokenForTeamsUser, options.call)
             .await?;
@@ -396,7 +391,11 @@ impl CommunicationIdentityClient {
             .rest()
             .communication_identity_exchange_teams_user_access_token()
             .api_version(self.api_version())
-            .body(body)
+            .body_map(|body| {
+                body.token(teams_user_aad_token.to_owned())
+                    .app_id(client_id.to_owned())
+                    .user_id(user_object_id.to_owned())
+            })
             .send();
         let token = call.value(sent).await?;
         Ok(access_token(token))
@@ -477,22 +476,23 @@ impl CommunicationIdentityClient {
         check_custom_id(&custom_id, self.api_version())?;
         let custom_id = preview::CommunicationIdentityCreateRequestCustomId::try_from(custom_id)
             .map_err(|e| Error::invalid_argument("custom_id", e.to_string()))?;
-        let body = preview::CommunicationIdentityCreateRequest {
-            custom_id: Some(custom_id),
-            create_token_with_scopes: scopes.map(|scopes| {
-                scopes
-                    .iter()
-                    .map(|s| preview::CommunicationIdentityTokenScope(s.as_str().to_owned()))
-                    .collect()
-            }),
-            expires_in_minutes: whole_minutes(token_expires_in)?,
-        };
+        let scopes: Option<Vec<_>> = scopes.map(|scopes| {
+            scopes
+                .iter()
+                .map(|s| preview::CommunicationIdentityTokenScope(s.as_str().to_owned()))
+                .collect()
+        });
+        let expires_in_minutes = whole_minutes(token_expires_in)?;
         let call = self.start(method, options).await?;
         let preview_rest = call.preview_rest();
         let sent = preview_rest
             .communication_identity_create()
             .api_version(self.api_version())
-            .body(body)
+            .body_map(|body| {
+                body.custom_id(Some(custom_id))
+                    .create_token_with_scopes(scopes)
+                    .expires_in_minutes(expires_in_minutes)
+            })
             .send();
         let created = call.value(sent).await?;
         Ok((call, created))

@@ -145,10 +145,7 @@ impl CommunicationIdentityClient {
         let options = options.unwrap_or_default();
         check_id("tenant_id", tenant_id)?;
         check_id("object_id", object_id)?;
-        let body = types::TeamsExtensionAssignmentCreateOrUpdateRequest {
-            principal_type: types::TeamsExtensionPrincipalType(principal_type.as_str().to_owned()),
-            client_ids: options.client_ids,
-        };
+        let principal_type = types::TeamsExtensionPrincipalType(principal_type.as_str().to_owned());
         let api_version = api_version::for_teams_extension(self.api_version());
         let call = self
             .start_with_version(
@@ -163,7 +160,10 @@ impl CommunicationIdentityClient {
             .tenant_id(tenant_id)
             .object_id(object_id)
             .api_version(api_version)
-            .body(body)
+            .body_map(|body| {
+                body.principal_type(principal_type)
+                    .client_ids(options.client_ids)
+            })
             .send();
         let (response, status) = call.value_and_status(sent).await?;
         let assignment = assignment(response);

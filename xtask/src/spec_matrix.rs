@@ -1,0 +1,341 @@
+//! `cargo xtask spec-matrix [<case>...]`: proves that a spec update is the two commands
+//! (`import-spec`, then `codegen`) and nothing else, by running them in a scratch copy of the
+//! workspace and building every crate against the result.
+//!
+//! The cases are the published documents the facade can use (each stable one with the Teams Phone
+//! extension operations, and the preview), and documents made here from the published source of
+//! the checked-in stable document, each with one kind of change a new api-version brings (every
+//! operationId renamed, a new pageable list operation the facade does not call, an optional field
+//! added to a request and to a response model, a new value of each open enum, `customId` and
+//! `GET /identities/{id}` going GA from the preview) and one with all of them at once.
+//!
+//! For each case: `import-spec` of the document, `codegen`, `codegen --check` clean, then
+//! `cargo check --workspace --all-targets` (the facade, the CLI, the end-to-end suites, the fuzz
+//! targets, their tests, benches and examples). The case with every change also runs the facade's
+//! tests (`cargo test -p acs-identity`), unchanged. The scratch copy shares this workspace's target
+//! directory (dependencies are built already; only the copy's own crates are compiled), offline
+//! and locked. It takes minutes, so it is not part of `cargo test`; `.ci/run` runs it.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::codegen::{self, CheckOutcome};
+use crate::{Error, Result, import_spec, order};
+
+/// The published documents (folders of `<upstream>/`) the facade must build against. 2023-10-01
+/// lacks the Teams Phone extension operations, and fails at generation naming them (a test of
+/// `xtask/tests/codegen.rs`).
+pub const PUBLISHED: &[&str] = &["2025-06-30", "2026-09-23", "2025-03-02-preview"];
+
+/// A change made to a published stable document (the second argument is the preview document).
+pub type Change = fn(&mut Value, &Value);
+
+/// The made-up documents: a name and the change made to the published stable document.
+pub const MADE_UP: &[(&str, Change)] = &[
+    ("rename", rename_every_operation),
+    ("added-operation", add_list_operation),
+    ("request-field", add_optional_request_field),
+    ("response-field", add_optional_response_field),
+    ("enum-value", add_enum_values),
+    ("preview-to-ga", promote_from_preview),
+    ("all", all_changes),
+];
+
+/// Every operationId gets another name (the TypeSpec-era updates renamed them all).
+pub fn rename_every_operation(swagger: &mut Value, _: &Value) {
+    for_each_operation(swagger, |operation| {
+        if let Some(id) = operation["operationId"].as_str() {
+            operation["operationId"] = json!(format!("Next{}", id.replace('_', "Ops_")));
+        }
+    });
+}
+
+/// A pageable `GET /identities` that the facade does not call.
+pub fn add_list_operation(swagger: &mut Value, _: &Value) {
+    let error = error_response(swagger);
+    swagger["definitions"]["PagedCommunicationIdentity"] = json!({
+        "type": "object",
+        "properties": {
+            "value": { "type": "array", "items": { "$ref": "#/definitions/CommunicationIdentity" } },
+            "nextLink": { "type": "string" },
+        },
+        "required": ["value"],
+    });
+    swagger["paths"]["/identities"]["get"] = json!({
+        "operationId": "IdentityOperations_List",
+        "parameters": [
+            api_version_parameter(swagger),
+            { "name": "maxpagesize", "in": "query", "required": false, "type": "integer",
+              "format": "int32" },
+        ],
+        "responses": {
+            "200": { "description": "The page.",
+                     "schema": { "$ref": "#/definitions/PagedCommunicationIdentity" } },
+            "default": error,
+        },
+        "x-ms-pageable": { "nextLinkName": "nextLink" },
+    });
+}
+
+/// An optional field in the body of issue-token (which the facade builds).
+pub fn add_optional_request_field(swagger: &mut Value, _: &Value) {
+    swagger["definitions"]["CommunicationIdentityAccessTokenRequest"]["properties"]["tag"] =
+        json!({ "type": "string" });
+}
+
+/// An optional field in the token the service answers with (which the facade reads).
+pub fn add_optional_response_field(swagger: &mut Value, _: &Value) {
+    swagger["definitions"]["CommunicationIdentityAccessToken"]["properties"]["refreshAfter"] =
+        json!({ "type": "string", "format": "date-time" });
+}
+
+/// A new value in each open (`modelAsString`) enum.
+pub fn add_enum_values(swagger: &mut Value, _: &Value) {
+    for name in [
+        "CommunicationIdentityTokenScope",
+        "TeamsExtensionPrincipalType",
+    ] {
+        let schema = &mut swagger["definitions"][name];
+        if let Some(values) = schema["enum"].as_array_mut() {
+            values.push(json!("next.value"));
+        }
+        if let Some(values) = schema["x-ms-enum"]["values"].as_array_mut() {
+            values.push(json!({ "name": "nextValue", "value": "next.value" }));
+        }
+    }
+}
+
+/// `customId` on create and `GET /identities/{id}` (with the preview's `CommunicationIdentity`)
+/// go GA: taken from the preview document, with the stable document's parameters and error.
+pub fn promote_from_preview(swagger: &mut Value, preview: &Value) {
+    let custom_id =
+        preview["definitions"]["CommunicationIdentityCreateRequest"]["properties"]["customId"]
+            .clone();
+    swagger["definitions"]["CommunicationIdentityCreateRequest"]["properties"]["customId"] =
+        custom_id;
+    swagger["definitions"]["CommunicationIdentity"] =
+        preview["definitions"]["CommunicationIdentity"].clone();
+    let mut get = preview["paths"]["/identities/{id}"]["get"].clone();
+    get["operationId"] = json!("IdentityOperations_Get");
+    get["parameters"] = swagger["paths"]["/identities/{id}"]["delete"]["parameters"].clone();
+    get["responses"]["default"] = error_response(swagger);
+    swagger["paths"]["/identities/{id}"]["get"] = get;
+}
+
+/// Every change above, in one document (the renaming last, so it renames the new operations too).
+pub fn all_changes(swagger: &mut Value, preview: &Value) {
+    for (name, change) in MADE_UP {
+        if !matches!(*name, "all" | "rename") {
+            change(swagger, preview);
+        }
+    }
+    rename_every_operation(swagger, preview);
+}
+
+fn for_each_operation(swagger: &mut Value, mut f: impl FnMut(&mut Value)) {
+    if let Some(paths) = swagger["paths"].as_object_mut() {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for (method, operation) in item.iter_mut() {
+                if crate::operations::is_method(method) {
+                    f(operation);
+                }
+            }
+        }
+    }
+}
+
+/// The `default` response of the document's delete (the error model).
+fn error_response(swagger: &Value) -> Value {
+    swagger["paths"]["/identities/{id}"]["delete"]["responses"]["default"].clone()
+}
+
+/// The document's `api-version` parameter (a `$ref`), as its delete lists it.
+fn api_version_parameter(swagger: &Value) -> Value {
+    swagger["paths"]["/identities/{id}"]["delete"]["parameters"]
+        .as_array()
+        .and_then(|list| {
+            list.iter()
+                .find(|p| p["$ref"].as_str().is_some_and(|r| r.contains("ApiVersion")))
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Runs the cases named in `only` (every case when empty), printing each; `upstream` is the folder
+/// of the published documents (`<version>/CommunicationIdentity.json`). Stops at the first case
+/// that fails, with what failed.
+pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
+    let known: Vec<&str> = PUBLISHED
+        .iter()
+        .copied()
+        .chain(MADE_UP.iter().map(|(name, _)| *name))
+        .collect();
+    if let Some(unknown) = only.iter().find(|n| !known.contains(&n.as_str())) {
+        return Err(Error::new(format!(
+            "unknown case {unknown:?}; the cases are {}",
+            known.join(", ")
+        )));
+    }
+    if !upstream.is_dir() {
+        // A clean clone without ../shared: nothing to import (as the tests that need it, skip).
+        println!("skipping: {} not found", upstream.display());
+        return Ok(());
+    }
+    let chosen = |name: &str| only.is_empty() || only.iter().any(|n| n == name);
+    let target = crate::workspace::target_directory(root)?;
+    // One scratch copy, made afresh for each case: the artifacts of its crates take one place in
+    // the target directory, and a failed case is left there to look at.
+    let scratch = target.join("spec-matrix");
+    let published = |version: &str| upstream.join(version).join("CommunicationIdentity.json");
+    for version in PUBLISHED.iter().filter(|v| chosen(v)) {
+        let copy = fresh_copy(root, &scratch)?;
+        update_and_build(&copy, &published(version), &target, false)?;
+        println!("{version}: imported, generated, and the workspace builds against it");
+    }
+    let made_up: Vec<_> = MADE_UP.iter().filter(|(name, _)| chosen(name)).collect();
+    if made_up.is_empty() {
+        return Ok(());
+    }
+    // The published source of the checked-in stable document, and the preview it promotes from.
+    let checked_in: Value = read_json(&root.join(crate::SPEC_PATH))?;
+    let version = checked_in["info"]["version"].as_str().unwrap_or_default();
+    let stable_path = published(version);
+    let stable_text = crate::read_to_string(&stable_path)?;
+    let stable: Value = read_json(&stable_path)?;
+    let preview: Value = read_json(&published("2025-03-02-preview"))?;
+    let orders = order::property_orders(&stable_text, &stable_path.display().to_string())?;
+    for (name, change) in made_up {
+        let copy = fresh_copy(root, &scratch)?;
+        let mut document = stable.clone();
+        change(&mut document, &preview);
+        let file = copy
+            .join("next")
+            .join(version)
+            .join("CommunicationIdentity.json");
+        create_dir(file.parent().unwrap_or(&copy))?;
+        crate::write(&file, &order::to_pretty_text(&document, &orders))?;
+        update_and_build(&copy, &file, &target, *name == "all")?;
+        check_generated(name, &copy)?;
+        println!("{name}: imported, generated, and the workspace builds against it");
+    }
+    Ok(())
+}
+
+/// What each made-up case must show in the generated stable module.
+fn check_generated(name: &str, root: &Path) -> Result<()> {
+    let code = crate::read_to_string(&root.join(crate::GENERATED_PATH))?;
+    let expected: &[&str] = match name {
+        "added-operation" => &["pub fn identity_operations_list("],
+        "request-field" => &["pub tag: ::std::option::Option<::std::string::String>"],
+        "response-field" => &["pub refresh_after: ::std::option::Option<crate::DateTime>"],
+        // Open enums stay strings: a new value decodes as an unknown value, never an error.
+        "enum-value" => &["pub struct CommunicationIdentityTokenScope(pub ::std::string::String)"],
+        "preview-to-ga" => &[
+            "pub fn communication_identity_get(",
+            "pub custom_id: ::std::option::Option<",
+        ],
+        "all" => &[
+            "pub fn next_identity_operations_ops_list(",
+            "pub fn communication_identity_get(",
+            "pub tag: ::std::option::Option<::std::string::String>",
+            "pub fn communication_identity_issue_access_token(",
+        ],
+        _ => &[],
+    };
+    match expected.iter().find(|text| !code.contains(*text)) {
+        Some(missing) => Err(Error::new(format!(
+            "{name}: the generated code lacks `{missing}`"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The two commands in `root`, `codegen --check`, and the build (and the facade's tests when
+/// `test_facade`).
+fn update_and_build(root: &Path, document: &Path, target: &Path, test_facade: bool) -> Result<()> {
+    let converted = import_spec::convert_file(document)?;
+    for key in &converted.missing_descriptions {
+        println!("  warning: no project description for {key}");
+    }
+    crate::write(
+        &root.join(converted.place().spec_path),
+        &converted.to_text(),
+    )?;
+    codegen::write(root)?;
+    if let CheckOutcome::Differs(diff) = codegen::check(root)? {
+        return Err(Error::new(format!(
+            "codegen --check is not clean after codegen:\n{diff}"
+        )));
+    }
+    let label = document.display();
+    cargo(root, target, &["check", "--workspace", "--all-targets"])
+        .map_err(|e| Error::new(format!("the workspace does not build against {label}: {e}")))?;
+    if test_facade {
+        cargo(root, target, &["test", "-p", "acs-identity"])
+            .map_err(|e| Error::new(format!("the facade's tests fail against {label}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path, target: &Path, args: &[&str]) -> Result<()> {
+    let mut command = crate::workspace::cargo();
+    command
+        .args(args)
+        .args(["--quiet", "--offline", "--locked"])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS");
+    crate::workspace::run(&mut command).map(drop)
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    serde_json::from_str(&crate::read_to_string(path)?)
+        .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// A copy of the workspace's files (not `target/`, `.git/` or other generated folders) at `to`,
+/// replacing what was there.
+fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)
+            .map_err(|e| Error::new(format!("cannot remove {}: {e}", to.display())))?;
+    }
+    copy_dir(from, to)?;
+    Ok(to.to_path_buf())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    create_dir(to)?;
+    let entries = std::fs::read_dir(from)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", from.display())))?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| Error::new(format!("cannot read {}: {e}", from.display())))?;
+        let name = entry.file_name();
+        if matches!(
+            name.to_str(),
+            Some("target" | ".git" | ".acs-emulator" | "node_modules")
+        ) {
+            continue;
+        }
+        let (path, dest) = (entry.path(), to.join(&name));
+        if path.is_dir() {
+            copy_dir(&path, &dest)?;
+        } else {
+            std::fs::copy(&path, &dest).map_err(|e| {
+                Error::new(format!(
+                    "cannot copy {} to {}: {e}",
+                    path.display(),
+                    dest.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
