@@ -295,6 +295,12 @@ pub(crate) fn jti_to_stamp(jti: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_development_signing_key_loads() {
+        let signer = TokenSigner::from_pkcs8(crate::config::DEVELOPMENT_SIGNING_KEY).unwrap();
+        assert_eq!(signer.jwks().keys.len(), 1);
+    }
+
     use super::*;
 
     fn signer() -> TokenSigner {
