@@ -295,9 +295,6 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         max_body_bytes: settings.max_body_bytes,
         controls: Controls::new(settings.controls.clone(), want_tls),
     });
-    // Seed the RNG of the token signer on a thread of its own (aws-lc's first use in a process
-    // costs ~20 ms of CPU), so that the first token does not wait for all of it.
-    std::thread::spawn(|| aws_lc_rs::rand::fill(&mut [0u8; 1]));
     let router = api::router(Arc::clone(&app))
         .layer(axum::middleware::from_fn_with_state(policy, guard::guard));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
