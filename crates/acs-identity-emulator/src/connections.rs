@@ -296,3 +296,15 @@ async fn serve_connection<T>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_body_gets_408_before_the_idle_timeout_cuts_its_connection() {
+        let limits = ConnectionLimits::default();
+        assert!(limits.request_timeout < limits.idle_timeout, "{limits:?}");
+        assert!(crate::faults::MAX_FAULT_DELAY < limits.request_timeout);
+    }
+}

@@ -410,3 +410,16 @@ async fn slow_header_sockets_do_not_take_the_service_offline() {
     }
     drip.abort();
 }
+
+#[tokio::test]
+async fn a_port_file_that_cannot_be_written_stops_the_start_before_the_ready_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = spawn(
+        Command::new(BIN)
+            .args(["--in-memory", "--listen", "127.0.0.1:0", "--port-file"])
+            .arg(dir.path().join("no-such-dir/port")),
+    );
+    assert_eq!(run.first_line, "", "a ready line was printed");
+    let status = wait_exit(&mut run.child, Duration::from_secs(10)).expect("it stops");
+    assert!(!status.success());
+}

@@ -231,3 +231,32 @@ async fn a_web_page_cannot_reset_or_add_faults() {
     assert!(emu.identities(false).is_empty());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unfinished_head_holds_at_most_16_kib_and_65_headers_are_refused() {
+    let emu = common::start().await;
+    let addr = emu.local_addr();
+    // 64 KiB of one header, never finished: refused (431) and closed, not buffered while it grows.
+    let mut big = TcpStream::connect(addr).await.unwrap();
+    big.write_all(b"GET /emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+        .await
+        .unwrap();
+    let _ = big.write_all(&[b'a'; 64 * 1024]).await;
+    let (_, answer) = closed_within(&mut big, Duration::from_secs(5))
+        .await
+        .expect("an unfinished 64 KiB head kept its connection");
+    // The answer may be lost to the reset of a socket closed with unread bytes; closing is the point.
+    let answer = String::from_utf8_lossy(&answer);
+    if !answer.is_empty() {
+        assert_eq!(status(&answer), 431, "{answer}");
+    }
+    // 65 header fields: 431 as well.
+    let mut many = String::from("GET /emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for i in 0..64 {
+        many.push_str(&format!("X-H{i}: 1\r\n"));
+    }
+    many.push_str("Connection: close\r\n\r\n");
+    let answer = exchange(addr, many.as_bytes()).await;
+    assert_eq!(status(&answer), 431, "{answer}");
+    emu.shutdown().await;
+}
