@@ -619,6 +619,13 @@ async fn emulator(args: EmulatorArgs, format: OutputFormat) -> Result<(), Failur
         report = report.row("CA certificate", path);
     }
     report = report.row("Storage", storage);
+    // Before the connection string: a script reading it may read the port file next.
+    if let Err(error) = args.options.write_port_file(&handle) {
+        handle.shutdown().await;
+        return Err(Failure::Service(format!(
+            "cannot write the port file: {error}"
+        )));
+    }
     if args.options.print_connection_string {
         // Only the connection string on stdout, for scripts.
         write_stdout(|out| writeln!(out, "{}", handle.connection_string()))?;
@@ -629,14 +636,6 @@ async fn emulator(args: EmulatorArgs, format: OutputFormat) -> Result<(), Failur
         eprintln!(
             "HTTPS uses a certificate made for this run only; clients must trust it to connect."
         );
-    }
-    if let Err(error) = args.options.write_port_file(&handle) {
-        handle.shutdown().await;
-        let path = args.options.port_file.unwrap_or_default();
-        return Err(Failure::Service(format!(
-            "cannot write the port file {}: {error}",
-            path.display()
-        )));
     }
     eprintln!("The ACS Identity emulator is running; press Ctrl-C to stop it.");
 

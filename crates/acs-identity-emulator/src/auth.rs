@@ -141,7 +141,8 @@ fn verify_hmac_parts(
 }
 
 /// Checks a bearer token as the emulator does: a JWT (signature not checked) whose audience is
-/// `https://communication.azure.com` and that has not expired at `now`.
+/// `https://communication.azure.com` and that is in force at `now` (not expired, not valid only
+/// later).
 pub fn verify_bearer(token: &str, now: SystemTime) -> Result<(), AuthFailure> {
     let jwt =
         entra::decode_unverified(token).ok_or(AuthFailure::InvalidBearer("it is not a JWT"))?;
@@ -150,9 +151,9 @@ pub fn verify_bearer(token: &str, now: SystemTime) -> Result<(), AuthFailure> {
             "its audience (aud) is not https://communication.azure.com",
         ));
     }
-    if jwt.expired_at(now) {
+    if !jwt.in_force_at(now) {
         return Err(AuthFailure::InvalidBearer(
-            "it has expired (or has no exp claim)",
+            "it has expired, has no exp claim, or is not valid yet (nbf or iat in the future)",
         ));
     }
     Ok(())
@@ -322,7 +323,7 @@ mod tests {
         assert_eq!(
             verify_bearer(&expired, now),
             Err(AuthFailure::InvalidBearer(
-                "it has expired (or has no exp claim)"
+                "it has expired, has no exp claim, or is not valid yet (nbf or iat in the future)"
             ))
         );
         let teams = entra::test_token("a", "u", now + Duration::from_secs(600));

@@ -18,6 +18,21 @@ pub const DEFAULT_DATA_DIR: &str = ".acs-emulator";
 /// The largest request body accepted by default (larger ones get 413).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The well-known development access key (base64) of an in-memory emulator given no other, like
+/// Azurite's development account key: public, documented, for local tests only. A data directory
+/// keeps a key generated for it instead.
+pub const DEVELOPMENT_ACCESS_KEY: &str =
+    "vD4dWkM7A+pgunNpAg7DzhHIsVtTm66/wtip0rq0D7TZNDJAfNxvRyS1njncbOgFRH/UQHab/yIUTmAlrGdOJQ==";
+
+/// The connection string of an in-memory emulator on the default port with the development key:
+/// `acs-identity-emulator --in-memory` serves it, so tests can hard-code it.
+pub const DEVELOPMENT_CONNECTION_STRING: &str = "endpoint=http://127.0.0.1:8642/;accesskey=\
+    vD4dWkM7A+pgunNpAg7DzhHIsVtTm66/wtip0rq0D7TZNDJAfNxvRyS1njncbOgFRH/UQHab/yIUTmAlrGdOJQ==";
+
+/// The well-known RSA token-signing key (PKCS#8 DER) of an in-memory emulator: public like
+/// [`DEVELOPMENT_ACCESS_KEY`]. A data directory keeps a key generated for it instead.
+pub(crate) const DEVELOPMENT_SIGNING_KEY: &[u8] = include_bytes!("development-signing-key.pk8");
+
 /// The default listen address: `127.0.0.1:8642`.
 pub fn default_listen() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT))
@@ -48,7 +63,8 @@ pub struct Emulator;
 
 impl Emulator {
     /// A builder with the defaults: `127.0.0.1:8642`, data directory `./.acs-emulator/`,
-    /// generated (then persisted) access key and resource id, no TLS.
+    /// generated (then persisted) access key and resource id, no TLS. In memory, the access key
+    /// and token-signing key are the well-known development ones ([`DEVELOPMENT_ACCESS_KEY`]).
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
@@ -95,7 +111,8 @@ impl EmulatorBuilder {
     }
 
     /// The access key, as the base64 text a connection string carries. Without it the key
-    /// stored in the data directory is used, or a new one is generated and stored. A key
+    /// stored in the data directory is used, or a new one is generated and stored; in memory,
+    /// [`DEVELOPMENT_ACCESS_KEY`]. A key
     /// different from the stored one replaces it and invalidates every token issued before (as
     /// rotating a key does). Checked by [`EmulatorBuilder::start`].
     ///

@@ -1,14 +1,19 @@
-//! Accepting and serving connections: timeouts for slow and idle clients, a limit on open
-//! connections, and a log line whenever one is refused or cut.
+//! Accepting and serving connections, with the HTTP stack's own limits against slow, idle and
+//! greedy clients, and a log line when a connection cannot be accepted.
 //!
-//! Without these a client sending its headers or body at a byte a second, or nothing at all,
-//! kept its connection (and the memory behind it) forever, and enough idle sockets used up the
-//! process's open files with nothing logged.
+//! HTTP/1.1: hyper's header read timeout closes a connection whose request head (or, between
+//! requests, whose next head) does not arrive in time, however slowly it drips, and its buffer
+//! and header count limits bound what one connection holds (16 KiB, 64 headers; more is 431).
+//! HTTP/2: hyper's stream and header list limits. Both: a connection passing no byte either way
+//! for the idle timeout is closed (this covers a client that stops in the middle of choosing its
+//! protocol, and idle HTTP/2 connections), and a request must be answered within the request
+//! timeout (a body that never arrives gets 408). There is no cap on open connections: a cap let
+//! the first few hundred slow sockets take the whole service; each slow socket is closed by the
+//! timeouts instead, and holds a few KiB until then.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,35 +26,38 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 
 use crate::errors::ApiError;
 
-/// Timeouts and the connection limit of the emulator's server.
+/// The most bytes of a request head (and of buffered input) one HTTP/1.1 connection holds, and
+/// the largest HTTP/2 header list.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The most header fields of an HTTP/1.1 request.
+const MAX_HEADERS: usize = 64;
+
+/// Timeouts of the emulator's server.
 ///
-/// The defaults: 30 s for a request's head (request line and headers) to arrive, 60 s from the
-/// head to the response (reading the body included), 30 s without a byte either way on any
-/// connection (idle keep-alive and HTTP/2 connections included), 10 s for a TLS handshake, and
-/// 512 connections open at once (more are accepted and closed at once, with a warning in the log).
+/// The defaults: 30 s for a request's head (request line and headers) to arrive, also between
+/// the requests of a keep-alive connection; 30 s from the head to the response (reading the body
+/// included); 60 s without a byte either way on any connection; 10 s for a TLS handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     header_timeout: Duration,
     request_timeout: Duration,
     idle_timeout: Duration,
     handshake_timeout: Duration,
-    max_connections: usize,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             header_timeout: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(10),
-            max_connections: 512,
         }
     }
 }
@@ -68,8 +76,7 @@ impl ConnectionLimits {
         self
     }
 
-    /// How long a connection may pass no byte in either direction before it is closed (this is
-    /// also how long an idle keep-alive connection is kept).
+    /// How long a connection may pass no byte in either direction before it is closed.
     pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
         self
@@ -79,18 +86,6 @@ impl ConnectionLimits {
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
         self
-    }
-
-    /// How many connections may be open at once (at least 1, at most
-    /// `tokio::sync::Semaphore::MAX_PERMITS`).
-    pub fn with_max_connections(mut self, max: usize) -> Self {
-        self.max_connections = max.clamp(1, Semaphore::MAX_PERMITS);
-        self
-    }
-
-    /// The limit on open connections.
-    pub fn max_connections(&self) -> usize {
-        self.max_connections
     }
 }
 
@@ -203,31 +198,6 @@ pub(crate) async fn request_deadline(
     }
 }
 
-/// Counts refused connections and logs them at most every 5 seconds.
-struct RefusalLog {
-    refused: u64,
-    last: Option<Instant>,
-}
-
-impl RefusalLog {
-    fn refused(&mut self, max: usize) {
-        self.refused += 1;
-        let now = Instant::now();
-        if self
-            .last
-            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(5))
-        {
-            tracing::warn!(
-                max_connections = max,
-                refused = self.refused,
-                "connection refused: {max} connections are open (the limit); refused so far: {}",
-                self.refused
-            );
-            self.last = Some(now);
-        }
-    }
-}
-
 /// Serves `router` on `listener` (TLS when `tls` is given) until `signal`; then lets open
 /// connections finish their requests and returns once all are closed.
 pub(crate) async fn serve(
@@ -241,16 +211,9 @@ pub(crate) async fn serve(
         limits.request_timeout,
         request_deadline,
     ));
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // Every connection holds a receiver: `closed()` returns once all are gone.
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut refusals = RefusalLog {
-        refused: 0,
-        last: None,
-    };
-    let mut accept_errors = RefusalLog {
-        refused: 0,
-        last: None,
-    };
+    let mut last_accept_error: Option<Instant> = None;
     let mut signal = std::pin::pin!(signal);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -259,26 +222,20 @@ pub(crate) async fn serve(
                 Ok(x) => x,
                 Err(e) => {
                     // Out of file descriptors, typically: say so, wait a little, go on.
-                    if accept_errors.last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                    if last_accept_error.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
                         tracing::warn!(error = %e, "cannot accept a connection");
-                        accept_errors.last = Some(Instant::now());
+                        last_accept_error = Some(Instant::now());
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
         };
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            drop(tcp);
-            refusals.refused(limits.max_connections);
-            continue;
-        };
         let _ = tcp.set_nodelay(true);
         let tls = tls.clone();
         let router = router.clone();
         let stop = stop_rx.clone();
         tokio::spawn(async move {
-            let _permit = permit;
             match tls {
                 None => serve_connection(tcp, router, limits, stop).await,
                 Some(acceptor) => {
@@ -293,10 +250,9 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
+    drop(stop_rx);
     let _ = stop_tx.send(true);
-    // Every connection holds a permit: all are back once all connections are closed.
-    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let _ = permits.acquire_many(all).await;
+    stop_tx.closed().await;
 }
 
 async fn serve_connection<T>(
@@ -312,12 +268,14 @@ async fn serve_connection<T>(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(100)
-        .max_header_list_size(64 * 1024);
+        .max_header_list_size(MAX_HEAD_BYTES as u32);
     let connection = builder.serve_connection(io, TowerToHyperService::new(router));
     let mut connection = std::pin::pin!(connection);
     let mut stopping = false;
@@ -340,20 +298,13 @@ async fn serve_connection<T>(
 }
 
 #[cfg(test)]
-mod limit_tests {
+mod tests {
     use super::*;
 
     #[test]
-    fn the_connection_limit_is_clamped_to_what_a_semaphore_holds() {
-        let huge = ConnectionLimits::default().with_max_connections(usize::MAX);
-        assert_eq!(huge.max_connections(), Semaphore::MAX_PERMITS);
-        // What serve() makes of it: no panic.
-        let _permits = Semaphore::new(huge.max_connections());
-        assert_eq!(
-            ConnectionLimits::default()
-                .with_max_connections(0)
-                .max_connections(),
-            1
-        );
+    fn a_stalled_body_gets_408_before_the_idle_timeout_cuts_its_connection() {
+        let limits = ConnectionLimits::default();
+        assert!(limits.request_timeout < limits.idle_timeout, "{limits:?}");
+        assert!(crate::faults::MAX_FAULT_DELAY < limits.request_timeout);
     }
 }

@@ -2,8 +2,6 @@
 //! reset. Their settings live on [`EmulatorBuilder`], their state in [`Controls`], and
 //! [`EmulatorHandle`] offers in Rust what the `/emulator/...` endpoints offer over HTTP.
 
-use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +12,6 @@ use crate::errors::EmulatorError;
 use crate::faults::{FaultRule, FaultRuleJson, Faults, MAX_FAULT_RULES};
 use crate::revocation_delay::RevocationDelay;
 use crate::server::EmulatorHandle;
-use crate::signing_key_cache;
 use crate::throttling::{Throttle, Throttling};
 use crate::tokens::{format_expires_on, format_seconds};
 
@@ -22,23 +19,11 @@ use crate::tokens::{format_expires_on, format_seconds};
 pub const MAX_REVOCATION_DELAY: Duration = Duration::from_secs(24 * 3600);
 
 /// Settings of the controls, kept by the builder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ControlSettings {
     pub(crate) throttling: Option<Throttling>,
     pub(crate) faults: Vec<FaultRule>,
     pub(crate) revocation_delay: Duration,
-    pub(crate) signing_key_cache: Option<PathBuf>,
-}
-
-impl Default for ControlSettings {
-    fn default() -> Self {
-        Self {
-            throttling: None,
-            faults: Vec::new(),
-            revocation_delay: Duration::ZERO,
-            signing_key_cache: signing_key_cache::default_dir(),
-        }
-    }
 }
 
 impl ControlSettings {
@@ -75,8 +60,6 @@ pub(crate) struct Controls {
     pub(crate) revocations: RevocationDelay,
     /// The port a `Host` may omit: 443 with TLS, else 80.
     pub(crate) default_port: u16,
-    /// The refill of the signing key cache started by this run.
-    key_refill: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Controls {
@@ -86,24 +69,6 @@ impl Controls {
             faults: Faults::new(settings.faults),
             throttle: Throttle::new(settings.throttling),
             revocations: RevocationDelay::new(settings.revocation_delay),
-            key_refill: Mutex::new(None),
-        }
-    }
-
-    /// Keeps the key cache refill of this run, to wait for it at shutdown.
-    pub(crate) fn set_key_refill(&self, refill: Option<std::thread::JoinHandle<()>>) {
-        *self.key_refill.lock().unwrap_or_else(|p| p.into_inner()) = refill;
-    }
-
-    /// Waits for the key cache refill (at most one key generation). Blocking.
-    pub(crate) fn finish_background_work(&self) {
-        let refill = self
-            .key_refill
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(refill) = refill {
-            let _ = refill.join();
         }
     }
 }
@@ -177,13 +142,6 @@ impl EmulatorBuilder {
     /// revoke (default 0: immediately revoked; the service may take up to 15 minutes).
     pub fn revocation_delay(mut self, delay: Duration) -> Self {
         self.controls.revocation_delay = delay;
-        self
-    }
-
-    /// Where ready signing keys are pooled (see the README, "Start time"); `None` turns the pool
-    /// off. Default: the per-user cache directory.
-    pub fn signing_key_cache(mut self, dir: Option<PathBuf>) -> Self {
-        self.controls.signing_key_cache = dir;
         self
     }
 }

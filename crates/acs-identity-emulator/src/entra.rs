@@ -31,6 +31,10 @@ pub const ENTRA_EXCHANGE_AUDIENCE: &str = "https://communication.azure.com/clien
 /// Tenant id put in test tokens.
 pub const TEST_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
+/// How far in the future a token's `nbf` or `iat` may be (clocks differ): 5 minutes, as Entra's
+/// token validators allow by default.
+const CLOCK_SKEW_S: i64 = 300;
+
 fn unix_seconds(t: SystemTime) -> i64 {
     (unix_nanos(t).div_euclid(1_000_000_000)) as i64
 }
@@ -128,12 +132,17 @@ pub(crate) struct DecodedJwt {
 }
 
 impl DecodedJwt {
-    /// `exp` in whole seconds, when present and a number.
-    pub(crate) fn exp(&self) -> Option<i64> {
-        match self.claims.get("exp")? {
+    /// A time claim (`exp`, `nbf`, `iat`) in whole seconds, when present and a number.
+    fn seconds(&self, name: &str) -> Option<i64> {
+        match self.claims.get(name)? {
             Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
             _ => None,
         }
+    }
+
+    /// `exp` in whole seconds, when present and a number.
+    pub(crate) fn exp(&self) -> Option<i64> {
+        self.seconds("exp")
     }
 
     pub(crate) fn str_claim(&self, name: &str) -> Option<&str> {
@@ -175,12 +184,17 @@ impl DecodedJwt {
         }
     }
 
-    /// Whether the token has expired at `now` (a token without `exp` counts as expired).
-    pub(crate) fn expired_at(&self, now: SystemTime) -> bool {
-        match self.exp() {
-            Some(exp) => exp <= unix_seconds(now),
-            None => true,
-        }
+    /// Whether the token is in force at `now`: it has an `exp` after `now`, and its `nbf` and
+    /// `iat`, when present, are numbers not after `now` (beyond [`CLOCK_SKEW_S`]).
+    pub(crate) fn in_force_at(&self, now: SystemTime) -> bool {
+        let now = unix_seconds(now);
+        let started = |name: &str| {
+            !self.claims.contains_key(name)
+                || self
+                    .seconds(name)
+                    .is_some_and(|t| t <= now.saturating_add(CLOCK_SKEW_S))
+        };
+        self.exp().is_some_and(|exp| exp > now) && started("nbf") && started("iat")
     }
 }
 
@@ -223,8 +237,31 @@ mod tests {
         assert!(decoded.claims.contains_key("iat"));
         assert!(decoded.has_audience(TEAMS_EXCHANGE_AUDIENCE));
         assert!(!decoded.has_audience(ACS_AUDIENCE));
-        assert!(!decoded.expired_at(SystemTime::UNIX_EPOCH + Duration::from_secs(3_999_999_999)));
-        assert!(decoded.expired_at(exp));
+        assert!(decoded.in_force_at(SystemTime::UNIX_EPOCH + Duration::from_secs(3_999_999_999)));
+        assert!(!decoded.in_force_at(exp));
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_not_in_force() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |claims: Value| {
+            DecodedJwt {
+                claims: claims.as_object().unwrap().clone(),
+            }
+            .in_force_at(now)
+        };
+        assert!(at(
+            json!({"exp": 1_003_600, "nbf": 1_000_000, "iat": 1_000_000})
+        ));
+        assert!(
+            at(json!({"exp": 1_003_600, "nbf": 1_000_300, "iat": 999_000})),
+            "skew"
+        );
+        assert!(!at(json!({"exp": 1_003_600, "nbf": 1_000_301})));
+        assert!(!at(json!({"exp": 1_003_600, "iat": 2_000_000})));
+        assert!(!at(json!({"exp": 1_003_600, "nbf": "soon"})));
+        assert!(!at(json!({"nbf": 1_000_000})), "no exp");
+        assert!(!at(json!({"exp": 1_000_000})), "expired");
     }
 
     #[test]

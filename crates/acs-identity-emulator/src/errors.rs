@@ -26,8 +26,9 @@ pub enum EmulatorError {
         #[source]
         source: io::Error,
     },
-    /// The data directory could not be created or read.
-    #[error("cannot use the data directory {path}: {source}")]
+    /// A file of the emulator (in the data directory, or the port file) could not be created,
+    /// read or written.
+    #[error("cannot use {path}: {source}")]
     DataDir {
         /// The directory.
         path: PathBuf,

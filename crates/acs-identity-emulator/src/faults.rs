@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::errors::ApiError;
 use crate::operation::Operation;
 
-/// The longest delay a rule may ask for: below the connections' default idle timeout (30 s),
-/// which a connection waiting for its answer also runs into, so that a delay is a delay and not
-/// a dropped connection. (For a call that never gets an answer, use `drop`, or a client timeout
+/// The longest delay a rule may ask for: below the default request timeout (30 s, then 408),
+/// which a request waiting for its answer also runs into, so that a delay is a delay and not a
+/// timeout. (For a call that never gets an answer, use `drop`, or a client timeout
 /// shorter than the delay.)
 pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(25);
 /// The most rules active at once (more are refused).
@@ -259,12 +259,17 @@ impl FromStr for FaultRule {
                 .map_err(|_| invalid(format!("{key}={value} is not a number")))
         }
         let mut json = FaultRuleJson::default();
+        let mut seen = Vec::new();
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = pair
                 .split_once('=')
                 .ok_or_else(|| invalid(format!("`{pair}` is not key=value")))?;
             let (key, value) = (key.trim(), value.trim());
-            match key.to_ascii_lowercase().as_str() {
+            let lower = key.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                return Err(invalid(format!("`{key}` is given twice")));
+            }
+            match lower.as_str() {
                 "operation" => json.operation = Some(value.to_owned()),
                 "status" => json.status = Some(number(key, value)?),
                 "drop" => {
@@ -284,6 +289,7 @@ impl FromStr for FaultRule {
                     )));
                 }
             }
+            seen.push(lower);
         }
         FaultRule::try_from(json)
     }
@@ -559,6 +565,8 @@ mod tests {
             ("status=abc", "status=abc is not a number"),
             ("colour=red", "unknown key `colour`"),
             ("status", "`status` is not key=value"),
+            ("status=503,Status=500", "`Status` is given twice"),
+            ("status=503,count=1,count=5", "`count` is given twice"),
         ];
         for (text, expected) in cases {
             let error = text.parse::<FaultRule>().unwrap_err().to_string();

@@ -1,5 +1,6 @@
 //! Checks every request passes before it reaches the API: the `Host` it names is one this
-//! emulator serves (against DNS rebinding), and no security header is repeated.
+//! emulator serves (against DNS rebinding), no security header is repeated, and a web page cannot
+//! reach a control endpoint or change state (cross-site requests).
 //!
 //! DNS rebinding: a web page on `evil.example` whose name the attacker re-points at 127.0.0.1 can
 //! make a browser send requests to the emulator, and the emulator accepts unsigned bearer JWTs.
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, Method, StatusCode, header};
 
 use crate::errors::ApiError;
 
@@ -43,10 +44,23 @@ fn bare_host(authority: &str) -> Option<String> {
 }
 
 impl HostPolicy {
-    /// Loopback and `localhost`, plus `names` (a name may carry a port, which is ignored).
-    pub(crate) fn new(names: &[String]) -> Self {
-        let allowed = names.iter().filter_map(|n| bare_host(n.trim())).collect();
-        Self { allowed }
+    /// Loopback and `localhost`, plus `names` (a name may carry a port, which is ignored). A name
+    /// that is not a host name (a wildcard such as `*`, a URL, an empty name) is an error naming it.
+    pub(crate) fn new(names: &[String]) -> Result<Self, String> {
+        let allowed = names
+            .iter()
+            .map(|name| {
+                bare_host(name.trim())
+                    .filter(|host| !host.contains(['*', '/']))
+                    .ok_or_else(|| {
+                        format!(
+                            "--allow-host `{name}` is not a host name (wildcards are not \
+                             supported: name each host)"
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { allowed })
     }
 
     /// Whether `authority` (a `Host` value, `name[:port]`) is served.
@@ -108,14 +122,65 @@ pub(crate) fn check(
     Some(ApiError::new(StatusCode::FORBIDDEN, "HostNotAllowed", message).into_response())
 }
 
-/// The middleware applying [`check`] to every request.
+/// Why a request that a web page could have sent is refused, if it is.
+///
+/// A page on any site can make a browser send a "simple" request (no preflight) to loopback:
+/// a `POST` with a form's or text's `Content-Type`. Such a request carries `Origin` (and, in
+/// current browsers, `Sec-Fetch-Site: cross-site`), which no SDK or test client sends. So a
+/// request to an `/emulator/` endpoint, or one that may change state (any method but `GET` and
+/// `HEAD`), is refused with 403 when it carries `Origin` or a `Sec-Fetch-Site` other than
+/// `same-origin` or `none`; and a `POST` to an `/emulator/` endpoint must say
+/// `Content-Type: application/json`, which a page cannot send without a preflight (415).
+pub(crate) fn cross_site(method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
+    let control = path
+        .get(..10)
+        .is_some_and(|p| p.eq_ignore_ascii_case("/emulator/"));
+    if !control && (method == Method::GET || method == Method::HEAD) {
+        return None;
+    }
+    let fetch_site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+    let foreign_site = fetch_site.is_some_and(|v| v != b"same-origin" && v != b"none");
+    if headers.contains_key(header::ORIGIN) || foreign_site {
+        tracing::warn!(path = ?path, "request refused: sent by a web page (Origin or Sec-Fetch-Site)");
+        return Some(
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "CrossSiteRequest",
+                "The request carries `Origin` or a cross-site `Sec-Fetch-Site`: the emulator \
+                 refuses requests from web pages for its own endpoints and for anything that \
+                 changes state.",
+            )
+            .into_response(),
+        );
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if control && method == Method::POST && !json {
+        return Some(
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UnsupportedMediaType",
+                "A POST to an /emulator/ endpoint must carry `Content-Type: application/json`.",
+            )
+            .into_response(),
+        );
+    }
+    None
+}
+
+/// The middleware applying [`check`] and [`cross_site`] to every request.
 pub(crate) async fn guard(
     State(policy): State<Arc<HostPolicy>>,
     request: Request,
     next: Next,
 ) -> Response {
     let authority = request.uri().authority().map(|a| a.as_str());
-    match check(&policy, authority, request.headers()) {
+    let refusal = check(&policy, authority, request.headers())
+        .or_else(|| cross_site(request.method(), request.uri().path(), request.headers()));
+    match refusal {
         Some(refusal) => refusal,
         None => next.run(request).await,
     }
@@ -136,7 +201,14 @@ mod tests {
 
     #[test]
     fn loopback_localhost_and_allowed_names_only() {
-        let policy = HostPolicy::new(&["Emulator.Docker:8642".into(), "10.0.0.5".into()]);
+        let policy = HostPolicy::new(&["Emulator.Docker:8642".into(), "10.0.0.5".into()]).unwrap();
+        for bad in ["*", "*.example", "", "http://x/", "user@host"] {
+            let error = HostPolicy::new(&[bad.into()]).unwrap_err();
+            assert!(
+                error.contains(&format!("`{bad}` is not a host name")),
+                "{error}"
+            );
+        }
         for ok in [
             "127.0.0.1:8642",
             "127.1.2.3",
@@ -163,6 +235,104 @@ mod tests {
         ] {
             assert!(!policy.allows(refused), "{refused} should be refused");
         }
+    }
+
+    #[test]
+    fn web_pages_cannot_reach_controls_or_change_state() {
+        let json = ("content-type", "application/json");
+        let status = |method: Method, path: &str, pairs: &[(&'static str, &'static str)]| {
+            cross_site(&method, path, &headers(pairs)).map(|r| r.status().as_u16())
+        };
+        // What a page can send without a preflight: refused.
+        for page in [
+            &[
+                ("origin", "https://evil.example"),
+                ("content-type", "text/plain"),
+            ][..],
+            &[("origin", "null"), json][..],
+            &[("sec-fetch-site", "cross-site"), json][..],
+            &[("sec-fetch-site", "same-site"), json][..],
+        ] {
+            assert_eq!(
+                status(Method::POST, "/emulator/reset", page),
+                Some(403),
+                "{page:?}"
+            );
+            assert_eq!(
+                status(Method::POST, "/Emulator/faults", page),
+                Some(403),
+                "{page:?}"
+            );
+            assert_eq!(
+                status(Method::DELETE, "/emulator/faults", page),
+                Some(403),
+                "{page:?}"
+            );
+            assert_eq!(
+                status(Method::GET, "/emulator/identities", page),
+                Some(403),
+                "{page:?}"
+            );
+            assert_eq!(
+                status(Method::POST, "/identities", page),
+                Some(403),
+                "{page:?}"
+            );
+        }
+        for content_type in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            let h = [("content-type", content_type)];
+            assert_eq!(
+                status(Method::POST, "/emulator/reset", &h),
+                Some(415),
+                "{content_type}"
+            );
+            assert_eq!(
+                status(Method::POST, "/emulator/faults", &h),
+                Some(415),
+                "{content_type}"
+            );
+        }
+        assert_eq!(status(Method::POST, "/emulator/reset", &[]), Some(415));
+        // What SDKs, tests and a browser's own address bar send: served.
+        assert_eq!(status(Method::POST, "/emulator/reset", &[json]), None);
+        assert_eq!(
+            status(
+                Method::POST,
+                "/emulator/reset",
+                &[("content-type", "Application/JSON; charset=utf-8")]
+            ),
+            None
+        );
+        assert_eq!(
+            status(
+                Method::POST,
+                "/emulator/faults",
+                &[json, ("sec-fetch-site", "same-origin")]
+            ),
+            None
+        );
+        assert_eq!(
+            status(
+                Method::GET,
+                "/emulator/health",
+                &[("sec-fetch-site", "none")]
+            ),
+            None
+        );
+        assert_eq!(status(Method::DELETE, "/emulator/faults", &[]), None);
+        assert_eq!(status(Method::POST, "/identities", &[]), None);
+        assert_eq!(
+            status(
+                Method::GET,
+                "/identities/x",
+                &[("origin", "https://a.example")]
+            ),
+            None
+        );
     }
 
     #[test]

@@ -17,7 +17,6 @@ mod operation;
 pub mod options;
 mod revocation_delay;
 mod server;
-pub mod signing_key_cache;
 mod store;
 pub mod throttling;
 pub mod tls;
@@ -26,8 +25,8 @@ mod tokens;
 pub use api::versions::SUPPORTED_API_VERSIONS;
 pub use api::{Health, TokenValidation};
 pub use config::{
-    DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Emulator, EmulatorBuilder, Storage,
-    default_listen,
+    DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEVELOPMENT_ACCESS_KEY,
+    DEVELOPMENT_CONNECTION_STRING, Emulator, EmulatorBuilder, Storage, default_listen,
 };
 pub use connections::ConnectionLimits;
 pub use controls::{IdentityEntry, MAX_REVOCATION_DELAY};

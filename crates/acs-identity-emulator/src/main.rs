@@ -56,6 +56,13 @@ async fn main() -> ExitCode {
         }
     };
 
+    // Before the ready line: a script reading it may read the port file next.
+    if let Err(e) = args.options.write_port_file(&handle) {
+        eprintln!("error: cannot write the port file: {e}");
+        handle.shutdown().await;
+        return ExitCode::FAILURE;
+    }
+
     let mut out = std::io::stdout().lock();
     if args.options.print_connection_string {
         let _ = writeln!(out, "{}", handle.connection_string());
@@ -66,17 +73,6 @@ async fn main() -> ExitCode {
     }
     let _ = out.flush();
     drop(out);
-
-    if let Err(e) = args.options.write_port_file(&handle) {
-        let path = args
-            .options
-            .port_file
-            .as_deref()
-            .unwrap_or(std::path::Path::new(""));
-        eprintln!("error: cannot write the port file {}: {e}", path.display());
-        handle.shutdown().await;
-        return ExitCode::FAILURE;
-    }
 
     stop_signal().await;
     tracing::info!("stopping");

@@ -2,13 +2,13 @@
 //! `acs-identity emulator` subcommand both flatten [`EmulatorOptions`] into their clap parsers.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
 use crate::config::{DEFAULT_DATA_DIR, Emulator, EmulatorBuilder, default_listen};
-use crate::connections::ConnectionLimits;
+use crate::errors::EmulatorError;
 use crate::faults::FaultRule;
 use crate::server::EmulatorHandle;
 use crate::throttling::{SERVICE_WINDOW, Throttling};
@@ -20,7 +20,8 @@ pub struct EmulatorOptions {
     #[arg(long, value_name = "ADDR", env = "ACS_EMULATOR_LISTEN", default_value_t = default_listen())]
     pub listen: SocketAddr,
 
-    /// Access key (base64) clients sign with; default: the stored one, or a new one
+    /// Access key (base64) clients sign with; default: the stored one, or a new one (with
+    /// --in-memory: the well-known development key)
     #[arg(
         long,
         value_name = "BASE64",
@@ -70,10 +71,6 @@ pub struct EmulatorOptions {
     )]
     pub allow_hosts: Vec<String>,
 
-    /// Most connections open at once; more are closed at once, with a warning in the log
-    #[arg(long, value_name = "N", env = "ACS_EMULATOR_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections())]
-    pub max_connections: usize,
-
     /// Throttle as the service does: its per-operation limits per 30 s window, times SCALE
     /// (1 = the service's limits; 0.001 = one request of each operation per window)
     #[arg(long, value_name = "SCALE", env = "ACS_EMULATOR_THROTTLE")]
@@ -109,11 +106,6 @@ pub struct EmulatorOptions {
         default_value_t = 0
     )]
     pub revocation_delay: u64,
-
-    /// Do not take signing keys from, or refill, the per-user pool of ready keys (each start
-    /// then generates its RSA key, 50-500 ms)
-    #[arg(long, env = "ACS_EMULATOR_NO_KEY_CACHE")]
-    pub no_key_cache: bool,
 }
 
 impl EmulatorOptions {
@@ -122,9 +114,6 @@ impl EmulatorOptions {
         let mut builder = Emulator::builder()
             .listen(self.listen)
             .tls(self.tls)
-            .connection_limits(
-                ConnectionLimits::default().with_max_connections(self.max_connections),
-            )
             .revocation_delay(Duration::from_secs(self.revocation_delay));
         for host in &self.allow_hosts {
             builder = builder.allow_host(host.as_str());
@@ -150,26 +139,21 @@ impl EmulatorOptions {
         for rule in &self.faults {
             builder = builder.fault(rule.clone());
         }
-        if self.no_key_cache {
-            builder = builder.signing_key_cache(None);
-        }
         builder
     }
 
-    /// With `--port-file`: writes the bound port and a newline to it, atomically (a temporary
-    /// file renamed), so a reader never sees a partial number.
-    pub fn write_port_file(&self, handle: &EmulatorHandle) -> std::io::Result<()> {
+    /// With `--port-file`: writes the bound port and a newline to it, atomically (a new file of
+    /// its own renamed into place, never written through a link), so a reader never sees a
+    /// partial number.
+    pub fn write_port_file(&self, handle: &EmulatorHandle) -> Result<(), EmulatorError> {
         match &self.port_file {
-            Some(path) => write_atomically(path, &format!("{}\n", handle.local_addr().port())),
+            Some(path) => crate::data_dir::write_private(
+                path,
+                format!("{}\n", handle.local_addr().port()).as_bytes(),
+            ),
             None => Ok(()),
         }
     }
-}
-
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
@@ -211,7 +195,6 @@ mod tests {
         );
         assert_eq!(builder.controls.faults.len(), 2);
         assert_eq!(builder.controls.revocation_delay, Duration::from_secs(900));
-        assert!(builder.controls.signing_key_cache.is_some() || std::env::var_os("HOME").is_none());
 
         let bad = Cli::try_parse_from(["x", "--fault", "status=200"])
             .err()

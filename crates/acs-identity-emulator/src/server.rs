@@ -11,16 +11,17 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use crate::api::{self, App, Health, TokenValidation};
-use crate::config::{EmulatorBuilder, SecretText, Storage};
+use crate::config::{
+    DEVELOPMENT_ACCESS_KEY, DEVELOPMENT_SIGNING_KEY, EmulatorBuilder, SecretText, Storage,
+};
 use crate::connections;
 use crate::controls::Controls;
 use crate::data_dir;
 use crate::errors::EmulatorError;
 use crate::guard::{self, HostPolicy};
-use crate::signing_key_cache;
 use crate::store::{self, MetaUpdate, Store};
 use crate::tls;
-use crate::tokens::{Jwks, TokenSigner};
+use crate::tokens::{Jwks, TokenSigner, generate_signing_key};
 
 /// A running emulator. Stop it with [`EmulatorHandle::shutdown`]; dropping the handle also
 /// stops it (without waiting).
@@ -125,11 +126,7 @@ impl EmulatorHandle {
             }
         }
         let app = Arc::clone(&self.app);
-        let _ = tokio::task::spawn_blocking(move || {
-            app.store.close();
-            app.controls.finish_background_work();
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(move || app.store.close()).await;
     }
 }
 
@@ -142,7 +139,7 @@ impl Drop for EmulatorHandle {
 }
 
 /// A new random 64-byte access key, from the operating system's RNG (aws-lc's would cost ~20 ms
-/// of seeding on the start's path; see `signing_key_cache::prepare_in_background`).
+/// of seeding on the start's path).
 fn generate_access_key() -> Result<String, EmulatorError> {
     let mut bytes = [0u8; 64];
     getrandom::fill(&mut bytes)
@@ -184,17 +181,19 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         Storage::InMemory => None,
     };
     settings.controls.validate()?;
+    let policy =
+        Arc::new(HostPolicy::new(&settings.allowed_hosts).map_err(EmulatorError::InvalidSetting)?);
     let want_tls = settings.tls;
     let dir_for_db = data_dir.clone();
-    let key_cache = settings.controls.signing_key_cache.clone();
-    let key_cache_for_start = key_cache.clone();
     // Opening the database and making an RSA key are blocking work.
     let (store, access_key, resource_id, signer, tls_material) =
         tokio::task::spawn_blocking(move || -> Result<_, EmulatorError> {
             let db = store::open_database(dir_for_db.as_deref())?;
             let meta = store::read_meta(&db)?;
+            let in_memory = dir_for_db.is_none();
             let access_key = match given_key.or(meta.access_key) {
                 Some(k) => k,
+                None if in_memory => DEVELOPMENT_ACCESS_KEY.to_owned(),
                 None => generate_access_key()?,
             };
             let resource_id = given_resource
@@ -202,7 +201,8 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
             let signing_key = match meta.signing_key_pkcs8 {
                 Some(k) => k,
-                None => signing_key_cache::obtain(key_cache_for_start.as_deref())?.0,
+                None if in_memory => DEVELOPMENT_SIGNING_KEY.to_vec(),
+                None => generate_signing_key()?,
             };
             let signer = TokenSigner::from_pkcs8(&signing_key)?;
             // Certificates are checked by clients against the real time, not the emulator's clock.
@@ -261,11 +261,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
     let mut ca_cert_path = None;
     if let (Some(material), Some(dir)) = (&tls_material, &data_dir) {
         let path = dir.join(tls::CA_CERT_FILE);
-        // A certificate is public (clients are given it): only keys are kept private.
-        std::fs::write(&path, &material.ca_cert_pem).map_err(|source| EmulatorError::DataDir {
-            path: path.clone(),
-            source,
-        })?;
+        data_dir::write_private(&path, material.ca_cert_pem.as_bytes())?;
         ca_cert_path = Some(path);
     }
 
@@ -299,10 +295,6 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         max_body_bytes: settings.max_body_bytes,
         controls: Controls::new(settings.controls.clone(), want_tls),
     });
-    // Seed the token signer's RNG and refill the signing key pool, off the critical path.
-    app.controls
-        .set_key_refill(signing_key_cache::prepare_in_background(key_cache));
-    let policy = Arc::new(HostPolicy::new(&settings.allowed_hosts));
     let router = api::router(Arc::clone(&app))
         .layer(axum::middleware::from_fn_with_state(policy, guard::guard));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

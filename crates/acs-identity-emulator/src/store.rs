@@ -11,12 +11,11 @@
 //! when its stamp is below the identity's recorded one. Stamps are exact even when many tokens
 //! are issued within the same second, and need no write per issued token.
 //!
-//! Beside the identities (`identities`, 17-byte records, unchanged since the first release) the
-//! database holds, in tables added later and created on the first start that needs them (a file
-//! written before them opens as it was): each identity's profile (`identity_profiles`: custom id
-//! and when a token was last issued, JSON), the Teams Phone extension assignments
-//! (`teams_extension_assignments`, key `<tenant id>/<object id>`, JSON) and the Entra ID
-//! assignments (`entra_assignments`, key the object id, JSON).
+//! The tables hold JSON values: the identities (`identities`: creation time, revocation stamp,
+//! deleted flag, custom id, when a token was last issued), the Teams Phone extension assignments
+//! (`teams_extension_assignments`, key `<tenant id>/<object id>`) and the Entra ID assignments
+//! (`entra_assignments`, key the object id); `meta` holds the keys, the TLS material and the
+//! counters.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -33,7 +32,6 @@ use crate::errors::EmulatorError;
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const IDENTITIES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("identities");
-const PROFILES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("identity_profiles");
 const TEAMS_EXTENSION_ASSIGNMENTS: TableDefinition<'_, &str, &[u8]> =
     TableDefinition::new("teams_extension_assignments");
 const ENTRA_ASSIGNMENTS: TableDefinition<'_, &str, &[u8]> =
@@ -44,38 +42,21 @@ pub(crate) const DB_FILE: &str = "emulator.redb";
 
 const SEQUENCE_BITS: u32 = 40;
 
-/// What is known about one identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What is known about one identity: a JSON value of the `identities` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct IdentityRecord {
     /// Creation time, milliseconds since the Unix epoch.
     pub(crate) created_ms: u64,
     /// Tokens with a stamp below this are revoked (0: none).
+    #[serde(default)]
     pub(crate) revoked_before: u64,
     /// Deleted: no new tokens, every token invalid.
+    #[serde(default)]
     pub(crate) deleted: bool,
-}
-
-impl IdentityRecord {
-    fn encode(&self) -> [u8; 17] {
-        let mut out = [0u8; 17];
-        out[..8].copy_from_slice(&self.created_ms.to_le_bytes());
-        out[8..16].copy_from_slice(&self.revoked_before.to_le_bytes());
-        out[16] = u8::from(self.deleted);
-        out
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() != 17 {
-            return None;
-        }
-        let created_ms = u64::from_le_bytes(bytes[..8].try_into().ok()?);
-        let revoked_before = u64::from_le_bytes(bytes[8..16].try_into().ok()?);
-        Some(Self {
-            created_ms,
-            revoked_before,
-            deleted: bytes[16] != 0,
-        })
-    }
+    /// Its custom id and last token time.
+    #[serde(flatten)]
+    pub(crate) profile: Profile,
 }
 
 /// What 2025-03-02-preview adds to an identity: its custom id and when a token was last issued.
@@ -131,7 +112,6 @@ pub(crate) struct EntraAssignment {
 #[derive(Debug, Default)]
 struct State {
     identities: HashMap<String, IdentityRecord>,
-    profiles: HashMap<String, Profile>,
     /// Custom id -> the identity that holds it now.
     custom_ids: HashMap<String, String>,
     teams_extension: BTreeMap<TeamsExtensionKey, TeamsExtensionAssignment>,
@@ -139,34 +119,30 @@ struct State {
 }
 
 impl State {
-    /// Keeps `profile` of `id`; its custom id maps to `id` only while `id` is live. A deleted
-    /// identity keeps its profile (GET answers 404 for it anyway), and the custom id may have
-    /// passed to a newer identity: neither loading profiles in key order at start nor a late
-    /// token time of the deleted one may take it back. (Identities load before profiles, and a
-    /// create applies its identity before its profile.)
-    fn set_profile(&mut self, id: String, profile: Profile) {
-        let live = self.identities.get(&id).is_some_and(|r| !r.deleted);
-        if let Some(custom_id) = &profile.custom_id
-            && live
+    /// Keeps `record` of `id`; its custom id maps to `id` only while `id` is live. A deleted
+    /// identity keeps its custom id (GET answers 404 for it anyway), which may have passed to a
+    /// newer identity: neither loading identities in key order at start nor a late token time of
+    /// the deleted one may take it back.
+    fn set_identity(&mut self, id: String, record: IdentityRecord) {
+        if let Some(custom_id) = &record.profile.custom_id
+            && !record.deleted
         {
             self.custom_ids.insert(custom_id.clone(), id.clone());
         }
-        self.profiles.insert(id, profile);
+        self.identities.insert(id, record);
     }
 
     fn apply(&mut self, change: Change) {
         match change {
             Change::Reset => *self = State::default(),
-            Change::Identity(id, record) => {
-                self.identities.insert(id, record);
-            }
-            Change::Profile(id, profile) => {
-                // A profile written behind may be older than what memory holds already.
-                let merged = match self.profiles.get(&id) {
-                    Some(now) => profile.merged(now),
-                    None => profile,
-                };
-                self.set_profile(id, merged);
+            Change::Identity(id, mut record) => {
+                // A token time written behind may be older than what memory holds already.
+                if let Some(now) = self.identities.get(&id) {
+                    let newest = record.profile.last_token_issued_s;
+                    record.profile.last_token_issued_s =
+                        newest.max(now.profile.last_token_issued_s);
+                }
+                self.set_identity(id, record);
             }
             Change::TeamsExtension(key, Some(a)) => {
                 self.teams_extension.insert(key, a);
@@ -188,7 +164,6 @@ impl State {
 enum Change {
     Reset,
     Identity(String, IdentityRecord),
-    Profile(String, Profile),
     TeamsExtension(TeamsExtensionKey, Option<TeamsExtensionAssignment>),
     Entra(String, Option<EntraAssignment>),
 }
@@ -364,8 +339,7 @@ pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
     })
 }
 
-/// Every `(key, value)` of `table` in `txn` (none when the table does not exist yet: a file
-/// written before the table was added).
+/// Every `(key, value)` of `table` in `txn` (none before the first start made the tables).
 fn table_entries(
     txn: &redb::ReadTransaction,
     table: TableDefinition<'_, &str, &[u8]>,
@@ -383,7 +357,7 @@ fn table_entries(
     Ok(out)
 }
 
-/// A JSON value of one of the later tables.
+/// A JSON value of a table.
 fn decode_json<T: serde::de::DeserializeOwned>(
     what: &str,
     key: &str,
@@ -406,13 +380,8 @@ fn load_state(db: &Database) -> Result<State, EmulatorError> {
     let txn = db.begin_read().map_err(storage_error)?;
     let mut state = State::default();
     for (id, bytes) in table_entries(&txn, IDENTITIES)? {
-        let record = IdentityRecord::decode(&bytes)
-            .ok_or_else(|| EmulatorError::Storage(format!("identity record {id} is corrupt")))?;
-        state.identities.insert(id, record);
-    }
-    for (id, bytes) in table_entries(&txn, PROFILES)? {
-        let profile = decode_json("identity profile", &id, &bytes)?;
-        state.set_profile(id, profile);
+        let record = decode_json("identity record", &id, &bytes)?;
+        state.set_identity(id, record);
     }
     for (key, bytes) in table_entries(&txn, TEAMS_EXTENSION_ASSIGNMENTS)? {
         let assignment = decode_json("Teams extension assignment", &key, &bytes)?;
@@ -489,12 +458,7 @@ impl Store {
                     .map_err(storage_error)?;
             }
             // Make sure every table exists so reads never miss one.
-            for table in [
-                IDENTITIES,
-                PROFILES,
-                TEAMS_EXTENSION_ASSIGNMENTS,
-                ENTRA_ASSIGNMENTS,
-            ] {
+            for table in [IDENTITIES, TEAMS_EXTENSION_ASSIGNMENTS, ENTRA_ASSIGNMENTS] {
                 txn.open_table(table).map_err(storage_error)?;
             }
         }
@@ -562,12 +526,16 @@ impl Store {
 
     /// The record of an identity, if it was ever created.
     pub(crate) fn get(&self, id: &str) -> Option<IdentityRecord> {
-        self.read().identities.get(id).copied()
+        self.read().identities.get(id).cloned()
     }
 
     /// The profile of an identity (empty when it has none).
     pub(crate) fn profile(&self, id: &str) -> Profile {
-        self.read().profiles.get(id).cloned().unwrap_or_default()
+        self.read()
+            .identities
+            .get(id)
+            .map(|r| r.profile.clone())
+            .unwrap_or_default()
     }
 
     /// The live (not deleted) identity that holds `custom_id`.
@@ -633,8 +601,10 @@ impl Store {
     pub(crate) fn token_issued(&self, id: &str, at_s: i64) {
         {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            let profile = state.profiles.entry(id.to_owned()).or_default();
-            profile.last_token_issued_s = profile.last_token_issued_s.max(Some(at_s));
+            if let Some(record) = state.identities.get_mut(id) {
+                let last = &mut record.profile.last_token_issued_s;
+                *last = (*last).max(Some(at_s));
+            }
         }
         let op = WriteOp::TokenIssued {
             id: id.to_owned(),
@@ -661,10 +631,7 @@ impl Store {
         state
             .identities
             .iter()
-            .map(|(id, record)| {
-                let profile = state.profiles.get(id).cloned().unwrap_or_default();
-                (id.clone(), *record, profile)
-            })
+            .map(|(id, record)| (id.clone(), record.clone(), record.profile.clone()))
             .collect()
     }
 
@@ -768,7 +735,6 @@ impl Drop for Store {
 /// The tables of one write transaction and the changes written to them so far, in order.
 struct Batch<'t> {
     identities: Table<'t, &'static str, &'static [u8]>,
-    profiles: Table<'t, &'static str, &'static [u8]>,
     teams_extension: Table<'t, &'static str, &'static [u8]>,
     entra: Table<'t, &'static str, &'static [u8]>,
     /// For the rare writes of `meta` (a reset), opened only then.
@@ -784,7 +750,6 @@ impl Batch<'_> {
     fn open(txn: &redb::WriteTransaction) -> Result<Batch<'_>, String> {
         Ok(Batch {
             identities: txn.open_table(IDENTITIES).map_err(text)?,
-            profiles: txn.open_table(PROFILES).map_err(text)?,
             teams_extension: txn.open_table(TEAMS_EXTENSION_ASSIGNMENTS).map_err(text)?,
             entra: txn.open_table(ENTRA_ASSIGNMENTS).map_err(text)?,
             txn,
@@ -794,42 +759,23 @@ impl Batch<'_> {
 
     /// The record of `id` as this transaction sees it (its own writes included).
     fn identity(&self, id: &str) -> Result<Option<IdentityRecord>, String> {
-        Ok(self
-            .identities
-            .get(id)
-            .map_err(text)?
-            .and_then(|v| IdentityRecord::decode(v.value())))
+        match self.identities.get(id).map_err(text)? {
+            Some(v) => serde_json::from_slice(v.value()).map(Some).map_err(text),
+            None => Ok(None),
+        }
     }
 
     fn set_identity(&mut self, id: &str, record: IdentityRecord) -> Result<(), String> {
         self.identities
-            .insert(id, record.encode().as_slice())
+            .insert(id, encode_json(&record)?.as_slice())
             .map_err(text)?;
         self.changes.push(Change::Identity(id.to_owned(), record));
         Ok(())
     }
 
-    /// Merges `profile` into the stored profile of `id`.
-    fn merge_profile(&mut self, id: &str, profile: &Profile) -> Result<(), String> {
-        let stored: Profile = match self.profiles.get(id).map_err(text)? {
-            Some(v) => serde_json::from_slice(v.value()).unwrap_or_default(),
-            None => Profile::default(),
-        };
-        let next = stored.merged(profile);
-        self.profiles
-            .insert(id, encode_json(&next)?.as_slice())
-            .map_err(text)?;
-        self.changes.push(Change::Profile(id.to_owned(), next));
-        Ok(())
-    }
-
     /// Raises the revocation stamp of `id` to `stamp` (a record is made if there is none).
     fn revoke(&mut self, id: &str, stamp: u64, delete: bool) -> Result<(), String> {
-        let mut record = self.identity(id)?.unwrap_or(IdentityRecord {
-            created_ms: 0,
-            revoked_before: 0,
-            deleted: false,
-        });
+        let mut record = self.identity(id)?.unwrap_or_default();
         record.revoked_before = record.revoked_before.max(stamp);
         record.deleted |= delete;
         self.set_identity(id, record)
@@ -843,22 +789,19 @@ impl Batch<'_> {
                 profile,
             } => {
                 // Creating again (a retried write) keeps the first record.
-                let record = self.identity(id)?.unwrap_or(IdentityRecord {
+                let mut record = self.identity(id)?.unwrap_or(IdentityRecord {
                     created_ms: *created_ms,
-                    revoked_before: 0,
-                    deleted: false,
+                    ..IdentityRecord::default()
                 });
+                record.profile = record.profile.merged(profile);
                 self.set_identity(id, record)?;
-                if *profile != Profile::default() {
-                    self.merge_profile(id, profile)?;
-                }
             }
             WriteOp::TokenIssued { id, at_s } => {
-                let profile = Profile {
-                    custom_id: None,
-                    last_token_issued_s: Some(*at_s),
-                };
-                self.merge_profile(id, &profile)?;
+                if let Some(mut record) = self.identity(id)? {
+                    let last = &mut record.profile.last_token_issued_s;
+                    *last = (*last).max(Some(*at_s));
+                    self.set_identity(id, record)?;
+                }
             }
             WriteOp::Revoke { id, stamp } => self.revoke(id, *stamp, false)?,
             WriteOp::Delete { id, stamp } => self.revoke(id, *stamp, true)?,
@@ -911,7 +854,6 @@ impl Batch<'_> {
                     .map_err(text)?;
                 for table in [
                     &mut self.identities,
-                    &mut self.profiles,
                     &mut self.teams_extension,
                     &mut self.entra,
                 ] {
@@ -1166,17 +1108,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn record_round_trips() {
-        let r = IdentityRecord {
-            created_ms: 123_456_789,
-            revoked_before: u64::MAX - 3,
-            deleted: true,
-        };
-        assert_eq!(IdentityRecord::decode(&r.encode()), Some(r));
-        assert_eq!(IdentityRecord::decode(&[0; 16]), None);
-    }
-
     #[tokio::test]
     async fn stamps_increase_across_boots_and_writes_persist() {
         let dir = tempfile::tempdir().unwrap();
@@ -1203,7 +1134,8 @@ mod tests {
             IdentityRecord {
                 created_ms: 5,
                 revoked_before: revoke_at,
-                deleted: false
+                deleted: false,
+                profile: Profile::default(),
             }
         );
         assert!(
@@ -1328,7 +1260,7 @@ mod tests {
             custom_id: Some(custom_id.into()),
             last_token_issued_s: None,
         };
-        // Many pairs, so that whichever order the profiles load in, some deleted identity
+        // Many pairs, so that whichever order the identities load in, some deleted identity
         // sorts after its successor.
         for n in 0..16 {
             let (old, new, custom_id) = (format!("old{n}"), format!("a-new{n}"), format!("c{n}"));
@@ -1464,36 +1396,6 @@ mod tests {
         drop(store);
         let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
         assert_eq!(store.profile("x").last_token_issued_s, Some(30));
-        store.close();
-    }
-
-    #[tokio::test]
-    async fn a_database_written_before_the_new_tables_opens_as_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            // The layout of the first release: `meta` and `identities` only.
-            let db = open_database(Some(dir.path())).unwrap();
-            let txn = db.begin_write().unwrap();
-            {
-                let mut meta = txn.open_table(META).unwrap();
-                meta.insert("boot", 4u64.to_le_bytes().as_slice()).unwrap();
-                meta.insert("access_key", "a2V5".as_bytes()).unwrap();
-                let mut ids = txn.open_table(IDENTITIES).unwrap();
-                let record = IdentityRecord {
-                    created_ms: 9,
-                    revoked_before: 3,
-                    deleted: false,
-                };
-                ids.insert("old", record.encode().as_slice()).unwrap();
-            }
-            txn.commit().unwrap();
-        }
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
-        assert_eq!(store.get("old").unwrap().created_ms, 9);
-        assert_eq!(store.profile("old"), Profile::default());
-        assert!(store.entra_assignments(None, 1).is_empty());
-        assert!(store.next_stamp() > 4 << SEQUENCE_BITS, "boot counted on");
-        store.create("new".into(), 10).await.unwrap();
         store.close();
     }
 

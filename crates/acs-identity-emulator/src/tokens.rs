@@ -86,8 +86,13 @@ pub struct Jwk {
 }
 
 /// The emulator's RS256 signing key.
+///
+/// Tokens are signed with ring, which blinds the RSA operation with the operating system's RNG:
+/// aws-lc's RNG seeds itself from CPU jitter on its first use in a process (about 30 ms of CPU,
+/// measured with `perf`), which the first token of every run waited for. aws-lc reads the key
+/// (its public half, the `kid`) and verifies tokens, which needs no randomness.
 pub(crate) struct TokenSigner {
-    key: RsaKeyPair,
+    key: ring::signature::RsaKeyPair,
     public_key_der: Vec<u8>,
     header_b64: String,
     /// The public key; its `kid` is the `kid` of every token header.
@@ -124,9 +129,9 @@ pub(crate) enum TokenProblem {
 impl TokenSigner {
     /// Loads the key from PKCS#8 DER.
     pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self, EmulatorError> {
-        let key = RsaKeyPair::from_pkcs8(der).map_err(|_| {
-            EmulatorError::Crypto("the stored RSA signing key is not valid PKCS#8".into())
-        })?;
+        let invalid =
+            || EmulatorError::Crypto("the stored RSA signing key is not valid PKCS#8".into());
+        let key = RsaKeyPair::from_pkcs8(der).map_err(|_| invalid())?;
         let public_key_der = key.public_key().as_ref().to_vec();
         let thumb = aws_lc_rs::digest::digest(
             &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
@@ -147,7 +152,7 @@ impl TokenSigner {
             e: URL_SAFE_NO_PAD.encode(strip_leading_zeros(&components.e)),
         };
         Ok(Self {
-            key,
+            key: ring::signature::RsaKeyPair::from_pkcs8(der).map_err(|_| invalid())?,
             public_key_der,
             header_b64,
             jwk,
@@ -175,11 +180,11 @@ impl TokenSigner {
         token.push_str(&self.header_b64);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        let mut signature = vec![0u8; self.key.public().modulus_len()];
         self.key
             .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
                 token.as_bytes(),
                 &mut signature,
             )
@@ -295,6 +300,12 @@ pub(crate) fn jti_to_stamp(jti: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_development_signing_key_loads() {
+        let signer = TokenSigner::from_pkcs8(crate::config::DEVELOPMENT_SIGNING_KEY).unwrap();
+        assert_eq!(signer.jwks().keys.len(), 1);
+    }
+
     use super::*;
 
     fn signer() -> TokenSigner {

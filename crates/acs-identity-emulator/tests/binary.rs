@@ -371,3 +371,55 @@ async fn print_connection_string_prints_only_it_and_keeps_serving() {
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert_eq!(rest, "", "stdout after the connection string");
 }
+
+#[tokio::test]
+async fn slow_header_sockets_do_not_take_the_service_offline() {
+    use tokio::io::AsyncWriteExt as _;
+    let run = spawn(Command::new(BIN).args([
+        "--in-memory",
+        "--listen",
+        "127.0.0.1:0",
+        "--access-key",
+        KEY,
+    ]));
+    let cs = ConnectionString::parse(run.connection_string_text()).unwrap();
+    let addr = format!("127.0.0.1:{}", cs.endpoint().port().unwrap());
+    // More sockets dripping their headers than the connection cap that used to be (512) held.
+    let mut slow = Vec::new();
+    for _ in 0..600 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    let drip = tokio::spawn(async move {
+        loop {
+            for s in &mut slow {
+                let _ = s.write_all(b"a").await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let key = AccessKey::from_base64(KEY).unwrap();
+    for i in 0..32 {
+        let status = tokio::time::timeout(Duration::from_secs(5), create(cs.endpoint(), &key))
+            .await
+            .unwrap_or_else(|_| panic!("request {i} not served within 5 s"));
+        assert_eq!(status, 201, "request {i}");
+    }
+    drip.abort();
+}
+
+#[tokio::test]
+async fn a_port_file_that_cannot_be_written_stops_the_start_before_the_ready_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = spawn(
+        Command::new(BIN)
+            .args(["--in-memory", "--listen", "127.0.0.1:0", "--port-file"])
+            .arg(dir.path().join("no-such-dir/port")),
+    );
+    assert_eq!(run.first_line, "", "a ready line was printed");
+    let status = wait_exit(&mut run.child, Duration::from_secs(10)).expect("it stops");
+    assert!(!status.success());
+}

@@ -17,10 +17,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// An unsigned request to an emulator-only endpoint.
+/// An unsigned request to an emulator-only endpoint, as JSON (which a POST there must say).
 async fn control(client: &Client, method: Method, path: &str, body: Option<Value>) -> Answer {
     let text = body.map(|b| b.to_string());
-    let request = client.request(method, path, text.as_deref());
+    let mut request = client.request(method, path, text.as_deref());
+    request
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
     client.execute(request).await
 }
 
@@ -502,36 +505,49 @@ async fn a_host_with_or_without_the_default_port_is_accepted() {
 }
 
 #[tokio::test]
-async fn an_in_memory_start_takes_its_key_from_the_cache_and_refills_it() {
-    let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().join("keys");
-    let count = || std::fs::read_dir(&dir).map_or(0, |d| d.count());
-    let first = builder()
-        .signing_key_cache(Some(dir.clone()))
-        .start()
-        .await
-        .unwrap();
-    let first_kid = first.jwks().keys[0].kid.clone();
-    first.shutdown().await;
+async fn in_memory_serves_the_development_keys_and_a_data_dir_keeps_its_own() {
+    use acs_identity_emulator::{DEVELOPMENT_ACCESS_KEY, DEVELOPMENT_CONNECTION_STRING, Emulator};
+    let start = |b: acs_identity_emulator::EmulatorBuilder| {
+        b.listen("127.0.0.1:0".parse().unwrap()).start()
+    };
+    // In memory, no key given: the documented development key and signing key, every run.
+    let first = start(Emulator::builder().in_memory()).await.unwrap();
+    assert_eq!(first.access_key_base64(), DEVELOPMENT_ACCESS_KEY);
+    let port = first.local_addr().port();
     assert_eq!(
-        count(),
-        acs_identity_emulator::signing_key_cache::POOL_SIZE,
-        "a graceful shutdown waits for the refill"
+        first.connection_string(),
+        DEVELOPMENT_CONNECTION_STRING.replace(":8642/", &format!(":{port}/"))
     );
-    let second = builder()
-        .signing_key_cache(Some(dir.clone()))
-        .start()
-        .await
-        .unwrap();
-    assert_ne!(
-        second.jwks().keys[0].kid,
-        first_kid,
-        "never the same key twice"
-    );
-    // The key is usable: tokens issued and validated.
-    let client = Client::new(&second);
+    let dev_kid = first.jwks().keys[0].kid.clone();
+    let client = Client::new(&first);
     let id = client.create_id().await;
     let token = client.issue_token(&id).await;
-    assert!(second.validate_token(&token).valid);
+    assert!(first.validate_token(&token).valid);
+    first.shutdown().await;
+    let second = start(Emulator::builder().in_memory()).await.unwrap();
+    assert_eq!(
+        second.jwks().keys[0].kid,
+        dev_kid,
+        "the development signing key"
+    );
     second.shutdown().await;
+
+    // A data directory generates its keys once and keeps them.
+    let dir = tempfile::tempdir().unwrap();
+    let stored = start(Emulator::builder().data_dir(dir.path()))
+        .await
+        .unwrap();
+    let (key, kid) = (
+        stored.access_key_base64().to_owned(),
+        stored.jwks().keys[0].kid.clone(),
+    );
+    assert_ne!(key, DEVELOPMENT_ACCESS_KEY);
+    assert_ne!(kid, dev_kid);
+    stored.shutdown().await;
+    let again = start(Emulator::builder().data_dir(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(again.access_key_base64(), key);
+    assert_eq!(again.jwks().keys[0].kid, kid);
+    again.shutdown().await;
 }

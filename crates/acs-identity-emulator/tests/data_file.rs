@@ -98,7 +98,109 @@ async fn an_empty_database_is_refused_not_reinitialised() {
         .unwrap();
     emu.shutdown().await;
     assert!(std::fs::metadata(&path).unwrap().len() > 0);
-    assert!(!dir.path().join("emulator.redb.new").exists());
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["emulator.redb"], "a temporary file was left behind");
+}
+
+#[tokio::test]
+async fn two_starts_on_one_new_data_dir_never_corrupt_it() {
+    for round in 0..12 {
+        let dir = tempfile::tempdir().unwrap();
+        let start = || {
+            let path = dir.path().to_owned();
+            tokio::spawn(async move { common::builder().data_dir(path).start().await })
+        };
+        let (a, b) = (start(), start());
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let mut served = 0;
+        for outcome in [a, b] {
+            match outcome {
+                Ok(emu) => {
+                    served += 1;
+                    let c = Client::new(&emu);
+                    assert_eq!(c.create(None).await.status, 201, "round {round}");
+                    emu.shutdown().await;
+                }
+                Err(e) => assert!(
+                    e.to_string().contains("already open in another emulator"),
+                    "round {round}: {e}"
+                ),
+            }
+        }
+        assert!(served >= 1, "round {round}: neither start served");
+        // The database left is sound and holds what was acknowledged.
+        let emu = common::builder()
+            .data_dir(dir.path())
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(emu.identities(false).len(), served, "round {round}");
+        emu.shutdown().await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn links_planted_in_a_shared_data_dir_are_not_followed() {
+    use std::os::unix::fs::{PermissionsExt as _, symlink};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let victim = tempfile::tempdir().unwrap();
+    let target = |name: &str| {
+        let path = victim.path().join(name);
+        std::fs::write(&path, b"the victim's file").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        path
+    };
+    // The names a start writes: the old fixed temporary name of a new database, and the CA file.
+    let targets = [target("db-new"), target("ca")];
+    symlink(&targets[0], dir.path().join("emulator.redb.new")).unwrap();
+    symlink(&targets[1], dir.path().join("tls-ca-cert.pem")).unwrap();
+    let emu = common::builder()
+        .data_dir(dir.path())
+        .tls(true)
+        .start()
+        .await
+        .unwrap();
+    emu.shutdown().await;
+    for t in &targets {
+        assert_eq!(
+            std::fs::read(t).unwrap(),
+            b"the victim's file",
+            "{}",
+            t.display()
+        );
+    }
+    let cert = dir.path().join("tls-ca-cert.pem");
+    let meta = std::fs::symlink_metadata(&cert).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the planted link was written through"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let db = std::fs::symlink_metadata(dir.path().join("emulator.redb")).unwrap();
+    assert!(db.file_type().is_file());
+    assert_eq!(db.permissions().mode() & 0o777, 0o600);
+
+    // A database that is a link is refused, its target untouched.
+    let other = tempfile::tempdir().unwrap();
+    let linked_db = target("db");
+    std::fs::write(&linked_db, b"").unwrap();
+    symlink(&linked_db, other.path().join("emulator.redb")).unwrap();
+    let e = common::builder()
+        .data_dir(other.path())
+        .start()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    assert_eq!(std::fs::read(&linked_db).unwrap(), b"");
+    assert_eq!(
+        std::fs::metadata(&linked_db).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
 }
 
 #[cfg(unix)]

@@ -388,7 +388,14 @@ async fn validate_endpoint_shapes_and_reasons() {
     let v = c.validate("not a token").await;
     assert_eq!(v["reason"], "malformed");
     assert_eq!(v["identity"], serde_json::Value::Null);
-    let other_emu = start().await;
+    // Another key: one generated for a data directory (in memory, every emulator shares the
+    // development signing key).
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_emu = common::builder()
+        .data_dir(other_dir.path())
+        .start()
+        .await
+        .unwrap();
     let foreign = Client::new(&other_emu);
     let fid = foreign.create_id().await;
     let ftoken = foreign.issue_token(&fid).await;
@@ -442,6 +449,44 @@ async fn tokens_verify_with_the_served_jwk() {
 /// Entra object ids of two Teams users.
 const USER_1: &str = "7f3c9a51-2b4d-4e8f-9a6b-1c2d3e4f5a6b";
 const USER_2: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+
+#[tokio::test]
+async fn an_exchanged_token_lives_at_most_1440_minutes_and_only_from_the_entra_tokens_start() {
+    let emu = start().await;
+    let c = Client::new(&emu);
+    let now = SystemTime::now();
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    // An unsigned token that says it expires in year 9999.
+    let forever = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    let token = entra::test_token("app-1", USER_1, forever);
+    let body = serde_json::json!({"token": token, "appId": "app-1", "userId": USER_1}).to_string();
+    let a = c.exchange(&body).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let expires = parse_expires_on(a.body["expiresOn"].as_str().unwrap()).unix_timestamp();
+    let longest = secs(now) + 1440 * 60;
+    assert!(
+        (longest - 5..=longest + 60).contains(&expires),
+        "expires at {expires}, not within 1440 minutes ({longest})"
+    );
+    // A token valid only from tomorrow (nbf, iat) is not valid now.
+    for claim in ["nbf", "iat"] {
+        let mut claims = serde_json::json!({
+            "aud": entra::TEAMS_EXCHANGE_AUDIENCE, "appid": "app-1", "oid": USER_1,
+            "tid": entra::TEST_TENANT_ID, "exp": secs(now) + 2 * 86_400,
+        });
+        claims[claim] = serde_json::json!(secs(now) + 86_400);
+        let early = entra::unsigned_token(&claims.to_string());
+        let body =
+            serde_json::json!({"token": early, "appId": "app-1", "userId": USER_1}).to_string();
+        c.exchange(&body).await.assert_error(
+            401,
+            "InvalidAccessToken",
+            "Provided access token is not valid.",
+            None,
+        );
+    }
+    emu.shutdown().await;
+}
 
 #[tokio::test]
 async fn teams_exchange_success_and_every_error() {

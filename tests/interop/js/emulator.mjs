@@ -179,7 +179,8 @@ export async function signedPost(emulator, path, body) {
 export async function emulatorControl(emulator, method, path, body) {
   const response = await fetch(emulator.endpoint + path, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    // Always JSON: the emulator refuses a control POST that does not say so (a web page's form).
+    headers: { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();

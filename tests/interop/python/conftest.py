@@ -243,7 +243,10 @@ def signed_post(emulator, path, body, verify=True):
 
 def emulator_control(emulator, method, path, body=None):
     """A call to an emulator-only control endpoint (`/emulator/faults`, `/emulator/reset`, ...): no signing."""
-    response = requests.request(method, emulator.endpoint + path, json=body, timeout=10)
+    # Always JSON: the emulator refuses a control POST that does not say so (a web page's form).
+    response = requests.request(
+        method, emulator.endpoint + path, json=body, headers={"content-type": "application/json"}, timeout=10
+    )
     assert response.status_code < 300, f"{method} {path} answered {response.status_code}: {response.text}"
     return response.json() if response.content else None
 

@@ -417,19 +417,23 @@ pub(crate) async fn delete_identity(app: &App, raw_id: &str) -> Result<Response,
 }
 
 /// An Entra user's token presented to an exchange, decoded (its signature is not checked):
-/// 401 `InvalidAccessToken` unless it is a JWT for one of `audiences` that has not expired.
-/// Returns it with its expiry (nanoseconds), which the exchanged token takes.
+/// 401 `InvalidAccessToken` unless it is a JWT for one of `audiences` in force now (not expired,
+/// no `nbf` or `iat` in the future). Returns it with the expiry (nanoseconds) of the exchanged
+/// token: the Entra token's, at most 1440 minutes away (the longest an ACS token lives; an
+/// unsigned token could say year 9999).
 pub(super) fn user_token(
     app: &App,
     token: &str,
     audiences: &[&str],
 ) -> Result<(entra::DecodedJwt, i128), ApiError> {
     let jwt = entra::decode_unverified(token).ok_or_else(ApiError::invalid_access_token)?;
-    if !audiences.iter().any(|a| jwt.has_audience(a)) || jwt.expired_at(app.now()) {
+    let now = app.now();
+    if !audiences.iter().any(|a| jwt.has_audience(a)) || !jwt.in_force_at(now) {
         return Err(ApiError::invalid_access_token());
     }
     let exp = jwt.exp().ok_or_else(ApiError::invalid_access_token)?;
-    let expires = i128::from(exp) * 1_000_000_000;
+    let longest = unix_nanos(now) + i128::from(MAX_MINUTES) * 60 * 1_000_000_000;
+    let expires = (i128::from(exp) * 1_000_000_000).min(longest);
     if format_expires_on(expires).is_none() {
         return Err(ApiError::invalid_access_token());
     }
