@@ -7,9 +7,12 @@
 # sort -u` (which counts a crate shown again with "(*)" twice), the native C library built, and
 # the wall-clock time of the clean build. Everything it makes is under one mktemp directory,
 # deleted at exit. Run it when no other build of yours is running: the times are wall clock.
-#   default   acs-identity (features: rustls)
+#   default   acs-identity (features: rustls, http2, gzip, deflate)
 #   native    default-features = false, features = ["native-tls"] (needs OpenSSL headers)
-#   leanest   default-features = false (plain http only, or an http_client of the app's)
+#   leanest   default-features = false (plain http only, or an http_client of the app's;
+#             HTTP/1.1, uncompressed answers)
+# The workspace's Cargo.lock picks idna_adapter 1.1 (idna's unicode-rs back end instead of ICU4X,
+# a choice only an application's lock file makes): the figures are those of an app that made it.
 # Usage: scripts/build-weight.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 use acs_identity::credentials::{Secret, TokenCredential};
 use acs_identity::{
     CommunicationIdentifier, CommunicationIdentityClient, CommunicationIdentityClientOptions,
-    CreateOrReplaceTeamsExtensionAssignmentOptions, CreateUserAndTokenOptions, CreateUserOptions,
-    EntraTokenExchange, EntraTokenExchangeOptions, ErrorKind, PREVIEW_API_VERSION, RetryOptions,
-    TEAMS_EXTENSION_SCOPE, TeamsExtensionPrincipalType, TokenScope,
+    CreateOrReplaceTeamsExtensionAssignmentOptions, CreateUserAndTokenOptions, EntraTokenExchange,
+    EntraTokenExchangeOptions, ErrorKind, PREVIEW_API_VERSION, RetryOptions, TEAMS_EXTENSION_SCOPE,
+    TeamsExtensionPrincipalType, TokenScope,
 };
 use acs_identity_emulator::{EmulatorHandle, entra};
 use azure_core::credentials::{AccessToken as AzToken, TokenRequestOptions};
@@ -121,13 +121,13 @@ async fn teams_extension_assignment_lifecycle_and_exchange_from_a_default_client
 async fn custom_ids_and_get_user_under_the_preview() {
     let emulator = emulator().await;
     let client = client_on(&emulator, PREVIEW_API_VERSION);
-    let first = client
-        .create_user(Some(
-            CreateUserOptions::default().with_custom_id("alice@contoso.com"),
-        ))
+    let created = client
+        .create_user_with_custom_id("alice@contoso.com", None)
         .await
         .unwrap();
+    let first = created.user.clone();
     let details = client.get_user(&first, None).await.unwrap();
+    assert_eq!(details, created, "the create answers what get_user reads");
     assert_eq!(details.custom_id.as_deref(), Some("alice@contoso.com"));
     assert_eq!(details.last_token_issued_at, None);
 
@@ -151,6 +151,12 @@ async fn custom_ids_and_get_user_under_the_preview() {
         (now - issued).abs() < time::Duration::minutes(1),
         "{issued}"
     );
+    // A returning user: the create's answer carries when its last token was issued.
+    let returning = client
+        .create_user_with_custom_id("alice@contoso.com", None)
+        .await
+        .unwrap();
+    assert_eq!(returning, details, "no get_user needed");
 
     client.delete_user(&first, None).await.unwrap();
     let error = client.get_user(&first, None).await.unwrap_err();

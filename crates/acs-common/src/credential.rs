@@ -445,8 +445,7 @@ impl Core {
         refresh_timeout: Option<Duration>,
         initial: Option<AccessToken>,
     ) -> Arc<Self> {
-        let now = OffsetDateTime::from(clock.now());
-        let current = initial.map(|token| CachedToken::new(token, now));
+        let current = initial.map(CachedToken::initial);
         Arc::new(Self {
             refresher,
             clock,
@@ -627,9 +626,24 @@ impl State {
 }
 
 impl CachedToken {
+    /// A token a refresh returned at `now`: inside the on-demand window, the next refresh waits
+    /// (fractional backoff).
     fn new(token: AccessToken, now: OffsetDateTime) -> Self {
         Self {
             refresh_due: refresh_due(token.expires_on, now),
+            token,
+        }
+    }
+
+    /// The token the credential was made with: no refresh returned it, so there is nothing to
+    /// back off from, and it is due once it is inside the on-demand window (at once if it
+    /// already is).
+    fn initial(token: AccessToken) -> Self {
+        Self {
+            refresh_due: time::Duration::try_from(ON_DEMAND_REFRESH_WINDOW)
+                .ok()
+                .and_then(|window| token.expires_on.checked_sub(window))
+                .unwrap_or(token.expires_on),
             token,
         }
     }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 mod credential;
@@ -9,7 +10,7 @@ mod identifier;
 mod serde_impls;
 mod token;
 
-pub use clock::ShiftedClock;
+pub use clock::{ShiftedClock, TokioClock};
 pub use credential::{
     CommunicationTokenCredential, CommunicationTokenRefreshOptions, CredentialError,
     MIN_REFRESH_DELAY, ON_DEMAND_REFRESH_WINDOW, PROACTIVE_REFRESH_WINDOW, RefreshError,
@@ -21,6 +22,7 @@ pub use identifier::{
     TeamsExtensionUserIdentifier,
 };
 #[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use serde_impls::RevealedAccessToken;
 pub use token::{AccessToken, ClaimsError, TokenClaims};
 

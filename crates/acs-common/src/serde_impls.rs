@@ -16,18 +16,21 @@ use crate::identifier::{
 };
 use crate::token::AccessToken;
 
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for CommunicationUserIdentifier {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.id())
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for CommunicationUserIdentifier {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::new)
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for CommunicationIdentifier {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.raw_id())
@@ -35,6 +38,7 @@ impl Serialize for CommunicationIdentifier {
 }
 
 /// Classified with [`CommunicationIdentifier::from_raw_id`]: never fails for a string.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for CommunicationIdentifier {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
@@ -46,12 +50,14 @@ impl<'de> Deserialize<'de> for CommunicationIdentifier {
 /// raw id of that kind (another kind is an error naming the kind expected).
 macro_rules! raw_id_serde {
     ($($kind:ident => $variant:ident, $what:literal;)+) => {$(
+        #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         impl Serialize for $kind {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(&self.raw_id)
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         impl<'de> Deserialize<'de> for $kind {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let raw = String::deserialize(deserializer)?;
@@ -80,6 +86,7 @@ fn rfc3339<E: serde::ser::Error>(at: OffsetDateTime) -> Result<String, E> {
 /// `{"expiresOn": "<RFC 3339>"}`: the token itself is left out, so that a token serialized by
 /// accident (into a log, a debug dump) is not disclosed. Serialize
 /// [`AccessToken::revealed`] to include it.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for AccessToken {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("AccessToken", 1)?;
@@ -90,6 +97,7 @@ impl Serialize for AccessToken {
 
 /// An [`AccessToken`] that serializes with its token in clear: `{"token": "<JWT>", "expiresOn":
 /// "<RFC 3339>"}`, the service's own shape. Made by [`AccessToken::revealed`].
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 #[derive(Clone, Copy)]
 pub struct RevealedAccessToken<'a>(&'a AccessToken);
 
@@ -103,11 +111,13 @@ impl AccessToken {
     /// This token, to serialize **with the token in clear** (`{"token", "expiresOn"}`): for
     /// handing a token to its user, e.g. in the JSON body of an app's token endpoint. A plain
     /// `AccessToken` serializes without its token. `Debug` still hides it.
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
     pub fn revealed(&self) -> RevealedAccessToken<'_> {
         RevealedAccessToken(self)
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for RevealedAccessToken<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("AccessToken", 2)?;
@@ -119,6 +129,7 @@ impl Serialize for RevealedAccessToken<'_> {
 
 /// From `{"token": "<JWT>", "expiresOn": "<RFC 3339>"}` (what [`AccessToken::revealed`] writes and
 /// the service sends); both fields are required.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for AccessToken {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct TokenVisitor;

@@ -102,12 +102,7 @@ impl TokenClaims {
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|_| ClaimsError::NotJson)?;
         let object = value.as_object().ok_or(ClaimsError::NotJson)?;
-        let time = |name: &str| {
-            object
-                .get(name)
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
-        };
+        let time = |name: &str| object.get(name).and_then(numeric_date);
         let text = |name: &str| {
             object
                 .get(name)
@@ -131,6 +126,17 @@ impl TokenClaims {
     }
 }
 
+/// A JWT NumericDate (RFC 7519: seconds since the epoch, an integer or not): a fraction is
+/// dropped, so a token is never taken to live longer than it does.
+fn numeric_date(value: &serde_json::Value) -> Option<OffsetDateTime> {
+    let secs = match value.as_i64() {
+        Some(secs) => secs,
+        // `as` saturates: a number out of range stays out of range and is refused below.
+        None => value.as_f64()?.floor() as i64,
+    };
+    OffsetDateTime::from_unix_timestamp(secs).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +155,24 @@ mod tests {
         assert_eq!(claims.resource_id.as_deref(), Some("r"));
         assert_eq!(claims.expires_at, Some(datetime!(2023-11-15 22:13:20 UTC)));
         assert_eq!(claims.issued_at, Some(datetime!(2023-11-14 22:13:20 UTC)));
+    }
+
+    #[test]
+    fn a_fractional_exp_is_read_rounded_down() {
+        let claims = |payload: &str| {
+            let jwt = format!("e30.{}.c2ln", URL_SAFE_ANY_PADDING.encode(payload));
+            TokenClaims::decode_unverified(&jwt).unwrap()
+        };
+        assert_eq!(
+            claims(r#"{"exp":1700003600.5,"iat":1700000000.0}"#).expires_at,
+            Some(datetime!(2023-11-14 23:13:20 UTC))
+        );
+        assert_eq!(
+            claims(r#"{"exp":1700003600.5,"iat":1700000000.0}"#).issued_at,
+            Some(datetime!(2023-11-14 22:13:20 UTC))
+        );
+        assert_eq!(claims(r#"{"exp":1e300}"#).expires_at, None);
+        assert_eq!(claims(r#"{"exp":"1700003600"}"#).expires_at, None);
     }
 
     #[test]

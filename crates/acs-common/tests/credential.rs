@@ -426,6 +426,45 @@ async fn one_hundred_concurrent_callers_share_one_refresher_call() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_initial_token_already_inside_the_on_demand_window_is_refreshed_at_once() {
+    // No refresh returned the initial token, so no backoff applies to it: with 60 s or 1 s left,
+    // the first callers share one refresher call at once and all get the new token.
+    for left in [60, 1] {
+        let setup = Setup::new();
+        let refresher = setup.refresher(secs(1), |now| Ok(jwt(now + 3600)));
+        let options = setup.options().with_initial_token(jwt(left));
+        let credential =
+            CommunicationTokenCredential::with_refresher(refresher, Some(options)).unwrap();
+        let callers: Vec<_> = (0..100)
+            .map(|_| {
+                let credential = credential.clone();
+                tokio::spawn(async move { credential.get_token().await })
+            })
+            .collect();
+        for caller in callers {
+            let token = caller.await.unwrap().unwrap();
+            assert_eq!(token.expires_on, at(3600), "{left} s left");
+        }
+        assert_eq!(setup.calls(), [Duration::ZERO], "{left} s left");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_initial_token_with_a_fractional_exp_is_accepted() {
+    let setup = Setup::new();
+    let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{}.5}}"#, START + 3600));
+    let token = format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln");
+    let refresher = setup.refresher(Duration::ZERO, |now| Ok(jwt(now + 3600)));
+    let options = setup.options().with_initial_token(token.clone());
+    let credential =
+        CommunicationTokenCredential::with_refresher(refresher, Some(options)).unwrap();
+    let got = credential.get_token().await.unwrap();
+    assert_eq!(got.token.secret(), token);
+    assert_eq!(got.expires_on, at(3600), "the fraction is dropped");
+    assert!(setup.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn callers_keep_using_a_valid_token_while_a_refresh_runs() {
     let setup = Setup::new();
     let refresher = setup.refresher(secs(30), |now| Ok(jwt(now + 3600)));

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The heading of the global connection options in every command's help: they are accepted
+/// everywhere (before or after the subcommand) and used by the commands that call the service.
+const CONNECTION_HEADING: &str = "Connection (user, token, teams-extension)";
+
 /// Environment variable read when `--connection-string` is not given.
 pub const CONNECTION_STRING_ENV: &str = "AZURE_COMMUNICATION_CONNECTION_STRING";
 
@@ -22,6 +26,11 @@ pub struct Cli {
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Json, global = true)]
     pub output: OutputFormat,
 
+    /// The options every command that calls the service shares: global, so they go before or
+    /// after the subcommand.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,18 +48,22 @@ pub enum OutputFormat {
 #[derive(Subcommand)]
 pub enum Command {
     /// Create and delete communication users (identities)
-    User(UserArgs),
+    #[command(subcommand)]
+    User(UserCommand),
     /// Issue, revoke and exchange access tokens
-    Token(TokenArgs),
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage Teams Phone extension assignments (api-version 2025-06-30 and later)
-    TeamsExtension(TeamsExtensionArgs),
+    #[command(subcommand)]
+    TeamsExtension(TeamsExtensionCommand),
     /// Run the local ACS Identity emulator until Ctrl-C
     Emulator(EmulatorArgs),
     /// Print a shell completion script to stdout
     Completions(CompletionsArgs),
 }
 
-/// How to reach and authenticate to the Communication Services resource.
+/// How to reach and authenticate to the Communication Services resource, and how long to wait
+/// for it: global options (the emulator and completions commands ignore them).
 #[derive(Args)]
 pub struct ConnectionArgs {
     /// Connection string of the resource (endpoint=...;accesskey=...). Defaults to the
@@ -60,13 +73,13 @@ pub struct ConnectionArgs {
         global = true,
         value_name = "CONNECTION_STRING",
         conflicts_with = "endpoint",
-        help_heading = "Connection"
+        help_heading = CONNECTION_HEADING
     )]
     pub connection_string: Option<String>,
 
     /// Endpoint of the resource (https://<name>.communication.azure.com); authenticates with
     /// Entra ID through the Azure CLI or Azure Developer CLI sign-in
-    #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
+    #[arg(long, global = true, value_name = "URL", help_heading = CONNECTION_HEADING)]
     pub endpoint: Option<String>,
 
     /// Service api-version to call
@@ -75,12 +88,12 @@ pub struct ConnectionArgs {
         global = true,
         value_name = "VERSION",
         default_value = acs_identity::DEFAULT_API_VERSION,
-        help_heading = "Connection"
+        help_heading = CONNECTION_HEADING
     )]
     pub api_version: String,
 
     /// Also trust this CA certificate (PEM), e.g. the caCertificateFile of `emulator --tls`
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = CONNECTION_HEADING)]
     pub ca_certificate: Option<PathBuf>,
 
     /// Give up after this many seconds in all (retries included); connecting may take up to 20 s
@@ -91,23 +104,13 @@ pub struct ConnectionArgs {
         value_name = "SECONDS",
         default_value_t = DEFAULT_TIMEOUT_SECONDS,
         value_parser = clap::value_parser!(u64).range(1..=3600),
-        help_heading = "Connection"
+        help_heading = CONNECTION_HEADING
     )]
     pub timeout: u64,
 }
 
 /// The default of `--timeout`: how long a command may take in all.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
-
-/// `user ...`
-#[derive(Args)]
-pub struct UserArgs {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-
-    #[command(subcommand)]
-    pub command: UserCommand,
-}
 
 /// The `user` subcommands.
 #[derive(Subcommand)]
@@ -132,16 +135,6 @@ pub enum UserCommand {
         #[arg(long, value_name = "ID")]
         user: String,
     },
-}
-
-/// `token ...`
-#[derive(Args)]
-pub struct TokenArgs {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-
-    #[command(subcommand)]
-    pub command: TokenCommand,
 }
 
 /// The `token` subcommands.
@@ -170,16 +163,6 @@ pub struct TeamsExtensionUserArgs {
     /// stdin (keeps it out of the process list and shell history)
     #[arg(long, value_name = "TOKEN")]
     pub entra_token: String,
-}
-
-/// `teams-extension ...`
-#[derive(Args)]
-pub struct TeamsExtensionArgs {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-
-    #[command(subcommand)]
-    pub command: TeamsExtensionCommand,
 }
 
 /// The `teams-extension` subcommands.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acs_identity::{
-    CommunicationIdentityClient, CommunicationIdentityClientOptions, CommunicationUserIdentifier,
-    CreateOrReplaceTeamsExtensionAssignmentOptions, CreateUserAndTokenOptions, CreateUserOptions,
-    ErrorKind, GetTokenOptions, PREVIEW_API_VERSION, TeamsExtensionAssignment,
-    TeamsExtensionPrincipalType, TokenScope,
+    CommunicationIdentityClient, CommunicationIdentityClientOptions, CommunicationUserDetails,
+    CommunicationUserIdentifier, CreateOrReplaceTeamsExtensionAssignmentOptions,
+    CreateUserAndTokenOptions, ErrorKind, GetTokenOptions, PREVIEW_API_VERSION,
+    TeamsExtensionAssignment, TeamsExtensionPrincipalType, TokenScope,
 };
 use clap::CommandFactory;
 use serde_json::json;
@@ -18,7 +18,7 @@ use crate::cli::{
     ConnectionArgs, EmulatorArgs, IssueArgs, OutputFormat, TeamsArgs, TeamsExtensionCommand,
     TeamsExtensionUserArgs, TokenCommand, UserCommand,
 };
-use crate::output::{Report, format_time};
+use crate::output::{Report, format_time, terminal_safe};
 
 /// Why a command failed, and so which exit status it ends with.
 #[derive(Debug)]
@@ -63,11 +63,12 @@ impl From<acs_identity::Error> for Failure {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let format = cli.output;
+    let connection = &cli.connection;
     match cli.command {
-        Command::User(args) => {
-            let client = connect(&args.connection)?;
-            let report = within(args.connection.timeout, async {
-                match args.command {
+        Command::User(command) => {
+            let client = connect(connection)?;
+            let report = within(connection.timeout, async {
+                match command {
                     UserCommand::Create { custom_id } => user_create(&client, custom_id).await,
                     UserCommand::Show { user } => user_show(&client, user).await,
                     UserCommand::Delete { user } => user_delete(&client, user).await,
@@ -76,10 +77,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             .await?;
             emit(&report, format)
         }
-        Command::Token(args) => {
-            let client = connect(&args.connection)?;
-            let report = within(args.connection.timeout, async {
-                match args.command {
+        Command::Token(command) => {
+            let client = connect(connection)?;
+            let report = within(connection.timeout, async {
+                match command {
                     TokenCommand::Issue(issue) => token_issue(&client, issue).await,
                     TokenCommand::Revoke { user } => token_revoke(&client, user).await,
                     TokenCommand::GetForTeamsUser(teams) => {
@@ -93,10 +94,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             .await?;
             emit(&report, format)
         }
-        Command::TeamsExtension(args) => {
-            let client = connect(&args.connection)?;
-            let report = within(args.connection.timeout, async {
-                match args.command {
+        Command::TeamsExtension(command) => {
+            let client = connect(connection)?;
+            let report = within(connection.timeout, async {
+                match command {
                     TeamsExtensionCommand::Assignment(AssignmentCommand::CreateOrReplace(
                         write,
                     )) => assignment_create_or_replace(&client, write).await,
@@ -178,7 +179,7 @@ fn connect(args: &ConnectionArgs) -> Result<CommunicationIdentityClient, Failure
         .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))?
         .into_parts();
     if let Some(warning) = plain_http_warning(&endpoint) {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", terminal_safe(&warning));
     }
     CommunicationIdentityClient::with_access_key(endpoint.as_str(), key, Some(options))
         .map_err(|error| Failure::Usage(format!("invalid connection string: {error}")))
@@ -326,20 +327,22 @@ async fn user_create(
         let id = user.id().to_string();
         return Ok(Report::new(json!({ "id": id })).row("User id", id));
     };
-    let options = CreateUserOptions::default().with_custom_id(custom_id.clone());
-    let user = client
-        .create_user(Some(options))
+    let details = client
+        .create_user_with_custom_id(&custom_id, None)
         .await
         .map_err(preview_hint)?;
-    let id = user.id().to_string();
-    Ok(Report::new(json!({ "id": id, "customId": custom_id }))
-        .row("User id", id)
-        .row("Custom id", custom_id))
+    Ok(details_report(details))
 }
 
 async fn user_show(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {
     let user = user_id(id)?;
     let details = client.get_user(&user, None).await.map_err(preview_hint)?;
+    Ok(details_report(details))
+}
+
+/// A user with its custom id and last token time, as `user show` and `user create --custom-id`
+/// report it.
+fn details_report(details: CommunicationUserDetails) -> Report {
     let id = details.user.id().to_string();
     let last_issued = details.last_token_issued_at.map(format_time);
     let mut json = json!({ "id": id });
@@ -349,13 +352,13 @@ async fn user_show(client: &CommunicationIdentityClient, id: String) -> Result<R
     if let Some(time) = &last_issued {
         json["lastTokenIssuedAt"] = json!(time);
     }
-    Ok(Report::new(json)
+    Report::new(json)
         .row("User id", id)
         .row("Custom id", details.custom_id.unwrap_or_else(|| "-".into()))
         .row(
             "Last token issued at",
             last_issued.unwrap_or_else(|| "never".into()),
-        ))
+        )
 }
 
 async fn user_delete(client: &CommunicationIdentityClient, id: String) -> Result<Report, Failure> {

@@ -48,7 +48,12 @@ fn main() -> ExitCode {
         Err(failure) => {
             let mut stderr = std::io::stderr().lock();
             // Nothing sensible is left to do if stderr itself is gone.
-            let _ = writeln!(stderr, "error: {}", failure.message());
+            // The message may carry the service's code, message and target: escaped.
+            let _ = writeln!(
+                stderr,
+                "error: {}",
+                output::terminal_safe(failure.message())
+            );
             ExitCode::from(failure.exit_code())
         }
     }

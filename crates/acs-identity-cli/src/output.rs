@@ -1,5 +1,7 @@
 //! Rendering of command results as JSON or as a table.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde_json::Value;
@@ -44,12 +46,31 @@ impl Report {
                     .max()
                     .unwrap_or(0);
                 for (label, value) in &self.rows {
-                    writeln!(out, "{label:<width$}  {value}")?;
+                    writeln!(out, "{label:<width$}  {}", terminal_safe(value))?;
                 }
                 Ok(())
             }
         }
     }
+}
+
+/// `text` fit for a terminal: every C0 control (CR and LF included), DEL and C1 control is
+/// written as `\u{..}`, so that text from the service or the command line can neither move the
+/// cursor, fake rows, set the window title nor clear the screen. Everything else is kept.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            // Writing to a String cannot fail.
+            let _ = write!(safe, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            safe.push(c);
+        }
+    }
+    Cow::Owned(safe)
 }
 
 /// Formats an expiry time as RFC 3339 (UTC offset kept as the service sent it).
@@ -86,6 +107,28 @@ mod tests {
         assert_eq!(
             render(&report, OutputFormat::Json),
             "{\n  \"id\": \"8:acs:x\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn controls_are_escaped_for_the_terminal() {
+        // `char::is_control` is exactly C0, DEL and C1.
+        for c in (0u32..=0x10ffff).filter_map(char::from_u32) {
+            let expected = matches!(u32::from(c), 0..=0x1f | 0x7f..=0x9f);
+            assert_eq!(c.is_control(), expected, "{:x}", u32::from(c));
+        }
+        assert_eq!(
+            terminal_safe("\u{1b}]0;pwned\u{7}a\r\nb\u{7f}\u{9b}2J"),
+            "\\u{1b}]0;pwned\\u{7}a\\u{d}\\u{a}b\\u{7f}\\u{9b}2J"
+        );
+        assert_eq!(
+            terminal_safe("alice@contoso.com é 中"),
+            "alice@contoso.com é 中"
+        );
+        let report = Report::new(json!({})).row("Custom id", "x\u{1b}[2J\ny");
+        assert_eq!(
+            render(&report, OutputFormat::Table),
+            "Custom id  x\\u{1b}[2J\\u{a}y\n"
         );
     }
 

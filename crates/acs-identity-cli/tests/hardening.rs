@@ -113,3 +113,128 @@ fn the_timeout_option_is_on_every_command_that_calls_the_service() {
     let zero = run(acs(&["user", "create", "--timeout", "0"]));
     assert_eq!(zero.code, 2, "{}", zero.stderr);
 }
+
+/// A server that answers every request with `status` and the JSON `body`, then closes the
+/// connection. Returns its connection string.
+fn answering(status: u16, body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            // The request: headers, and a body of at most a few hundred bytes.
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut request = [0u8; 65536];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("endpoint=http://127.0.0.1:{port}/;accesskey={KEY}")
+}
+
+/// Whether `text` holds a C0 control other than the line ends the CLI writes, DEL or a C1 control.
+fn has_controls(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[test]
+fn controls_from_the_service_never_reach_the_terminal_raw() {
+    // An error whose code, message and target set the window title, clear the screen and fake
+    // a line; on stderr they come out escaped.
+    let connection_string = answering(
+        400,
+        r#"{"error":{"code":"Bad\u001b]0;pwned\u0007","message":"line\r\nerror: fake\u009b2J","target":"x\u007f"}}"#,
+    );
+    let failed = run(acs(&[
+        "user",
+        "delete",
+        "--user",
+        "8:acs:x",
+        "--connection-string",
+        &connection_string,
+    ]));
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(!has_controls(&failed.stderr), "{:?}", failed.stderr);
+    assert_eq!(failed.stderr.lines().count(), 1, "{:?}", failed.stderr);
+    assert!(
+        failed.stderr.contains(r"Bad\u{1b}]0;pwned\u{7}"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains(r"line\u{d}\u{a}error: fake\u{9b}2J"));
+    assert!(failed.stderr.contains(r"x\u{7f}"));
+
+    // A custom id in table output; JSON output keeps its own escaping.
+    let connection_string = answering(
+        200,
+        r#"{"id":"8:acs:x","customId":"a\u001b[2J\rUser id  8:acs:fake"}"#,
+    );
+    let args = |output: &'static str| {
+        [
+            "user",
+            "show",
+            "--user",
+            "8:acs:x",
+            "--api-version",
+            acs_identity::PREVIEW_API_VERSION,
+            "--output",
+            output,
+            "--connection-string",
+        ]
+    };
+    let mut table = args("table").to_vec();
+    table.push(&connection_string);
+    let shown = run(acs(&table));
+    let out = shown.ok();
+    assert!(!has_controls(out), "{out:?}");
+    assert!(out.contains(r"a\u{1b}[2J\u{d}User id  8:acs:fake"), "{out}");
+    let mut json = args("json").to_vec();
+    json.push(&connection_string);
+    let shown = run(acs(&json));
+    assert!(!has_controls(shown.ok()));
+    assert_eq!(
+        shown.json()["customId"],
+        "a\u{1b}[2J\rUser id  8:acs:fake",
+        "JSON carries the value itself"
+    );
+}
+
+#[test]
+fn the_connection_options_and_timeout_go_before_or_after_the_subcommand() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let connection_string = format!("endpoint=http://127.0.0.1:{port}/;accesskey={KEY}");
+    let before = run(acs(&[
+        "--timeout",
+        "1",
+        "--connection-string",
+        &connection_string,
+        "user",
+        "create",
+    ]));
+    assert_eq!(before.code, 1, "{}", before.stderr);
+    assert!(before.stderr.contains("(--timeout 1)"), "{}", before.stderr);
+    let between = run(acs(&[
+        "token",
+        "--timeout",
+        "1",
+        "revoke",
+        "--user",
+        "8:acs:x",
+        "--connection-string",
+        &connection_string,
+    ]));
+    assert_eq!(between.code, 1, "{}", between.stderr);
+    assert!(
+        between.stderr.contains("(--timeout 1)"),
+        "{}",
+        between.stderr
+    );
+    drop(silent);
+}

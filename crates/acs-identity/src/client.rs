@@ -115,22 +115,6 @@ pub(crate) fn whole_minutes(lifetime: Option<Duration>) -> Result<Option<i32>> {
         .transpose()
 }
 
-/// The longest custom id the service takes.
-const MAX_CUSTOM_ID_CHARS: usize = 256;
-
-/// Checks a custom id (1..=256 characters) and that the client's api-version has custom ids.
-fn check_custom_id(custom_id: &str, api_version: &str) -> Result<()> {
-    api_version::require_preview(api_version, "a custom id (create_user with custom_id)")?;
-    let chars = custom_id.chars().count();
-    if chars == 0 || chars > MAX_CUSTOM_ID_CHARS {
-        return Err(Error::invalid_argument(
-            "custom_id",
-            format!("a custom id has 1 to {MAX_CUSTOM_ID_CHARS} characters; this one has {chars}"),
-        ));
-    }
-    Ok(())
-}
-
 fn check_user(user: &CommunicationUserIdentifier) -> Result<()> {
     if user.id().trim().is_empty() {
         return Err(Error::invalid_argument(
@@ -270,20 +254,11 @@ impl CommunicationIdentityClient {
     }
 
     /// Creates a new user (no token).
-    ///
-    /// With a [custom id](CreateUserOptions::custom_id) (preview api-version only), creating
-    /// again with the same custom id returns the same user.
     pub async fn create_user(
         &self,
         options: Option<CreateUserOptions>,
     ) -> Result<CommunicationUserIdentifier> {
         let options = options.unwrap_or_default();
-        if let Some(custom_id) = options.custom_id {
-            let (_call, created) = self
-                .create_with_custom_id(Method::CreateUser, custom_id, None, None, options.call)
-                .await?;
-            return Ok(CommunicationUserIdentifier::new(created.identity.id));
-        }
         let call = self.start(Method::CreateUser, options.call).await?;
         let sent = call
             .rest()
@@ -292,6 +267,35 @@ impl CommunicationIdentityClient {
             .send();
         let created = call.value(sent).await?;
         Ok(CommunicationUserIdentifier::new(created.identity.id))
+    }
+
+    /// Creates a user with the application's own id for it, or returns the user created with that
+    /// id before: creating again with the same custom id returns the same user, so this create
+    /// is safe to retry. Returns the user as the service answers: its id, the custom id and, for
+    /// a user created before, when a token was last issued to it (no `get_user` needed).
+    ///
+    /// Preview only: the client's api-version must be
+    /// [`PREVIEW_API_VERSION`](crate::PREVIEW_API_VERSION) (or a later preview); otherwise this
+    /// fails before sending anything. The service takes 1 to 256 characters and answers a longer
+    /// id with a `ValidationError` (400); the client leaves that rule to it. An empty id is
+    /// refused before sending ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument),
+    /// argument `custom_id`): the preview's request schema has no empty custom id.
+    pub async fn create_user_with_custom_id(
+        &self,
+        custom_id: &str,
+        options: Option<CreateUserOptions>,
+    ) -> Result<CommunicationUserDetails> {
+        let options = options.unwrap_or_default();
+        let (_call, created) = self
+            .create_with_custom_id(
+                Method::CreateUser,
+                custom_id.to_owned(),
+                None,
+                None,
+                options.call,
+            )
+            .await?;
+        Ok(user_details(created.identity))
     }
 
     /// Creates a new user and an access token for it with the given scopes.
@@ -456,11 +460,7 @@ impl CommunicationIdentityClient {
             .api_version(self.api_version())
             .send();
         let identity = call.value(sent).await?;
-        Ok(CommunicationUserDetails {
-            user: CommunicationUserIdentifier::new(identity.id),
-            custom_id: identity.custom_id,
-            last_token_issued_at: identity.last_token_issued_at.map(|t| t.into_inner()),
-        })
+        Ok(user_details(identity))
     }
 
     /// A create with a custom id, through the preview's operation (its body has `customId`),
@@ -473,9 +473,16 @@ impl CommunicationIdentityClient {
         token_expires_in: Option<Duration>,
         options: CallOptions,
     ) -> Result<(Call, preview::CommunicationIdentityAccessTokenResult)> {
-        check_custom_id(&custom_id, self.api_version())?;
+        api_version::require_preview(self.api_version(), "a custom id")?;
+        // The schema's one rule (at least one character) is what the request type checks; the
+        // service's 256-character limit is the service's to apply.
         let custom_id = preview::CommunicationIdentityCreateRequestCustomId::try_from(custom_id)
-            .map_err(|e| Error::invalid_argument("custom_id", e.to_string()))?;
+            .map_err(|_| {
+                Error::invalid_argument(
+                    "custom_id",
+                    "the custom id is empty; pass the application's own id for the user",
+                )
+            })?;
         let scopes: Option<Vec<_>> = scopes.map(|scopes| {
             scopes
                 .iter()
@@ -550,6 +557,15 @@ fn rest_scopes(scopes: &[TokenScope]) -> Vec<types::CommunicationIdentityTokenSc
         .iter()
         .map(|s| types::CommunicationIdentityTokenScope(s.as_str().to_owned()))
         .collect()
+}
+
+/// A user as the preview's answers describe it (a create with a custom id, a get).
+fn user_details(identity: preview::CommunicationIdentity) -> CommunicationUserDetails {
+    CommunicationUserDetails {
+        user: CommunicationUserIdentifier::new(identity.id),
+        custom_id: identity.custom_id,
+        last_token_issued_at: identity.last_token_issued_at.map(|t| t.into_inner()),
+    }
 }
 
 pub(crate) fn access_token(token: types::CommunicationIdentityAccessToken) -> AccessToken {

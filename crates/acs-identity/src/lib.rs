@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api_version;
 mod call;
@@ -45,6 +46,10 @@ pub use token::{
 
 /// The `time` crate, whose `OffsetDateTime` is [`AccessToken::expires_on`]: no direct dependency
 /// (or version match) needed to work with it.
+///
+/// With the `serde` feature its serde helpers come along, for the times in your own types:
+/// `#[serde(with = "acs_identity::time::serde::rfc3339")]` (and `...::rfc3339::option` for an
+/// `Option<OffsetDateTime>`), the format `AccessToken` and `CommunicationUserDetails` use.
 pub use time;
 
 /// The `reqwest` crate, whose `Client`

@@ -205,15 +205,11 @@ impl CallOptions {
     }
 }
 
-/// Options of [`create_user`](crate::CommunicationIdentityClient::create_user).
+/// Options of [`create_user`](crate::CommunicationIdentityClient::create_user) and
+/// [`create_user_with_custom_id`](crate::CommunicationIdentityClient::create_user_with_custom_id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CreateUserOptions {
-    /// The application's own id for the user (1 to 256 characters). Creating again with the same
-    /// custom id returns the same user, so a create with one is safe to retry. Preview only: the
-    /// client's api-version must be [`PREVIEW_API_VERSION`](crate::PREVIEW_API_VERSION) (or a later
-    /// preview); otherwise the call fails before sending anything.
-    pub custom_id: Option<String>,
     /// The call's deadline and retries.
     pub call: CallOptions,
 }
@@ -222,12 +218,6 @@ impl CreateUserOptions {
     /// Sets the call's deadline and retries.
     pub fn with_call(mut self, call: CallOptions) -> Self {
         self.call = call;
-        self
-    }
-
-    /// Sets the custom id (preview api-version only).
-    pub fn with_custom_id(mut self, custom_id: impl Into<String>) -> Self {
-        self.custom_id = Some(custom_id.into());
         self
     }
 }
@@ -239,9 +229,17 @@ pub struct CreateUserAndTokenOptions {
     /// The token's lifetime, sent as whole minutes (rounded down). The service accepts 60..=1440
     /// minutes and defaults to 1440; the client does not check the range.
     pub token_expires_in: Option<Duration>,
-    /// The application's own id for the user, as in [`CreateUserOptions::custom_id`] (preview
-    /// api-version only): creating again with the same custom id returns the same user, with a
-    /// new token.
+    /// The application's own id for the user: creating again with the same custom id returns the
+    /// same user, with a new token (as
+    /// [`create_user_with_custom_id`](crate::CommunicationIdentityClient::create_user_with_custom_id)
+    /// does without one). Preview only: the client's api-version must be
+    /// [`PREVIEW_API_VERSION`](crate::PREVIEW_API_VERSION) (or a later preview); otherwise the
+    /// call fails before sending anything.
+    ///
+    /// The service takes 1 to 256 characters and answers a longer id with a `ValidationError`
+    /// (400); the client leaves that rule to it. An empty id is refused before sending
+    /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument), argument
+    /// `custom_id`): the preview's request schema has no empty custom id.
     pub custom_id: Option<String>,
     /// The call's deadline and retries.
     pub call: CallOptions,

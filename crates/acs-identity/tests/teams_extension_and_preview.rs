@@ -9,8 +9,8 @@ mod common;
 use acs_identity::{
     CommunicationIdentifier, CommunicationIdentityClient, CommunicationIdentityClientOptions,
     CommunicationUserIdentifier, CreateOrReplaceTeamsExtensionAssignmentOptions,
-    CreateUserAndTokenOptions, CreateUserOptions, ErrorKind, PREVIEW_API_VERSION,
-    TeamsExtensionPrincipalType, TokenScope, Upserted,
+    CreateUserAndTokenOptions, ErrorKind, PREVIEW_API_VERSION, TeamsExtensionPrincipalType,
+    TokenScope, Upserted,
 };
 use common::*;
 use httpmock::prelude::*;
@@ -301,7 +301,7 @@ async fn preview_features_on_a_stable_client_fail_before_sending() {
         let user = CommunicationUserIdentifier::new(USER);
         let errors = [
             client
-                .create_user(Some(CreateUserOptions::default().with_custom_id("alice")))
+                .create_user_with_custom_id("alice", None)
                 .await
                 .unwrap_err(),
             client
@@ -329,7 +329,7 @@ async fn preview_features_on_a_stable_client_fail_before_sending() {
 }
 
 #[tokio::test]
-async fn a_custom_id_is_sent_under_the_preview_and_its_length_checked() {
+async fn a_custom_id_is_sent_under_the_preview_and_the_answer_returned() {
     let server = MockServer::start_async().await;
     let body = format!(
         r#"{{"identity":{{"customId":"alice@contoso.com","lastTokenIssuedAt":"2025-04-14T15:32:35+00:00","id":"{USER}"}},"accessToken":{}}}"#,
@@ -346,13 +346,17 @@ async fn a_custom_id_is_sent_under_the_preview_and_its_length_checked() {
     )
     .await;
     let client = client_on(&server, PREVIEW_API_VERSION);
-    let user = client
-        .create_user(Some(
-            CreateUserOptions::default().with_custom_id("alice@contoso.com"),
-        ))
+    let details = client
+        .create_user_with_custom_id("alice@contoso.com", None)
         .await
         .unwrap();
-    assert_eq!(user.id(), USER);
+    assert_eq!(details.user.id(), USER);
+    assert_eq!(details.custom_id.as_deref(), Some("alice@contoso.com"));
+    assert_eq!(
+        details.last_token_issued_at,
+        Some(datetime!(2025-04-14 15:32:35 UTC)),
+        "what the answer carries, without a get_user"
+    );
     let created = client
         .create_user_and_token(
             &[TokenScope::Chat],
@@ -378,20 +382,55 @@ async fn a_custom_id_is_sent_under_the_preview_and_its_length_checked() {
         wire_text(&reqs[1])
     );
 
-    for bad in [String::new(), "x".repeat(257)] {
-        let error = client
-            .create_user(Some(CreateUserOptions::default().with_custom_id(bad)))
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
-        assert_eq!(error.argument(), Some("custom_id"));
-    }
-    let longest = "é".repeat(256);
-    client
-        .create_user(Some(CreateUserOptions::default().with_custom_id(longest)))
+    // An empty custom id has no request: refused before sending.
+    let error = client
+        .create_user_with_custom_id("", None)
         .await
-        .unwrap();
-    assert_eq!(seen.all().len(), 3, "the bad ids were not sent");
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(error.argument(), Some("custom_id"));
+    assert_eq!(seen.all().len(), 2, "the empty id was not sent");
+}
+
+/// The service's 1..=256 rule is the service's: a longer custom id is sent, and the service's
+/// `ValidationError` comes back as it answered it (README: "The client does not validate
+/// service rules").
+#[tokio::test]
+async fn a_custom_id_longer_than_the_service_takes_is_the_services_to_refuse() {
+    let server = MockServer::start_async().await;
+    let seen = recording(
+        &server,
+        |when| when.method(POST).path("/identities"),
+        |_| {
+            respond(
+                400,
+                Some("application/json"),
+                r#"{"error":{"code":"ValidationError","message":"CustomId value is invalid: its length 257 must be within the [1, 256] interval.","target":"customId"}}"#,
+            )
+        },
+    )
+    .await;
+    let client = client_on(&server, PREVIEW_API_VERSION);
+    let long = "x".repeat(257);
+    let error = client
+        .create_user_with_custom_id(&long, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Service, "{error}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(error.code(), Some("ValidationError"));
+    assert_eq!(error.target(), Some("customId"));
+    let error = client
+        .create_user_and_token(
+            &[TokenScope::Chat],
+            Some(CreateUserAndTokenOptions::default().with_custom_id(long.clone())),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("ValidationError"));
+    let bodies: Vec<_> = seen.all().iter().map(|r| r.body_string()).collect();
+    assert_eq!(bodies.len(), 2, "both were sent");
+    assert!(bodies.iter().all(|b| b.contains(&long)), "{bodies:?}");
 }
 
 #[tokio::test]
