@@ -4,9 +4,12 @@
 //!   Communication Identity API into the OpenAPI 3.0 document under `spec/` (see [`import_spec`]).
 //! - `codegen [--check]`: generates `crates/acs-identity-rest/src/generated.rs` from that document
 //!   with progenitor (see [`codegen`]); `--check` only compares and prints a diff.
+//! - `public-api [--bless]`: the public API of every published library against its snapshot, its
+//!   types nameable from the crate root, and the semver check (see [`public_api`],
+//!   [`semver_check`]).
 //! - `release-check`: everything that must hold before a crate is published (see
 //!   [`release_check`]): packages verified from their `.crate` files, docs without warnings,
-//!   CHANGELOG entries, MSRV declared once, generated code marked, the semver check.
+//!   CHANGELOG entries, MSRV declared once, generated code marked, and `public-api`.
 //! - `release-baseline [<crate>...]`: records the public API of the named (default: every)
 //!   published library as its release baseline, when that version is released (see
 //!   [`semver_check`]).
