@@ -46,6 +46,24 @@ pub fn upstream(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// The requests the official Python 1.5.0 and JS 1.3.1 SDKs put on the wire, checked in with
+/// acs-auth's signing vectors: `(file name, its text)`, one captured request (method, path,
+/// headers, body) per line, signed with [`KEY`] (see `crates/acs-auth/tests/data/README.md`).
+#[allow(clippy::panic)] // a test without its checked-in data fails, naming the file
+pub fn peer_wire_captures() -> Vec<(&'static str, String)> {
+    let dir = workspace_root().join("crates/acs-auth/tests/data");
+    [
+        "peer-wire-python-azure-communication-identity-1.5.0.jsonl",
+        "peer-wire-js-communication-identity-1.3.1.jsonl",
+    ]
+    .into_iter()
+    .map(|file| match std::fs::read_to_string(dir.join(file)) {
+        Ok(text) => (file, text),
+        Err(e) => panic!("{}: {e}", dir.join(file).display()),
+    })
+    .collect()
+}
+
 /// A clock that stands still until the test moves it.
 #[derive(Debug)]
 pub struct ManualClock(Mutex<SystemTime>);
