@@ -38,26 +38,29 @@ if $replay_only; then
     exit 0
 fi
 
-host=$(rustc -vV | sed -n 's/^host: //p')
-# Instrument only the targets (with --target, RUSTFLAGS skip build scripts and proc macros).
-export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
--Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
--Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
-build=target/fuzz/build
 if $asan; then
-    export RUSTC_BOOTSTRAP=1
-    RUSTFLAGS="$RUSTFLAGS -Zsanitizer=address"
-    build=target/fuzz/build-asan
+    # AddressSanitizer must see every crate: nightly flags for the whole graph (RUSTC_BOOTSTRAP=1 on
+    # the stable toolchain), in a build directory of its own.
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    export RUSTC_BOOTSTRAP=1 RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/sancov-rustc.sh"
+    export RUSTFLAGS="-Zsanitizer=address"
+    cargo build --locked --release -p acs-identity-fuzz --features libfuzzer --bins \
+        --target "$host" --target-dir target/fuzz/build-asan
+    bin="target/fuzz/build-asan/$host/release"
+else
+    # The workspace's crates instrumented for coverage, the dependencies shared with every other
+    # release build (see scripts/sancov-rustc.sh).
+    export RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/sancov-rustc.sh"
+    cargo build --locked --release -p acs-identity-fuzz --features libfuzzer --bins
+    bin="target/release"
 fi
-cargo build --locked --profile fuzz -p acs-identity-fuzz --features libfuzzer --bins \
-    --target "$host" --target-dir "$build"
 
 status=0
 for t in "${targets[@]}"; do
     mkdir -p "target/fuzz/corpus/$t" "target/fuzz/artifacts/$t"
     echo "==> fuzzing $t for ${seconds} s"
     # The first directory receives new inputs; the checked-in corpus is only read.
-    if ! "$build/$host/fuzz/$t" \
+    if ! "$bin/$t" \
         -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="target/fuzz/artifacts/$t/" \
         "target/fuzz/corpus/$t" "fuzz/corpus/$t" 2> "target/fuzz/$t.log"; then

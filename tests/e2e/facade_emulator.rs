@@ -20,7 +20,7 @@ use azure_core::credentials::{AccessToken as AzToken, TokenRequestOptions};
 use time::OffsetDateTime;
 
 async fn emulator() -> EmulatorHandle {
-    support::in_process_emulator().await
+    acs_test_support::emulator::start().await
 }
 
 fn options() -> CommunicationIdentityClientOptions {

@@ -16,11 +16,11 @@ use acs_identity::{
 use acs_identity_emulator::{EmulatorBuilder, EmulatorHandle, FaultRule, Operation, Throttling};
 
 fn builder() -> EmulatorBuilder {
-    support::in_process_builder()
+    acs_test_support::emulator::builder()
 }
 
 async fn emulator() -> EmulatorHandle {
-    support::in_process_emulator().await
+    acs_test_support::emulator::start().await
 }
 
 /// The facade's default policy (3 retries, Retry-After honoured), with a short first backoff so

@@ -6,24 +6,19 @@
 //!
 //! Options: `--requests N` (100000), `--clients N` (16), `--issue-requests N` (20000, split into
 //! `--rounds N` (5) rounds interleaved with baseline slices of `--sign-seconds S` (1)),
-//! `--mode memory|disk|both` (both), `--client lean|lean-mt|reqwest` (lean): the issue-token phase's
-//! client, either the lean raw HTTP/1.1 client of `lean.rs` on a single-threaded runtime of its own
-//! thread, the same on the driver's multi-thread runtime, or the reqwest client of the mixed phase.
+//! `--mode memory|disk|both` (both). Both phases send with the signing client of `acs-test-support`
+//! (reqwest). The emulator binary is `ACS_EMULATOR_BIN` (scripts/load.sh builds it in release).
 //! Exits 1 on any unexpected status.
-
-#![cfg_attr(test, allow(dead_code))]
-
-mod lean;
-mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use acs_test_support::Rng;
+use acs_test_support::emulator::{Client, EmulatorProcess, identity_id, token_of};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
-use support::{Client, EmulatorProcess, Rng, emulator_binary, identity_id, token_of};
 
 const KINDS: [&str; 5] = ["create", "create+token", "issue-token", "revoke", "delete"];
 const CREATE: usize = 0;
@@ -33,32 +28,7 @@ const REVOKE: usize = 3;
 const DELETE: usize = 4;
 const SCOPES: &[&str] = &["chat", "voip"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IssueClient {
-    /// `lean.rs` on a current-thread runtime in a thread of its own.
-    Lean,
-    /// `lean.rs` on the driver's multi-thread runtime.
-    LeanMt,
-    /// `support::Client` (reqwest), as in the mixed phase.
-    Reqwest,
-}
-
-impl IssueClient {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Lean => {
-                "lean (raw HTTP/1.1 keep-alive, one connection per client, current-thread runtime on its own thread)"
-            }
-            Self::LeanMt => {
-                "lean-mt (raw HTTP/1.1 keep-alive, one connection per client, the driver's multi-thread runtime)"
-            }
-            Self::Reqwest => "reqwest (the mixed phase's client)",
-        }
-    }
-}
-
 struct Options {
-    client: IssueClient,
     requests: i64,
     clients: usize,
     issue_requests: i64,
@@ -69,7 +39,6 @@ struct Options {
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
-        client: IssueClient::Lean,
         requests: 100_000,
         clients: 16,
         issue_requests: 20_000,
@@ -99,18 +68,6 @@ fn parse_options() -> Result<Options, String> {
                 options.sign_seconds = value()?
                     .parse()
                     .map_err(|e| format!("--sign-seconds: {e}"))?
-            }
-            "--client" => {
-                options.client = match value()?.as_str() {
-                    "lean" => IssueClient::Lean,
-                    "lean-mt" => IssueClient::LeanMt,
-                    "reqwest" => IssueClient::Reqwest,
-                    other => {
-                        return Err(format!(
-                            "--client: expected lean, lean-mt or reqwest, got {other}"
-                        ));
-                    }
-                }
             }
             "--mode" => {
                 options.modes = match value()?.as_str() {
@@ -335,85 +292,14 @@ async fn issue_client(client: Client, ids: Vec<String>, budget: Arc<AtomicI64>) 
     stats
 }
 
-/// One lean client of the issue-token phase: its own connection, its own identities, round-robin.
-/// Returns the stats and the connections opened and requests retried on a fresh connection.
-async fn lean_issue_client(
-    mut issuer: lean::Issuer,
-    paths: Vec<String>,
-    budget: Arc<AtomicI64>,
-) -> (Stats, u64, u64) {
-    let mut stats = Stats::default();
-    let mut next = 0usize;
-    while budget.fetch_sub(1, Ordering::Relaxed) > 0 {
-        let started = Instant::now();
-        let result = issuer.issue(&paths[next % paths.len()]).await;
-        let ok = result.is_ok();
-        stats.record(ISSUE, started, ok, || result.err().unwrap_or_default());
-        next += 1;
-    }
-    (stats, issuer.connects, issuer.retries)
-}
-
-/// One round of the issue-token phase with the lean clients, on the runtime `client` selects.
-async fn lean_round(
-    client: IssueClient,
-    target: &lean::Target,
-    key: &acs_auth::AccessKey,
-    paths_per_client: &[Vec<String>],
-    per_round: i64,
-) -> Result<(Stats, u64, u64), String> {
-    let budget = Arc::new(AtomicI64::new(per_round));
-    let jobs: Vec<_> = paths_per_client
-        .iter()
-        .map(|paths| {
-            lean_issue_client(
-                lean::Issuer::new(target.clone(), key.clone()),
-                paths.clone(),
-                budget.clone(),
-            )
-        })
-        .collect();
-    let run = async move {
-        let handles: Vec<_> = jobs.into_iter().map(tokio::spawn).collect();
-        let mut total = (Stats::default(), 0, 0);
-        for handle in handles {
-            let (stats, connects, retries) = handle
-                .await
-                .map_err(|e| format!("client task failed: {e}"))?;
-            total.0.merge(stats);
-            total.1 += connects;
-            total.2 += retries;
-        }
-        Ok::<_, String>(total)
-    };
-    match client {
-        IssueClient::Lean => {
-            let (done, result) = tokio::sync::oneshot::channel();
-            std::thread::Builder::new()
-                .name("lean-client".to_owned())
-                .spawn(move || {
-                    let outcome = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| format!("cannot build the lean client's runtime: {e}"))
-                        .and_then(|runtime| runtime.block_on(run));
-                    let _ = done.send(outcome);
-                })
-                .map_err(|e| format!("cannot start the lean client's thread: {e}"))?;
-            result
-                .await
-                .map_err(|_| "the lean client's thread ended without a result".to_owned())?
-        }
-        _ => run.await,
-    }
-}
-
 struct VariantResult {
     unexpected: u64,
 }
 
 async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, String> {
-    let binary = emulator_binary()?;
+    let binary = std::env::var_os("ACS_EMULATOR_BIN")
+        .map(std::path::PathBuf::from)
+        .ok_or("set ACS_EMULATOR_BIN to the emulator binary (scripts/load.sh does)")?;
     let temp = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let mut args = vec!["--listen".to_owned(), "127.0.0.1:0".to_owned()];
     if mode == "memory" {
@@ -429,7 +315,6 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
         emulator.pid()
     );
     let client = emulator.client();
-    let target = lean::Target::from_endpoint(&emulator.endpoint)?;
 
     // Mixed phase.
     let budget = Arc::new(AtomicI64::new(options.requests));
@@ -483,15 +368,7 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
         }
         ids_per_client.push(ids);
     }
-    let paths_per_client: Vec<Vec<String>> = ids_per_client
-        .iter()
-        .map(|ids| {
-            ids.iter()
-                .map(|id| target.issue_path(id, support::API_VERSION))
-                .collect()
-        })
-        .collect();
-    println!("issue-token client: {}", options.client.describe());
+    println!("issue-token client: reqwest, as in the mixed phase");
     // Interleaved with the RS256 baseline (slice, round, slice, round, ..., slice) so both see the
     // same load from whatever else runs on the machine; each round is compared with the mean of the
     // slices on either side of it.
@@ -501,37 +378,22 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
     let mut issue = Stats::default();
     let (mut issue_elapsed, mut emulator_cpu, mut client_cpu) = (0.0, 0.0, 0.0);
     let mut ratios = Vec::new();
-    let (mut connects, mut retries) = (0u64, 0u64);
     for round in 0..rounds {
         let emulator_before = cpu_seconds(Some(emulator.pid()));
         let client_before = cpu_seconds(None);
         let started = Instant::now();
         let before = issue.latencies_us[ISSUE].len();
-        if options.client == IssueClient::Reqwest {
-            let budget = Arc::new(AtomicI64::new(per_round));
-            let handles: Vec<_> = ids_per_client
-                .iter()
-                .map(|ids| tokio::spawn(issue_client(client.clone(), ids.clone(), budget.clone())))
-                .collect();
-            for handle in handles {
-                issue.merge(
-                    handle
-                        .await
-                        .map_err(|e| format!("client task failed: {e}"))?,
-                );
-            }
-        } else {
-            let (stats, opened, retried) = lean_round(
-                options.client,
-                &target,
-                &emulator.key,
-                &paths_per_client,
-                per_round,
-            )
-            .await?;
-            issue.merge(stats);
-            connects += opened;
-            retries += retried;
+        let budget = Arc::new(AtomicI64::new(per_round));
+        let handles: Vec<_> = ids_per_client
+            .iter()
+            .map(|ids| tokio::spawn(issue_client(client.clone(), ids.clone(), budget.clone())))
+            .collect();
+        for handle in handles {
+            issue.merge(
+                handle
+                    .await
+                    .map_err(|e| format!("client task failed: {e}"))?,
+            );
         }
         let elapsed = started.elapsed().as_secs_f64();
         issue_elapsed += elapsed;
@@ -562,11 +424,6 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
         percentile_ms(issued, 0.99),
         issue.unexpected
     );
-    if options.client != IssueClient::Reqwest {
-        println!(
-            "lean client: {connects} connections opened over {rounds} rounds, {retries} requests re-sent on a fresh connection"
-        );
-    }
     let sign_rate = slices.iter().map(|s| s.0).sum::<f64>() / slices.len() as f64;
     let sign_per_cpu_second = slices.iter().map(|s| s.1).sum::<f64>() / slices.len() as f64;
     println!(

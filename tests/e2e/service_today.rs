@@ -25,7 +25,7 @@ const USER: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
 const APP: &str = "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b";
 
 async fn emulator() -> EmulatorHandle {
-    support::in_process_emulator().await
+    acs_test_support::emulator::start().await
 }
 
 fn client_on(emulator: &EmulatorHandle, api_version: &str) -> CommunicationIdentityClient {

@@ -20,7 +20,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 #[tokio::test]
 async fn a_refreshing_credential_keeps_a_chat_token_valid_across_expiries() {
     let clock = Arc::new(ShiftedClock::default());
-    let emulator = support::in_process_builder()
+    let emulator = acs_test_support::emulator::builder()
         .clock(clock.clone())
         .start()
         .await

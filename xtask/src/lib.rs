@@ -7,9 +7,12 @@
 //! - `spec-matrix [<case>...]`: the two commands and a build of the workspace, in a scratch copy,
 //!   for every published document the facade can use and for documents made with each kind of
 //!   change a new api-version brings (see [`spec_matrix`]).
+//! - `public-api [--bless]`: the public API of every published library against its snapshot, its
+//!   types nameable from the crate root, and the semver check (see [`public_api`],
+//!   [`semver_check`]).
 //! - `release-check`: everything that must hold before a crate is published (see
 //!   [`release_check`]): packages verified from their `.crate` files, docs without warnings,
-//!   CHANGELOG entries, MSRV declared once, generated code marked, the semver check.
+//!   CHANGELOG entries, MSRV declared once, generated code marked, and `public-api`.
 //! - `release-baseline [<crate>...]`: records the public API of the named (default: every)
 //!   published library as its release baseline, when that version is released (see
 //!   [`semver_check`]).

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use xtask::codegen::{self, CheckOutcome};
-use xtask::{Error, Result, import_spec, release_check, semver_check, workspace, workspace_root};
+use xtask::{
+    Error, Result, import_spec, public_api, release_check, semver_check, workspace, workspace_root,
+};
 
 const USAGE: &str = "\
 usage:
@@ -23,10 +25,14 @@ usage:
       (rename, added-operation, request-field, response-field, enum-value, preview-to-ga, all),
       run import-spec and codegen in a scratch copy of the workspace and build it (takes minutes).
       <dir> holds <version>/CommunicationIdentity.json (default: ../shared/upstream/spec).
+  cargo xtask public-api [--bless]
+      List the public API of every published library (rustdoc JSON) and compare it with its
+      snapshot (xtask/public-api/<crate>.txt; --bless writes them), check that every type it names
+      is reachable from the crate root, and run the semver check against the release baselines.
   cargo xtask release-check
       Check every published crate before a release: cargo package (each built from its .crate),
       README and license inside, path dependencies versioned, docs with warnings denied,
-      CHANGELOG entries, MSRV declared once, generated code marked, the semver check.
+      CHANGELOG entries, MSRV declared once, generated code marked, and `public-api`.
       Exit 1 listing every problem found.
   cargo xtask release-baseline [<crate>...]
       Record the current public API of the named (default: every) published library as the
@@ -34,6 +40,21 @@ usage:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Run by cargo as its rustdoc for the public-API listing (see xtask/src/public_api.rs).
+    if let Some(rustdoc) = std::env::var_os(public_api::RUSTDOC_ENV) {
+        return match std::process::Command::new(&rustdoc)
+            .args(&args)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .status()
+        {
+            Ok(status) if status.success() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: cannot run {}: {e}", rustdoc.to_string_lossy());
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&args) {
         Ok(code) => code,
         Err(e) => {
@@ -130,6 +151,25 @@ fn run(args: &[String]) -> Result<ExitCode> {
             println!("spec-matrix: ok");
             Ok(ExitCode::SUCCESS)
         }
+        Some("public-api") => {
+            let bless = match &args[1..] {
+                [] => false,
+                [flag] if flag == "--bless" => true,
+                _ => return Err(Error::new(format!("unexpected arguments\n{USAGE}"))),
+            };
+            let crates = workspace::published_crates(&root)?;
+            let problems = check_public_api(&root, &crates, bless)?;
+            for problem in &problems {
+                println!("  {problem}");
+            }
+            if problems.is_empty() {
+                println!("public-api: ok");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("error: public-api found {} problem(s)", problems.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
         Some("release-check") => {
             if args.len() > 1 {
                 return Err(Error::new(format!("unexpected arguments\n{USAGE}")));
@@ -190,20 +230,9 @@ fn release_check(root: &Path) -> Result<ExitCode> {
         "generated code marked",
         release_check::generated_code(root)?,
     );
-    let apis = semver_check::current_apis(root, &crates)?;
-    let verdicts = semver_check::check(root, &apis)?;
-    for api in &apis {
-        match verdicts.iter().find(|v| v.crate_name == api.name) {
-            Some(verdict) => println!("{verdict}"),
-            None => println!("{} {}: no release baseline yet", api.name, api.version),
-        }
-    }
     step(
-        "semver against the release baselines",
-        verdicts
-            .iter()
-            .filter_map(semver_check::Verdict::failure)
-            .collect(),
+        "public API: snapshots, nameable types, semver against the release baselines",
+        check_public_api(root, &crates, false)?,
     );
     step("docs (warnings denied)", release_check::docs(root, &crates));
     let target_dir = workspace::target_directory(root)?;
@@ -218,4 +247,53 @@ fn release_check(root: &Path) -> Result<ExitCode> {
         eprintln!("error: release-check found {} problem(s)", problems.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// `cargo xtask public-api`: each published library's listing against its snapshot (written
+/// instead with `bless`), its unnameable types, and the semver verdicts (printed); the problems.
+fn check_public_api(
+    root: &Path,
+    crates: &[workspace::PublishedCrate],
+    bless: bool,
+) -> Result<Vec<String>> {
+    let apis = semver_check::current_apis(root, crates)?;
+    let libs: Vec<&str> = apis.iter().map(|api| api.lib.as_str()).collect();
+    let mut problems = Vec::new();
+    for api in &apis {
+        let path = public_api::snapshot_path(root, &api.name);
+        let snapshot = std::fs::read_to_string(&path).unwrap_or_default();
+        if bless && snapshot != api.listing {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            xtask::write(&path, &api.listing)?;
+            println!("{} written", path.display());
+        } else if snapshot != api.listing {
+            let diff = similar::TextDiff::from_lines(&snapshot, &api.listing);
+            print!("{}", diff.unified_diff().header("snapshot", "current"));
+            problems.push(format!(
+                "{}: the public API differs from {} (review the diff; accept it with `cargo xtask \
+                 public-api --bless`)",
+                api.name,
+                path.display()
+            ));
+        }
+        let others: Vec<&str> = libs.iter().copied().filter(|l| *l != api.lib).collect();
+        for path in public_api::unnameable(&api.lib, &others, &api.listing) {
+            problems.push(format!(
+                "{}: its API names {path}, which users cannot name (re-export it)",
+                api.name
+            ));
+        }
+    }
+    let verdicts = semver_check::check(root, &apis)?;
+    for api in &apis {
+        match verdicts.iter().find(|v| v.crate_name == api.name) {
+            Some(verdict) => println!("{verdict}"),
+            None => println!("{} {}: no release baseline yet", api.name, api.version),
+        }
+    }
+    problems.extend(verdicts.iter().filter_map(semver_check::Verdict::failure));
+    Ok(problems)
 }

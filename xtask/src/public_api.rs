@@ -1,6 +1,8 @@
 //! The public API of a library crate as text, one item per line: every public item with its
 //! signature, and every trait it implements, the auto traits (`Send`, `Sync`, `Unpin`,
-//! `UnwindSafe`, ...) and derived ones (`Clone`, `Debug`, ...) included.
+//! `UnwindSafe`, ...) and derived ones (`Clone`, `Debug`, ...) included. `cargo xtask public-api`
+//! compares it with the snapshot checked in under [`SNAPSHOT_DIR`], checks that every type it
+//! names can be named by users ([`unnameable`]), and runs the semver check.
 //!
 //! How it is produced, and why so:
 //! - The compiler's own view is needed: auto-trait impls are inferred by rustc and invisible in
@@ -8,18 +10,17 @@
 //!   listing is read from rustdoc's JSON output (`--output-format json`), rendered by the
 //!   `public-api` crate (the library behind `cargo public-api`), blanket impls left out (`impl<T>
 //!   From<T> for T` and the like follow from the other lines and would triple the listing).
-//! - rustdoc's JSON output is an unstable option. The installed stable toolchain has it, behind
-//!   `RUSTC_BOOTSTRAP=1`, which is set for that one `cargo rustdoc` run only (no nightly toolchain
-//!   can be installed here). The format is versioned: [`RUSTDOC_FORMAT_VERSION`] is the version
-//!   the pinned `public-api` (through `rustdoc-types`) reads, and any other version is refused
-//!   with a message saying what to update, rather than read wrongly.
-//! - The JSON is built in its own target directory ([`target_dir`]), not in the workspace's
-//!   `target/`: proc-macro2's build script reads `RUSTC_BOOTSTRAP` (`rerun-if-env-changed`), so
-//!   switching it rebuilds proc-macro2 and everything above it (63 units for the facade and the
-//!   emulator, 28 s here), which in a shared directory would happen on every switch between a
-//!   normal build and a listing. Its own directory also keeps the listing, run from a test,
-//!   clear of the lock of the `target/` that the outer `cargo test` builds in.
+//! - rustdoc's JSON output is an unstable option. The installed stable toolchain has it behind
+//!   `RUSTC_BOOTSTRAP=1`, given to rustdoc alone: cargo runs this very program as its `RUSTDOC`
+//!   ([`RUSTDOC_ENV`] names the real one), which adds the variable and runs rustdoc. Set for cargo
+//!   itself, it would reach proc-macro2's build script (`rerun-if-env-changed`) and rebuild
+//!   everything above proc-macro2; given to rustdoc alone, the dependencies are the checked ones
+//!   of the workspace's `target/` (what `cargo clippy` built), and nothing is built twice.
+//! - The format is versioned: [`RUSTDOC_FORMAT_VERSION`] is the version the pinned `public-api`
+//!   (through `rustdoc-types`) reads, and any other version is refused with a message saying what
+//!   to update, rather than read wrongly.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -31,9 +32,16 @@ use crate::{Error, Result};
 /// rustdoc 1.95 writes.
 pub const RUSTDOC_FORMAT_VERSION: u32 = 57;
 
-/// The target directory the rustdoc JSON is built in: `target/public-api` under `root`.
-pub fn target_dir(root: &Path) -> PathBuf {
-    root.join("target").join("public-api")
+/// Directory of the public-API snapshots, relative to the workspace root: `<crate>.txt` each.
+pub const SNAPSHOT_DIR: &str = "xtask/public-api";
+
+/// Set by [`rustdoc_json`] for the rustdoc that cargo runs: the real rustdoc, run by this program
+/// (cargo's `RUSTDOC`) with `RUSTC_BOOTSTRAP=1` (see `main.rs`).
+pub const RUSTDOC_ENV: &str = "XTASK_REAL_RUSTDOC";
+
+/// Path of `crate_name`'s public-API snapshot under the workspace `root`.
+pub fn snapshot_path(root: &Path, crate_name: &str) -> PathBuf {
+    root.join(SNAPSHOT_DIR).join(format!("{crate_name}.txt"))
 }
 
 /// The public API of `krate`'s library, one item per line, sorted; `None` for a crate without a
@@ -46,16 +54,19 @@ pub fn listing(root: &Path, krate: &PublishedCrate) -> Result<Option<String>> {
     listing_from_json(&json).map(Some)
 }
 
-/// Builds the rustdoc JSON of `package`'s library (`lib` is its target name) and returns its path.
+/// Builds the rustdoc JSON of `package`'s library (`lib` is its target name) in the workspace's
+/// target directory and returns its path.
 pub fn rustdoc_json(root: &Path, package: &str, lib: &str) -> Result<PathBuf> {
-    let target_dir = target_dir(root);
+    let this = std::env::current_exe()
+        .map_err(|e| Error::new(format!("cannot find the xtask binary: {e}")))?;
+    let real = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
     run(cargo()
         .current_dir(root)
-        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUSTDOC", this)
+        .env(RUSTDOC_ENV, real)
         .args(["rustdoc", "--locked", "--quiet", "--lib", "-p", package])
-        .arg("--target-dir")
-        .arg(&target_dir)
         .args(["--", "-Z", "unstable-options", "--output-format", "json"]))?;
+    let target_dir = crate::workspace::target_directory(root)?;
     Ok(target_dir.join("doc").join(format!("{lib}.json")))
 }
 
@@ -74,7 +85,7 @@ pub fn listing_from_json(json: &Path) -> Result<String> {
             "{} has rustdoc JSON format {}, but the public-api crate pinned in Cargo.toml reads \
              format {RUSTDOC_FORMAT_VERSION}: the toolchain changed. Pin the public-api version \
              whose rustdoc-types reads format {} and update RUSTDOC_FORMAT_VERSION in \
-             xtask/src/public_api.rs, then re-accept the snapshots.",
+             xtask/src/public_api.rs, then re-record the snapshots (`cargo xtask public-api --bless`).",
             json.display(),
             found.format_version,
             found.format_version
@@ -89,4 +100,80 @@ pub fn listing_from_json(json: &Path) -> Result<String> {
         text.push('\n');
     }
     Ok(text)
+}
+
+/// The types `listing` (of library `lib`) names that users of `lib` cannot name: a path into `lib`
+/// that the listing does not declare (a public type in a private module), and a type of another
+/// workspace library (`others`) that `lib` does not re-export. (A type reachable only through
+/// another crate's re-exported item, e.g. the return type of a method of a re-exported type, is
+/// not in the listing and not seen here.)
+pub fn unnameable(lib: &str, others: &[&str], listing: &str) -> Vec<String> {
+    // Every item path the listing declares, e.g. `acs_identity::CommunicationIdentityClient`.
+    let declared: BTreeSet<&str> = listing
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start_matches("#[non_exhaustive] ");
+            let keywords = [
+                "struct ", "enum ", "trait ", "type ", "union ", "use ", "const ", "static ",
+            ];
+            let line = line.strip_prefix("pub ")?;
+            keywords
+                .iter()
+                .find_map(|keyword| line.strip_prefix(keyword))
+        })
+        .map(|rest| rest.split(['<', ' ', '(', '{']).next().unwrap_or(rest))
+        .map(|path| path.trim_end_matches(':'))
+        .collect();
+    let names: BTreeSet<&str> = declared
+        .iter()
+        .filter_map(|p| p.rsplit("::").next())
+        .collect();
+    let mut found = BTreeSet::new();
+    let words = listing.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'));
+    for path in words.map(|w| w.trim_end_matches(':')) {
+        let (Some((krate, _)), Some((parent, name))) =
+            (path.split_once("::"), path.rsplit_once("::"))
+        else {
+            continue;
+        };
+        // Types only (a capitalised last segment): a function or module is reached through one.
+        let nameable = !name.starts_with(|c: char| c.is_ascii_uppercase())
+            || if krate == lib {
+                // A variant or associated type is named through its declared parent.
+                declared.contains(path) || declared.contains(parent)
+            } else {
+                !others.contains(&krate) || names.contains(name)
+            };
+        if !nameable {
+            found.insert(path.to_owned());
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_in_private_modules_and_foreign_types_not_re_exported_are_found() {
+        let listing = "\
+pub mod k
+pub struct k::Client
+pub use k::Token
+pub trait k::Hook: core::marker::Send
+pub enum k::Kind
+pub k::Kind::A(dep::Token)
+pub fn k::Client::get(&self, core::option::Option<k::options::GetOptions>) -> k::Kind
+pub fn k::Client::credential(&self) -> dep::credential::Credential
+pub fn k::Client::hook(&self) -> &dyn k::Hook
+";
+        assert_eq!(
+            unnameable("k", &["dep"], listing),
+            ["dep::credential::Credential", "k::options::GetOptions"]
+        );
+        let fixed = format!("{listing}pub use k::Credential\npub use k::GetOptions\n")
+            .replace("k::options::GetOptions", "k::GetOptions");
+        assert_eq!(unnameable("k", &["dep"], &fixed), Vec::<String>::new());
+    }
 }

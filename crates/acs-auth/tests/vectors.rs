@@ -1,15 +1,13 @@
-//! Reproduces every signing vector the official SDKs left behind, read in place from
-//! `<workspace>/../shared/upstream/`: `hmac_test_vectors.json` (the SDKs' unit-test vectors) and
-//! `peer-wire/*.jsonl` (requests captured from the Python and JS SDKs, each a complete vector).
+//! Reproduces every signing vector the official SDKs left behind, checked in under `tests/data/`
+//! (see `tests/data/README.md`): `hmac_test_vectors.json` (the SDKs' unit-test vectors) and
+//! `peer-wire-*.jsonl` (requests captured from the Python and JS SDKs, each a complete vector).
 //!
 //! Each request is checked three ways: the pure [`sign`] function, the reqwest adapter
 //! [`sign_request`] on a `reqwest::Request` built from the captured URL, and [`verify`] with a clock
-//! at the capture date. Where `../shared` is absent the tests print a message and return.
+//! at the capture date. The data is compiled in, so every clone runs every vector.
 
 // Test code: a failed unwrap or panic is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::{Path, PathBuf};
 
 mod common;
 
@@ -21,20 +19,23 @@ use acs_auth::{
 use common::{received, signed_headers_of};
 use serde_json::Value;
 
-/// The key every peer-wire capture was made with (see `peer-wire/README.md`).
+/// The key every peer-wire capture was made with (see `tests/data/README.md`).
 const PEER_WIRE_KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
 
-/// `<workspace root>/../shared/upstream`, if present. The workspace root is the nearest ancestor of
-/// this crate whose `Cargo.toml` declares `[workspace]`.
-fn upstream() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .find(|dir| {
-            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
-        })?;
-    let dir = root.join("../shared/upstream");
-    dir.is_dir().then_some(dir)
-}
+/// The SDKs' unit-test vectors.
+const HMAC_VECTORS: &str = include_str!("data/hmac_test_vectors.json");
+
+/// The captured requests, by file name.
+const PEER_WIRE: [(&str, &str); 2] = [
+    (
+        "peer-wire-js-communication-identity-1.3.1.jsonl",
+        include_str!("data/peer-wire-js-communication-identity-1.3.1.jsonl"),
+    ),
+    (
+        "peer-wire-python-azure-communication-identity-1.5.0.jsonl",
+        include_str!("data/peer-wire-python-azure-communication-identity-1.5.0.jsonl"),
+    ),
+];
 
 fn str_field<'a>(v: &'a Value, name: &str) -> &'a str {
     v[name]
@@ -140,14 +141,8 @@ fn check_vector(v: &Vector<'_>) {
     );
 }
 
-fn load_hmac_vectors() -> Option<Value> {
-    let Some(dir) = upstream() else {
-        println!("skipping: ../shared/upstream not found");
-        return None;
-    };
-    let path = dir.join("hmac_test_vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+fn load_hmac_vectors() -> Value {
+    serde_json::from_str(HMAC_VECTORS).unwrap_or_else(|e| panic!("hmac_test_vectors.json: {e}"))
 }
 
 fn section<'a>(doc: &'a Value, name: &str) -> &'a [Value] {
@@ -160,9 +155,7 @@ fn section<'a>(doc: &'a Value, name: &str) -> &'a [Value] {
 
 #[test]
 fn content_hash_vectors() {
-    let Some(doc) = load_hmac_vectors() else {
-        return;
-    };
+    let doc = load_hmac_vectors();
     let vectors = section(&doc, "content_hash");
     for v in vectors {
         let body = str_field(v, "body_utf8");
@@ -177,9 +170,7 @@ fn content_hash_vectors() {
 
 #[test]
 fn hmac_vectors() {
-    let Some(doc) = load_hmac_vectors() else {
-        return;
-    };
+    let doc = load_hmac_vectors();
     let vectors = section(&doc, "hmac");
     for v in vectors {
         let key = AccessKey::from_base64(str_field(v, "key_b64")).unwrap();
@@ -194,9 +185,7 @@ fn hmac_vectors() {
 
 #[test]
 fn signature_vectors() {
-    let Some(doc) = load_hmac_vectors() else {
-        return;
-    };
+    let doc = load_hmac_vectors();
     let vectors = section(&doc, "signature");
     for v in vectors {
         let url: reqwest::Url = str_field(v, "url").parse().unwrap();
@@ -232,9 +221,7 @@ fn signature_vectors() {
 
 #[test]
 fn string_to_sign_from_real_traffic() {
-    let Some(doc) = load_hmac_vectors() else {
-        return;
-    };
+    let doc = load_hmac_vectors();
     let vectors = section(&doc, "string_to_sign_from_real_traffic");
     for v in vectors {
         let method = str_field(v, "method");
@@ -285,24 +272,9 @@ fn string_to_sign_from_real_traffic() {
 
 #[test]
 fn peer_wire_captures() {
-    let Some(dir) = upstream() else {
-        println!("skipping: ../shared/upstream not found");
-        return;
-    };
-    let dir = dir.join("peer-wire");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no .jsonl file in {}", dir.display());
-
     let key = AccessKey::from_base64(PEER_WIRE_KEY).unwrap();
     let mut checked = 0;
-    for file in &files {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(file).unwrap();
+    for (name, text) in PEER_WIRE {
         let mut in_file = 0;
         for (n, line) in text
             .lines()
@@ -330,61 +302,8 @@ fn peer_wire_captures() {
         assert!(in_file > 0, "{name} holds no request");
         checked += in_file;
     }
-    println!(
-        "checked {checked} peer-wire requests from {} files",
-        files.len()
-    );
-}
-
-/// Literal copies of two captures, so a fresh clone without `../shared` still checks the adapter
-/// against real SDK traffic (Python's spaced JSON, and a percent-encoded identity id).
-#[test]
-fn literal_peer_wire_vectors() {
-    let key = AccessKey::from_base64(PEER_WIRE_KEY).unwrap();
-    let id_path = "/identities/8%3Aacs%3A00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444";
-    let issue = format!("{id_path}/:issueAccessToken?api-version=2023-10-01");
-    let delete = format!("{id_path}?api-version=2023-10-01");
-    let vectors = [
-        Vector {
-            label: "python 1.5.0 create user and token".into(),
-            key: key.clone(),
-            method: "POST",
-            origin: "http://127.0.0.1:18123".into(),
-            path_and_query: "/identities?api-version=2023-10-01",
-            host: "127.0.0.1:18123",
-            body: r#"{"createTokenWithScopes": ["chat", "voip"], "expiresInMinutes": 60}"#,
-            date: "Thu, 26 Nov 2026 15:51:50 GMT",
-            content_sha256: "wvygNN5WpIfLXWP9MkgLzBwgE8R//ITGxsX6PuaRBUU=",
-            authorization: "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=Se6cqnlCfoJXF7ZPvdIIIxvINoYe35xYd0OM1LWxfP8=",
-        },
-        Vector {
-            label: "js 1.3.1 issue token".into(),
-            key: key.clone(),
-            method: "POST",
-            origin: "http://127.0.0.1:18123".into(),
-            path_and_query: &issue,
-            host: "127.0.0.1:18123",
-            body: r#"{"scopes":["chat.join"]}"#,
-            date: "Thu, 26 Nov 2026 15:51:52 GMT",
-            content_sha256: "T63uAyHtv9Xn8buLVfVhvbGB2Qe6rmahOjJWmOq+3+A=",
-            authorization: "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=/f4EEeJJNZlUMeS9ldCUz7/Q89Mm5inh2dPS9uy5iKw=",
-        },
-        Vector {
-            label: "js 1.3.1 delete user".into(),
-            key,
-            method: "DELETE",
-            origin: "http://127.0.0.1:18123".into(),
-            path_and_query: &delete,
-            host: "127.0.0.1:18123",
-            body: "",
-            date: "Thu, 26 Nov 2026 15:51:52 GMT",
-            content_sha256: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
-            authorization: "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=ifWr4MaclpeOyFpTXKO4RiGAGwefpMX29oCnBtlITT4=",
-        },
-    ];
-    for v in &vectors {
-        check_vector(v);
-    }
+    assert_eq!(checked, 12, "each SDK's capture holds six requests");
+    println!("checked {checked} peer-wire requests");
 }
 
 /// A signed request re-signed later (a retry) carries the new date, and the old headers stop

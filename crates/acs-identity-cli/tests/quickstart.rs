@@ -5,19 +5,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
+use acs_test_support::workspace_root;
 use common::{AMBIENT_VARS, Run, TestEmulator};
-
-fn workspace_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .ancestors()
-        .find(|dir| dir.join("Cargo.lock").exists())
-        .unwrap()
-        .to_path_buf()
-}
 
 /// `cargo run --quiet -p acs-identity-cli --example quickstart` from the workspace root, with a
 /// clean environment.

@@ -22,6 +22,9 @@ pub mod throttling;
 pub mod tls;
 mod tokens;
 
+/// The acs-auth types the emulator's API takes and returns, so that users need no direct
+/// dependency on acs-auth to name them.
+pub use acs_auth::{AccessKey, AccessKeyError, Clock, VerifyError};
 pub use api::versions::SUPPORTED_API_VERSIONS;
 pub use api::{Health, TokenValidation};
 pub use config::{

@@ -5,12 +5,13 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use acs_auth::{AccessKey, Clock, RequestToSign};
+use acs_auth::{AccessKey, RequestToSign};
 use acs_identity_emulator::hmac_diagnostics::STRING_TO_SIGN_HEADER;
 use acs_identity_emulator::{FaultRule, Operation, Throttling};
+use acs_test_support::ManualClock;
 use base64::Engine as _;
 use common::{Answer, Client, KEY, builder, start};
 use reqwest::Method;
@@ -265,25 +266,9 @@ async fn an_invalid_setting_refuses_to_start() {
     );
 }
 
-/// A clock a test moves forward.
-#[derive(Debug)]
-struct ManualClock(Mutex<SystemTime>);
-
-impl Clock for ManualClock {
-    fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap()
-    }
-}
-
-impl ManualClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
 #[tokio::test]
 async fn revoked_tokens_stay_valid_for_the_revocation_delay() {
-    let clock = Arc::new(ManualClock(Mutex::new(SystemTime::now())));
+    let clock = Arc::new(ManualClock::now());
     let emulator = builder()
         .clock(clock.clone())
         .revocation_delay(Duration::from_secs(60))

@@ -1,5 +1,5 @@
 //! Signatures made by other implementations: requests the official Python 1.5.0 and JS 1.3.1 SDKs
-//! put on the wire (`../shared/upstream/peer-wire/*.jsonl`) verify with the emulator's checks,
+//! put on the wire (checked in with acs-auth's signing vectors, `crates/acs-auth/tests/data/`) verify with the emulator's checks,
 //! both through `auth::verify_hmac_request` and replayed byte for byte to a running emulator.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-const CAPTURE_KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
+const CAPTURE_KEY: &str = acs_test_support::KEY;
 
 struct Captured {
     file: String,
@@ -24,14 +24,9 @@ struct Captured {
     body: String,
 }
 
-fn captures() -> Option<Vec<Captured>> {
-    let dir = common::upstream("peer-wire")?;
+fn captures() -> Vec<Captured> {
     let mut out = Vec::new();
-    for file in [
-        "python-azure-communication-identity-1.5.0.jsonl",
-        "js-communication-identity-1.3.1.jsonl",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    for (file, text) in acs_test_support::peer_wire_captures() {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let v: Value = serde_json::from_str(line).unwrap();
             out.push(Captured {
@@ -48,7 +43,8 @@ fn captures() -> Option<Vec<Captured>> {
             });
         }
     }
-    Some(out)
+    assert_eq!(out.len(), 12, "each SDK's capture holds six requests");
+    out
 }
 
 fn header_map(c: &Captured) -> HeaderMap {
@@ -74,7 +70,7 @@ fn date_of(c: &Captured) -> std::time::SystemTime {
 
 #[test]
 fn every_captured_sdk_request_verifies() {
-    let Some(captures) = captures() else { return };
+    let captures = captures();
     assert_eq!(captures.len(), 12, "six calls from each SDK");
     let key = AccessKey::from_base64(CAPTURE_KEY).unwrap();
     let wrong = AccessKey::from_base64("b3RoZXI=").unwrap();
@@ -126,10 +122,10 @@ async fn raw_exchange(addr: std::net::SocketAddr, c: &Captured) -> (u16, Value) 
 
 #[tokio::test]
 async fn captured_requests_replayed_to_the_emulator_pass_authentication() {
-    let Some(captures) = captures() else { return };
+    let captures = captures();
     for file in [
-        "python-azure-communication-identity-1.5.0.jsonl",
-        "js-communication-identity-1.3.1.jsonl",
+        "peer-wire-python-azure-communication-identity-1.5.0.jsonl",
+        "peer-wire-js-communication-identity-1.3.1.jsonl",
     ] {
         let lines: Vec<&Captured> = captures.iter().filter(|c| c.file == file).collect();
         // The emulator's clock is set to the capture's date; the Host header says 127.0.0.1:18123

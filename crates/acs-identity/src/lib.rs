@@ -23,19 +23,24 @@ pub use entra_exchange::{
     TEAMS_EXTENSION_US_GOV_SCOPE_PREFIX,
 };
 pub use error::{Error, ErrorKind, Result, ServiceErrorDetail};
-// The identifiers and access tokens live in `acs-common`; every `acs_identity::...` path stays.
+// The identifiers, access tokens and the token credential live in `acs-common`; every
+// `acs_identity::...` path stays, and every acs-common type the API names is here.
+/// What [`AccessToken::revealed`] returns: the token serialized with its secret (feature `serde`).
+#[cfg(feature = "serde")]
+pub use acs_common::RevealedAccessToken;
 pub use acs_common::{
     AccessToken, ClaimsError, CommunicationCloudEnvironment, CommunicationIdentifier,
-    CommunicationUserIdentifier, MicrosoftTeamsAppIdentifier, MicrosoftTeamsUserIdentifier,
-    PhoneNumberIdentifier, TeamsExtensionUserIdentifier, TokenClaims,
+    CommunicationTokenCredential, CommunicationTokenRefreshOptions, CommunicationUserIdentifier,
+    CredentialError, MicrosoftTeamsAppIdentifier, MicrosoftTeamsUserIdentifier,
+    PhoneNumberIdentifier, RefreshError, TeamsExtensionUserIdentifier, TokenClaims, TokenRefresher,
 };
 pub use options::{
     CallOptions, CommunicationIdentityClientOptions,
     CreateOrReplaceTeamsExtensionAssignmentOptions, CreateUserAndTokenOptions, CreateUserOptions,
     DEFAULT_API_VERSION, DeleteTeamsExtensionAssignmentOptions, DeleteUserOptions,
-    GetTeamsExtensionAssignmentOptions, GetTokenForTeamsExtensionUserOptions,
-    GetTokenForTeamsUserOptions, GetTokenOptions, GetUserOptions, RetryOptions,
-    RevokeTokensOptions,
+    GetTeamsExtensionAssignmentOptions, GetTokenForEntraUserOptions,
+    GetTokenForTeamsExtensionUserOptions, GetTokenForTeamsUserOptions, GetTokenOptions,
+    GetUserOptions, RetryOptions, RevokeTokensOptions,
 };
 pub use pipeline::COMMUNICATION_SCOPE;
 pub use scope::TokenScope;

@@ -643,7 +643,7 @@ fn client_is_send_sync_clone() {
 #[derive(Debug)]
 struct SlowCredential {
     calls: AtomicUsize,
-    clock: Arc<TestClock>,
+    clock: Arc<acs_test_support::ManualClock>,
 }
 
 #[async_trait::async_trait]
@@ -662,22 +662,6 @@ impl TokenCredential for SlowCredential {
     }
 }
 
-/// A clock the test moves.
-#[derive(Debug)]
-struct TestClock(std::sync::Mutex<std::time::SystemTime>);
-
-impl acs_identity::credentials::Clock for TestClock {
-    fn now(&self) -> std::time::SystemTime {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_calls_at_a_bearer_tokens_expiry_cause_one_refresh() {
     let server = MockServer::start_async().await;
@@ -687,9 +671,7 @@ async fn concurrent_calls_at_a_bearer_tokens_expiry_cause_one_refresh() {
         move |_| respond(204, None, ""),
     )
     .await;
-    let clock = Arc::new(TestClock(std::sync::Mutex::new(
-        std::time::SystemTime::now(),
-    )));
+    let clock = Arc::new(acs_test_support::ManualClock::now());
     let credential = Arc::new(SlowCredential {
         calls: AtomicUsize::new(0),
         clock: clock.clone(),

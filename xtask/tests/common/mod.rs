@@ -27,16 +27,7 @@ pub fn generated() -> &'static str {
 /// `<workspace root>/../shared/upstream/spec/<file>`, or `None` (after printing why) when it is
 /// absent.
 pub fn upstream_spec(file: &str) -> Option<PathBuf> {
-    let path = workspace_root().join("../shared/upstream/spec").join(file);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: ../shared not found ({} is absent)",
-            path.display()
-        );
-        None
-    }
+    acs_test_support::upstream(&format!("spec/{file}"))
 }
 
 /// The `info.version` of the checked-in stable document, for example `2026-09-23`.

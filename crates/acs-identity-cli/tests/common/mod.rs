@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use acs_identity_emulator::{Emulator, EmulatorHandle};
+use acs_identity_emulator::EmulatorHandle;
 
 /// Environment variables the binary or the quickstart example reads; removed so the host's
 /// settings never leak in.
@@ -79,12 +79,7 @@ impl TestEmulator {
             .build()
             .unwrap();
         let handle = runtime
-            .block_on(
-                Emulator::builder()
-                    .listen(([127, 0, 0, 1], 0).into())
-                    .in_memory()
-                    .start(),
-            )
+            .block_on(acs_test_support::emulator::builder().start())
             .unwrap();
         let connection_string = handle.connection_string().to_string();
         let endpoint = handle.endpoint().to_string();

@@ -1,25 +1,21 @@
 //! Shared by the integration tests: a started emulator and an HMAC-signing reqwest client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::SystemTime;
 
 use acs_auth::AccessKey;
-use acs_identity_emulator::{Emulator, EmulatorBuilder, EmulatorHandle};
+use acs_identity_emulator::{EmulatorBuilder, EmulatorHandle};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-pub const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
+/// The test access key (acs-test-support's).
+pub const KEY: &str = acs_test_support::KEY;
 pub const RESOURCE: &str = "2dee53b4-368b-45b4-ab52-8493fb117652";
 pub const OTHER_RESOURCE: &str = "11111111-2222-3333-4444-555555555555";
 
-/// An in-memory emulator on a free loopback port with a known key and resource id.
+/// An in-memory emulator on a free loopback port with the test key and a known resource id.
 pub fn builder() -> EmulatorBuilder {
-    Emulator::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .access_key(KEY)
-        .resource_id(RESOURCE)
-        .in_memory()
+    acs_test_support::emulator::builder().resource_id(RESOURCE)
 }
 
 pub async fn start() -> EmulatorHandle {
@@ -207,27 +203,6 @@ impl Client {
 /// Percent-encodes `:` as the SDKs do.
 pub fn encode(id: &str) -> String {
     id.replace(':', "%3A")
-}
-
-/// `<workspace root>/../shared/upstream/<rel>`, or `None` (after printing why) when absent.
-pub fn upstream(rel: &str) -> Option<PathBuf> {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        if dir.join("Cargo.lock").exists() {
-            break;
-        }
-        if !dir.pop() {
-            eprintln!("skipping: workspace root not found");
-            return None;
-        }
-    }
-    let path = dir.join("../shared/upstream").join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: ../shared not found ({})", path.display());
-        None
-    }
 }
 
 /// Part `index` of a compact JWT (0: header, 1: payload), decoded as JSON.

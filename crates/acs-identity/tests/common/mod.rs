@@ -14,7 +14,8 @@ use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use sha2::{Digest, Sha256};
 
-pub const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
+/// The test access key (acs-test-support's).
+pub const KEY: &str = acs_test_support::KEY;
 pub const USER: &str =
     "8:acs:00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444";
 pub const USER_PATH: &str =
@@ -208,14 +209,5 @@ fn uuid_like(s: &str) -> bool {
 
 /// `<workspace root>/../shared/upstream`, if present.
 pub fn upstream() -> Option<PathBuf> {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        if dir.join("Cargo.lock").exists() {
-            let up = dir.join("../shared/upstream");
-            return up.is_dir().then_some(up);
-        }
-        if !dir.pop() {
-            return None;
-        }
-    }
+    acs_test_support::upstream("")
 }

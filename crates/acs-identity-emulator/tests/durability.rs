@@ -7,14 +7,13 @@
 //! identity (a new one once its delete was acknowledged), and `GET /identities/{id}` shows it.
 //! Teams Phone extension assignments answered 201/200 are there after the restart.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{Client, EmulatorProcess, Rng, emulator_binary, identity_id, token_of};
+use acs_test_support::Rng;
+use acs_test_support::emulator::{Client, EmulatorProcess, identity_id, token_of};
 use tokio::sync::Mutex;
 
 const CLIENTS: usize = 16;
@@ -250,14 +249,15 @@ fn spawn_on(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_and_restart() {
     let started = Instant::now();
-    let binary = emulator_binary().unwrap();
+    // Built by cargo before this test (a binary of this package).
+    let binary = Path::new(env!("CARGO_BIN_EXE_acs-identity-emulator"));
     let temp = tempfile::tempdir().unwrap();
     let data_dir = temp.path().join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
 
     // First life: no key or resource id given, so the emulator generates and stores them.
     let mut first = spawn_on(
-        &binary,
+        binary,
         "127.0.0.1:0",
         &data_dir,
         &temp.path().join("first.log"),
@@ -334,7 +334,7 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
     let restart_deadline = Instant::now() + Duration::from_secs(10);
     while second.is_none() {
         match spawn_on(
-            &binary,
+            binary,
             &format!("127.0.0.1:{port}"),
             &data_dir,
             &temp.path().join("second.log"),

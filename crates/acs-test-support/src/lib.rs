@@ -1,0 +1,144 @@
+//! What the workspace's test suites share, in one place: the test access key, the workspace root
+//! and the upstream data beside it, a clock the test moves, a seeded generator, and (feature
+//! `emulator`) the emulator started in process or as its binary with a client that signs every
+//! request with `acs-auth`. A dev-dependency only (`publish = false`).
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use acs_auth::Clock;
+
+/// The access key the tests sign with: base64 of `secretkey` four times (the key of the peer-wire
+/// captures of the official SDKs).
+pub const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
+
+/// [`KEY`] as an [`acs_auth::AccessKey`].
+pub fn access_key() -> acs_auth::AccessKey {
+    match acs_auth::AccessKey::from_base64(KEY) {
+        Ok(key) => key,
+        Err(e) => unreachable!("the test key is base64: {e}"),
+    }
+}
+
+/// The workspace root (this crate lives in `<root>/crates/acs-test-support`).
+pub fn workspace_root() -> &'static Path {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().nth(2).unwrap_or(manifest)
+}
+
+/// `<workspace root>/../shared/upstream/<rel>` (data from the official SDKs and the service's
+/// published documents, beside the repository), or `None` after printing why when it is absent:
+/// a suite that needs it skips. The signing vectors do not need it (acs-auth checks them in).
+pub fn upstream(rel: &str) -> Option<PathBuf> {
+    let path = workspace_root().join("../shared/upstream").join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} is absent", path.display());
+        None
+    }
+}
+
+/// The requests the official Python 1.5.0 and JS 1.3.1 SDKs put on the wire, checked in with
+/// acs-auth's signing vectors: `(file name, its text)`, one captured request (method, path,
+/// headers, body) per line, signed with [`KEY`] (see `crates/acs-auth/tests/data/README.md`).
+#[allow(clippy::panic)] // a test without its checked-in data fails, naming the file
+pub fn peer_wire_captures() -> Vec<(&'static str, String)> {
+    let dir = workspace_root().join("crates/acs-auth/tests/data");
+    [
+        "peer-wire-python-azure-communication-identity-1.5.0.jsonl",
+        "peer-wire-js-communication-identity-1.3.1.jsonl",
+    ]
+    .into_iter()
+    .map(|file| match std::fs::read_to_string(dir.join(file)) {
+        Ok(text) => (file, text),
+        Err(e) => panic!("{}: {e}", dir.join(file).display()),
+    })
+    .collect()
+}
+
+/// A clock that stands still until the test moves it.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<SystemTime>);
+
+impl ManualClock {
+    /// A clock that reads `at`.
+    pub fn at(at: SystemTime) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    /// A clock that reads the current system time, until moved.
+    pub fn now() -> Self {
+        Self::at(SystemTime::now())
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A small deterministic generator (xorshift64*), so that load and durability runs are
+/// reproducible from their seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed` (a zero seed, which xorshift cannot leave, is replaced).
+    pub fn new(seed: u64) -> Self {
+        Self(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
+    }
+
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (`0` when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_holds_the_workspace_manifest_and_the_key_decodes() {
+        let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"));
+        let secret = acs_auth::AccessKey::from_bytes(b"secretkeysecretkeysecretkeysecretkey");
+        assert_eq!(access_key().hmac_sha256(b"m"), secret.hmac_sha256(b"m"));
+    }
+
+    #[test]
+    fn the_manual_clock_moves_only_when_told() {
+        let clock = ManualClock::at(SystemTime::UNIX_EPOCH);
+        assert_eq!(clock.now(), SystemTime::UNIX_EPOCH);
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(clock.now(), SystemTime::UNIX_EPOCH + Duration::from_secs(5));
+    }
+}
