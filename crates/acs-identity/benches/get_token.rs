@@ -16,7 +16,7 @@ use azure_core::error::ErrorKind;
 use azure_core::http::headers;
 use azure_core::http::policies::{Policy, PolicyResult};
 
-const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
+use acs_test_support::KEY;
 const USER: &str =
     "8:acs:00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444";
 const BODY: &str = r#"{"token":"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE3MDAwMDAwMDB9.c2ln","expiresOn":"2022-08-26T20:03:35.4402106+00:00"}"#;
