@@ -459,11 +459,6 @@ impl Converter<'_> {
                         out.insert(key.clone(), value.clone());
                     }
                 }
-                "x-nullable" => {
-                    if value.as_bool() == Some(true) {
-                        out.insert("nullable".into(), Value::Bool(true));
-                    }
-                }
                 "items" => {
                     let items = self.schema(
                         value,
@@ -487,22 +482,6 @@ impl Converter<'_> {
                         )?,
                     };
                     out.insert(key.clone(), converted);
-                }
-                "allOf" => {
-                    let parts = value.as_array().ok_or_else(|| {
-                        Error::new(format!("{desc_key}: `allOf` is not an array"))
-                    })?;
-                    let mut converted = Vec::new();
-                    for part in parts {
-                        converted.push(self.schema(
-                            part,
-                            origin,
-                            &format!("{desc_key} allOf"),
-                            None,
-                            None,
-                        )?);
-                    }
-                    out.insert(key.clone(), Value::Array(converted));
                 }
                 "properties" => {
                     let props = as_object(value, &format!("{desc_key} properties"))?;
@@ -529,13 +508,8 @@ impl Converter<'_> {
                     }
                     out.insert(key.clone(), Value::Object(converted));
                 }
-                "discriminator" => {
-                    let property = value.as_str().ok_or_else(|| {
-                        Error::new(format!("{desc_key}: `discriminator` is not a string"))
-                    })?;
-                    out.insert(key.clone(), json!({ "propertyName": property }));
-                }
-                // Prose, examples and extensions are not carried over.
+                // Prose, examples and extensions are not carried over; any other keyword (`allOf`,
+                // `discriminator`, `x-nullable`: none of these documents uses one) is refused.
                 "description" | "title" | "example" | "externalDocs" => {}
                 k if k.starts_with("x-") => {}
                 other => {
