@@ -11,7 +11,9 @@
 //!   take `default`).
 //! - `open-enum`: an enum marked `x-ms-enum.modelAsString: true` (the token scope) becomes a plain
 //!   string whose description lists the known values, so a new value from the service decodes.
-//! - `own-descriptions`: every summary and description comes from the project's own table.
+//! - `no-prose`: no summary or description is carried over (prose from other repositories is not
+//!   copied into the project); a response gets the empty description OpenAPI requires, an open
+//!   enum a generated list of its known values.
 //! - `ref-siblings`: keywords next to a `$ref` are dropped (OpenAPI 3.0 ignores them).
 //! - `extensions-dropped`: `x-ms-*` extensions, examples and `security` are not carried over; the
 //!   parameterized host becomes the server variable `{endpoint}`.
@@ -25,9 +27,11 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::descriptions;
 use crate::order::{self, PropertyOrders, escape};
 use crate::{Error, Result};
+
+/// The document's `info.title` (progenitor puts it in the `Client` docs): the API's name.
+const TITLE: &str = "Azure Communication Services Identity";
 
 /// The OpenAPI version written.
 pub const OPENAPI_VERSION: &str = "3.0.3";
@@ -37,7 +41,7 @@ pub const ADAPTATIONS: &[&str] = &[
     "external-error-model",
     "default-response",
     "open-enum",
-    "own-descriptions",
+    "no-prose",
     "ref-siblings",
     "extensions-dropped",
 ];
@@ -49,8 +53,6 @@ const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head
 pub struct Converted {
     /// The OpenAPI 3.0 document.
     pub document: Value,
-    /// Description keys the project's table has no text for (placeholders were written).
-    pub missing_descriptions: Vec<String>,
     /// The published order of each schema's properties, by JSON pointer into `document`
     /// (`/components/schemas/<name>/properties`); `document` itself sorts keys.
     pub property_orders: PropertyOrders,
@@ -147,17 +149,12 @@ fn convert_ordered(
         external: BTreeMap::new(),
         schemas: BTreeMap::new(),
         pending: Vec::new(),
-        missing: Vec::new(),
         source_orders: BTreeMap::from([(Origin::Main, orders)]),
         orders: PropertyOrders::new(),
     };
     let document = converter.document()?;
-    let mut missing = converter.missing;
-    missing.sort();
-    missing.dedup();
     Ok(Converted {
         document,
-        missing_descriptions: missing,
         property_orders: converter.orders,
     })
 }
@@ -177,7 +174,6 @@ struct Converter<'a> {
     schemas: BTreeMap<String, (Origin, Value)>,
     /// Schemas referenced but not converted yet.
     pending: Vec<(String, Origin)>,
-    missing: Vec<String>,
     /// Property orders of the source documents, by JSON pointer into each.
     source_orders: BTreeMap<Origin, PropertyOrders>,
     /// Property orders of the output document.
@@ -205,16 +201,6 @@ impl Place {
 }
 
 impl Converter<'_> {
-    fn describe(&mut self, key: &str) -> String {
-        match descriptions::lookup(key) {
-            Some(text) => text.to_string(),
-            None => {
-                self.missing.push(key.to_string());
-                format!("(no project description yet for `{key}`)")
-            }
-        }
-    }
-
     fn document(&mut self) -> Result<Value> {
         let root = as_object(self.main, "document")?;
         let info = as_object(root.get("info").unwrap_or(&Value::Null), "info")?;
@@ -228,8 +214,7 @@ impl Converter<'_> {
         out.insert(
             "info".into(),
             json!({
-                "title": descriptions::TITLE,
-                "description": self.describe("info"),
+                "title": TITLE,
                 "version": version,
             }),
         );
@@ -240,7 +225,6 @@ impl Converter<'_> {
                 "variables": {
                     "endpoint": {
                         "default": "https://example.communication.azure.com",
-                        "description": self.describe("server endpoint"),
                     }
                 }
             }]),
@@ -475,11 +459,6 @@ impl Converter<'_> {
                         out.insert(key.clone(), value.clone());
                     }
                 }
-                "x-nullable" => {
-                    if value.as_bool() == Some(true) {
-                        out.insert("nullable".into(), Value::Bool(true));
-                    }
-                }
                 "items" => {
                     let items = self.schema(
                         value,
@@ -504,22 +483,6 @@ impl Converter<'_> {
                     };
                     out.insert(key.clone(), converted);
                 }
-                "allOf" => {
-                    let parts = value.as_array().ok_or_else(|| {
-                        Error::new(format!("{desc_key}: `allOf` is not an array"))
-                    })?;
-                    let mut converted = Vec::new();
-                    for part in parts {
-                        converted.push(self.schema(
-                            part,
-                            origin,
-                            &format!("{desc_key} allOf"),
-                            None,
-                            None,
-                        )?);
-                    }
-                    out.insert(key.clone(), Value::Array(converted));
-                }
                 "properties" => {
                     let props = as_object(value, &format!("{desc_key} properties"))?;
                     if let Some(place) = place {
@@ -539,26 +502,14 @@ impl Converter<'_> {
                             None => format!("{desc_key} property {prop}"),
                         };
                         let prop_place = place.map(|p| p.child(&["properties", prop]));
-                        let mut c =
+                        let c =
                             self.schema(prop_schema, origin, &key, None, prop_place.as_ref())?;
-                        // A `$ref` stands alone in OpenAPI 3.0; other properties get a text.
-                        if name.is_some()
-                            && let Some(m) = c.as_object_mut()
-                            && !m.contains_key("$ref")
-                        {
-                            m.insert("description".into(), json!(self.describe(&key)));
-                        }
                         converted.insert(prop.clone(), c);
                     }
                     out.insert(key.clone(), Value::Object(converted));
                 }
-                "discriminator" => {
-                    let property = value.as_str().ok_or_else(|| {
-                        Error::new(format!("{desc_key}: `discriminator` is not a string"))
-                    })?;
-                    out.insert(key.clone(), json!({ "propertyName": property }));
-                }
-                // Prose is replaced (below), examples and extensions are not carried over.
+                // Prose, examples and extensions are not carried over; any other keyword (`allOf`,
+                // `discriminator`, `x-nullable`: none of these documents uses one) is refused.
                 "description" | "title" | "example" | "externalDocs" => {}
                 k if k.starts_with("x-") => {}
                 other => {
@@ -568,21 +519,18 @@ impl Converter<'_> {
                 }
             }
         }
-        if name.is_some() {
-            let mut text = self.describe(desc_key);
-            if open_enum && let Some(values) = obj.get("enum").and_then(Value::as_array) {
-                let known: Vec<String> = values
-                    .iter()
-                    .map(|v| match v.as_str() {
-                        Some(s) => format!("`{s}`"),
-                        None => format!("`{v}`"),
-                    })
-                    .collect();
-                text.push_str(&format!(
-                    " Known values: {}. The set is open: the service may return others.",
-                    known.join(", ")
-                ));
-            }
+        if open_enum && let Some(values) = obj.get("enum").and_then(Value::as_array) {
+            let known: Vec<String> = values
+                .iter()
+                .map(|v| match v.as_str() {
+                    Some(s) => format!("`{s}`"),
+                    None => format!("`{v}`"),
+                })
+                .collect();
+            let text = format!(
+                "Known values: {}. The set is open: the service may return others.",
+                known.join(", ")
+            );
             out.insert("description".into(), Value::String(text));
         }
         Ok(Value::Object(out))
@@ -597,10 +545,6 @@ impl Converter<'_> {
             .and_then(Value::as_str)
             .ok_or_else(|| Error::new(format!("{at}: operationId is missing")))?;
         out.insert("operationId".into(), json!(operation_id));
-        out.insert(
-            "summary".into(),
-            json!(self.describe(&format!("operation {at}"))),
-        );
         if let Some(tags) = op.get("tags") {
             out.insert("tags".into(), tags.clone());
         }
@@ -662,7 +606,6 @@ impl Converter<'_> {
                     out.insert(
                         "requestBody".into(),
                         json!({
-                            "description": self.describe(&format!("body {at}")),
                             "required": required,
                             "content": { media: { "schema": schema } },
                         }),
@@ -678,7 +621,6 @@ impl Converter<'_> {
                     parameters.push(json!({
                         "name": name,
                         "in": location,
-                        "description": self.describe(&format!("parameter {location} {name}")),
                         "required": required,
                         "schema": schema,
                     }));
@@ -729,10 +671,8 @@ impl Converter<'_> {
             )));
         }
         let mut out = Map::new();
-        out.insert(
-            "description".into(),
-            json!(self.describe(&format!("response {code}"))),
-        );
+        // OpenAPI requires a response's description; no prose is carried over.
+        out.insert("description".into(), json!(""));
         if let Some(schema) = response.get("schema") {
             let schema = self.schema(
                 schema,
@@ -924,7 +864,7 @@ mod tests {
     }
 
     #[test]
-    fn body_parameter_becomes_request_body_and_missing_texts_are_listed() {
+    fn body_parameter_becomes_request_body_without_prose() {
         let doc = minimal(
             json!({ "Req": { "type": "object", "required": ["a"], "properties": {
                 "a": { "type": "integer", "format": "int32", "minimum": 60, "maximum": 1440,
@@ -949,17 +889,10 @@ mod tests {
         assert_eq!(a["minimum"], 60);
         assert_eq!(a["maximum"], 1440);
         assert_eq!(a["default"], 1440);
-        assert_ne!(a["description"], "upstream words");
-        assert!(
-            converted
-                .missing_descriptions
-                .contains(&"property Req.a".to_string())
-        );
-        assert!(
-            converted
-                .missing_descriptions
-                .contains(&"operation post /things".to_string())
-        );
+        assert!(a.get("description").is_none(), "{a}");
+        let operation = &out["paths"]["/things"]["post"];
+        assert!(operation.get("summary").is_none(), "{operation}");
+        assert_eq!(operation["responses"]["200"]["description"], "");
     }
 
     #[test]

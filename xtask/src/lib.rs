@@ -23,7 +23,6 @@
 #![forbid(unsafe_code)]
 
 pub mod codegen;
-mod descriptions;
 pub mod import_spec;
 pub mod operations;
 pub mod order;

@@ -131,15 +131,6 @@ fn run(args: &[String]) -> Result<ExitCode> {
             }
             xtask::write(&out, &converted.to_text())?;
             println!("wrote {} from {}", out.display(), input.display());
-            if !converted.missing_descriptions.is_empty() {
-                eprintln!(
-                    "warning: no project description for these items (placeholders written; you \
-                     may add them to xtask/src/descriptions.rs):"
-                );
-                for key in &converted.missing_descriptions {
-                    eprintln!("  {key}");
-                }
-            }
             Ok(ExitCode::SUCCESS)
         }
         Some("spec-matrix") => {

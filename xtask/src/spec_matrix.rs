@@ -255,9 +255,6 @@ fn check_generated(name: &str, root: &Path) -> Result<()> {
 /// `test_facade`).
 fn update_and_build(root: &Path, document: &Path, target: &Path, test_facade: bool) -> Result<()> {
     let converted = import_spec::convert_file(document)?;
-    for key in &converted.missing_descriptions {
-        println!("  warning: no project description for {key}");
-    }
     crate::write(
         &root.join(converted.place().spec_path),
         &converted.to_text(),

@@ -363,11 +363,6 @@ fn import_spec_reproduces_the_checked_in_spec() {
         return;
     };
     let converted = import_spec::convert_file(&path).unwrap();
-    assert!(
-        converted.missing_descriptions.is_empty(),
-        "{:?}",
-        converted.missing_descriptions
-    );
     assert_eq!(converted.to_text(), spec_text());
 }
 
@@ -377,11 +372,6 @@ fn import_spec_converts_2026_09_23_and_progenitor_accepts_it() {
         return;
     };
     let converted = import_spec::convert_file(&path).unwrap();
-    assert!(
-        converted.missing_descriptions.is_empty(),
-        "{:?}",
-        converted.missing_descriptions
-    );
     let doc = &converted.document;
     assert_eq!(doc["info"]["version"], "2026-09-23");
     assert_eq!(doc["paths"].as_object().unwrap().len(), 7);

@@ -9,17 +9,13 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///An error reported by the service, possibly with nested errors.
+    ///`CommunicationError`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationError {
-        ///Machine-readable error code, for example `ValidationError` or `IdentityNotOwned`.
         pub code: ::std::string::String,
-        ///Human-readable explanation of the error.
         pub message: ::std::string::String,
-        ///The request field the error is about, when there is one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target: ::std::option::Option<::std::string::String>,
-        ///Further errors behind this one.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub details: ::std::vec::Vec<CommunicationError>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -30,7 +26,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Body of an error response.
+    ///`CommunicationErrorResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationErrorResponse {
         pub error: CommunicationError,
@@ -40,10 +36,9 @@ pub mod types {
             Default::default()
         }
     }
-    ///An identity of the resource.
+    ///`CommunicationIdentity`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentity {
-        ///Raw identifier of the identity (`8:acs:...`).
         pub id: ::std::string::String,
     }
     impl CommunicationIdentity {
@@ -51,12 +46,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///An access token and the instant it stops being valid.
+    ///`CommunicationIdentityAccessToken`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessToken {
-        ///The access token (a JWT). It is a secret: do not log it.
         pub token: ::std::string::String,
-        ///Instant the token expires, as an RFC 3339 date-time with offset (the service sends up to seven fractional digits).
         #[serde(rename = "expiresOn")]
         pub expires_on: crate::DateTime,
     }
@@ -65,12 +58,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///What to put in a new access token.
+    ///`CommunicationIdentityAccessTokenRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessTokenRequest {
-        ///Scopes the token grants; the service wants at least one.
         pub scopes: ::std::vec::Vec<CommunicationIdentityTokenScope>,
-        ///Lifetime of the token in whole minutes, 60 to 1440; the service applies 1440 (one day) when it is absent.
         #[serde(
             rename = "expiresInMinutes",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -82,7 +73,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A new identity, with its first access token when one was asked for.
+    ///`CommunicationIdentityAccessTokenResult`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessTokenResult {
         pub identity: CommunicationIdentity,
@@ -97,10 +88,9 @@ pub mod types {
             Default::default()
         }
     }
-    ///Options for creating an identity.
+    ///`CommunicationIdentityCreateRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CommunicationIdentityCreateRequest {
-        ///When present, scopes of an access token to issue together with the identity.
         #[serde(
             rename = "createTokenWithScopes",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -108,7 +98,6 @@ pub mod types {
         pub create_token_with_scopes: ::std::option::Option<
             ::std::vec::Vec<CommunicationIdentityTokenScope>,
         >,
-        ///Lifetime of that token in whole minutes, 60 to 1440; the service applies 1440 (one day) when it is absent.
         #[serde(
             rename = "expiresInMinutes",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -120,7 +109,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A permission carried by an access token. Known values: `chat`, `voip`, `chat.join`, `chat.join.limited`, `voip.join`. The set is open: the service may return others.
+    ///Known values: `chat`, `voip`, `chat.join`, `chat.join.limited`, `voip.join`. The set is open: the service may return others.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -163,12 +152,11 @@ pub mod types {
             Ok(Self(value.to_string()))
         }
     }
-    ///The content of a Teams Phone extension assignment to store.
+    ///`TeamsExtensionAssignmentCreateOrUpdateRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsExtensionAssignmentCreateOrUpdateRequest {
         #[serde(rename = "principalType")]
         pub principal_type: TeamsExtensionPrincipalType,
-        ///Client ids of the applications the assignment allows.
         #[serde(
             rename = "clientIds",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -180,18 +168,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///A stored Teams Phone extension assignment.
+    ///`TeamsExtensionAssignmentResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsExtensionAssignmentResponse {
-        ///Object id of the principal.
         #[serde(rename = "objectId")]
         pub object_id: ::std::string::String,
-        ///Tenant of the principal.
         #[serde(rename = "tenantId")]
         pub tenant_id: ::std::string::String,
         #[serde(rename = "principalType")]
         pub principal_type: TeamsExtensionPrincipalType,
-        ///Client ids of the applications the assignment allows.
         #[serde(
             rename = "clientIds",
             default,
@@ -204,7 +189,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The token of a Teams Phone extension user to exchange.
+    ///`TeamsExtensionExchangeTokenRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
     pub struct TeamsExtensionExchangeTokenRequest(
@@ -233,7 +218,7 @@ pub mod types {
             Self(value)
         }
     }
-    ///Kind of principal a Teams Phone extension assignment is for. Known values: `resourceAccount`, `user`. The set is open: the service may return others.
+    ///Known values: `resourceAccount`, `user`. The set is open: the service may return others.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -274,15 +259,12 @@ pub mod types {
             Ok(Self(value.to_string()))
         }
     }
-    ///A Teams user's Entra ID token, with the application and user it must have been issued to and for.
+    ///`TeamsUserExchangeTokenRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsUserExchangeTokenRequest {
-        ///The Entra ID access token of the Teams user. It is a secret: do not log it.
         pub token: ::std::string::String,
-        ///Client id of the Entra ID application; must equal the token's `appid` claim.
         #[serde(rename = "appId")]
         pub app_id: ::std::string::String,
-        ///Object id of the Teams user; must equal the token's `oid` claim.
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
@@ -1060,8 +1042,6 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for Azure Communication Services Identity
 
-Manages the identities of an Azure Communication Services resource and the access tokens that let those identities use chat and calling.
-
 Version: 2026-09-23*/
 pub struct Client {
     pub(crate) baseurl: String,
@@ -1124,13 +1104,8 @@ const _: () = {
     {}
 };
 impl Client {
-    /**Trades a token of a Teams Phone extension user for a Communication Services access token
+    /**Sends a `POST` request to `/access/teamsExtension/:exchangeAccessToken`
 
-Sends a `POST` request to `/access/teamsExtension/:exchangeAccessToken`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: The token to exchange.
 ```ignore
 let response = client.teams_extension_exchange_access_token()
     .api_version(api_version)
@@ -1143,14 +1118,8 @@ let response = client.teams_extension_exchange_access_token()
     ) -> builder::TeamsExtensionExchangeAccessToken<'_> {
         builder::TeamsExtensionExchangeAccessToken::new(self)
     }
-    /**Reads the Teams Phone extension assignment of a principal in a tenant
+    /**Sends a `GET` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
 
-Sends a `GET` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
-
-Arguments:
-- `tenant_id`: Entra ID tenant the assignment belongs to.
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.teams_extension_get_assignment()
     .tenant_id(tenant_id)
@@ -1164,15 +1133,8 @@ let response = client.teams_extension_get_assignment()
     ) -> builder::TeamsExtensionGetAssignment<'_> {
         builder::TeamsExtensionGetAssignment::new(self)
     }
-    /**Creates the Teams Phone extension assignment of a principal in a tenant, or replaces it
+    /**Sends a `PUT` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
 
-Sends a `PUT` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
-
-Arguments:
-- `tenant_id`: Entra ID tenant the assignment belongs to.
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: The assignment to store.
 ```ignore
 let response = client.teams_extension_create_or_replace_assignment()
     .tenant_id(tenant_id)
@@ -1187,14 +1149,8 @@ let response = client.teams_extension_create_or_replace_assignment()
     ) -> builder::TeamsExtensionCreateOrReplaceAssignment<'_> {
         builder::TeamsExtensionCreateOrReplaceAssignment::new(self)
     }
-    /**Removes the Teams Phone extension assignment of a principal in a tenant
+    /**Sends a `DELETE` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
 
-Sends a `DELETE` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
-
-Arguments:
-- `tenant_id`: Entra ID tenant the assignment belongs to.
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.teams_extension_delete_assignment()
     .tenant_id(tenant_id)
@@ -1208,13 +1164,8 @@ let response = client.teams_extension_delete_assignment()
     ) -> builder::TeamsExtensionDeleteAssignment<'_> {
         builder::TeamsExtensionDeleteAssignment::new(self)
     }
-    /**Creates an identity; when the body asks for scopes, also issues a first access token for it
+    /**Sends a `POST` request to `/identities`
 
-Sends a `POST` request to `/identities`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: Optional: the scopes and lifetime of an access token to issue with the new identity.
 ```ignore
 let response = client.communication_identity_create()
     .api_version(api_version)
@@ -1227,13 +1178,8 @@ let response = client.communication_identity_create()
     ) -> builder::CommunicationIdentityCreate<'_> {
         builder::CommunicationIdentityCreate::new(self)
     }
-    /**Deletes an identity with its data; all its access tokens stop working
+    /**Sends a `DELETE` request to `/identities/{id}`
 
-Sends a `DELETE` request to `/identities/{id}`
-
-Arguments:
-- `id`: Raw identifier of the identity, for example `8:acs:<resource id>_<suffix>`.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.communication_identity_delete()
     .id(id)
@@ -1246,14 +1192,8 @@ let response = client.communication_identity_delete()
     ) -> builder::CommunicationIdentityDelete<'_> {
         builder::CommunicationIdentityDelete::new(self)
     }
-    /**Issues a new access token with the given scopes to an existing identity
+    /**Sends a `POST` request to `/identities/{id}/:issueAccessToken`
 
-Sends a `POST` request to `/identities/{id}/:issueAccessToken`
-
-Arguments:
-- `id`: Raw identifier of the identity, for example `8:acs:<resource id>_<suffix>`.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: Scopes and lifetime of the access token to issue.
 ```ignore
 let response = client.communication_identity_issue_access_token()
     .id(id)
@@ -1267,13 +1207,8 @@ let response = client.communication_identity_issue_access_token()
     ) -> builder::CommunicationIdentityIssueAccessToken<'_> {
         builder::CommunicationIdentityIssueAccessToken::new(self)
     }
-    /**Invalidates every access token issued to an identity so far
+    /**Sends a `POST` request to `/identities/{id}/:revokeAccessTokens`
 
-Sends a `POST` request to `/identities/{id}/:revokeAccessTokens`
-
-Arguments:
-- `id`: Raw identifier of the identity, for example `8:acs:<resource id>_<suffix>`.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.communication_identity_revoke_access_tokens()
     .id(id)
@@ -1286,13 +1221,8 @@ let response = client.communication_identity_revoke_access_tokens()
     ) -> builder::CommunicationIdentityRevokeAccessTokens<'_> {
         builder::CommunicationIdentityRevokeAccessTokens::new(self)
     }
-    /**Trades a Teams user's Entra ID access token for a Communication Services access token that expires at the same time
+    /**Sends a `POST` request to `/teamsUser/:exchangeAccessToken`
 
-Sends a `POST` request to `/teamsUser/:exchangeAccessToken`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: The Teams user's Entra ID token and the ids it is checked against.
 ```ignore
 let response = client.communication_identity_exchange_teams_user_access_token()
     .api_version(api_version)

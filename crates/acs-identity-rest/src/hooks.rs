@@ -34,7 +34,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// (`accept`; `content-type` with a JSON body and on a create without options, which has an
 /// empty body as the official SDKs send it; `Content-Length: 0` on a body-less `POST`) and body
 /// bytes (always in memory: no operation of this API streams a body). It may modify the
-/// request, and it may send it more than once, signing every attempt afresh.
+/// request, and it may send it more than once, signing every attempt afresh. (The facade's
+/// executor sends it once: its retry loop calls the generated `send()` again for each try.)
 ///
 /// What it returns is what the generated code decodes: the response that ends the operation, or
 /// the `reqwest` error of the last attempt. Anything that can fail for another reason (getting a

@@ -9,22 +9,19 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///An identity of the resource.
+    ///`CommunicationIdentity`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentity {
-        ///The application's own id for the identity, when it was created with one.
         #[serde(
             rename = "customId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub custom_id: ::std::option::Option<::std::string::String>,
-        ///When an access token was last issued for the identity.
         #[serde(
             rename = "lastTokenIssuedAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_token_issued_at: ::std::option::Option<crate::DateTime>,
-        ///Raw identifier of the identity (`8:acs:...`).
         pub id: ::std::string::String,
     }
     impl CommunicationIdentity {
@@ -32,12 +29,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///An access token and the instant it stops being valid.
+    ///`CommunicationIdentityAccessToken`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessToken {
-        ///The access token (a JWT). It is a secret: do not log it.
         pub token: ::std::string::String,
-        ///Instant the token expires, as an RFC 3339 date-time with offset (the service sends up to seven fractional digits).
         #[serde(rename = "expiresOn")]
         pub expires_on: crate::DateTime,
     }
@@ -46,12 +41,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///What to put in a new access token.
+    ///`CommunicationIdentityAccessTokenRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessTokenRequest {
-        ///Scopes the token grants; the service wants at least one.
         pub scopes: ::std::vec::Vec<CommunicationIdentityTokenScope>,
-        ///Lifetime of the token in whole minutes, 60 to 1440; the service applies 1440 (one day) when it is absent.
         #[serde(
             rename = "expiresInMinutes",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -63,7 +56,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A new identity, with its first access token when one was asked for.
+    ///`CommunicationIdentityAccessTokenResult`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommunicationIdentityAccessTokenResult {
         pub identity: CommunicationIdentity,
@@ -78,16 +71,14 @@ pub mod types {
             Default::default()
         }
     }
-    ///Options for creating an identity.
+    ///`CommunicationIdentityCreateRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CommunicationIdentityCreateRequest {
-        ///The application's own id for the identity (1 to 256 characters): creating again with the same custom id returns the same identity.
         #[serde(
             rename = "customId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub custom_id: ::std::option::Option<CommunicationIdentityCreateRequestCustomId>,
-        ///When present, scopes of an access token to issue together with the identity.
         #[serde(
             rename = "createTokenWithScopes",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -95,7 +86,6 @@ pub mod types {
         pub create_token_with_scopes: ::std::option::Option<
             ::std::vec::Vec<CommunicationIdentityTokenScope>,
         >,
-        ///Lifetime of that token in whole minutes, 60 to 1440; the service applies 1440 (one day) when it is absent.
         #[serde(
             rename = "expiresInMinutes",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -107,7 +97,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The application's own id for the identity (1 to 256 characters): creating again with the same custom id returns the same identity.
+    ///`CommunicationIdentityCreateRequestCustomId`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CommunicationIdentityCreateRequestCustomId(::std::string::String);
@@ -163,7 +153,7 @@ pub mod types {
                 })
         }
     }
-    ///A permission carried by an access token. Known values: `chat`, `voip`, `chat.join`, `chat.join.limited`, `voip.join`. The set is open: the service may return others.
+    ///Known values: `chat`, `voip`, `chat.join`, `chat.join.limited`, `voip.join`. The set is open: the service may return others.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -206,18 +196,15 @@ pub mod types {
             Ok(Self(value.to_string()))
         }
     }
-    ///Which Entra ID user, group or tenant may exchange tokens, through which applications.
+    ///`EntraAssignment`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct EntraAssignment {
-        ///Object id of the user, group or tenant.
         #[serde(rename = "objectId")]
         pub object_id: ::std::string::String,
-        ///The Entra ID tenant.
         #[serde(rename = "tenantId")]
         pub tenant_id: ::std::string::String,
         #[serde(rename = "principalType")]
         pub principal_type: EntraPrincipalType,
-        ///Client ids of the applications the assignment allows.
         #[serde(rename = "clientIds")]
         pub client_ids: ::std::vec::Vec<::std::string::String>,
     }
@@ -226,15 +213,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///An Entra ID assignment to create or put in place of the current one.
+    ///`EntraAssignmentCreateOrUpdateRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct EntraAssignmentCreateOrUpdateRequest {
-        ///The Entra ID tenant.
         #[serde(rename = "tenantId")]
         pub tenant_id: ::std::string::String,
         #[serde(rename = "principalType")]
         pub principal_type: EntraPrincipalType,
-        ///Client ids of the applications the assignment allows.
         #[serde(rename = "clientIds")]
         pub client_ids: ::std::vec::Vec<::std::string::String>,
     }
@@ -243,7 +228,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Assignments by object id; `null` removes the assignment of that object id.
+    ///`EntraAssignmentUpdateBulkRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
     pub struct EntraAssignmentUpdateBulkRequest(
@@ -290,12 +275,10 @@ pub mod types {
             Self(value)
         }
     }
-    ///A page of Entra ID assignments.
+    ///`EntraAssignmentsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct EntraAssignmentsResponse {
-        ///The assignments of this page.
         pub value: ::std::vec::Vec<EntraAssignment>,
-        ///The URL of the next page, when there is one.
         #[serde(
             rename = "nextLink",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -307,7 +290,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An empty object.
+    ///`EntraExchangeTokenRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
     pub struct EntraExchangeTokenRequest(
@@ -336,7 +319,7 @@ pub mod types {
             Self(value)
         }
     }
-    ///Kind of principal an Entra ID assignment is for (`user`, `group`, `tenant`). Known values: `user`, `group`, `tenant`. The set is open: the service may return others.
+    ///Known values: `user`, `group`, `tenant`. The set is open: the service may return others.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -377,12 +360,11 @@ pub mod types {
             Ok(Self(value.to_string()))
         }
     }
-    ///The content of a Teams Phone extension assignment to store.
+    ///`TeamsExtensionAssignmentCreateOrUpdateRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsExtensionAssignmentCreateOrUpdateRequest {
         #[serde(rename = "principalType")]
         pub principal_type: TeamsExtensionPrincipalType,
-        ///Client ids of the applications the assignment allows.
         #[serde(
             rename = "clientIds",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -394,18 +376,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///A stored Teams Phone extension assignment.
+    ///`TeamsExtensionAssignmentResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsExtensionAssignmentResponse {
-        ///Object id of the principal.
         #[serde(rename = "objectId")]
         pub object_id: ::std::string::String,
-        ///Tenant of the principal.
         #[serde(rename = "tenantId")]
         pub tenant_id: ::std::string::String,
         #[serde(rename = "principalType")]
         pub principal_type: TeamsExtensionPrincipalType,
-        ///Client ids of the applications the assignment allows.
         #[serde(
             rename = "clientIds",
             default,
@@ -418,7 +397,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The token of a Teams Phone extension user to exchange.
+    ///`TeamsExtensionExchangeTokenRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
     pub struct TeamsExtensionExchangeTokenRequest(
@@ -447,7 +426,7 @@ pub mod types {
             Self(value)
         }
     }
-    ///Kind of principal a Teams Phone extension assignment is for. Known values: `resourceAccount`, `user`. The set is open: the service may return others.
+    ///Known values: `resourceAccount`, `user`. The set is open: the service may return others.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -488,15 +467,12 @@ pub mod types {
             Ok(Self(value.to_string()))
         }
     }
-    ///A Teams user's Entra ID token, with the application and user it must have been issued to and for.
+    ///`TeamsUserExchangeTokenRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TeamsUserExchangeTokenRequest {
-        ///The Entra ID access token of the Teams user. It is a secret: do not log it.
         pub token: ::std::string::String,
-        ///Client id of the Entra ID application; must equal the token's `appid` claim.
         #[serde(rename = "appId")]
         pub app_id: ::std::string::String,
-        ///Object id of the Teams user; must equal the token's `oid` claim.
         #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
@@ -1442,8 +1418,6 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for Azure Communication Services Identity
 
-Manages the identities of an Azure Communication Services resource and the access tokens that let those identities use chat and calling.
-
 Version: 2025-03-02-preview*/
 pub struct Client {
     pub(crate) baseurl: String,
@@ -1506,13 +1480,8 @@ const _: () = {
     {}
 };
 impl Client {
-    /**Exchanges the Entra ID access token of an Entra user (the bearer token of the request) for an ACS access token of the identity assigned to that user
+    /**Sends a `POST` request to `/access/entra/:exchangeAccessToken`
 
-Sends a `POST` request to `/access/entra/:exchangeAccessToken`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: An empty object.
 ```ignore
 let response = client.entra_exchange_access_token()
     .api_version(api_version)
@@ -1523,12 +1492,8 @@ let response = client.entra_exchange_access_token()
     pub fn entra_exchange_access_token(&self) -> builder::EntraExchangeAccessToken<'_> {
         builder::EntraExchangeAccessToken::new(self)
     }
-    /**Lists the Entra ID assignments of the resource, a page at a time
+    /**Sends a `GET` request to `/access/entra/assignments`
 
-Sends a `GET` request to `/access/entra/assignments`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.entra_id_assignments_list()
     .api_version(api_version)
@@ -1538,13 +1503,8 @@ let response = client.entra_id_assignments_list()
     pub fn entra_id_assignments_list(&self) -> builder::EntraIdAssignmentsList<'_> {
         builder::EntraIdAssignmentsList::new(self)
     }
-    /**Reads the Entra ID assignment of one user, group or tenant
+    /**Sends a `GET` request to `/access/entra/assignments/{objectId}`
 
-Sends a `GET` request to `/access/entra/assignments/{objectId}`
-
-Arguments:
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.entra_id_assignment_get()
     .object_id(object_id)
@@ -1555,14 +1515,8 @@ let response = client.entra_id_assignment_get()
     pub fn entra_id_assignment_get(&self) -> builder::EntraIdAssignmentGet<'_> {
         builder::EntraIdAssignmentGet::new(self)
     }
-    /**Creates the Entra ID assignment of a user, group or tenant, or replaces it
+    /**Sends a `PUT` request to `/access/entra/assignments/{objectId}`
 
-Sends a `PUT` request to `/access/entra/assignments/{objectId}`
-
-Arguments:
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: The assignment to create or put in place of the current one.
 ```ignore
 let response = client.entra_id_assignment_upsert()
     .object_id(object_id)
@@ -1574,13 +1528,8 @@ let response = client.entra_id_assignment_upsert()
     pub fn entra_id_assignment_upsert(&self) -> builder::EntraIdAssignmentUpsert<'_> {
         builder::EntraIdAssignmentUpsert::new(self)
     }
-    /**Deletes the Entra ID assignment of a user, group or tenant
+    /**Sends a `DELETE` request to `/access/entra/assignments/{objectId}`
 
-Sends a `DELETE` request to `/access/entra/assignments/{objectId}`
-
-Arguments:
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.entra_id_assignment_delete()
     .object_id(object_id)
@@ -1591,13 +1540,8 @@ let response = client.entra_id_assignment_delete()
     pub fn entra_id_assignment_delete(&self) -> builder::EntraIdAssignmentDelete<'_> {
         builder::EntraIdAssignmentDelete::new(self)
     }
-    /**Trades a token of a Teams Phone extension user for a Communication Services access token
+    /**Sends a `POST` request to `/access/teamsExtension/:exchangeAccessToken`
 
-Sends a `POST` request to `/access/teamsExtension/:exchangeAccessToken`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: The token to exchange.
 ```ignore
 let response = client.teams_extension_exchange_access_token()
     .api_version(api_version)
@@ -1610,14 +1554,8 @@ let response = client.teams_extension_exchange_access_token()
     ) -> builder::TeamsExtensionExchangeAccessToken<'_> {
         builder::TeamsExtensionExchangeAccessToken::new(self)
     }
-    /**Reads the Teams Phone extension assignment of a principal in a tenant
+    /**Sends a `GET` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
 
-Sends a `GET` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
-
-Arguments:
-- `tenant_id`: Entra ID tenant the assignment belongs to.
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.teams_extension_get_assignment()
     .tenant_id(tenant_id)
@@ -1631,15 +1569,8 @@ let response = client.teams_extension_get_assignment()
     ) -> builder::TeamsExtensionGetAssignment<'_> {
         builder::TeamsExtensionGetAssignment::new(self)
     }
-    /**Creates the Teams Phone extension assignment of a principal in a tenant, or replaces it
+    /**Sends a `PUT` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
 
-Sends a `PUT` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
-
-Arguments:
-- `tenant_id`: Entra ID tenant the assignment belongs to.
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: The assignment to store.
 ```ignore
 let response = client.teams_extension_create_or_replace_assignment()
     .tenant_id(tenant_id)
@@ -1654,14 +1585,8 @@ let response = client.teams_extension_create_or_replace_assignment()
     ) -> builder::TeamsExtensionCreateOrReplaceAssignment<'_> {
         builder::TeamsExtensionCreateOrReplaceAssignment::new(self)
     }
-    /**Removes the Teams Phone extension assignment of a principal in a tenant
+    /**Sends a `DELETE` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
 
-Sends a `DELETE` request to `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`
-
-Arguments:
-- `tenant_id`: Entra ID tenant the assignment belongs to.
-- `object_id`: Entra ID object id of the principal the assignment is for.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.teams_extension_delete_assignment()
     .tenant_id(tenant_id)
@@ -1675,13 +1600,8 @@ let response = client.teams_extension_delete_assignment()
     ) -> builder::TeamsExtensionDeleteAssignment<'_> {
         builder::TeamsExtensionDeleteAssignment::new(self)
     }
-    /**Creates an identity; when the body asks for scopes, also issues a first access token for it
+    /**Sends a `POST` request to `/identities`
 
-Sends a `POST` request to `/identities`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: Optional: the scopes and lifetime of an access token to issue with the new identity.
 ```ignore
 let response = client.communication_identity_create()
     .api_version(api_version)
@@ -1694,13 +1614,8 @@ let response = client.communication_identity_create()
     ) -> builder::CommunicationIdentityCreate<'_> {
         builder::CommunicationIdentityCreate::new(self)
     }
-    /**Reads an identity: its id, its custom id and when a token was last issued for it
+    /**Sends a `GET` request to `/identities/{id}`
 
-Sends a `GET` request to `/identities/{id}`
-
-Arguments:
-- `id`: Raw identifier of the identity, for example `8:acs:<resource id>_<suffix>`.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.communication_identity_get()
     .id(id)
@@ -1711,13 +1626,8 @@ let response = client.communication_identity_get()
     pub fn communication_identity_get(&self) -> builder::CommunicationIdentityGet<'_> {
         builder::CommunicationIdentityGet::new(self)
     }
-    /**Deletes an identity with its data; all its access tokens stop working
+    /**Sends a `DELETE` request to `/identities/{id}`
 
-Sends a `DELETE` request to `/identities/{id}`
-
-Arguments:
-- `id`: Raw identifier of the identity, for example `8:acs:<resource id>_<suffix>`.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.communication_identity_delete()
     .id(id)
@@ -1730,14 +1640,8 @@ let response = client.communication_identity_delete()
     ) -> builder::CommunicationIdentityDelete<'_> {
         builder::CommunicationIdentityDelete::new(self)
     }
-    /**Issues a new access token with the given scopes to an existing identity
+    /**Sends a `POST` request to `/identities/{id}/:issueAccessToken`
 
-Sends a `POST` request to `/identities/{id}/:issueAccessToken`
-
-Arguments:
-- `id`: Raw identifier of the identity, for example `8:acs:<resource id>_<suffix>`.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: Scopes and lifetime of the access token to issue.
 ```ignore
 let response = client.communication_identity_issue_access_token()
     .id(id)
@@ -1751,13 +1655,8 @@ let response = client.communication_identity_issue_access_token()
     ) -> builder::CommunicationIdentityIssueAccessToken<'_> {
         builder::CommunicationIdentityIssueAccessToken::new(self)
     }
-    /**Invalidates every access token issued to an identity so far
+    /**Sends a `POST` request to `/identities/{id}/:revokeAccessTokens`
 
-Sends a `POST` request to `/identities/{id}/:revokeAccessTokens`
-
-Arguments:
-- `id`: Raw identifier of the identity, for example `8:acs:<resource id>_<suffix>`.
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
 ```ignore
 let response = client.communication_identity_revoke_access_tokens()
     .id(id)
@@ -1770,13 +1669,8 @@ let response = client.communication_identity_revoke_access_tokens()
     ) -> builder::CommunicationIdentityRevokeAccessTokens<'_> {
         builder::CommunicationIdentityRevokeAccessTokens::new(self)
     }
-    /**Trades a Teams user's Entra ID access token for a Communication Services access token that expires at the same time
+    /**Sends a `POST` request to `/teamsUser/:exchangeAccessToken`
 
-Sends a `POST` request to `/teamsUser/:exchangeAccessToken`
-
-Arguments:
-- `api_version`: Version of the REST API the request is written against, for example `2023-10-01`.
-- `body`: The Teams user's Entra ID token and the ids it is checked against.
 ```ignore
 let response = client.communication_identity_exchange_teams_user_access_token()
     .api_version(api_version)

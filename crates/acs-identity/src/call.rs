@@ -1,22 +1,26 @@
 //! One call of the client, read top to bottom: [`Call::start`] gets the call's authorization and
 //! a generated client that sends through this call's [`CallExecutor`]; the public method builds
-//! the operation with it and hands the future to [`Call::value`] or [`Call::unit`]; the
-//! generated code builds the request and passes it to `CallExecutor::send` (through the
-//! `exec` hook of `acs-identity-rest`), which sends every try; the generated code decodes the
-//! response, and [`Call::finish`] maps the result to this crate's types.
+//! the operation with it and hands [`Call::value`] (or `answer`, `unit`) a closure that sends it
+//! (`|| operation.clone().send()`). [`Call::run`] is the retry loop: each try calls the generated
+//! `send()`, which builds the request and passes it through the `exec` hook of
+//! `acs-identity-rest` to `CallExecutor::send` (headers, signature, one send), then decodes the
+//! response; the loop decides on a retry from what `send()` returned, and `Call::map_error` maps
+//! the last outcome to this crate's error. Tries and deadline are values of the loop.
 //!
-//! Nothing generated leaves this module and `client.rs`. Every failure before the request is
-//! built (arguments, the bearer token) is returned by `?` before the generated client is called;
-//! the executor returns what `reqwest` returned for the last try, and nothing else.
+//! Nothing generated leaves this module and the method files. Every failure before the request
+//! is built (arguments, the bearer token) is returned by `?` before the generated client is
+//! called. One value travels beside the generated code, because progenitor drops it: the head
+//! of the latest response (`CallExecutor::last_head`), read only for the two generated errors that
+//! keep no response (`InvalidResponsePayload`, `ResponseBodyError`).
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use acs_identity_rest::{BoxFuture, RequestExecutor, ResponseValue, Transport, types};
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::time::Instant;
 use tracing::{Instrument as _, Span};
 
 use crate::error::{Error, Result, ServiceErrorDetail, TransportFailure};
@@ -140,38 +144,82 @@ impl Method {
     }
 }
 
-/// One logical call: its deadline, and the generated client that sends through its executor
-/// (which holds the call's span).
+/// What one try of a generated operation returned.
+type Outcome<T> = std::result::Result<ResponseValue<T>, RestError>;
+
+/// One logical call: its generated client (sending through its executor), span, retry policy
+/// and deadline.
 pub(crate) struct Call {
     rest: acs_identity_rest::Client,
     executor: Arc<CallExecutor>,
+    span: Span,
+    retry: RetryOptions,
     timeout: Option<Duration>,
 }
 
-/// Sends the requests of one call (every try of its one operation).
+/// Sends one try of the call's operation: the headers every try carries, its authorization.
 struct CallExecutor {
     pipeline: Arc<Pipeline>,
     authorization: Authorization,
     /// The `x-ms-client-request-id` of every try.
     request_id: HeaderValue,
-    retry: RetryOptions,
-    span: Span,
-    /// How many tries were started so far.
-    attempts: AtomicU32,
-    /// What the call's errors need of the response that ended the call, set once by
-    /// [`CallExecutor::send`]: the generated client keeps only the body of a response it cannot
-    /// decode, and the error then names the status and content type it came with.
-    final_response: OnceLock<FinalResponse>,
+    /// The head of the latest response, written by [`CallExecutor::send`]. The one value read
+    /// beside the generated code: its `InvalidResponsePayload` keeps only the body, and its
+    /// `ResponseBodyError` only the `reqwest` error, and the retry decision and the error need
+    /// the status (and `Retry-After`, echoed request id, content type) they came with.
+    last_head: Mutex<Option<ResponseHead>>,
 }
 
-/// The parts of the response that ended a call that its error reports.
-struct FinalResponse {
+/// What the call's retry decision and errors need of a response.
+#[derive(Clone)]
+struct ResponseHead {
     status: StatusCode,
     content_type: Option<HeaderValue>,
     /// The `x-ms-client-request-id` the service echoed.
     request_id: Option<HeaderValue>,
-    /// The delay the service asked for (`Retry-After` and its variants).
+    /// The delay the service asked for (`Retry-After` and its variants); read only for an error
+    /// status, so a success pays no parse.
     retry_after: Option<Duration>,
+}
+
+impl ResponseHead {
+    fn of(status: StatusCode, headers: &HeaderMap, clock: &dyn acs_auth::Clock) -> Self {
+        Self {
+            status,
+            content_type: headers.get(header::CONTENT_TYPE).cloned(),
+            request_id: headers.get(X_MS_CLIENT_REQUEST_ID).cloned(),
+            retry_after: (!status.is_success())
+                .then(|| server_delay(headers, clock.now()))
+                .flatten(),
+        }
+    }
+
+    fn content_type(&self) -> Option<String> {
+        let value = self.content_type.as_ref()?;
+        value.to_str().ok().map(str::to_owned)
+    }
+}
+
+/// A decoded answer with what a method's own checks of it report.
+pub(crate) struct Answer<T> {
+    pub(crate) value: T,
+    pub(crate) status: StatusCode,
+    content_type: Option<String>,
+    request_id: String,
+}
+
+impl<T> Answer<T> {
+    /// The error for an answer that lacks what the method returns.
+    pub(crate) fn missing(&self, what: &str) -> Error {
+        Error::decode(
+            self.status,
+            self.content_type.clone(),
+            b"",
+            what,
+            Some(self.request_id.clone()),
+            None,
+        )
+    }
 }
 
 impl Call {
@@ -246,10 +294,7 @@ impl Call {
             pipeline: Arc::clone(pipeline),
             authorization,
             request_id,
-            retry: options.retry.unwrap_or_else(|| pipeline.retry.clone()),
-            span,
-            attempts: AtomicU32::new(0),
-            final_response: OnceLock::new(),
+            last_head: Mutex::new(None),
         });
         let rest = acs_identity_rest::Client::new_with_client(
             base_url,
@@ -259,6 +304,8 @@ impl Call {
         Call {
             rest,
             executor,
+            span,
+            retry: options.retry.unwrap_or_else(|| pipeline.retry.clone()),
             timeout: options.timeout.or(pipeline.timeout),
         }
     }
@@ -279,73 +326,209 @@ impl Call {
         )
     }
 
-    /// Runs the operation `sent` and returns its decoded value with the success status it came
-    /// with (a create-or-replace answers 201 or 200).
-    pub(crate) async fn value_and_status<T>(
-        &self,
-        sent: impl Future<Output = std::result::Result<ResponseValue<T>, RestError>>,
-    ) -> Result<(T, StatusCode)> {
-        match self.run(sent).await? {
-            Ok(value) => {
-                let status = value.status();
-                Ok((value.into_inner(), status))
-            }
-            Err(error) => Err(self.failed(self.map_error(error).await)),
-        }
+    /// Runs the operation that `send` sends (once per try) and returns its decoded value.
+    pub(crate) async fn value<T, F>(&self, send: impl Fn() -> F) -> Result<T>
+    where
+        F: Future<Output = Outcome<T>>,
+    {
+        Ok(self.decoded(send).await?.into_inner())
     }
 
-    /// Runs the operation `sent` (the generated `send()` future) and returns its decoded value.
-    pub(crate) async fn value<T>(
-        &self,
-        sent: impl Future<Output = std::result::Result<ResponseValue<T>, RestError>>,
-    ) -> Result<T> {
-        let (value, _status) = self.value_and_status(sent).await?;
-        Ok(value)
+    /// Runs the operation that `send` sends and returns its decoded value with the success status
+    /// it came with (a create-or-replace answers 201 or 200), for a method that checks it further.
+    pub(crate) async fn answer<T, F>(&self, send: impl Fn() -> F) -> Result<Answer<T>>
+    where
+        F: Future<Output = Outcome<T>>,
+    {
+        let decoded = self.decoded(send).await?;
+        let head = ResponseHead::of(
+            decoded.status(),
+            decoded.headers(),
+            &*self.executor.pipeline.clock,
+        );
+        Ok(Answer {
+            status: head.status,
+            content_type: head.content_type(),
+            request_id: self.request_id_of(Some(&head)),
+            value: decoded.into_inner(),
+        })
     }
 
-    /// Runs the operation `sent`, which has no response body: any success status is success.
-    pub(crate) async fn unit(
-        &self,
-        sent: impl Future<Output = std::result::Result<ResponseValue<()>, RestError>>,
-    ) -> Result<()> {
-        match self.run(sent).await? {
-            Ok(_) => Ok(()),
-            Err(acs_identity_rest::Error::UnexpectedResponse(response))
+    /// Runs the operation that `send` sends, which has no response body: any success status is
+    /// success.
+    pub(crate) async fn unit<F>(&self, send: impl Fn() -> F) -> Result<()>
+    where
+        F: Future<Output = Outcome<()>>,
+    {
+        match self.run(send).await? {
+            (Ok(_), _) => Ok(()),
+            (Err(acs_identity_rest::Error::UnexpectedResponse(response)), _)
                 if response.status().is_success() =>
             {
                 Ok(())
             }
-            Err(error) => Err(self.failed(self.map_error(error).await)),
+            (Err(error), tries) => Err(self.failed(self.map_error(error, tries).await)),
         }
     }
 
-    /// Awaits `sent` inside the call's span, within the call's deadline.
-    async fn run<R>(&self, sent: impl Future<Output = R>) -> Result<R> {
-        let sent = sent.instrument(self.executor.span.clone());
-        let Some(limit) = self.timeout else {
-            return Ok(sent.await);
-        };
-        match tokio::time::timeout(limit, sent).await {
-            Ok(outcome) => Ok(outcome),
-            Err(_) => {
-                let tries = self.executor.attempts_so_far();
-                Err(self.failed(Error::transport(
-                    TransportFailure::Timeout,
-                    format!(
-                        "the call did not finish within its deadline of {limit:?} ({tries} \
-                         {} started)",
-                        if tries == 1 { "try" } else { "tries" }
-                    ),
-                    Some(self.request_id().to_owned()),
-                    None,
-                )))
+    /// The decoded response of the operation that `send` sends, or this crate's error.
+    async fn decoded<T, F>(&self, send: impl Fn() -> F) -> Result<ResponseValue<T>>
+    where
+        F: Future<Output = Outcome<T>>,
+    {
+        match self.run(send).await? {
+            (Ok(value), _) => Ok(value),
+            (Err(error), tries) => Err(self.failed(self.map_error(error, tries).await)),
+        }
+    }
+
+    /// The retry loop, inside the call's span, within its deadline: each try calls `send` (the
+    /// generated `send()`: it builds the request, `CallExecutor::send` signs and sends it, and it
+    /// decodes the response); a retryable status (408 429 500 502 503 504) or connect/timeout
+    /// error with tries left waits (`Retry-After` / `retry-after-ms` / backoff) and tries again.
+    /// Returns the last try's outcome and the number of tries; the error is the deadline's.
+    async fn run<T, F>(&self, send: impl Fn() -> F) -> Result<(Outcome<T>, u32)>
+    where
+        F: Future<Output = Outcome<T>>,
+    {
+        let deadline = self.timeout.map(|limit| (Instant::now() + limit, limit));
+        async {
+            let mut attempt: u32 = 0;
+            loop {
+                attempt += 1;
+                let outcome = self.within(deadline, attempt, send()).await?;
+                match self.retry_delay(&outcome, attempt) {
+                    Some(delay) => {
+                        self.within(deadline, attempt, tokio::time::sleep(delay))
+                            .await?;
+                    }
+                    None => {
+                        self.ended(&outcome, attempt);
+                        return Ok((outcome, attempt));
+                    }
+                }
             }
+        }
+        .instrument(self.span.clone())
+        .await
+    }
+
+    /// Awaits `future`, or fails when the call's deadline passes first (`tries` started).
+    async fn within<R>(
+        &self,
+        deadline: Option<(Instant, Duration)>,
+        tries: u32,
+        future: impl Future<Output = R>,
+    ) -> Result<R> {
+        let Some((at, limit)) = deadline else {
+            return Ok(future.await);
+        };
+        tokio::time::timeout_at(at, future).await.map_err(|_| {
+            self.failed(Error::transport(
+                TransportFailure::Timeout,
+                format!(
+                    "the call did not finish within its deadline of {limit:?} ({tries} {} \
+                     started)",
+                    if tries == 1 { "try" } else { "tries" }
+                ),
+                Some(self.request_id().to_owned()),
+                None,
+            ))
+        })
+    }
+
+    /// How long to wait before another try after `outcome` of try `attempt`, if another try may
+    /// succeed and the policy has one left (the decision is logged).
+    fn retry_delay<T>(&self, outcome: &Outcome<T>, attempt: u32) -> Option<Duration> {
+        let Err(error) = outcome else {
+            return None;
+        };
+        if attempt > self.retry.max_retries {
+            return None;
+        }
+        if let acs_identity_rest::Error::CommunicationError(error) = error {
+            if !is_retryable_error(error) {
+                return None;
+            }
+            let delay = backoff(&self.retry, attempt);
+            // A try that got no response at INFO (as azure_core logs one), the retry decision
+            // in the same event.
+            tracing::info!(
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                timeout = error.is_timeout(),
+                connect = error.is_connect(),
+                "request failed; retrying after a transport failure"
+            );
+            return Some(delay);
+        }
+        let head = self.head_of(error)?;
+        if !is_retryable_status(head.status) {
+            return None;
+        }
+        let delay = match head.retry_after {
+            Some(asked) => asked.min(self.retry.max_delay),
+            None => backoff(&self.retry, attempt),
+        };
+        tracing::debug!(
+            attempt,
+            status = head.status.as_u16(),
+            delay_ms = delay.as_millis() as u64,
+            "retrying after a retryable status"
+        );
+        Some(delay)
+    }
+
+    /// Records the end of the tries in the span: how many, and the status of the last response.
+    fn ended<T>(&self, outcome: &Outcome<T>, attempt: u32) {
+        self.span.record("attempts", attempt);
+        let status = match outcome {
+            Ok(value) => Some(value.status()),
+            Err(error) => self.head_of(error).map(|head| head.status),
+        };
+        match (status, outcome) {
+            (Some(status), _) => {
+                self.span.record("status", status.as_u16());
+                tracing::debug!(attempt, status = status.as_u16(), "response");
+            }
+            // As azure_core logs a try that got no response: at INFO.
+            (None, Err(acs_identity_rest::Error::CommunicationError(error))) => tracing::info!(
+                attempt,
+                timeout = error.is_timeout(),
+                connect = error.is_connect(),
+                "request failed"
+            ),
+            (None, _) => {}
+        }
+    }
+
+    /// The head of the response a generated error came with: from the error where it keeps the
+    /// response, else the latest one the executor received (the error is of that response).
+    fn head_of(&self, error: &RestError) -> Option<ResponseHead> {
+        let clock = &*self.executor.pipeline.clock;
+        match error {
+            acs_identity_rest::Error::ErrorResponse(value) => {
+                Some(ResponseHead::of(value.status(), value.headers(), clock))
+            }
+            acs_identity_rest::Error::UnexpectedResponse(response) => Some(ResponseHead::of(
+                response.status(),
+                response.headers(),
+                clock,
+            )),
+            acs_identity_rest::Error::InvalidResponsePayload(..)
+            | acs_identity_rest::Error::ResponseBodyError(_) => self
+                .executor
+                .last_head
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            _ => None,
         }
     }
 
     /// Logs the failure of the call in its span, and returns it.
     fn failed(&self, error: Error) -> Error {
-        let _entered = self.executor.span.enter();
+        let _entered = self.span.enter();
         tracing::debug!(
             kind = %error.kind(),
             status = error.status().map(|s| s.as_u16()),
@@ -357,79 +540,43 @@ impl Call {
         error
     }
 
-    /// The error for a decoded response that lacks what the method returns.
-    pub(crate) fn missing_field(&self, what: &str) -> Error {
-        let (status, content_type) = self.final_status();
-        Error::decode(
-            status.unwrap_or(StatusCode::OK),
-            content_type,
-            b"",
-            what,
-            Some(self.response_request_id()),
-            None,
-        )
-    }
-
     /// The request id sent with every try.
     fn request_id(&self) -> &str {
         // A hyphenated UUID is visible ASCII.
         self.executor.request_id.to_str().unwrap_or_default()
     }
 
-    /// The request id echoed by the service in the final response, else the one sent.
-    fn response_request_id(&self) -> String {
-        self.executor
-            .final_response
-            .get()
-            .and_then(|response| response.request_id.as_ref())
+    /// The request id the service echoed in `head`, else the one sent.
+    fn request_id_of(&self, head: Option<&ResponseHead>) -> String {
+        head.and_then(|head| head.request_id.as_ref())
             .and_then(|v| v.to_str().ok())
             .unwrap_or_else(|| self.request_id())
             .to_owned()
     }
 
-    /// Status and content type of the final response.
-    fn final_status(&self) -> (Option<StatusCode>, Option<String>) {
-        match self.executor.final_response.get() {
-            Some(response) => (
-                Some(response.status),
-                response
-                    .content_type
-                    .as_ref()
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-            ),
-            None => (None, None),
-        }
-    }
-
-    /// This crate's error for a generated error: the one decoder of the service's error bodies
-    /// is the generated client's (`CommunicationErrorResponse`, `innererror` and `details`
-    /// included), converted by `service_detail`. Any error that came with a response carries the
-    /// delay that response asked for.
-    async fn map_error(&self, error: RestError) -> Error {
-        let retry_after = self
-            .executor
-            .final_response
-            .get()
-            .and_then(|response| response.retry_after);
-        self.map_error_body(error)
-            .await
-            .with_retry_after(retry_after)
-    }
-
-    async fn map_error_body(&self, error: RestError) -> Error {
-        let request_id = Some(self.response_request_id());
-        let (status, content_type) = self.final_status();
-        match error {
+    /// This crate's error for the generated error that ended the call after `tries` tries: the
+    /// one decoder of the service's error bodies is the generated client's
+    /// (`CommunicationErrorResponse`, `innererror` and `details` included), converted by
+    /// `service_detail`. Any error that came with a response carries the delay that response
+    /// asked for.
+    async fn map_error(&self, error: RestError, tries: u32) -> Error {
+        let head = self.head_of(&error);
+        let request_id = Some(self.request_id_of(head.as_ref()));
+        let retry_after = head.as_ref().and_then(|head| head.retry_after);
+        let status = head.as_ref().map_or(StatusCode::OK, |head| head.status);
+        let content_type = head.as_ref().and_then(ResponseHead::content_type);
+        let error = match error {
             acs_identity_rest::Error::ErrorResponse(value) => Error::service(
                 value.status(),
                 Some(service_detail(value.into_inner().error)),
                 request_id,
             ),
             acs_identity_rest::Error::InvalidResponsePayload(body, source) => {
-                let status = status.unwrap_or(StatusCode::OK);
+                if body.len() > MAX_RESPONSE_BODY {
+                    return too_large(request_id);
+                }
                 if !status.is_success() && body.iter().all(u8::is_ascii_whitespace) {
-                    return Error::service(status, None, request_id);
+                    return Error::service(status, None, request_id).with_retry_after(retry_after);
                 }
                 let what = if status.is_success() {
                     "the response does not have the documented shape"
@@ -448,8 +595,10 @@ impl Call {
             acs_identity_rest::Error::UnexpectedResponse(response) => {
                 // A status the spec does not list for the operation: an unlisted success, or a
                 // 1xx/3xx (redirects are not followed: a signed request is for one URL).
-                let status = response.status();
                 let body = response.bytes().await.unwrap_or_default();
+                if body.len() > MAX_RESPONSE_BODY {
+                    return too_large(request_id);
+                }
                 if status.is_success() {
                     Error::decode(
                         status,
@@ -488,7 +637,6 @@ impl Call {
                 } else {
                     (TransportFailure::Io, "the request could not be sent")
                 };
-                let tries = self.executor.attempts_so_far();
                 Error::transport(
                     failure,
                     format!(
@@ -500,47 +648,36 @@ impl Call {
                 )
             }
             acs_identity_rest::Error::ResponseBodyError(e) => {
-                if is_too_large(&e) {
-                    Error::transport(
-                        TransportFailure::TooLarge,
-                        ResponseTooLarge.to_string(),
-                        request_id,
-                        None,
-                    )
-                } else if e.is_timeout() {
-                    Error::transport(
+                let (failure, what) = if e.is_timeout() {
+                    (
                         TransportFailure::Timeout,
                         "the response body did not arrive in time",
-                        request_id,
-                        Some(Box::new(e.without_url())),
                     )
                 } else {
-                    Error::transport(
-                        TransportFailure::Io,
-                        "could not read the response body",
-                        request_id,
-                        Some(Box::new(e.without_url())),
-                    )
-                }
+                    (TransportFailure::Io, "could not read the response body")
+                };
+                Error::transport(failure, what, request_id, Some(Box::new(e.without_url())))
             }
             // Only a hook returns it, and this crate's hooks return none.
             acs_identity_rest::Error::Custom(message) => {
                 Error::transport(TransportFailure::Io, message, request_id, None)
             }
-        }
+        };
+        error.with_retry_after(retry_after)
     }
 }
 
-/// Whether reading a body failed because it passed [`MAX_RESPONSE_BODY`].
-fn is_too_large(error: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if cause.is::<ResponseTooLarge>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
+/// The error of a response whose body is longer than [`MAX_RESPONSE_BODY`].
+fn too_large(request_id: Option<String>) -> Error {
+    Error::transport(
+        TransportFailure::TooLarge,
+        format!(
+            "the response body is longer than the {MAX_RESPONSE_BODY} bytes this client reads \
+             (responses of this API are a few hundred bytes)"
+        ),
+        request_id,
+        None,
+    )
 }
 
 /// This crate's copy of one entry of the generated error model.
@@ -567,106 +704,30 @@ impl RequestExecutor for CallExecutor {
 }
 
 impl CallExecutor {
-    /// How many tries were started so far.
-    fn attempts_so_far(&self) -> u32 {
-        self.attempts.load(Ordering::Relaxed)
-    }
-
-    /// Sends `request` (as the generated code built it) as one logical call: adds the headers
-    /// every try carries, then for each try authorizes a fresh copy, sends it, and retries what
-    /// may succeed later. Returns what the last try got.
-    async fn send(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
-        let outgoing = Outgoing::new(request, &self.pipeline.user_agent, &self.request_id);
-        let mut attempt: u32 = 0;
-        let outcome = loop {
-            attempt += 1;
-            self.attempts.store(attempt, Ordering::Relaxed);
-            let may_retry = attempt <= self.retry.max_retries;
-            let request = self.prepare_try(&outgoing);
-            tracing::debug!(
-                attempt,
-                method = %outgoing.method,
-                path = outgoing.url.path(),
-                "sending request"
-            );
-            match self.pipeline.http.execute(request).await {
-                Ok(response) if may_retry && is_retryable_status(response.status()) => {
-                    let status = response.status().as_u16();
-                    let delay = match server_delay(response.headers(), self.pipeline.clock.now()) {
-                        Some(asked) => asked.min(self.retry.max_delay),
-                        None => backoff(&self.retry, attempt),
-                    };
-                    tracing::debug!(
-                        attempt,
-                        status,
-                        delay_ms = delay.as_millis() as u64,
-                        "retrying after a retryable status"
-                    );
-                    drain_then_wait(response, delay).await;
-                }
-                Err(error) if may_retry && is_retryable_error(&error) => {
-                    let delay = backoff(&self.retry, attempt);
-                    // A try that got no response at INFO (as azure_core logs one), the retry
-                    // decision in the same event.
-                    tracing::info!(
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        timeout = error.is_timeout(),
-                        connect = error.is_connect(),
-                        "request failed; retrying after a transport failure"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                outcome => break outcome,
-            }
-        };
-        self.span.record("attempts", attempt);
-        let outcome = outcome.map(limit_body);
-        match &outcome {
-            Ok(response) => {
-                let headers = response.headers();
-                self.span.record("status", response.status().as_u16());
-                tracing::debug!(attempt, status = response.status().as_u16(), "response");
-                // Set once: a call's client sends one operation.
-                let _ = self.final_response.set(FinalResponse {
-                    status: response.status(),
-                    content_type: headers.get(header::CONTENT_TYPE).cloned(),
-                    request_id: headers.get(X_MS_CLIENT_REQUEST_ID).cloned(),
-                    // Only an error reports it: a success pays no parse.
-                    retry_after: (!response.status().is_success())
-                        .then(|| server_delay(headers, self.pipeline.clock.now()))
-                        .flatten(),
-                });
-            }
-            // As azure_core logs a try that got no response: at INFO.
-            Err(error) => tracing::info!(
-                attempt,
-                timeout = error.is_timeout(),
-                connect = error.is_connect(),
-                "request failed"
-            ),
-        }
-        outcome
-    }
-
-    /// A copy of `outgoing` for one try, authorized, with the per-try timeout.
-    fn prepare_try(&self, outgoing: &Outgoing) -> reqwest::Request {
-        let mut request = reqwest::Request::new(outgoing.method.clone(), outgoing.url.clone());
-        *request.headers_mut() = outgoing.headers.clone();
-        if let Some(body) = &outgoing.body {
-            *request.body_mut() = Some(reqwest::Body::from(body.clone()));
-        }
-        *request.version_mut() = outgoing.version;
-        *request.timeout_mut() = self.pipeline.per_try_timeout;
+    /// Sends one try of the operation, as the generated code built it, with the headers every
+    /// try carries, the per-try timeout and its authorization (signed afresh: each try is built
+    /// afresh). Returns the response with its body limited (see [`limit_body`]).
+    async fn send(&self, mut request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+        let headers = request.headers_mut();
+        headers.insert(header::USER_AGENT, self.pipeline.user_agent.clone());
+        headers.insert(X_MS_CLIENT_REQUEST_ID, self.request_id.clone());
+        headers.insert(
+            X_MS_RETURN_CLIENT_REQUEST_ID,
+            HeaderValue::from_static("true"),
+        );
         match &self.authorization {
             Authorization::Key(credential) => {
                 let signed = acs_auth::sign(
                     &credential.key(),
                     &acs_auth::RequestToSign {
-                        method: outgoing.method.as_str(),
-                        path_and_query: acs_auth::request_target(&outgoing.url),
+                        method: request.method().as_str(),
+                        path_and_query: acs_auth::request_target(request.url()),
                         host: &self.pipeline.host,
-                        body: outgoing.body.as_deref().unwrap_or_default(),
+                        // Every request of the generated client has its body in memory.
+                        body: request
+                            .body()
+                            .and_then(reqwest::Body::as_bytes)
+                            .unwrap_or_default(),
                     },
                     self.pipeline.clock.now(),
                 );
@@ -678,58 +739,20 @@ impl CallExecutor {
                     .insert(header::AUTHORIZATION, value.clone());
             }
         }
-        request
-    }
-}
-
-/// The request of a call as every try sends it: what the generated code built, plus the
-/// headers that are the same for every try. Authorization is added per try.
-struct Outgoing {
-    method: reqwest::Method,
-    url: reqwest::Url,
-    headers: HeaderMap,
-    /// The body bytes (every request of the generated client has its body in memory).
-    body: Option<Bytes>,
-    version: reqwest::Version,
-}
-
-impl Outgoing {
-    fn new(
-        mut request: reqwest::Request,
-        user_agent: &HeaderValue,
-        request_id: &HeaderValue,
-    ) -> Self {
-        let mut headers = std::mem::take(request.headers_mut());
-        headers.insert(header::USER_AGENT, user_agent.clone());
-        headers.insert(X_MS_CLIENT_REQUEST_ID, request_id.clone());
-        headers.insert(
-            X_MS_RETURN_CLIENT_REQUEST_ID,
-            HeaderValue::from_static("true"),
+        *request.timeout_mut() = self.pipeline.per_try_timeout;
+        tracing::debug!(
+            method = %request.method(),
+            path = request.url().path(),
+            "sending request"
         );
-        let body = request
-            .body()
-            .map(|body| Bytes::copy_from_slice(body.as_bytes().unwrap_or_default()));
-        Self {
-            method: request.method().clone(),
-            url: request.url().clone(),
-            headers,
-            body,
-            version: request.version(),
-        }
+        let response = self.pipeline.http.execute(request).await?;
+        let head = ResponseHead::of(response.status(), response.headers(), &*self.pipeline.clock);
+        *self
+            .last_head
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(head);
+        Ok(limit_body(response))
     }
-}
-
-/// Reads the body of a response that will be retried, at most [`MAX_RESPONSE_BODY`] bytes of it
-/// (so the connection can be reused; its content is irrelevant), then waits `delay`.
-async fn drain_then_wait(mut response: reqwest::Response, delay: Duration) {
-    let mut left = MAX_RESPONSE_BODY;
-    while let Ok(Some(chunk)) = response.chunk().await {
-        if chunk.len() >= left {
-            break; // dropped with the rest unread: the connection is closed, not reused
-        }
-        left -= chunk.len();
-    }
-    tokio::time::sleep(delay).await;
 }
 
 /// The most bytes of a response body the client reads: far above any response of this API (a
@@ -738,29 +761,22 @@ async fn drain_then_wait(mut response: reqwest::Response, delay: Duration) {
 /// with a transport error that says so.
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
-/// The error a response body longer than [`MAX_RESPONSE_BODY`] fails with, as its reading stops.
-#[derive(Debug)]
-pub(crate) struct ResponseTooLarge;
-
-impl std::fmt::Display for ResponseTooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the response body is longer than the {MAX_RESPONSE_BODY} bytes this client reads \
-             (responses of this API are a few hundred bytes)"
-        )
-    }
-}
-
-impl std::error::Error for ResponseTooLarge {}
-
-/// The final response, with a body that fails with [`ResponseTooLarge`] past
-/// [`MAX_RESPONSE_BODY`] bytes (the generated code then reads it as it would any body).
+/// The response with a body that ends after [`MAX_RESPONSE_BODY`]` + 1` bytes, whatever the
+/// server sends after them (the rest is never read; the connection is not reused). The generated
+/// code reads it as any body, and `Call::map_error` knows a body of that length as too long.
+/// A response whose `Content-Length` is within the limit is left as it is: hyper reads no more
+/// than that length.
 fn limit_body(response: reqwest::Response) -> reqwest::Response {
+    if response
+        .content_length()
+        .is_some_and(|length| length <= MAX_RESPONSE_BODY as u64)
+    {
+        return response;
+    }
     let (parts, body) = http::Response::from(response).into_parts();
     let limited = LimitedBody {
         inner: body,
-        left: MAX_RESPONSE_BODY,
+        left: MAX_RESPONSE_BODY + 1,
     };
     reqwest::Response::from(http::Response::from_parts(
         parts,
@@ -768,7 +784,7 @@ fn limit_body(response: reqwest::Response) -> reqwest::Response {
     ))
 }
 
-/// A body that ends in [`ResponseTooLarge`] once more than `left` bytes came.
+/// A body that ends once `left` bytes came.
 struct LimitedBody {
     inner: reqwest::Body,
     left: usize,
@@ -776,7 +792,7 @@ struct LimitedBody {
 
 impl http_body::Body for LimitedBody {
     type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Error = reqwest::Error;
 
     fn poll_frame(
         self: std::pin::Pin<&mut Self>,
@@ -784,27 +800,32 @@ impl http_body::Body for LimitedBody {
     ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Bytes>, Self::Error>>> {
         use std::task::Poll;
         let this = self.get_mut();
+        if this.left == 0 {
+            return Poll::Ready(None);
+        }
         match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                let len = frame.data_ref().map_or(0, Bytes::len);
-                if len > this.left {
-                    this.left = 0;
-                    return Poll::Ready(Some(Err(Box::new(ResponseTooLarge))));
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(mut data) => {
+                    data.truncate(this.left);
+                    this.left -= data.len();
+                    Poll::Ready(Some(Ok(http_body::Frame::data(data))))
                 }
-                this.left -= len;
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(Box::new(error)))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+                Err(frame) => Poll::Ready(Some(Ok(frame))),
+            },
+            other => other,
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.left == 0 || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        let inner = self.inner.size_hint();
+        let left = self.left as u64;
+        let mut hint = http_body::SizeHint::new();
+        hint.set_upper(inner.upper().map_or(left, |upper| upper.min(left)));
+        hint.set_lower(inner.lower().min(left));
+        hint
     }
 }

@@ -11,7 +11,7 @@ use azure_core::credentials::TokenCredential;
 use url::Url;
 
 use crate::api_version;
-use crate::call::{Call, Method};
+use crate::call::{Answer, Call, Method};
 use crate::error::{Error, Result};
 use crate::options::{
     CallOptions, CommunicationIdentityClientOptions, CreateUserAndTokenOptions, CreateUserOptions,
@@ -260,12 +260,11 @@ impl CommunicationIdentityClient {
     ) -> Result<CommunicationUserIdentifier> {
         let options = options.unwrap_or_default();
         let call = self.start(Method::CreateUser, options.call).await?;
-        let sent = call
+        let operation = call
             .rest()
             .communication_identity_create()
-            .api_version(self.api_version())
-            .send();
-        let created = call.value(sent).await?;
+            .api_version(self.api_version());
+        let created = call.value(|| operation.clone().send()).await?;
         Ok(CommunicationUserIdentifier::new(created.identity.id))
     }
 
@@ -286,7 +285,7 @@ impl CommunicationIdentityClient {
         options: Option<CreateUserOptions>,
     ) -> Result<CommunicationUserDetails> {
         let options = options.unwrap_or_default();
-        let (_call, created) = self
+        let created = self
             .create_with_custom_id(
                 Method::CreateUser,
                 custom_id.to_owned(),
@@ -295,7 +294,7 @@ impl CommunicationIdentityClient {
                 options.call,
             )
             .await?;
-        Ok(user_details(created.identity))
+        Ok(user_details(created.value.identity))
     }
 
     /// Creates a new user and an access token for it with the given scopes.
@@ -308,7 +307,7 @@ impl CommunicationIdentityClient {
     ) -> Result<CommunicationUserIdentifierAndToken> {
         let options = options.unwrap_or_default();
         if let Some(custom_id) = options.custom_id {
-            let (call, created) = self
+            let created = self
                 .create_with_custom_id(
                     Method::CreateUserAndToken,
                     custom_id,
@@ -317,34 +316,31 @@ impl CommunicationIdentityClient {
                     options.call,
                 )
                 .await?;
-            let Some(token) = created.access_token else {
+            let Some(token) = created.value.access_token else {
                 return Err(
-                    call.missing_field("the service created the user but returned no accessToken")
+                    created.missing("the service created the user but returned no accessToken")
                 );
             };
             return Ok(CommunicationUserIdentifierAndToken {
-                user: CommunicationUserIdentifier::new(created.identity.id),
+                user: CommunicationUserIdentifier::new(created.value.identity.id),
                 access_token: AccessToken::new(token.token, token.expires_on.into_inner()),
             });
         }
         let expires_in_minutes = whole_minutes(options.token_expires_in)?;
         let call = self.start(Method::CreateUserAndToken, options.call).await?;
-        let sent = call
+        let operation = call
             .rest()
             .communication_identity_create()
             .api_version(self.api_version())
             .body_map(|body| {
                 body.create_token_with_scopes(Some(rest_scopes(scopes)))
                     .expires_in_minutes(expires_in_minutes)
-            })
-            .send();
-        let created = call.value(sent).await?;
-        let user = CommunicationUserIdentifier::new(created.identity.id);
-        let Some(token) = created.access_token else {
-            return Err(
-                call.missing_field("the service created the user but returned no accessToken")
-            );
+            });
+        let created = call.answer(|| operation.clone().send()).await?;
+        let Some(token) = created.value.access_token else {
+            return Err(created.missing("the service created the user but returned no accessToken"));
         };
+        let user = CommunicationUserIdentifier::new(created.value.identity.id);
         Ok(CommunicationUserIdentifierAndToken {
             user,
             access_token: access_token(token),
@@ -362,7 +358,7 @@ impl CommunicationIdentityClient {
         check_user(user)?;
         let expires_in_minutes = whole_minutes(options.token_expires_in)?;
         let call = self.start(Method::GetToken, options.call).await?;
-        let sent = call
+        let operation = call
             .rest()
             .communication_identity_issue_access_token()
             .id(user.id())
@@ -370,9 +366,8 @@ impl CommunicationIdentityClient {
             .body_map(|body| {
                 body.scopes(rest_scopes(scopes))
                     .expires_in_minutes(expires_in_minutes)
-            })
-            .send();
-        let token = call.value(sent).await?;
+            });
+        let token = call.value(|| operation.clone().send()).await?;
         Ok(access_token(token))
     }
 
@@ -391,7 +386,7 @@ impl CommunicationIdentityClient {
         let call = self
             .start(Method::GetTokenForTeamsUser, options.call)
             .await?;
-        let sent = call
+        let operation = call
             .rest()
             .communication_identity_exchange_teams_user_access_token()
             .api_version(self.api_version())
@@ -399,9 +394,8 @@ impl CommunicationIdentityClient {
                 body.token(teams_user_aad_token.to_owned())
                     .app_id(client_id.to_owned())
                     .user_id(user_object_id.to_owned())
-            })
-            .send();
-        let token = call.value(sent).await?;
+            });
+        let token = call.value(|| operation.clone().send()).await?;
         Ok(access_token(token))
     }
 
@@ -414,13 +408,12 @@ impl CommunicationIdentityClient {
         let options = options.unwrap_or_default();
         check_user(user)?;
         let call = self.start(Method::RevokeTokens, options.call).await?;
-        let sent = call
+        let operation = call
             .rest()
             .communication_identity_revoke_access_tokens()
             .id(user.id())
-            .api_version(self.api_version())
-            .send();
-        call.unit(sent).await
+            .api_version(self.api_version());
+        call.unit(|| operation.clone().send()).await
     }
 
     /// Deletes the user, revoking all of its tokens and removing its data.
@@ -432,13 +425,12 @@ impl CommunicationIdentityClient {
         let options = options.unwrap_or_default();
         check_user(user)?;
         let call = self.start(Method::DeleteUser, options.call).await?;
-        let sent = call
+        let operation = call
             .rest()
             .communication_identity_delete()
             .id(user.id())
-            .api_version(self.api_version())
-            .send();
-        call.unit(sent).await
+            .api_version(self.api_version());
+        call.unit(|| operation.clone().send()).await
     }
 
     /// Reads a user: its custom id and when a token was last issued for it. Preview only: the
@@ -454,17 +446,16 @@ impl CommunicationIdentityClient {
         check_user(user)?;
         let call = self.start(Method::GetUser, options.call).await?;
         let preview_rest = call.preview_rest();
-        let sent = preview_rest
+        let operation = preview_rest
             .communication_identity_get()
             .id(user.id())
-            .api_version(self.api_version())
-            .send();
-        let identity = call.value(sent).await?;
+            .api_version(self.api_version());
+        let identity = call.value(|| operation.clone().send()).await?;
         Ok(user_details(identity))
     }
 
     /// A create with a custom id, through the preview's operation (its body has `customId`),
-    /// with a token when `scopes` is given. Returns the call with what the service returned.
+    /// with a token when `scopes` is given. Returns what the service answered.
     async fn create_with_custom_id(
         &self,
         method: Method,
@@ -472,7 +463,7 @@ impl CommunicationIdentityClient {
         scopes: Option<&[TokenScope]>,
         token_expires_in: Option<Duration>,
         options: CallOptions,
-    ) -> Result<(Call, preview::CommunicationIdentityAccessTokenResult)> {
+    ) -> Result<Answer<preview::CommunicationIdentityAccessTokenResult>> {
         api_version::require_preview(self.api_version(), "a custom id")?;
         // The schema's one rule (at least one character) is what the request type checks; the
         // service's 256-character limit is the service's to apply.
@@ -492,17 +483,15 @@ impl CommunicationIdentityClient {
         let expires_in_minutes = whole_minutes(token_expires_in)?;
         let call = self.start(method, options).await?;
         let preview_rest = call.preview_rest();
-        let sent = preview_rest
+        let operation = preview_rest
             .communication_identity_create()
             .api_version(self.api_version())
             .body_map(|body| {
                 body.custom_id(Some(custom_id))
                     .create_token_with_scopes(scopes)
                     .expires_in_minutes(expires_in_minutes)
-            })
-            .send();
-        let created = call.value(sent).await?;
-        Ok((call, created))
+            });
+        call.answer(|| operation.clone().send()).await
     }
 
     /// Starts a call of `method` (see `call.rs`).

@@ -136,19 +136,18 @@ impl CommunicationIdentityClient {
             authorization,
         );
         let preview_rest = call.preview_rest();
-        let sent = preview_rest
+        let operation = preview_rest
             .entra_exchange_access_token()
             .api_version(self.api_version())
-            .body(acs_identity_rest::preview::types::EntraExchangeTokenRequest(Default::default()))
-            .send();
-        let exchanged = call.value(sent).await?;
-        let Some(token) = exchanged.access_token else {
+            .body(acs_identity_rest::preview::types::EntraExchangeTokenRequest(Default::default()));
+        let exchanged = call.answer(|| operation.clone().send()).await?;
+        let Some(token) = exchanged.value.access_token else {
             return Err(
-                call.missing_field("the service exchanged the token but returned no accessToken")
+                exchanged.missing("the service exchanged the token but returned no accessToken")
             );
         };
         Ok(CommunicationIdentifierAndToken {
-            identifier: CommunicationIdentifier::from_raw_id(&exchanged.identity.id),
+            identifier: CommunicationIdentifier::from_raw_id(&exchanged.value.identity.id),
             access_token: AccessToken::new(token.token, token.expires_on.into_inner()),
         })
     }

@@ -154,7 +154,7 @@ impl CommunicationIdentityClient {
                 options.call,
             )
             .await?;
-        let sent = call
+        let operation = call
             .rest()
             .teams_extension_create_or_replace_assignment()
             .tenant_id(tenant_id)
@@ -163,11 +163,10 @@ impl CommunicationIdentityClient {
             .body_map(|body| {
                 body.principal_type(principal_type)
                     .client_ids(options.client_ids)
-            })
-            .send();
-        let (response, status) = call.value_and_status(sent).await?;
-        let assignment = assignment(response);
-        Ok(if status == StatusCode::CREATED {
+            });
+        let answer = call.answer(|| operation.clone().send()).await?;
+        let assignment = assignment(answer.value);
+        Ok(if answer.status == StatusCode::CREATED {
             Upserted::Created(assignment)
         } else {
             Upserted::Replaced(assignment)
@@ -193,14 +192,13 @@ impl CommunicationIdentityClient {
                 options.call,
             )
             .await?;
-        let sent = call
+        let operation = call
             .rest()
             .teams_extension_get_assignment()
             .tenant_id(tenant_id)
             .object_id(object_id)
-            .api_version(api_version)
-            .send();
-        Ok(assignment(call.value(sent).await?))
+            .api_version(api_version);
+        Ok(assignment(call.value(|| operation.clone().send()).await?))
     }
 
     /// Deletes the Teams Phone extension assignment of the user `object_id` of tenant
@@ -222,14 +220,13 @@ impl CommunicationIdentityClient {
                 options.call,
             )
             .await?;
-        let sent = call
+        let operation = call
             .rest()
             .teams_extension_delete_assignment()
             .tenant_id(tenant_id)
             .object_id(object_id)
-            .api_version(api_version)
-            .send();
-        call.unit(sent).await
+            .api_version(api_version);
+        call.unit(|| operation.clone().send()).await
     }
 
     /// Exchanges the Entra ID access token of a Teams Phone extension user (for the scope
@@ -254,20 +251,19 @@ impl CommunicationIdentityClient {
             options.call,
             authorization,
         );
-        let sent = call
+        let operation = call
             .rest()
             .teams_extension_exchange_access_token()
             .api_version(api_version)
-            .body(types::TeamsExtensionExchangeTokenRequest(Default::default()))
-            .send();
-        let exchanged = call.value(sent).await?;
-        let Some(token) = exchanged.access_token else {
+            .body(types::TeamsExtensionExchangeTokenRequest(Default::default()));
+        let exchanged = call.answer(|| operation.clone().send()).await?;
+        let Some(token) = exchanged.value.access_token else {
             return Err(
-                call.missing_field("the service exchanged the token but returned no accessToken")
+                exchanged.missing("the service exchanged the token but returned no accessToken")
             );
         };
         Ok(CommunicationIdentifierAndToken {
-            identifier: CommunicationIdentifier::from_raw_id(&exchanged.identity.id),
+            identifier: CommunicationIdentifier::from_raw_id(&exchanged.value.identity.id),
             access_token: access_token(token),
         })
     }
