@@ -27,13 +27,18 @@ pub enum Failure {
     Usage(String),
     /// The service answered with an error, or could not be reached (exit status 1).
     Service(String),
+    /// The client's deadline (`--timeout`) passed before the service answered (exit status 1):
+    /// the client's own words, which [`within`] puts in the command's message.
+    NoAnswer(String),
 }
 
 impl Failure {
     /// The message for stderr (never contains a key or a token).
     pub fn message(&self) -> &str {
         match self {
-            Failure::Usage(message) | Failure::Service(message) => message,
+            Failure::Usage(message) | Failure::Service(message) | Failure::NoAnswer(message) => {
+                message
+            }
         }
     }
 
@@ -41,7 +46,7 @@ impl Failure {
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) => 2,
-            Failure::Service(_) => 1,
+            Failure::Service(_) | Failure::NoAnswer(_) => 1,
         }
     }
 }
@@ -54,6 +59,9 @@ impl From<acs_identity::Error> for Failure {
             ErrorKind::InvalidArgument | ErrorKind::Configuration => {
                 Failure::Usage(error.to_string())
             }
+            // The call's deadline passed with no answer; an answer (a 503 or 429 the deadline
+            // did not leave time to wait out) is the service's error, with its status.
+            ErrorKind::Transport if error.is_timeout() => Failure::NoAnswer(error.to_string()),
             // The service said no, or could not be reached or understood.
             _ => Failure::Service(error.to_string()),
         }
@@ -121,20 +129,26 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Runs a command's calls, giving up after `--timeout` seconds (retries included). Not the
-/// client's own `timeout` option: that bounds the tries and their waits, while this also bounds
-/// getting the Entra ID token for `--endpoint` (the Azure CLI sign-in), which happens before the
-/// first try.
+/// Runs a command's calls within `--timeout` seconds (retries included). The client has the same
+/// deadline for its tries and waits (so a 503 or 429 whose `Retry-After` does not fit ends the
+/// command with that answer, status named); this one also bounds getting the Entra ID token for
+/// `--endpoint` (the Azure CLI sign-in), which happens before the first try, and ends a moment
+/// later so that the client's own deadline, which knows what it was waiting for, speaks first.
 async fn within(
     seconds: u64,
     command: impl Future<Output = Result<Report, Failure>>,
 ) -> Result<Report, Failure> {
-    match tokio::time::timeout(Duration::from_secs(seconds), command).await {
-        Ok(result) => result,
-        Err(_) => Err(Failure::Service(format!(
-            "no answer from the service within {seconds} s (--timeout {seconds}); \
+    let no_answer = |detail: &str| {
+        Failure::Service(format!(
+            "no answer from the service within {seconds} s (--timeout {seconds}){detail}; \
              check the endpoint, or allow longer with --timeout"
-        ))),
+        ))
+    };
+    let backstop = Duration::from_secs(seconds) + Duration::from_secs(1);
+    match tokio::time::timeout(backstop, command).await {
+        Ok(Err(Failure::NoAnswer(detail))) => Err(no_answer(&format!(": {detail}"))),
+        Ok(result) => result,
+        Err(_) => Err(no_answer("")),
     }
 }
 
@@ -260,7 +274,8 @@ fn client_options(args: &ConnectionArgs) -> Result<CommunicationIdentityClientOp
         .map_err(|error| Failure::Usage(format!("cannot set up the HTTP client: {error}")))?;
     Ok(CommunicationIdentityClientOptions::default()
         .with_api_version(api_version)
-        .with_http_client(http))
+        .with_http_client(http)
+        .with_timeout(timeout))
 }
 
 fn connect_with_entra_id(

@@ -117,6 +117,11 @@ fn the_timeout_option_is_on_every_command_that_calls_the_service() {
 /// A server that answers every request with `status` and the JSON `body`, then closes the
 /// connection. Returns its connection string.
 fn answering(status: u16, body: &'static str) -> String {
+    answering_with(status, "", body)
+}
+
+/// [`answering`] with `headers` (each ending in CRLF) added to every answer.
+fn answering_with(status: u16, headers: &'static str, body: &'static str) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -130,7 +135,7 @@ fn answering(status: u16, body: &'static str) -> String {
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-                 connection: close\r\n\r\n{body}",
+                 {headers}connection: close\r\n\r\n{body}",
                 body.len()
             );
         }
@@ -237,4 +242,31 @@ fn the_connection_options_and_timeout_go_before_or_after_the_subcommand() {
         between.stderr
     );
     drop(silent);
+}
+
+#[test]
+fn a_throttled_answer_that_outlasts_the_timeout_is_named_not_called_no_answer() {
+    // The service answers 503 and asks for 30 s; the command may take 2 s. Before, the CLI
+    // waited out its timeout and said "no answer from the service".
+    let connection_string = answering_with(
+        503,
+        "retry-after: 30\r\n",
+        r#"{"error":{"code":"ServiceUnavailable","message":"try later"}}"#,
+    );
+    let failed = run(acs(&[
+        "user",
+        "create",
+        "--timeout",
+        "2",
+        "--connection-string",
+        &connection_string,
+    ]));
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("503"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("ServiceUnavailable"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!failed.stderr.contains("no answer"), "{}", failed.stderr);
 }

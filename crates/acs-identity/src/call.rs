@@ -398,6 +398,13 @@ impl Call {
                 attempt += 1;
                 let outcome = self.within(deadline, attempt, send()).await?;
                 match self.retry_delay(&outcome, attempt) {
+                    // A wait that the deadline would cut short is not started: the call ends
+                    // with this try's answer (a 503 or 429 names its status and Retry-After),
+                    // not with a timeout that hides it.
+                    Some(delay) if ends_past(deadline, delay) => {
+                        self.ended(&outcome, attempt);
+                        return Ok((outcome, attempt));
+                    }
                     Some(delay) => {
                         self.within(deadline, attempt, tokio::time::sleep(delay))
                             .await?;
@@ -665,6 +672,11 @@ impl Call {
         };
         error.with_retry_after(retry_after)
     }
+}
+
+/// Whether a wait of `delay` from now would end at or past the call's `deadline`.
+fn ends_past(deadline: Option<(Instant, Duration)>, delay: Duration) -> bool {
+    deadline.is_some_and(|(at, _)| Instant::now() + delay >= at)
 }
 
 /// The error of a response whose body is longer than [`MAX_RESPONSE_BODY`].

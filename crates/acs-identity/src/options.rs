@@ -39,7 +39,9 @@ pub struct CommunicationIdentityClientOptions {
     /// the HTTP client's own.
     pub per_try_timeout: Option<Duration>,
     /// A limit on each whole call: every try and every wait between tries. `None`: no limit
-    /// beyond the tries' own. A call can set its own ([`CallOptions::timeout`]).
+    /// beyond the tries' own. A call can set its own ([`CallOptions::timeout`]). A wait that
+    /// would end past the limit is not started: the call ends with the last try's answer (a 503
+    /// or 429 with its status and `Retry-After`) rather than a timeout that hides it.
     ///
     /// When it passes, the call's future is dropped, which is always safe: a request in flight
     /// is abandoned. For a create, the service may still have created the user; its id is lost.

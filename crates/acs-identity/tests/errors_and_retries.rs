@@ -797,3 +797,36 @@ async fn a_401_displays_the_services_inner_error() {
     );
     assert!(!e.is_retryable());
 }
+
+#[tokio::test]
+async fn a_wait_the_deadline_would_cut_short_ends_the_call_with_the_services_answer() {
+    // The service asks for 30 s; the call may take 2 s. Waiting would only end in a timeout
+    // that hides the 503: the call ends at once with the service's answer instead.
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, usize::MAX, 503, vec![("retry-after", "30")]).await;
+    let mut options = fast_options().with_timeout(Duration::from_secs(2));
+    options.retry = options.retry.with_max_delay(Duration::from_secs(60));
+    let e = client_with(&server, options)
+        .get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        seen.all().len(),
+        1,
+        "no second try after a wait past the deadline"
+    );
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503), "{e}");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(30)), "{e:?}");
+    assert!(e.is_retryable() && !e.is_timeout(), "{e:?}");
+
+    // A wait that fits is still made.
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, 1, 503, vec![("retry-after", "1")]).await;
+    let mut options = fast_options().with_timeout(Duration::from_secs(20));
+    options.retry = options.retry.with_max_delay(Duration::from_secs(60));
+    client_with(&server, options)
+        .get_token(&user(), &[TokenScope::Chat], None)
+        .await
+        .unwrap();
+    assert_eq!(seen.all().len(), 2);
+}
