@@ -15,7 +15,7 @@ use crate::config::{
     DEVELOPMENT_ACCESS_KEY, DEVELOPMENT_SIGNING_KEY, EmulatorBuilder, SecretText, Storage,
 };
 use crate::connections;
-use crate::controls::Controls;
+use crate::controls::ControlState;
 use crate::data_dir;
 use crate::errors::EmulatorError;
 use crate::guard::{self, HostPolicy};
@@ -180,7 +180,10 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         }
         Storage::InMemory => None,
     };
-    settings.controls.validate()?;
+    settings
+        .controls
+        .validate()
+        .map_err(EmulatorError::InvalidSetting)?;
     let policy =
         Arc::new(HostPolicy::new(&settings.allowed_hosts).map_err(EmulatorError::InvalidSetting)?);
     let want_tls = settings.tls;
@@ -293,7 +296,8 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         signer,
         clock: Arc::clone(&settings.clock),
         max_body_bytes: settings.max_body_bytes,
-        controls: Controls::new(settings.controls.clone(), want_tls),
+        controls: ControlState::new(settings.controls.clone()),
+        default_port: if want_tls { 443 } else { 80 },
     });
     let router = api::router(Arc::clone(&app))
         .layer(axum::middleware::from_fn_with_state(policy, guard::guard));

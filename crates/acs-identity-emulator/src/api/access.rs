@@ -303,8 +303,7 @@ pub(crate) async fn delete_teams_extension_assignment(
         .map_err(write_failed("delete a Teams extension assignment"))?;
     if app.store.get(&identity).is_some() {
         app.controls
-            .revocations
-            .record(&identity, stored_before, stamp, app.now());
+            .record_revocation(&identity, stored_before, stamp, app.now());
     }
     Ok(no_content())
 }

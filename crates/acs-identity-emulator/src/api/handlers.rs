@@ -67,7 +67,7 @@ pub struct Health {
     pub api_versions: Vec<String>,
 }
 
-pub(super) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
+pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(Body::from(bytes));
     *r.status_mut() = status;
@@ -78,7 +78,7 @@ pub(super) fn json_response(status: StatusCode, value: &impl Serialize) -> Respo
     r
 }
 
-pub(super) fn no_content() -> Response {
+pub(crate) fn no_content() -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::NO_CONTENT;
     r
@@ -394,8 +394,7 @@ pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, A
         .await
         .map_err(write_failed("revoke"))?;
     app.controls
-        .revocations
-        .record(&id, stored_before, stamp, app.now());
+        .record_revocation(&id, stored_before, stamp, app.now());
     Ok(no_content())
 }
 
@@ -597,11 +596,9 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
             Some(r) if r.deleted => Err("identityDeleted"),
             Some(r)
                 if stamp
-                    < app.controls.revocations.revoked_before(
-                        &identity,
-                        r.revoked_before,
-                        app.now(),
-                    ) =>
+                    < app
+                        .controls
+                        .revoked_before(&identity, r.revoked_before, app.now()) =>
             {
                 Err("revoked")
             }
