@@ -153,7 +153,7 @@ impl FaultRule {
 
 impl Controls {
     /// Checks every setting; the message names the first one out of range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         for rule in &self.faults {
             rule.check()
                 .map_err(|e| format!("invalid fault rule: {e}"))?;
