@@ -14,8 +14,8 @@
 //! The tables hold JSON values: the identities (`identities`: creation time, revocation stamp,
 //! deleted flag, custom id, when a token was last issued), the Teams Phone extension assignments
 //! (`teams_extension_assignments`, key `<tenant id>/<object id>`) and the Entra ID assignments
-//! (`entra_assignments`, key the object id); `meta` holds the keys, the TLS material and the
-//! counters.
+//! (`entra_assignments`, key the object id); `meta` holds one JSON value under the key `meta`:
+//! the keys, the TLS material and the counters ([`Meta`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -168,18 +168,24 @@ enum Change {
     Entra(String, Option<EntraAssignment>),
 }
 
-/// Values kept in the `meta` table.
-#[derive(Debug, Default)]
+/// The value of the `meta` table (key `meta`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Meta {
     pub(crate) access_key: Option<String>,
     pub(crate) resource_id: Option<String>,
+    /// The token-signing key, PKCS#8 DER.
     pub(crate) signing_key_pkcs8: Option<Vec<u8>>,
-    pub(crate) tls_ca_cert_pem: Option<String>,
-    pub(crate) tls_ca_key_pem: Option<String>,
-    pub(crate) tls_cert_pem: Option<String>,
-    pub(crate) tls_key_pem: Option<String>,
-    /// When the stored TLS certificates expire (Unix seconds); absent before they had a limit.
-    pub(crate) tls_not_after: Option<u64>,
+    pub(crate) tls: Option<TlsMaterial>,
+    /// How many times this data directory was started.
+    #[serde(default)]
+    pub(crate) boot: u64,
+    /// Tokens with a stamp below this are invalid (access key rotated).
+    #[serde(default)]
+    pub(crate) tokens_valid_from: u64,
+    /// Tokens with a stamp below this were issued before the last reset.
+    #[serde(default)]
+    pub(crate) reset_stamp: u64,
 }
 
 enum WriteOp {
@@ -242,10 +248,10 @@ pub(crate) struct Store {
     serial: tokio::sync::Mutex<()>,
     writer: mpsc::Sender<Message>,
     writer_thread: std::sync::Mutex<Option<JoinHandle<()>>>,
-    boot: u64,
+    pub(crate) boot: u64,
     sequence: AtomicU64,
     /// Tokens with a stamp below this are invalid (access key rotated).
-    tokens_valid_from: u64,
+    pub(crate) tokens_valid_from: u64,
     /// Tokens with a stamp below this were issued before the last reset: their identities are
     /// forgotten, even one whose id is derived (an exchange's) and made again after the reset.
     reset_stamp: AtomicU64,
@@ -253,16 +259,9 @@ pub(crate) struct Store {
     problem: Arc<RwLock<Option<String>>>,
 }
 
-/// Settings that are persisted at open.
-pub(crate) struct MetaUpdate {
-    pub(crate) access_key: String,
-    pub(crate) resource_id: String,
-    pub(crate) signing_key_pkcs8: Vec<u8>,
-    pub(crate) tls: Option<TlsMaterial>,
-}
-
 /// PEM texts of the emulator's TLS certificate authority and server certificate.
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct TlsMaterial {
     pub(crate) ca_cert_pem: String,
     pub(crate) ca_key_pem: String,
@@ -276,32 +275,16 @@ fn storage_error(e: impl std::fmt::Display) -> EmulatorError {
     EmulatorError::Storage(e.to_string())
 }
 
-fn get_text(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-) -> Result<Option<String>, EmulatorError> {
-    Ok(match table.get(key).map_err(storage_error)? {
-        Some(v) => Some(
-            String::from_utf8(v.value().to_vec())
-                .map_err(|_| EmulatorError::Storage(format!("meta value `{key}` is not UTF-8")))?,
-        ),
-        None => None,
-    })
-}
-
-fn get_u64(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-) -> Result<Option<u64>, EmulatorError> {
-    match table.get(key).map_err(storage_error)? {
+/// The `meta` value as `table` holds it (the default before the first start).
+fn get_meta(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Meta, String> {
+    match table.get("meta").map_err(text)? {
         Some(v) => {
-            let bytes: [u8; 8] = v
-                .value()
-                .try_into()
-                .map_err(|_| EmulatorError::Storage(format!("meta value `{key}` is corrupt")))?;
-            Ok(Some(u64::from_le_bytes(bytes)))
+            serde_json::from_slice(v.value()).map_err(|_| "the meta value is corrupt".into())
         }
-        None => Ok(None),
+        None if table.len().map_err(text)? > 0 => {
+            Err("written by an earlier build of the emulator: remove the data directory".into())
+        }
+        None => Ok(Meta::default()),
     }
 }
 
@@ -319,24 +302,11 @@ pub(crate) fn open_database(dir: Option<&Path>) -> Result<Database, EmulatorErro
 /// Reads the persisted settings.
 pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
     let txn = db.begin_read().map_err(storage_error)?;
-    let table = match txn.open_table(META) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Meta::default()),
-        Err(e) => return Err(storage_error(e)),
-    };
-    Ok(Meta {
-        access_key: get_text(&table, "access_key")?,
-        resource_id: get_text(&table, "resource_id")?,
-        signing_key_pkcs8: table
-            .get("signing_key")
-            .map_err(storage_error)?
-            .map(|v| v.value().to_vec()),
-        tls_ca_cert_pem: get_text(&table, "tls_ca_cert")?,
-        tls_ca_key_pem: get_text(&table, "tls_ca_key")?,
-        tls_cert_pem: get_text(&table, "tls_cert")?,
-        tls_key_pem: get_text(&table, "tls_key")?,
-        tls_not_after: get_u64(&table, "tls_not_after")?,
-    })
+    match txn.open_table(META) {
+        Ok(table) => get_meta(&table).map_err(EmulatorError::Storage),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(Meta::default()),
+        Err(e) => Err(storage_error(e)),
+    }
 }
 
 /// Every `(key, value)` of `table` in `txn` (none before the first start made the tables).
@@ -400,10 +370,11 @@ fn load_state(db: &Database) -> Result<State, EmulatorError> {
 }
 
 impl Store {
-    /// Persists `update`, starts a new boot, loads identities and starts the writer thread
+    /// Persists the keys and TLS material of `update` (stored TLS material stays when it has
+    /// none), starts a new boot, loads identities and starts the writer thread
     /// (which cannot reopen `db` after a failed write).
     #[cfg(test)]
-    pub(crate) fn start(db: Database, update: &MetaUpdate) -> Result<Store, EmulatorError> {
+    pub(crate) fn start(db: Database, update: Meta) -> Result<Store, EmulatorError> {
         Self::start_with_reopen(db, update, None)
     }
 
@@ -411,52 +382,39 @@ impl Store {
     /// disk): the next write reopens it, and so succeeds once space returns.
     pub(crate) fn start_with_reopen(
         db: Database,
-        update: &MetaUpdate,
+        update: Meta,
         reopen: Option<Reopen>,
     ) -> Result<Store, EmulatorError> {
         // Everything is read and decoded before the first write: a bad record stops the start
         // with the file as it was.
         let state = load_state(&db)?;
         let txn = db.begin_write().map_err(storage_error)?;
-        let boot;
-        let mut tokens_valid_from;
-        let reset_stamp;
+        let (boot, tokens_valid_from, reset_stamp);
         {
-            let mut meta = txn.open_table(META).map_err(storage_error)?;
-            boot = get_u64(&meta, "boot")?.unwrap_or(0) + 1;
-            tokens_valid_from = get_u64(&meta, "tokens_valid_from")?.unwrap_or(0);
-            reset_stamp = get_u64(&meta, "reset_stamp")?.unwrap_or(0);
-            // Read in this transaction, not with a second pass over every meta value.
-            let previous_key = get_text(&meta, "access_key")?;
-            if previous_key.is_some_and(|old| old != update.access_key) {
-                // Rotating the access key revokes every token issued under the old one.
-                tokens_valid_from = boot << SEQUENCE_BITS;
-            }
-            meta.insert("boot", boot.to_le_bytes().as_slice())
+            let mut table = txn.open_table(META).map_err(storage_error)?;
+            let previous = get_meta(&table).map_err(EmulatorError::Storage)?;
+            boot = previous.boot + 1;
+            reset_stamp = previous.reset_stamp;
+            // Rotating the access key revokes every token issued under the old one.
+            let rotated = previous.access_key.is_some() && previous.access_key != update.access_key;
+            tokens_valid_from = if rotated {
+                boot << SEQUENCE_BITS
+            } else {
+                previous.tokens_valid_from
+            };
+            let meta = Meta {
+                tls: update.tls.or(previous.tls),
+                boot,
+                tokens_valid_from,
+                reset_stamp,
+                ..update
+            };
+            table
+                .insert(
+                    "meta",
+                    encode_json(&meta).map_err(storage_error)?.as_slice(),
+                )
                 .map_err(storage_error)?;
-            meta.insert(
-                "tokens_valid_from",
-                tokens_valid_from.to_le_bytes().as_slice(),
-            )
-            .map_err(storage_error)?;
-            meta.insert("access_key", update.access_key.as_bytes())
-                .map_err(storage_error)?;
-            meta.insert("resource_id", update.resource_id.as_bytes())
-                .map_err(storage_error)?;
-            meta.insert("signing_key", update.signing_key_pkcs8.as_slice())
-                .map_err(storage_error)?;
-            if let Some(tls) = &update.tls {
-                meta.insert("tls_ca_cert", tls.ca_cert_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_ca_key", tls.ca_key_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_cert", tls.cert_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_key", tls.key_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_not_after", tls.not_after.to_le_bytes().as_slice())
-                    .map_err(storage_error)?;
-            }
             // Make sure every table exists so reads never miss one.
             for table in [IDENTITIES, TEAMS_EXTENSION_ASSIGNMENTS, ENTRA_ASSIGNMENTS] {
                 txn.open_table(table).map_err(storage_error)?;
@@ -847,10 +805,13 @@ impl Batch<'_> {
                 }
             }
             WriteOp::Reset { stamp } => {
-                self.txn
-                    .open_table(META)
-                    .map_err(text)?
-                    .insert("reset_stamp", stamp.to_le_bytes().as_slice())
+                let mut table = self.txn.open_table(META).map_err(text)?;
+                let meta = Meta {
+                    reset_stamp: *stamp,
+                    ..get_meta(&table)?
+                };
+                table
+                    .insert("meta", encode_json(&meta)?.as_slice())
                     .map_err(text)?;
                 for table in [
                     &mut self.identities,
@@ -1099,12 +1060,12 @@ pub(crate) mod full_disk {
 mod tests {
     use super::*;
 
-    fn update() -> MetaUpdate {
-        MetaUpdate {
-            access_key: "a2V5".into(),
-            resource_id: "00000000-0000-0000-0000-000000000001".into(),
-            signing_key_pkcs8: vec![1, 2, 3],
-            tls: None,
+    fn update() -> Meta {
+        Meta {
+            access_key: Some("a2V5".into()),
+            resource_id: Some("00000000-0000-0000-0000-000000000001".into()),
+            signing_key_pkcs8: Some(vec![1, 2, 3]),
+            ..Meta::default()
         }
     }
 
@@ -1112,7 +1073,7 @@ mod tests {
     async fn stamps_increase_across_boots_and_writes_persist() {
         let dir = tempfile::tempdir().unwrap();
         let db = open_database(Some(dir.path())).unwrap();
-        let store = Store::start(db, &update()).unwrap();
+        let store = Store::start(db, update()).unwrap();
         let a = store.next_stamp();
         let b = store.next_stamp();
         assert!(b > a);
@@ -1127,7 +1088,7 @@ mod tests {
         let meta = read_meta(&db).unwrap();
         assert_eq!(meta.access_key.as_deref(), Some("a2V5"));
         assert_eq!(meta.signing_key_pkcs8.as_deref(), Some(&[1u8, 2, 3][..]));
-        let store = Store::start(db, &update()).unwrap();
+        let store = Store::start(db, update()).unwrap();
         let record = store.get("x").unwrap();
         assert_eq!(
             record,
@@ -1146,16 +1107,33 @@ mod tests {
         store.close();
     }
 
+    #[test]
+    fn a_meta_table_of_an_earlier_build_is_refused_not_overwritten() {
+        let db = open_database(None).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("access_key", b"a2V5".as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        let error = read_meta(&db).unwrap_err().to_string();
+        assert!(
+            error.contains("an earlier build of the emulator"),
+            "{error}"
+        );
+        assert!(Store::start(db, update()).is_err());
+    }
+
     #[tokio::test]
     async fn rotating_the_key_invalidates_older_stamps() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let old = store.next_stamp();
         store.close();
         drop(store);
         let mut rotated = update();
-        rotated.access_key = "b3RoZXI=".into();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &rotated).unwrap();
+        rotated.access_key = Some("b3RoZXI=".into());
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), rotated).unwrap();
         assert!(store.tokens_valid_from() > old);
         assert!(store.next_stamp() >= store.tokens_valid_from());
         store.close();
@@ -1164,7 +1142,7 @@ mod tests {
     #[tokio::test]
     async fn reset_forgets_every_identity_durably() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         store.create("x".into(), 1).await.unwrap();
         store.create("y".into(), 2).await.unwrap();
         assert_eq!(store.identities().len(), 2);
@@ -1173,7 +1151,7 @@ mod tests {
         store.create("z".into(), 3).await.unwrap();
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let ids: Vec<String> = store
             .identities()
             .into_iter()
@@ -1188,7 +1166,7 @@ mod tests {
         use std::sync::atomic::Ordering;
         let disk = full_disk::Disk::default();
         let store =
-            Store::start_with_reopen(disk.open().unwrap(), &update(), Some(disk.reopen())).unwrap();
+            Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
         store.create("before".into(), 1).await.unwrap();
         assert_eq!(store.problem(), None);
 
@@ -1210,7 +1188,7 @@ mod tests {
         store.close();
         drop(store);
         // What was acknowledged is in the file.
-        let store = Store::start(disk.open().unwrap(), &update()).unwrap();
+        let store = Store::start(disk.open().unwrap(), update()).unwrap();
         assert!(store.get("before").is_some() && store.get("after").is_some());
         assert_eq!(store.get("during"), None);
         store.close();
@@ -1221,7 +1199,7 @@ mod tests {
         use std::sync::atomic::Ordering;
         let disk = full_disk::Disk::default();
         let store =
-            Store::start_with_reopen(disk.open().unwrap(), &update(), Some(disk.reopen())).unwrap();
+            Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
         disk.full.store(true, Ordering::SeqCst);
         assert!(store.create("x".into(), 1).await.is_err());
         disk.full.store(false, Ordering::SeqCst);
@@ -1236,7 +1214,7 @@ mod tests {
     #[tokio::test]
     async fn the_reset_stamp_is_kept_across_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.reset_stamp(), 0);
         let before = store.next_stamp();
         store.reset().await.unwrap();
@@ -1248,14 +1226,14 @@ mod tests {
         );
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.reset_stamp(), reset);
     }
 
     #[tokio::test]
     async fn a_custom_id_passed_to_a_new_identity_stays_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let with = |custom_id: &str| Profile {
             custom_id: Some(custom_id.into()),
             last_token_issued_s: None,
@@ -1279,7 +1257,7 @@ mod tests {
         }
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         for n in 0..16 {
             assert_eq!(
                 store.identity_for_custom_id(&format!("c{n}")),
@@ -1292,7 +1270,7 @@ mod tests {
     #[tokio::test]
     async fn profiles_and_assignments_persist_and_reset_forgets_them() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let profile = Profile {
             custom_id: Some("sally@contoso.com".into()),
             last_token_issued_s: Some(100),
@@ -1341,7 +1319,7 @@ mod tests {
         store.close();
         drop(store);
 
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.profile("x"), profile);
         assert_eq!(
             store.profile("y").last_token_issued_s,
@@ -1380,7 +1358,7 @@ mod tests {
     #[tokio::test]
     async fn token_times_written_behind_are_durable_after_a_graceful_stop() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         store.create("x".into(), 1).await.unwrap();
         // Alone in their batches: committed without a sync, made durable at the stop.
         for at in [10, 30, 20] {
@@ -1394,14 +1372,14 @@ mod tests {
         );
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.profile("x").last_token_issued_s, Some(30));
         store.close();
     }
 
     #[tokio::test]
     async fn concurrent_writes_are_all_acknowledged_and_merged() {
-        let store = Arc::new(Store::start(open_database(None).unwrap(), &update()).unwrap());
+        let store = Arc::new(Store::start(open_database(None).unwrap(), update()).unwrap());
         let mut tasks = Vec::new();
         for i in 0..50u64 {
             let s = Arc::clone(&store);

@@ -469,7 +469,7 @@ mod tests {
     use tower::Service as _;
 
     use super::{App, Route, classify, percent_decode, router};
-    use crate::store::{MetaUpdate, Store, open_database};
+    use crate::store::{Meta, Store, open_database};
     use crate::tokens::{TokenSigner, generate_signing_key};
 
     const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
@@ -485,11 +485,11 @@ mod tests {
         let der = generate_signing_key().unwrap();
         let store = Store::start_with_reopen(
             db,
-            &MetaUpdate {
-                access_key: KEY.into(),
-                resource_id: RESOURCE.into(),
-                signing_key_pkcs8: der.clone(),
-                tls: None,
+            Meta {
+                access_key: Some(KEY.into()),
+                resource_id: Some(RESOURCE.into()),
+                signing_key_pkcs8: Some(der.clone()),
+                ..Meta::default()
             },
             reopen,
         )
