@@ -188,7 +188,9 @@ pub(crate) struct Meta {
     pub(crate) reset_stamp: u64,
 }
 
-enum WriteOp {
+/// One write to the database (through [`Store::write`]; a token time through
+/// [`Store::token_issued`], a reset through [`Store::reset`]).
+pub(crate) enum WriteOp {
     Create {
         id: String,
         created_ms: u64,
@@ -526,32 +528,11 @@ impl Store {
         Ok(answer)
     }
 
-    async fn write(&self, op: WriteOp) -> Result<(), String> {
+    /// Commits `op` (with the other writes waiting, in one transaction); returns once durable.
+    pub(crate) async fn write(&self, op: WriteOp) -> Result<(), String> {
         self.send(op)?
             .await
             .map_err(|_| "the storage writer stopped".to_owned())?
-    }
-
-    /// Records a new identity; returns once it is durable.
-    #[cfg(test)]
-    pub(crate) async fn create(&self, id: String, created_ms: u64) -> Result<(), String> {
-        self.create_with_profile(id, created_ms, Profile::default())
-            .await
-    }
-
-    /// Records a new identity with its profile; returns once both are durable.
-    pub(crate) async fn create_with_profile(
-        &self,
-        id: String,
-        created_ms: u64,
-        profile: Profile,
-    ) -> Result<(), String> {
-        self.write(WriteOp::Create {
-            id,
-            created_ms,
-            profile,
-        })
-        .await
     }
 
     /// Records that a token was issued for `id` at `at_s` (Unix seconds): in memory at once,
@@ -573,16 +554,6 @@ impl Store {
         }
     }
 
-    /// Revokes every token of `id` with a stamp below `stamp`; returns once durable.
-    pub(crate) async fn revoke(&self, id: String, stamp: u64) -> Result<(), String> {
-        self.write(WriteOp::Revoke { id, stamp }).await
-    }
-
-    /// Marks `id` deleted and revokes its tokens; returns once durable.
-    pub(crate) async fn delete(&self, id: String, stamp: u64) -> Result<(), String> {
-        self.write(WriteOp::Delete { id, stamp }).await
-    }
-
     /// Every identity ever created (deleted included), with its record and profile.
     pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord, Profile)> {
         let state = self.read();
@@ -599,32 +570,6 @@ impl Store {
         key: &TeamsExtensionKey,
     ) -> Option<TeamsExtensionAssignment> {
         self.read().teams_extension.get(key).cloned()
-    }
-
-    /// Creates or replaces an assignment; returns once durable.
-    pub(crate) async fn put_teams_extension_assignment(
-        &self,
-        key: TeamsExtensionKey,
-        assignment: TeamsExtensionAssignment,
-    ) -> Result<(), String> {
-        self.write(WriteOp::PutTeamsExtensionAssignment { key, assignment })
-            .await
-    }
-
-    /// Removes an assignment and revokes the tokens of `identity` issued before `stamp`;
-    /// returns once durable.
-    pub(crate) async fn delete_teams_extension_assignment(
-        &self,
-        key: TeamsExtensionKey,
-        identity: String,
-        stamp: u64,
-    ) -> Result<(), String> {
-        self.write(WriteOp::DeleteTeamsExtensionAssignment {
-            key,
-            identity,
-            stamp,
-        })
-        .await
     }
 
     /// The Entra assignment of `object_id`.
@@ -650,15 +595,6 @@ impl Store {
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
-    }
-
-    /// Sets or removes Entra assignments, all in one commit; returns once durable.
-    pub(crate) async fn update_entra_assignments(
-        &self,
-        changes: Vec<(String, Option<EntraAssignment>)>,
-    ) -> Result<(), String> {
-        self.write(WriteOp::UpdateEntraAssignments { changes })
-            .await
     }
 
     /// Forgets every identity and assignment; returns once durable.
@@ -1077,9 +1013,22 @@ mod tests {
         let a = store.next_stamp();
         let b = store.next_stamp();
         assert!(b > a);
-        store.create("x".into(), 5).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 5,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         let revoke_at = store.next_stamp();
-        store.revoke("x".into(), revoke_at).await.unwrap();
+        store
+            .write(WriteOp::Revoke {
+                id: "x".into(),
+                stamp: revoke_at,
+            })
+            .await
+            .unwrap();
         assert_eq!(store.get("x").unwrap().revoked_before, revoke_at);
         store.close();
         drop(store);
@@ -1143,12 +1092,33 @@ mod tests {
     async fn reset_forgets_every_identity_durably() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
-        store.create("x".into(), 1).await.unwrap();
-        store.create("y".into(), 2).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 1,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "y".into(),
+                created_ms: 2,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         assert_eq!(store.identities().len(), 2);
         store.reset().await.unwrap();
         assert!(store.identities().is_empty());
-        store.create("z".into(), 3).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "z".into(),
+                created_ms: 3,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         store.close();
         drop(store);
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
@@ -1167,14 +1137,37 @@ mod tests {
         let disk = full_disk::Disk::default();
         let store =
             Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
-        store.create("before".into(), 1).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "before".into(),
+                created_ms: 1,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         assert_eq!(store.problem(), None);
 
         disk.full.store(true, Ordering::SeqCst);
-        let failed = store.create("during".into(), 2).await.unwrap_err();
+        let failed = store
+            .write(WriteOp::Create {
+                id: "during".into(),
+                created_ms: 2,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap_err();
         assert!(failed.contains("No space left"), "{failed}");
         assert!(store.problem().is_some_and(|p| p.contains("No space left")));
-        assert!(store.create("still".into(), 3).await.is_err());
+        assert!(
+            store
+                .write(WriteOp::Create {
+                    id: "still".into(),
+                    created_ms: 3,
+                    profile: Profile::default()
+                })
+                .await
+                .is_err()
+        );
         assert_eq!(
             store.get("during"),
             None,
@@ -1182,7 +1175,14 @@ mod tests {
         );
 
         disk.full.store(false, Ordering::SeqCst);
-        store.create("after".into(), 4).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "after".into(),
+                created_ms: 4,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         assert_eq!(store.problem(), None);
         assert!(store.get("before").is_some() && store.get("after").is_some());
         store.close();
@@ -1201,7 +1201,16 @@ mod tests {
         let store =
             Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
         disk.full.store(true, Ordering::SeqCst);
-        assert!(store.create("x".into(), 1).await.is_err());
+        assert!(
+            store
+                .write(WriteOp::Create {
+                    id: "x".into(),
+                    created_ms: 1,
+                    profile: Profile::default()
+                })
+                .await
+                .is_err()
+        );
         disk.full.store(false, Ordering::SeqCst);
         let deadline = std::time::Instant::now() + RETRY_EVERY * 3;
         while store.problem().is_some() && std::time::Instant::now() < deadline {
@@ -1243,12 +1252,26 @@ mod tests {
         for n in 0..16 {
             let (old, new, custom_id) = (format!("old{n}"), format!("a-new{n}"), format!("c{n}"));
             store
-                .create_with_profile(old.clone(), 1, with(&custom_id))
+                .write(WriteOp::Create {
+                    id: old.clone(),
+                    created_ms: 1,
+                    profile: with(&custom_id),
+                })
                 .await
                 .unwrap();
-            store.delete(old.clone(), store.next_stamp()).await.unwrap();
             store
-                .create_with_profile(new.clone(), 2, with(&custom_id))
+                .write(WriteOp::Delete {
+                    id: old.clone(),
+                    stamp: store.next_stamp(),
+                })
+                .await
+                .unwrap();
+            store
+                .write(WriteOp::Create {
+                    id: new.clone(),
+                    created_ms: 2,
+                    profile: with(&custom_id),
+                })
                 .await
                 .unwrap();
             // A token time of the deleted identity, arriving late.
@@ -1276,11 +1299,22 @@ mod tests {
             last_token_issued_s: Some(100),
         };
         store
-            .create_with_profile("x".into(), 1, profile.clone())
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 1,
+                profile: profile.clone(),
+            })
             .await
             .unwrap();
         store.token_issued("x", 50); // older: kept at 100
-        store.create("y".into(), 2).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "y".into(),
+                created_ms: 2,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         store.token_issued("y", 7);
         let key = ("t".to_owned(), "o".to_owned());
         let tpe = TeamsExtensionAssignment {
@@ -1288,18 +1322,35 @@ mod tests {
             client_ids: Some(vec!["app".into()]),
         };
         store
-            .put_teams_extension_assignment(key.clone(), tpe.clone())
+            .write(WriteOp::PutTeamsExtensionAssignment {
+                key: key.clone(),
+                assignment: tpe.clone(),
+            })
             .await
             .unwrap();
         let gone = ("t".to_owned(), "gone".to_owned());
         store
-            .put_teams_extension_assignment(gone.clone(), tpe.clone())
+            .write(WriteOp::PutTeamsExtensionAssignment {
+                key: gone.clone(),
+                assignment: tpe.clone(),
+            })
             .await
             .unwrap();
-        store.create("8:acs:r_t_gone".into(), 3).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "8:acs:r_t_gone".into(),
+                created_ms: 3,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         let stamp = store.next_stamp();
         store
-            .delete_teams_extension_assignment(gone.clone(), "8:acs:r_t_gone".into(), stamp)
+            .write(WriteOp::DeleteTeamsExtensionAssignment {
+                key: gone.clone(),
+                identity: "8:acs:r_t_gone".into(),
+                stamp,
+            })
             .await
             .unwrap();
         let entra = EntraAssignment {
@@ -1308,12 +1359,14 @@ mod tests {
             client_ids: vec![],
         };
         store
-            .update_entra_assignments(vec![
-                ("b".into(), Some(entra.clone())),
-                ("a".into(), Some(entra.clone())),
-                ("c".into(), Some(entra.clone())),
-                ("c".into(), None),
-            ])
+            .write(WriteOp::UpdateEntraAssignments {
+                changes: vec![
+                    ("b".into(), Some(entra.clone())),
+                    ("a".into(), Some(entra.clone())),
+                    ("c".into(), Some(entra.clone())),
+                    ("c".into(), None),
+                ],
+            })
             .await
             .unwrap();
         store.close();
@@ -1342,7 +1395,13 @@ mod tests {
         assert_eq!(store.entra_assignments(Some("a"), 10).len(), 1);
         assert_eq!(store.entra_assignment("b"), Some(entra));
 
-        store.delete("x".into(), store.next_stamp()).await.unwrap();
+        store
+            .write(WriteOp::Delete {
+                id: "x".into(),
+                stamp: store.next_stamp(),
+            })
+            .await
+            .unwrap();
         assert_eq!(
             store.identity_for_custom_id("sally@contoso.com"),
             None,
@@ -1359,7 +1418,14 @@ mod tests {
     async fn token_times_written_behind_are_durable_after_a_graceful_stop() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
-        store.create("x".into(), 1).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 1,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         // Alone in their batches: committed without a sync, made durable at the stop.
         for at in [10, 30, 20] {
             store.token_issued("x", at);
@@ -1383,9 +1449,16 @@ mod tests {
         let mut tasks = Vec::new();
         for i in 0..50u64 {
             let s = Arc::clone(&store);
-            tasks.push(tokio::spawn(
-                async move { s.create(format!("id{i}"), i).await },
-            ));
+            tasks.push(tokio::spawn(async move {
+                let id = format!("id{i}");
+                let profile = Profile::default();
+                s.write(WriteOp::Create {
+                    id,
+                    created_ms: i,
+                    profile,
+                })
+                .await
+            }));
         }
         for t in tasks {
             t.await.unwrap().unwrap();
@@ -1394,8 +1467,20 @@ mod tests {
         let s1 = store.next_stamp();
         let s2 = store.next_stamp();
         // Revoke with the larger stamp first; the smaller one must not lower it.
-        store.revoke("id1".into(), s2).await.unwrap();
-        store.delete("id1".into(), s1).await.unwrap();
+        store
+            .write(WriteOp::Revoke {
+                id: "id1".into(),
+                stamp: s2,
+            })
+            .await
+            .unwrap();
+        store
+            .write(WriteOp::Delete {
+                id: "id1".into(),
+                stamp: s1,
+            })
+            .await
+            .unwrap();
         let r = store.get("id1").unwrap();
         assert!(r.deleted);
         assert_eq!(r.revoked_before, s2);

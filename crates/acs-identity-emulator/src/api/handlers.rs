@@ -12,7 +12,7 @@ use super::versions::{ApiVersion, Availability, SUPPORTED_API_VERSIONS};
 use super::{App, percent_decode};
 use crate::entra;
 use crate::errors::ApiError;
-use crate::store::Profile;
+use crate::store::{Profile, WriteOp};
 use crate::tokens::{
     AccessTokenClaimsRef, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
     format_seconds, jti_to_stamp, stamp_to_jti, unix_nanos,
@@ -321,7 +321,11 @@ pub(crate) async fn create_identity(
             };
             let created_ms = (now / 1_000_000).max(0) as u64;
             app.store
-                .create_with_profile(id.clone(), created_ms, profile)
+                .write(WriteOp::Create {
+                    id: id.clone(),
+                    created_ms,
+                    profile,
+                })
                 .await
                 .map_err(write_failed("create identity"))?;
             id
@@ -390,7 +394,10 @@ pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, A
     let stored_before = app.store.get(&id).map_or(0, |r| r.revoked_before);
     let stamp = app.store.next_stamp();
     app.store
-        .revoke(id.clone(), stamp)
+        .write(WriteOp::Revoke {
+            id: id.clone(),
+            stamp,
+        })
         .await
         .map_err(write_failed("revoke"))?;
     app.controls
@@ -409,7 +416,7 @@ pub(crate) async fn delete_identity(app: &App, raw_id: &str) -> Result<Response,
     }
     let stamp = app.store.next_stamp();
     app.store
-        .delete(id, stamp)
+        .write(WriteOp::Delete { id, stamp })
         .await
         .map_err(write_failed("delete"))?;
     Ok(no_content())

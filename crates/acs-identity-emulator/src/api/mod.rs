@@ -469,7 +469,7 @@ mod tests {
     use tower::Service as _;
 
     use super::{App, Route, classify, percent_decode, router};
-    use crate::store::{Meta, Store, open_database};
+    use crate::store::{Meta, Store, WriteOp, open_database};
     use crate::tokens::{TokenSigner, generate_signing_key};
 
     const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
@@ -807,32 +807,36 @@ mod tests {
         let key = AccessKey::from_base64(KEY).unwrap();
         // A real identity so that signed requests reach the deeper code paths.
         let own_id = format!("8:acs:{RESOURCE}_00000000-0000-0000-0000-000000000001");
-        rt.block_on(app.store.create(own_id, 1)).unwrap();
+        rt.block_on(app.store.write(WriteOp::Create {
+            id: own_id,
+            created_ms: 1,
+            profile: crate::store::Profile::default(),
+        }))
+        .unwrap();
         // Assignments, so that exchanges and GETs of them succeed too.
         let user = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
         let tpe = crate::store::TeamsExtensionAssignment {
             principal_type: "user".into(),
             client_ids: None,
         };
-        rt.block_on(
-            app.store
-                .put_teams_extension_assignment((GUID.into(), user.into()), tpe.clone()),
-        )
+        rt.block_on(app.store.write(WriteOp::PutTeamsExtensionAssignment {
+            key: (GUID.into(), user.into()),
+            assignment: tpe.clone(),
+        }))
         .unwrap();
-        rt.block_on(
-            app.store
-                .put_teams_extension_assignment((GUID.into(), GUID.into()), tpe),
-        )
+        rt.block_on(app.store.write(WriteOp::PutTeamsExtensionAssignment {
+            key: (GUID.into(), GUID.into()),
+            assignment: tpe,
+        }))
         .unwrap();
         let entra = crate::store::EntraAssignment {
             tenant_id: GUID.into(),
             principal_type: "tenant".into(),
             client_ids: Vec::new(),
         };
-        rt.block_on(
-            app.store
-                .update_entra_assignments(vec![(GUID.into(), Some(entra))]),
-        )
+        rt.block_on(app.store.write(WriteOp::UpdateEntraAssignments {
+            changes: vec![(GUID.into(), Some(entra))],
+        }))
         .unwrap();
         let svc = router(Arc::clone(&app));
 
@@ -946,7 +950,16 @@ mod tests {
         };
         assert_eq!(health(&app).0, 200);
         disk.full.store(true, Ordering::SeqCst);
-        assert!(app.store.create("x".into(), 1).await.is_err());
+        assert!(
+            app.store
+                .write(WriteOp::Create {
+                    id: "x".into(),
+                    created_ms: 1,
+                    profile: crate::store::Profile::default()
+                })
+                .await
+                .is_err()
+        );
         let (status, value) = health(&app);
         assert_eq!(status, 503);
         assert_eq!(value.status, "failing");
@@ -956,7 +969,14 @@ mod tests {
                 .is_some_and(|p| p.contains("No space left on device")),
         );
         disk.full.store(false, Ordering::SeqCst);
-        app.store.create("y".into(), 2).await.unwrap();
+        app.store
+            .write(WriteOp::Create {
+                id: "y".into(),
+                created_ms: 2,
+                profile: crate::store::Profile::default(),
+            })
+            .await
+            .unwrap();
         let (status, value) = health(&app);
         assert_eq!((status, value.status.as_str()), (200, "ok"));
         assert_eq!(value.storage_problem, None);
