@@ -242,7 +242,7 @@ impl ControlState {
         })?;
         let rule = faults[index].clone();
         if let Some(left) = &mut faults[index].count {
-            *left -= 1;
+            *left = left.saturating_sub(1);
             if *left == 0 {
                 faults.remove(index);
             }
