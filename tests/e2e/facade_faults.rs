@@ -13,14 +13,17 @@ use acs_identity::{
     CommunicationIdentityClient, CommunicationIdentityClientOptions, ErrorKind, RetryOptions,
     TokenScope,
 };
-use acs_identity_emulator::{EmulatorBuilder, EmulatorHandle, FaultRule, Operation, Throttling};
-
-fn builder() -> EmulatorBuilder {
-    acs_test_support::emulator::builder()
-}
+use acs_identity_emulator::{Controls, EmulatorHandle};
+use serde_json::json;
 
 async fn emulator() -> EmulatorHandle {
     acs_test_support::emulator::start().await
+}
+
+/// Sets the emulator's test controls (the JSON of `PUT /emulator/controls`).
+fn set_controls(emulator: &EmulatorHandle, controls: serde_json::Value) {
+    let controls: Controls = serde_json::from_value(controls).unwrap();
+    emulator.set_controls(controls).unwrap();
 }
 
 /// The facade's default policy (3 retries, Retry-After honoured), with a short first backoff so
@@ -46,16 +49,13 @@ fn client(emulator: &EmulatorHandle) -> CommunicationIdentityClient {
 async fn two_injected_503s_then_success_on_the_third_try() {
     let emulator = emulator().await;
     let c = client(&emulator);
-    emulator
-        .add_fault(
-            FaultRule::respond(503)
-                .on(Operation::CreateIdentity)
-                .times(2),
-        )
-        .unwrap();
+    set_controls(
+        &emulator,
+        json!({"faults": [{"operation": "createIdentity", "status": 503, "count": 2}]}),
+    );
     let user = c.create_user(None).await.unwrap();
     assert!(
-        emulator.faults().is_empty(),
+        emulator.controls().faults.is_empty(),
         "both 503s were answered: three tries"
     );
     let listed: Vec<String> = emulator
@@ -76,14 +76,10 @@ async fn two_injected_429s_with_retry_after_then_success() {
     let emulator = emulator().await;
     let c = client(&emulator);
     let user = c.create_user(None).await.unwrap();
-    emulator
-        .add_fault(
-            FaultRule::respond(429)
-                .on(Operation::IssueToken)
-                .times(2)
-                .retry_after(1),
-        )
-        .unwrap();
+    set_controls(
+        &emulator,
+        json!({"faults": [{"operation": "issueToken", "status": 429, "count": 2, "retryAfter": 1}]}),
+    );
     let started = Instant::now();
     let token = c.get_token(&user, &[TokenScope::Chat], None).await.unwrap();
     assert!(
@@ -96,20 +92,14 @@ async fn two_injected_429s_with_retry_after_then_success() {
 
 #[tokio::test]
 async fn a_dropped_connection_and_a_slow_answer_are_retried() {
-    let emulator = builder()
-        .fault(
-            FaultRule::drop_connection()
-                .on(Operation::CreateIdentity)
-                .times(1),
-        )
-        .fault(
-            FaultRule::delay_only(Duration::from_secs(2))
-                .on(Operation::RevokeTokens)
-                .times(1),
-        )
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator().await;
+    set_controls(
+        &emulator,
+        json!({"faults": [
+            {"operation": "createIdentity", "drop": true, "count": 1},
+            {"operation": "revokeTokens", "delayMs": 2000, "count": 1},
+        ]}),
+    );
     let options = CommunicationIdentityClientOptions::default()
         .with_retry(RetryOptions::default().with_initial_delay(Duration::from_millis(50)))
         .with_per_try_timeout(Duration::from_millis(500));
@@ -117,7 +107,7 @@ async fn a_dropped_connection_and_a_slow_answer_are_retried() {
     let user = c.create_user(None).await.unwrap();
     // The slow first answer times out on the client; the retry is answered at once.
     c.revoke_tokens(&user, None).await.unwrap();
-    assert!(emulator.faults().is_empty());
+    assert!(emulator.controls().faults.is_empty());
     emulator.shutdown().await;
 }
 
@@ -131,9 +121,10 @@ async fn a_fault_that_never_clears_surfaces_the_service_error() {
             .with_initial_delay(Duration::from_millis(20)),
     );
     let user = c.create_user(None).await.unwrap();
-    emulator
-        .add_fault(FaultRule::respond(503).on(Operation::DeleteIdentity))
-        .unwrap();
+    set_controls(
+        &emulator,
+        json!({"faults": [{"operation": "deleteIdentity", "status": 503}]}),
+    );
     let error = c.delete_user(&user, None).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Service);
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
@@ -146,14 +137,10 @@ async fn a_fault_that_never_clears_surfaces_the_service_error() {
         error.message()
     );
 
-    emulator.clear_faults();
-    emulator
-        .add_fault(
-            FaultRule::respond(429)
-                .on(Operation::CreateIdentityAndToken)
-                .retry_after(1),
-        )
-        .unwrap();
+    set_controls(
+        &emulator,
+        json!({"faults": [{"operation": "createIdentityAndToken", "status": 429, "retryAfter": 1}]}),
+    );
     let error = c
         .create_user_and_token(&[TokenScope::Chat], None)
         .await
@@ -167,15 +154,11 @@ async fn a_fault_that_never_clears_surfaces_the_service_error() {
 
 #[tokio::test]
 async fn throttling_at_scaled_limits_is_retried_after_retry_after() {
-    let emulator = builder()
-        .throttling(
-            Throttling::service_limits()
-                .scaled(0.001)
-                .window(Duration::from_secs(1)),
-        )
-        .start()
-        .await
-        .unwrap();
+    let emulator = emulator().await;
+    set_controls(
+        &emulator,
+        json!({"throttling": {"scale": 0.001, "windowSeconds": 1}}),
+    );
     let c = client(&emulator);
     let first = c.create_user(None).await.unwrap();
     let started = Instant::now();
@@ -194,39 +177,29 @@ async fn the_error_helpers_on_the_emulators_faults() {
     let emulator = emulator().await;
     // Retries off: the 429's Retry-After reaches the app, which decides how long to wait.
     let c = client_with_retry(&emulator, RetryOptions::none());
-    emulator
-        .add_fault(
-            FaultRule::respond(429)
-                .on(Operation::CreateIdentity)
-                .times(1)
-                .retry_after(9),
-        )
-        .unwrap();
+    set_controls(
+        &emulator,
+        json!({"faults": [{"operation": "createIdentity", "status": 429, "count": 1, "retryAfter": 9}]}),
+    );
     let e = c.create_user(None).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(9)), "{e:?}");
     assert!(e.is_retryable() && !e.is_timeout() && !e.is_connect());
 
     // A dropped connection is neither a timeout nor a refused connection, but worth a retry.
-    emulator
-        .add_fault(
-            FaultRule::drop_connection()
-                .on(Operation::CreateIdentity)
-                .times(1),
-        )
-        .unwrap();
+    set_controls(
+        &emulator,
+        json!({"faults": [{"operation": "createIdentity", "drop": true, "count": 1}]}),
+    );
     let e = c.create_user(None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
     assert!(e.is_retryable() && !e.is_timeout(), "{e:?}");
 
     // A slow answer past the per-try timeout is a timeout.
-    emulator
-        .add_fault(
-            FaultRule::delay_only(Duration::from_secs(2))
-                .on(Operation::CreateIdentity)
-                .times(1),
-        )
-        .unwrap();
+    set_controls(
+        &emulator,
+        json!({"faults": [{"operation": "createIdentity", "delayMs": 2000, "count": 1}]}),
+    );
     let options = CommunicationIdentityClientOptions::default()
         .with_retry(RetryOptions::none())
         .with_per_try_timeout(Duration::from_millis(200));

@@ -261,7 +261,7 @@ mod tests {
     use super::*;
     use acs_identity::RetryOptions;
     use acs_identity::credentials::{AccessKey, AccessKeyCredential};
-    use acs_identity_emulator::{Emulator, EmulatorHandle, FaultRule, Operation};
+    use acs_identity_emulator::{Controls, Emulator, EmulatorHandle, FaultRule, Operation};
 
     async fn emulator() -> EmulatorHandle {
         Emulator::builder()
@@ -409,18 +409,23 @@ mod tests {
         json_of(token_for(&base, "erin").await).await;
 
         // Throttled on every try: 503, with the service's Retry-After passed on.
+        let throttled = FaultRule {
+            operation: Some(Operation::IssueToken),
+            status: Some(429),
+            count: Some(4),
+            retry_after: Some(9),
+            ..FaultRule::default()
+        };
         emulator
-            .add_fault(
-                FaultRule::respond(429)
-                    .on(Operation::IssueToken)
-                    .times(4)
-                    .retry_after(9),
-            )
+            .set_controls(Controls {
+                faults: vec![throttled],
+                ..Controls::default()
+            })
             .unwrap();
         let throttled = token_for(&base, "erin").await;
         assert_eq!(throttled.status(), 503);
         assert_eq!(throttled.headers()["retry-after"], "9");
-        assert!(emulator.faults().is_empty(), "1 try + 3 retries");
+        assert!(emulator.controls().faults.is_empty(), "1 try + 3 retries");
 
         // A service that answers too late: 504.
         let slow_options = CommunicationIdentityClientOptions::default()
@@ -434,12 +439,17 @@ mod tests {
             .unwrap(),
         )
         .await;
+        let slow = FaultRule {
+            operation: Some(Operation::CreateIdentityAndToken),
+            delay_ms: 2000,
+            count: Some(1),
+            ..FaultRule::default()
+        };
         emulator
-            .add_fault(
-                FaultRule::delay_only(Duration::from_secs(2))
-                    .on(Operation::CreateIdentityAndToken)
-                    .times(1),
-            )
+            .set_controls(Controls {
+                faults: vec![slow],
+                ..Controls::default()
+            })
             .unwrap();
         assert_eq!(token_for(&slow_base, "frank").await.status(), 504);
 

@@ -159,7 +159,7 @@ fn prints_a_table_for_people_and_keeps_data_in_the_default_dir() {
 
 #[test]
 fn takes_the_options_of_the_emulator_binary_port_file_and_faults() {
-    // The option set is the emulator crate's `EmulatorOptions`: --port-file and --fault work
+    // The option set is the emulator crate's `EmulatorOptions`: --port-file and --controls work
     // here as they do on acs-identity-emulator.
     let dir = tempfile::tempdir().unwrap();
     let port_file = dir.path().join("port");
@@ -167,8 +167,8 @@ fn takes_the_options_of_the_emulator_binary_port_file_and_faults() {
         "--in-memory",
         "--port-file",
         port_file.to_str().unwrap(),
-        "--fault",
-        "operation=createIdentity,status=400,count=1",
+        "--controls",
+        r#"{"faults":[{"operation":"createIdentity","status":400,"count":1}]}"#,
     ]);
     let endpoint = emulator.json()["endpoint"].as_str().unwrap().to_string();
     // The port file is written right after the banner; wait for it (bounded).

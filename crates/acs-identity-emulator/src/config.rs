@@ -80,8 +80,8 @@ pub struct EmulatorBuilder {
     pub(crate) tls: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
-    /// Emulator-only controls (their builder methods are in `controls`).
-    pub(crate) controls: crate::controls::ControlSettings,
+    /// The test controls in force at start (`--controls`).
+    pub(crate) controls: crate::controls::Controls,
     pub(crate) allowed_hosts: Vec<String>,
     pub(crate) limits: ConnectionLimits,
 }
@@ -96,7 +96,7 @@ impl Default for EmulatorBuilder {
             tls: false,
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            controls: crate::controls::ControlSettings::default(),
+            controls: crate::controls::Controls::default(),
             allowed_hosts: Vec::new(),
             limits: ConnectionLimits::default(),
         }

@@ -305,6 +305,6 @@ mod tests {
     fn a_stalled_body_gets_408_before_the_idle_timeout_cuts_its_connection() {
         let limits = ConnectionLimits::default();
         assert!(limits.request_timeout < limits.idle_timeout, "{limits:?}");
-        assert!(crate::faults::MAX_FAULT_DELAY < limits.request_timeout);
+        assert!(crate::controls::MAX_FAULT_DELAY < limits.request_timeout);
     }
 }

@@ -192,7 +192,7 @@ impl ApiError {
              GET|PUT|DELETE /access/teamsExtension/tenants/{tenantId}/assignments/{objectId}, \
              POST /access/teamsExtension/:exchangeAccessToken, GET|PATCH /access/entra/assignments, \
              GET|PUT|DELETE /access/entra/assignments/{objectId}, POST /access/entra/:exchangeAccessToken; emulator only: GET /emulator/health, GET /emulator/jwks, \
-             POST /emulator/tokens:validate, GET|POST|DELETE /emulator/faults, DELETE /emulator/faults/{id}, \
+             POST /emulator/tokens:validate, GET|PUT /emulator/controls, \
              GET /emulator/identities, POST /emulator/reset.",
         )
     }

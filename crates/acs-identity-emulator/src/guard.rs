@@ -129,7 +129,7 @@ pub(crate) fn check(
 /// current browsers, `Sec-Fetch-Site: cross-site`), which no SDK or test client sends. So a
 /// request to an `/emulator/` endpoint, or one that may change state (any method but `GET` and
 /// `HEAD`), is refused with 403 when it carries `Origin` or a `Sec-Fetch-Site` other than
-/// `same-origin` or `none`; and a `POST` to an `/emulator/` endpoint must say
+/// `same-origin` or `none`; and a `POST` or `PUT` to an `/emulator/` endpoint must say
 /// `Content-Type: application/json`, which a page cannot send without a preflight (415).
 pub(crate) fn cross_site(method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
     let control = path
@@ -158,12 +158,12 @@ pub(crate) fn cross_site(method: &Method, path: &str, headers: &HeaderMap) -> Op
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-    if control && method == Method::POST && !json {
+    if control && (method == Method::POST || method == Method::PUT) && !json {
         return Some(
             ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UnsupportedMediaType",
-                "A POST to an /emulator/ endpoint must carry `Content-Type: application/json`.",
+                "A POST or PUT to an /emulator/ endpoint must carry `Content-Type: application/json`.",
             )
             .into_response(),
         );
@@ -259,12 +259,12 @@ mod tests {
                 "{page:?}"
             );
             assert_eq!(
-                status(Method::POST, "/Emulator/faults", page),
+                status(Method::PUT, "/Emulator/controls", page),
                 Some(403),
                 "{page:?}"
             );
             assert_eq!(
-                status(Method::DELETE, "/emulator/faults", page),
+                status(Method::DELETE, "/emulator/controls", page),
                 Some(403),
                 "{page:?}"
             );
@@ -291,7 +291,7 @@ mod tests {
                 "{content_type}"
             );
             assert_eq!(
-                status(Method::POST, "/emulator/faults", &h),
+                status(Method::PUT, "/emulator/controls", &h),
                 Some(415),
                 "{content_type}"
             );
@@ -309,8 +309,8 @@ mod tests {
         );
         assert_eq!(
             status(
-                Method::POST,
-                "/emulator/faults",
+                Method::PUT,
+                "/emulator/controls",
                 &[json, ("sec-fetch-site", "same-origin")]
             ),
             None
@@ -323,7 +323,7 @@ mod tests {
             ),
             None
         );
-        assert_eq!(status(Method::DELETE, "/emulator/faults", &[]), None);
+        assert_eq!(status(Method::DELETE, "/emulator/controls", &[]), None);
         assert_eq!(status(Method::POST, "/identities", &[]), None);
         assert_eq!(
             status(

@@ -61,7 +61,7 @@ pub(crate) fn authenticate(app: &App, parts: &Parts, body: &[u8]) -> Result<(), 
     };
     if failure == AuthFailure::Hmac(VerifyError::SignatureMismatch)
         && let Some(host) = request_host(uri, headers)
-        && let Some(other) = other_form_of_host(host, app.controls.default_port)
+        && let Some(other) = other_form_of_host(host, app.default_port)
         && let Ok(value) = HeaderValue::try_from(other)
     {
         let mut with_other_host = headers.clone();

@@ -10,15 +10,12 @@ mod controls;
 mod data_dir;
 pub mod entra;
 mod errors;
-pub mod faults;
 mod guard;
 pub mod hmac_diagnostics;
 mod operation;
 pub mod options;
-mod revocation_delay;
 mod server;
 mod store;
-pub mod throttling;
 pub mod tls;
 mod tokens;
 
@@ -32,12 +29,13 @@ pub use config::{
     DEVELOPMENT_CONNECTION_STRING, Emulator, EmulatorBuilder, Storage, default_listen,
 };
 pub use connections::ConnectionLimits;
-pub use controls::{IdentityEntry, MAX_REVOCATION_DELAY};
+pub use controls::{
+    Controls, FaultRule, IdentityEntry, MAX_FAULT_DELAY, MAX_FAULT_RULES, MAX_REVOCATION_DELAY,
+    Throttling,
+};
 pub use errors::{CommunicationError, CommunicationErrorResponse, EmulatorError};
-pub use faults::{FaultAction, FaultRule, FaultRuleJson};
 pub use operation::{Operation, UnknownOperation};
 pub use server::EmulatorHandle;
-pub use throttling::Throttling;
 pub use tokens::{Jwk, Jwks};
 
 /// The first line the `acs-identity-emulator` binary prints on stdout, for `connection_string`.

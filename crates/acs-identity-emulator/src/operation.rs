@@ -6,7 +6,8 @@ use std::str::FromStr;
 /// One operation of the service, as the documented limits count them: creating an identity with
 /// a token (`createTokenWithScopes` in the body) is its own operation, as in the service's
 /// limits table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 #[non_exhaustive]
 pub enum Operation {
     /// `POST /identities` without `createTokenWithScopes`.
@@ -127,6 +128,20 @@ impl fmt::Display for Operation {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown operation `{0}`; known: {known}", known = Operation::ALL.map(Operation::name).join(", "))]
 pub struct UnknownOperation(pub String);
+
+impl TryFrom<String> for Operation {
+    type Error = UnknownOperation;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<Operation> for &'static str {
+    fn from(operation: Operation) -> Self {
+        operation.name()
+    }
+}
 
 impl FromStr for Operation {
     type Err = UnknownOperation;

@@ -3,15 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 
 use crate::config::{DEFAULT_DATA_DIR, Emulator, EmulatorBuilder, default_listen};
+use crate::controls::Controls;
 use crate::errors::EmulatorError;
-use crate::faults::FaultRule;
 use crate::server::EmulatorHandle;
-use crate::throttling::{SERVICE_WINDOW, Throttling};
 
 /// Options of a local ACS Identity emulator.
 #[derive(Clone, Args)]
@@ -71,50 +69,25 @@ pub struct EmulatorOptions {
     )]
     pub allow_hosts: Vec<String>,
 
-    /// Throttle as the service does: its per-operation limits per 30 s window, times SCALE
-    /// (1 = the service's limits; 0.001 = one request of each operation per window)
-    #[arg(long, value_name = "SCALE", env = "ACS_EMULATOR_THROTTLE")]
-    pub throttle: Option<f64>,
+    /// Test controls in force from the start, as JSON: the value `PUT /emulator/controls`
+    /// takes, e.g. `{"faults":[{"operation":"issueToken","status":503,"count":2}],
+    /// "throttling":{"scale":0.001},"revocationDelaySeconds":900}`
+    #[arg(long, value_name = "JSON", env = "ACS_EMULATOR_CONTROLS", value_parser = parse_controls)]
+    pub controls: Option<Controls>,
+}
 
-    /// Length of the throttling window in seconds (emulator only; the service's is 30)
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        env = "ACS_EMULATOR_THROTTLE_WINDOW",
-        default_value_t = SERVICE_WINDOW.as_secs(),
-        requires = "throttle"
-    )]
-    pub throttle_window: u64,
-
-    /// A fault rule in force from the start, e.g. `operation=issueToken,status=503,count=2`
-    /// (keys: operation, status, drop, delayMs, count, probability, retryAfter); repeatable,
-    /// `;`-separated in the environment variable
-    #[arg(
-        long = "fault",
-        value_name = "RULE",
-        env = "ACS_EMULATOR_FAULTS",
-        value_delimiter = ';'
-    )]
-    pub faults: Vec<FaultRule>,
-
-    /// Revoked tokens stay valid for /emulator/tokens:validate this many seconds after the
-    /// revoke (the service may take up to 15 minutes); default 0: revoked at once
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        env = "ACS_EMULATOR_REVOCATION_DELAY",
-        default_value_t = 0
-    )]
-    pub revocation_delay: u64,
+/// Parses and checks `--controls`.
+fn parse_controls(text: &str) -> Result<Controls, String> {
+    let controls: Controls = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    controls.validate()?;
+    Ok(controls)
 }
 
 impl EmulatorOptions {
     /// The builder these options describe (checked by [`EmulatorBuilder::start`]).
     pub fn builder(&self) -> EmulatorBuilder {
-        let mut builder = Emulator::builder()
-            .listen(self.listen)
-            .tls(self.tls)
-            .revocation_delay(Duration::from_secs(self.revocation_delay));
+        let mut builder = Emulator::builder().listen(self.listen).tls(self.tls);
+        builder.controls = self.controls.clone().unwrap_or_default();
         for host in &self.allow_hosts {
             builder = builder.allow_host(host.as_str());
         }
@@ -128,16 +101,6 @@ impl EmulatorOptions {
         }
         if let Some(id) = &self.resource_id {
             builder = builder.resource_id(id.as_str());
-        }
-        if let Some(scale) = self.throttle {
-            builder = builder.throttling(
-                Throttling::service_limits()
-                    .scaled(scale)
-                    .window(Duration::from_secs(self.throttle_window)),
-            );
-        }
-        for rule in &self.faults {
-            builder = builder.fault(rule.clone());
         }
         builder
     }
@@ -168,39 +131,31 @@ mod tests {
     }
 
     #[test]
-    fn flags_parse_into_the_builder_settings() {
+    fn controls_parse_into_the_builder_settings() {
         let cli = Cli::try_parse_from([
             "x",
             "--in-memory",
-            "--throttle",
-            "0.01",
-            "--throttle-window",
-            "2",
-            "--fault",
-            "operation=issueToken,status=503,count=2",
-            "--fault",
-            "drop=true,probability=0.1",
-            "--revocation-delay",
-            "900",
+            "--controls",
+            r#"{"throttling":{"scale":0.01,"windowSeconds":2},"revocationDelaySeconds":900,
+                "faults":[{"operation":"issueToken","status":503,"count":2},{"drop":true,"probability":0.1}]}"#,
         ])
         .unwrap();
         let builder = cli.options.builder();
         assert_eq!(
             builder.controls.throttling,
-            Some(
-                Throttling::service_limits()
-                    .scaled(0.01)
-                    .window(Duration::from_secs(2))
-            )
+            Some(crate::Throttling {
+                scale: 0.01,
+                window_seconds: 2
+            })
         );
         assert_eq!(builder.controls.faults.len(), 2);
-        assert_eq!(builder.controls.revocation_delay, Duration::from_secs(900));
+        assert_eq!(builder.controls.revocation_delay_seconds, 900);
 
-        let bad = Cli::try_parse_from(["x", "--fault", "status=200"])
+        let bad = Cli::try_parse_from(["x", "--controls", r#"{"faults":[{"status":200}]}"#])
             .err()
             .unwrap()
             .to_string();
         assert!(bad.contains("status 200 is not an error status"), "{bad}");
-        assert!(Cli::try_parse_from(["x", "--throttle-window", "2"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--controls", "{\"throttle\":1}"]).is_err());
     }
 }

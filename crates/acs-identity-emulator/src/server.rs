@@ -15,11 +15,11 @@ use crate::config::{
     DEVELOPMENT_ACCESS_KEY, DEVELOPMENT_SIGNING_KEY, EmulatorBuilder, SecretText, Storage,
 };
 use crate::connections;
-use crate::controls::Controls;
+use crate::controls::ControlState;
 use crate::data_dir;
 use crate::errors::EmulatorError;
 use crate::guard::{self, HostPolicy};
-use crate::store::{self, MetaUpdate, Store};
+use crate::store::{self, Meta, Store};
 use crate::tls;
 use crate::tokens::{Jwks, TokenSigner, generate_signing_key};
 
@@ -180,7 +180,10 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         }
         Storage::InMemory => None,
     };
-    settings.controls.validate()?;
+    settings
+        .controls
+        .validate()
+        .map_err(EmulatorError::InvalidSetting)?;
     let policy =
         Arc::new(HostPolicy::new(&settings.allowed_hosts).map_err(EmulatorError::InvalidSetting)?);
     let want_tls = settings.tls;
@@ -207,28 +210,11 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
             let signer = TokenSigner::from_pkcs8(&signing_key)?;
             // Certificates are checked by clients against the real time, not the emulator's clock.
             let now = std::time::SystemTime::now();
-            let stored_tls = match (
-                meta.tls_ca_cert_pem,
-                meta.tls_ca_key_pem,
-                meta.tls_cert_pem,
-                meta.tls_key_pem,
-                meta.tls_not_after,
-            ) {
-                (Some(ca_cert_pem), Some(ca_key_pem), Some(cert_pem), Some(key_pem), not_after)
-                    if tls::still_usable(not_after, now) =>
-                {
-                    Some(store::TlsMaterial {
-                        ca_cert_pem,
-                        ca_key_pem,
-                        cert_pem,
-                        key_pem,
-                        not_after: not_after.unwrap_or_default(),
-                    })
-                }
-                (Some(_), ..) if want_tls => {
+            let stored_tls = match meta.tls {
+                Some(m) if tls::still_usable(m.not_after, now) => Some(m),
+                Some(_) if want_tls => {
                     tracing::warn!(
-                        "replacing the stored TLS certificate authority (expiring, or made \
-                         without name constraints by an older version): trust the new {}",
+                        "replacing the stored TLS certificate authority (expiring): trust the new {}",
                         tls::CA_CERT_FILE
                     );
                     None
@@ -240,17 +226,18 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 (true, Some(m)) => Some(m),
                 (true, None) => Some(tls::generate(now)?),
             };
-            let update = MetaUpdate {
-                access_key: access_key.clone(),
-                resource_id: resource_id.clone(),
-                signing_key_pkcs8: signing_key,
+            let update = Meta {
+                access_key: Some(access_key.clone()),
+                resource_id: Some(resource_id.clone()),
+                signing_key_pkcs8: Some(signing_key),
                 tls: tls_material.clone(),
+                ..Meta::default()
             };
             let reopen = dir_for_db.map(|dir| -> store::Reopen {
                 let path = data_dir::database_path(&dir);
                 Box::new(move || data_dir::open_checked(&path))
             });
-            let store = Store::start_with_reopen(db, &update, reopen)?;
+            let store = Store::start_with_reopen(db, update, reopen)?;
             Ok((store, access_key, resource_id, signer, tls_material))
         })
         .await
@@ -293,7 +280,8 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         signer,
         clock: Arc::clone(&settings.clock),
         max_body_bytes: settings.max_body_bytes,
-        controls: Controls::new(settings.controls.clone(), want_tls),
+        controls: ControlState::new(settings.controls.clone()),
+        default_port: if want_tls { 443 } else { 80 },
     });
     let router = api::router(Arc::clone(&app))
         .layer(axum::middleware::from_fn_with_state(policy, guard::guard));

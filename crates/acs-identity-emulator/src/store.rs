@@ -14,8 +14,8 @@
 //! The tables hold JSON values: the identities (`identities`: creation time, revocation stamp,
 //! deleted flag, custom id, when a token was last issued), the Teams Phone extension assignments
 //! (`teams_extension_assignments`, key `<tenant id>/<object id>`) and the Entra ID assignments
-//! (`entra_assignments`, key the object id); `meta` holds the keys, the TLS material and the
-//! counters.
+//! (`entra_assignments`, key the object id); `meta` holds one JSON value under the key `meta`:
+//! the keys, the TLS material and the counters ([`Meta`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -168,21 +168,29 @@ enum Change {
     Entra(String, Option<EntraAssignment>),
 }
 
-/// Values kept in the `meta` table.
-#[derive(Debug, Default)]
+/// The value of the `meta` table (key `meta`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Meta {
     pub(crate) access_key: Option<String>,
     pub(crate) resource_id: Option<String>,
+    /// The token-signing key, PKCS#8 DER.
     pub(crate) signing_key_pkcs8: Option<Vec<u8>>,
-    pub(crate) tls_ca_cert_pem: Option<String>,
-    pub(crate) tls_ca_key_pem: Option<String>,
-    pub(crate) tls_cert_pem: Option<String>,
-    pub(crate) tls_key_pem: Option<String>,
-    /// When the stored TLS certificates expire (Unix seconds); absent before they had a limit.
-    pub(crate) tls_not_after: Option<u64>,
+    pub(crate) tls: Option<TlsMaterial>,
+    /// How many times this data directory was started.
+    #[serde(default)]
+    pub(crate) boot: u64,
+    /// Tokens with a stamp below this are invalid (access key rotated).
+    #[serde(default)]
+    pub(crate) tokens_valid_from: u64,
+    /// Tokens with a stamp below this were issued before the last reset.
+    #[serde(default)]
+    pub(crate) reset_stamp: u64,
 }
 
-enum WriteOp {
+/// One write to the database (through [`Store::write`]; a token time through
+/// [`Store::token_issued`], a reset through [`Store::reset`]).
+pub(crate) enum WriteOp {
     Create {
         id: String,
         created_ms: u64,
@@ -242,10 +250,10 @@ pub(crate) struct Store {
     serial: tokio::sync::Mutex<()>,
     writer: mpsc::Sender<Message>,
     writer_thread: std::sync::Mutex<Option<JoinHandle<()>>>,
-    boot: u64,
+    pub(crate) boot: u64,
     sequence: AtomicU64,
     /// Tokens with a stamp below this are invalid (access key rotated).
-    tokens_valid_from: u64,
+    pub(crate) tokens_valid_from: u64,
     /// Tokens with a stamp below this were issued before the last reset: their identities are
     /// forgotten, even one whose id is derived (an exchange's) and made again after the reset.
     reset_stamp: AtomicU64,
@@ -253,16 +261,9 @@ pub(crate) struct Store {
     problem: Arc<RwLock<Option<String>>>,
 }
 
-/// Settings that are persisted at open.
-pub(crate) struct MetaUpdate {
-    pub(crate) access_key: String,
-    pub(crate) resource_id: String,
-    pub(crate) signing_key_pkcs8: Vec<u8>,
-    pub(crate) tls: Option<TlsMaterial>,
-}
-
 /// PEM texts of the emulator's TLS certificate authority and server certificate.
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct TlsMaterial {
     pub(crate) ca_cert_pem: String,
     pub(crate) ca_key_pem: String,
@@ -276,32 +277,16 @@ fn storage_error(e: impl std::fmt::Display) -> EmulatorError {
     EmulatorError::Storage(e.to_string())
 }
 
-fn get_text(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-) -> Result<Option<String>, EmulatorError> {
-    Ok(match table.get(key).map_err(storage_error)? {
-        Some(v) => Some(
-            String::from_utf8(v.value().to_vec())
-                .map_err(|_| EmulatorError::Storage(format!("meta value `{key}` is not UTF-8")))?,
-        ),
-        None => None,
-    })
-}
-
-fn get_u64(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-) -> Result<Option<u64>, EmulatorError> {
-    match table.get(key).map_err(storage_error)? {
+/// The `meta` value as `table` holds it (the default before the first start).
+fn get_meta(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Meta, String> {
+    match table.get("meta").map_err(text)? {
         Some(v) => {
-            let bytes: [u8; 8] = v
-                .value()
-                .try_into()
-                .map_err(|_| EmulatorError::Storage(format!("meta value `{key}` is corrupt")))?;
-            Ok(Some(u64::from_le_bytes(bytes)))
+            serde_json::from_slice(v.value()).map_err(|_| "the meta value is corrupt".into())
         }
-        None => Ok(None),
+        None if table.len().map_err(text)? > 0 => {
+            Err("written by an earlier build of the emulator: remove the data directory".into())
+        }
+        None => Ok(Meta::default()),
     }
 }
 
@@ -319,24 +304,11 @@ pub(crate) fn open_database(dir: Option<&Path>) -> Result<Database, EmulatorErro
 /// Reads the persisted settings.
 pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
     let txn = db.begin_read().map_err(storage_error)?;
-    let table = match txn.open_table(META) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Meta::default()),
-        Err(e) => return Err(storage_error(e)),
-    };
-    Ok(Meta {
-        access_key: get_text(&table, "access_key")?,
-        resource_id: get_text(&table, "resource_id")?,
-        signing_key_pkcs8: table
-            .get("signing_key")
-            .map_err(storage_error)?
-            .map(|v| v.value().to_vec()),
-        tls_ca_cert_pem: get_text(&table, "tls_ca_cert")?,
-        tls_ca_key_pem: get_text(&table, "tls_ca_key")?,
-        tls_cert_pem: get_text(&table, "tls_cert")?,
-        tls_key_pem: get_text(&table, "tls_key")?,
-        tls_not_after: get_u64(&table, "tls_not_after")?,
-    })
+    match txn.open_table(META) {
+        Ok(table) => get_meta(&table).map_err(EmulatorError::Storage),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(Meta::default()),
+        Err(e) => Err(storage_error(e)),
+    }
 }
 
 /// Every `(key, value)` of `table` in `txn` (none before the first start made the tables).
@@ -400,10 +372,11 @@ fn load_state(db: &Database) -> Result<State, EmulatorError> {
 }
 
 impl Store {
-    /// Persists `update`, starts a new boot, loads identities and starts the writer thread
+    /// Persists the keys and TLS material of `update` (stored TLS material stays when it has
+    /// none), starts a new boot, loads identities and starts the writer thread
     /// (which cannot reopen `db` after a failed write).
     #[cfg(test)]
-    pub(crate) fn start(db: Database, update: &MetaUpdate) -> Result<Store, EmulatorError> {
+    pub(crate) fn start(db: Database, update: Meta) -> Result<Store, EmulatorError> {
         Self::start_with_reopen(db, update, None)
     }
 
@@ -411,52 +384,39 @@ impl Store {
     /// disk): the next write reopens it, and so succeeds once space returns.
     pub(crate) fn start_with_reopen(
         db: Database,
-        update: &MetaUpdate,
+        update: Meta,
         reopen: Option<Reopen>,
     ) -> Result<Store, EmulatorError> {
         // Everything is read and decoded before the first write: a bad record stops the start
         // with the file as it was.
         let state = load_state(&db)?;
         let txn = db.begin_write().map_err(storage_error)?;
-        let boot;
-        let mut tokens_valid_from;
-        let reset_stamp;
+        let (boot, tokens_valid_from, reset_stamp);
         {
-            let mut meta = txn.open_table(META).map_err(storage_error)?;
-            boot = get_u64(&meta, "boot")?.unwrap_or(0) + 1;
-            tokens_valid_from = get_u64(&meta, "tokens_valid_from")?.unwrap_or(0);
-            reset_stamp = get_u64(&meta, "reset_stamp")?.unwrap_or(0);
-            // Read in this transaction, not with a second pass over every meta value.
-            let previous_key = get_text(&meta, "access_key")?;
-            if previous_key.is_some_and(|old| old != update.access_key) {
-                // Rotating the access key revokes every token issued under the old one.
-                tokens_valid_from = boot << SEQUENCE_BITS;
-            }
-            meta.insert("boot", boot.to_le_bytes().as_slice())
+            let mut table = txn.open_table(META).map_err(storage_error)?;
+            let previous = get_meta(&table).map_err(EmulatorError::Storage)?;
+            boot = previous.boot + 1;
+            reset_stamp = previous.reset_stamp;
+            // Rotating the access key revokes every token issued under the old one.
+            let rotated = previous.access_key.is_some() && previous.access_key != update.access_key;
+            tokens_valid_from = if rotated {
+                boot << SEQUENCE_BITS
+            } else {
+                previous.tokens_valid_from
+            };
+            let meta = Meta {
+                tls: update.tls.or(previous.tls),
+                boot,
+                tokens_valid_from,
+                reset_stamp,
+                ..update
+            };
+            table
+                .insert(
+                    "meta",
+                    encode_json(&meta).map_err(storage_error)?.as_slice(),
+                )
                 .map_err(storage_error)?;
-            meta.insert(
-                "tokens_valid_from",
-                tokens_valid_from.to_le_bytes().as_slice(),
-            )
-            .map_err(storage_error)?;
-            meta.insert("access_key", update.access_key.as_bytes())
-                .map_err(storage_error)?;
-            meta.insert("resource_id", update.resource_id.as_bytes())
-                .map_err(storage_error)?;
-            meta.insert("signing_key", update.signing_key_pkcs8.as_slice())
-                .map_err(storage_error)?;
-            if let Some(tls) = &update.tls {
-                meta.insert("tls_ca_cert", tls.ca_cert_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_ca_key", tls.ca_key_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_cert", tls.cert_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_key", tls.key_pem.as_bytes())
-                    .map_err(storage_error)?;
-                meta.insert("tls_not_after", tls.not_after.to_le_bytes().as_slice())
-                    .map_err(storage_error)?;
-            }
             // Make sure every table exists so reads never miss one.
             for table in [IDENTITIES, TEAMS_EXTENSION_ASSIGNMENTS, ENTRA_ASSIGNMENTS] {
                 txn.open_table(table).map_err(storage_error)?;
@@ -568,32 +528,11 @@ impl Store {
         Ok(answer)
     }
 
-    async fn write(&self, op: WriteOp) -> Result<(), String> {
+    /// Commits `op` (with the other writes waiting, in one transaction); returns once durable.
+    pub(crate) async fn write(&self, op: WriteOp) -> Result<(), String> {
         self.send(op)?
             .await
             .map_err(|_| "the storage writer stopped".to_owned())?
-    }
-
-    /// Records a new identity; returns once it is durable.
-    #[cfg(test)]
-    pub(crate) async fn create(&self, id: String, created_ms: u64) -> Result<(), String> {
-        self.create_with_profile(id, created_ms, Profile::default())
-            .await
-    }
-
-    /// Records a new identity with its profile; returns once both are durable.
-    pub(crate) async fn create_with_profile(
-        &self,
-        id: String,
-        created_ms: u64,
-        profile: Profile,
-    ) -> Result<(), String> {
-        self.write(WriteOp::Create {
-            id,
-            created_ms,
-            profile,
-        })
-        .await
     }
 
     /// Records that a token was issued for `id` at `at_s` (Unix seconds): in memory at once,
@@ -615,16 +554,6 @@ impl Store {
         }
     }
 
-    /// Revokes every token of `id` with a stamp below `stamp`; returns once durable.
-    pub(crate) async fn revoke(&self, id: String, stamp: u64) -> Result<(), String> {
-        self.write(WriteOp::Revoke { id, stamp }).await
-    }
-
-    /// Marks `id` deleted and revokes its tokens; returns once durable.
-    pub(crate) async fn delete(&self, id: String, stamp: u64) -> Result<(), String> {
-        self.write(WriteOp::Delete { id, stamp }).await
-    }
-
     /// Every identity ever created (deleted included), with its record and profile.
     pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord, Profile)> {
         let state = self.read();
@@ -641,32 +570,6 @@ impl Store {
         key: &TeamsExtensionKey,
     ) -> Option<TeamsExtensionAssignment> {
         self.read().teams_extension.get(key).cloned()
-    }
-
-    /// Creates or replaces an assignment; returns once durable.
-    pub(crate) async fn put_teams_extension_assignment(
-        &self,
-        key: TeamsExtensionKey,
-        assignment: TeamsExtensionAssignment,
-    ) -> Result<(), String> {
-        self.write(WriteOp::PutTeamsExtensionAssignment { key, assignment })
-            .await
-    }
-
-    /// Removes an assignment and revokes the tokens of `identity` issued before `stamp`;
-    /// returns once durable.
-    pub(crate) async fn delete_teams_extension_assignment(
-        &self,
-        key: TeamsExtensionKey,
-        identity: String,
-        stamp: u64,
-    ) -> Result<(), String> {
-        self.write(WriteOp::DeleteTeamsExtensionAssignment {
-            key,
-            identity,
-            stamp,
-        })
-        .await
     }
 
     /// The Entra assignment of `object_id`.
@@ -692,15 +595,6 @@ impl Store {
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
-    }
-
-    /// Sets or removes Entra assignments, all in one commit; returns once durable.
-    pub(crate) async fn update_entra_assignments(
-        &self,
-        changes: Vec<(String, Option<EntraAssignment>)>,
-    ) -> Result<(), String> {
-        self.write(WriteOp::UpdateEntraAssignments { changes })
-            .await
     }
 
     /// Forgets every identity and assignment; returns once durable.
@@ -847,10 +741,13 @@ impl Batch<'_> {
                 }
             }
             WriteOp::Reset { stamp } => {
-                self.txn
-                    .open_table(META)
-                    .map_err(text)?
-                    .insert("reset_stamp", stamp.to_le_bytes().as_slice())
+                let mut table = self.txn.open_table(META).map_err(text)?;
+                let meta = Meta {
+                    reset_stamp: *stamp,
+                    ..get_meta(&table)?
+                };
+                table
+                    .insert("meta", encode_json(&meta)?.as_slice())
                     .map_err(text)?;
                 for table in [
                     &mut self.identities,
@@ -1099,12 +996,12 @@ pub(crate) mod full_disk {
 mod tests {
     use super::*;
 
-    fn update() -> MetaUpdate {
-        MetaUpdate {
-            access_key: "a2V5".into(),
-            resource_id: "00000000-0000-0000-0000-000000000001".into(),
-            signing_key_pkcs8: vec![1, 2, 3],
-            tls: None,
+    fn update() -> Meta {
+        Meta {
+            access_key: Some("a2V5".into()),
+            resource_id: Some("00000000-0000-0000-0000-000000000001".into()),
+            signing_key_pkcs8: Some(vec![1, 2, 3]),
+            ..Meta::default()
         }
     }
 
@@ -1112,13 +1009,26 @@ mod tests {
     async fn stamps_increase_across_boots_and_writes_persist() {
         let dir = tempfile::tempdir().unwrap();
         let db = open_database(Some(dir.path())).unwrap();
-        let store = Store::start(db, &update()).unwrap();
+        let store = Store::start(db, update()).unwrap();
         let a = store.next_stamp();
         let b = store.next_stamp();
         assert!(b > a);
-        store.create("x".into(), 5).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 5,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         let revoke_at = store.next_stamp();
-        store.revoke("x".into(), revoke_at).await.unwrap();
+        store
+            .write(WriteOp::Revoke {
+                id: "x".into(),
+                stamp: revoke_at,
+            })
+            .await
+            .unwrap();
         assert_eq!(store.get("x").unwrap().revoked_before, revoke_at);
         store.close();
         drop(store);
@@ -1127,7 +1037,7 @@ mod tests {
         let meta = read_meta(&db).unwrap();
         assert_eq!(meta.access_key.as_deref(), Some("a2V5"));
         assert_eq!(meta.signing_key_pkcs8.as_deref(), Some(&[1u8, 2, 3][..]));
-        let store = Store::start(db, &update()).unwrap();
+        let store = Store::start(db, update()).unwrap();
         let record = store.get("x").unwrap();
         assert_eq!(
             record,
@@ -1146,16 +1056,33 @@ mod tests {
         store.close();
     }
 
+    #[test]
+    fn a_meta_table_of_an_earlier_build_is_refused_not_overwritten() {
+        let db = open_database(None).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("access_key", b"a2V5".as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        let error = read_meta(&db).unwrap_err().to_string();
+        assert!(
+            error.contains("an earlier build of the emulator"),
+            "{error}"
+        );
+        assert!(Store::start(db, update()).is_err());
+    }
+
     #[tokio::test]
     async fn rotating_the_key_invalidates_older_stamps() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let old = store.next_stamp();
         store.close();
         drop(store);
         let mut rotated = update();
-        rotated.access_key = "b3RoZXI=".into();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &rotated).unwrap();
+        rotated.access_key = Some("b3RoZXI=".into());
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), rotated).unwrap();
         assert!(store.tokens_valid_from() > old);
         assert!(store.next_stamp() >= store.tokens_valid_from());
         store.close();
@@ -1164,16 +1091,37 @@ mod tests {
     #[tokio::test]
     async fn reset_forgets_every_identity_durably() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
-        store.create("x".into(), 1).await.unwrap();
-        store.create("y".into(), 2).await.unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 1,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "y".into(),
+                created_ms: 2,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         assert_eq!(store.identities().len(), 2);
         store.reset().await.unwrap();
         assert!(store.identities().is_empty());
-        store.create("z".into(), 3).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "z".into(),
+                created_ms: 3,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let ids: Vec<String> = store
             .identities()
             .into_iter()
@@ -1188,15 +1136,38 @@ mod tests {
         use std::sync::atomic::Ordering;
         let disk = full_disk::Disk::default();
         let store =
-            Store::start_with_reopen(disk.open().unwrap(), &update(), Some(disk.reopen())).unwrap();
-        store.create("before".into(), 1).await.unwrap();
+            Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "before".into(),
+                created_ms: 1,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         assert_eq!(store.problem(), None);
 
         disk.full.store(true, Ordering::SeqCst);
-        let failed = store.create("during".into(), 2).await.unwrap_err();
+        let failed = store
+            .write(WriteOp::Create {
+                id: "during".into(),
+                created_ms: 2,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap_err();
         assert!(failed.contains("No space left"), "{failed}");
         assert!(store.problem().is_some_and(|p| p.contains("No space left")));
-        assert!(store.create("still".into(), 3).await.is_err());
+        assert!(
+            store
+                .write(WriteOp::Create {
+                    id: "still".into(),
+                    created_ms: 3,
+                    profile: Profile::default()
+                })
+                .await
+                .is_err()
+        );
         assert_eq!(
             store.get("during"),
             None,
@@ -1204,13 +1175,20 @@ mod tests {
         );
 
         disk.full.store(false, Ordering::SeqCst);
-        store.create("after".into(), 4).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "after".into(),
+                created_ms: 4,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         assert_eq!(store.problem(), None);
         assert!(store.get("before").is_some() && store.get("after").is_some());
         store.close();
         drop(store);
         // What was acknowledged is in the file.
-        let store = Store::start(disk.open().unwrap(), &update()).unwrap();
+        let store = Store::start(disk.open().unwrap(), update()).unwrap();
         assert!(store.get("before").is_some() && store.get("after").is_some());
         assert_eq!(store.get("during"), None);
         store.close();
@@ -1221,9 +1199,18 @@ mod tests {
         use std::sync::atomic::Ordering;
         let disk = full_disk::Disk::default();
         let store =
-            Store::start_with_reopen(disk.open().unwrap(), &update(), Some(disk.reopen())).unwrap();
+            Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
         disk.full.store(true, Ordering::SeqCst);
-        assert!(store.create("x".into(), 1).await.is_err());
+        assert!(
+            store
+                .write(WriteOp::Create {
+                    id: "x".into(),
+                    created_ms: 1,
+                    profile: Profile::default()
+                })
+                .await
+                .is_err()
+        );
         disk.full.store(false, Ordering::SeqCst);
         let deadline = std::time::Instant::now() + RETRY_EVERY * 3;
         while store.problem().is_some() && std::time::Instant::now() < deadline {
@@ -1236,7 +1223,7 @@ mod tests {
     #[tokio::test]
     async fn the_reset_stamp_is_kept_across_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.reset_stamp(), 0);
         let before = store.next_stamp();
         store.reset().await.unwrap();
@@ -1248,14 +1235,14 @@ mod tests {
         );
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.reset_stamp(), reset);
     }
 
     #[tokio::test]
     async fn a_custom_id_passed_to_a_new_identity_stays_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let with = |custom_id: &str| Profile {
             custom_id: Some(custom_id.into()),
             last_token_issued_s: None,
@@ -1265,12 +1252,26 @@ mod tests {
         for n in 0..16 {
             let (old, new, custom_id) = (format!("old{n}"), format!("a-new{n}"), format!("c{n}"));
             store
-                .create_with_profile(old.clone(), 1, with(&custom_id))
+                .write(WriteOp::Create {
+                    id: old.clone(),
+                    created_ms: 1,
+                    profile: with(&custom_id),
+                })
                 .await
                 .unwrap();
-            store.delete(old.clone(), store.next_stamp()).await.unwrap();
             store
-                .create_with_profile(new.clone(), 2, with(&custom_id))
+                .write(WriteOp::Delete {
+                    id: old.clone(),
+                    stamp: store.next_stamp(),
+                })
+                .await
+                .unwrap();
+            store
+                .write(WriteOp::Create {
+                    id: new.clone(),
+                    created_ms: 2,
+                    profile: with(&custom_id),
+                })
                 .await
                 .unwrap();
             // A token time of the deleted identity, arriving late.
@@ -1279,7 +1280,7 @@ mod tests {
         }
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         for n in 0..16 {
             assert_eq!(
                 store.identity_for_custom_id(&format!("c{n}")),
@@ -1292,17 +1293,28 @@ mod tests {
     #[tokio::test]
     async fn profiles_and_assignments_persist_and_reset_forgets_them() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         let profile = Profile {
             custom_id: Some("sally@contoso.com".into()),
             last_token_issued_s: Some(100),
         };
         store
-            .create_with_profile("x".into(), 1, profile.clone())
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 1,
+                profile: profile.clone(),
+            })
             .await
             .unwrap();
         store.token_issued("x", 50); // older: kept at 100
-        store.create("y".into(), 2).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "y".into(),
+                created_ms: 2,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         store.token_issued("y", 7);
         let key = ("t".to_owned(), "o".to_owned());
         let tpe = TeamsExtensionAssignment {
@@ -1310,18 +1322,35 @@ mod tests {
             client_ids: Some(vec!["app".into()]),
         };
         store
-            .put_teams_extension_assignment(key.clone(), tpe.clone())
+            .write(WriteOp::PutTeamsExtensionAssignment {
+                key: key.clone(),
+                assignment: tpe.clone(),
+            })
             .await
             .unwrap();
         let gone = ("t".to_owned(), "gone".to_owned());
         store
-            .put_teams_extension_assignment(gone.clone(), tpe.clone())
+            .write(WriteOp::PutTeamsExtensionAssignment {
+                key: gone.clone(),
+                assignment: tpe.clone(),
+            })
             .await
             .unwrap();
-        store.create("8:acs:r_t_gone".into(), 3).await.unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "8:acs:r_t_gone".into(),
+                created_ms: 3,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         let stamp = store.next_stamp();
         store
-            .delete_teams_extension_assignment(gone.clone(), "8:acs:r_t_gone".into(), stamp)
+            .write(WriteOp::DeleteTeamsExtensionAssignment {
+                key: gone.clone(),
+                identity: "8:acs:r_t_gone".into(),
+                stamp,
+            })
             .await
             .unwrap();
         let entra = EntraAssignment {
@@ -1330,18 +1359,20 @@ mod tests {
             client_ids: vec![],
         };
         store
-            .update_entra_assignments(vec![
-                ("b".into(), Some(entra.clone())),
-                ("a".into(), Some(entra.clone())),
-                ("c".into(), Some(entra.clone())),
-                ("c".into(), None),
-            ])
+            .write(WriteOp::UpdateEntraAssignments {
+                changes: vec![
+                    ("b".into(), Some(entra.clone())),
+                    ("a".into(), Some(entra.clone())),
+                    ("c".into(), Some(entra.clone())),
+                    ("c".into(), None),
+                ],
+            })
             .await
             .unwrap();
         store.close();
         drop(store);
 
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.profile("x"), profile);
         assert_eq!(
             store.profile("y").last_token_issued_s,
@@ -1364,7 +1395,13 @@ mod tests {
         assert_eq!(store.entra_assignments(Some("a"), 10).len(), 1);
         assert_eq!(store.entra_assignment("b"), Some(entra));
 
-        store.delete("x".into(), store.next_stamp()).await.unwrap();
+        store
+            .write(WriteOp::Delete {
+                id: "x".into(),
+                stamp: store.next_stamp(),
+            })
+            .await
+            .unwrap();
         assert_eq!(
             store.identity_for_custom_id("sally@contoso.com"),
             None,
@@ -1380,8 +1417,15 @@ mod tests {
     #[tokio::test]
     async fn token_times_written_behind_are_durable_after_a_graceful_stop() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
-        store.create("x".into(), 1).await.unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        store
+            .write(WriteOp::Create {
+                id: "x".into(),
+                created_ms: 1,
+                profile: Profile::default(),
+            })
+            .await
+            .unwrap();
         // Alone in their batches: committed without a sync, made durable at the stop.
         for at in [10, 30, 20] {
             store.token_issued("x", at);
@@ -1394,20 +1438,27 @@ mod tests {
         );
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), &update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
         assert_eq!(store.profile("x").last_token_issued_s, Some(30));
         store.close();
     }
 
     #[tokio::test]
     async fn concurrent_writes_are_all_acknowledged_and_merged() {
-        let store = Arc::new(Store::start(open_database(None).unwrap(), &update()).unwrap());
+        let store = Arc::new(Store::start(open_database(None).unwrap(), update()).unwrap());
         let mut tasks = Vec::new();
         for i in 0..50u64 {
             let s = Arc::clone(&store);
-            tasks.push(tokio::spawn(
-                async move { s.create(format!("id{i}"), i).await },
-            ));
+            tasks.push(tokio::spawn(async move {
+                let id = format!("id{i}");
+                let profile = Profile::default();
+                s.write(WriteOp::Create {
+                    id,
+                    created_ms: i,
+                    profile,
+                })
+                .await
+            }));
         }
         for t in tasks {
             t.await.unwrap().unwrap();
@@ -1416,8 +1467,20 @@ mod tests {
         let s1 = store.next_stamp();
         let s2 = store.next_stamp();
         // Revoke with the larger stamp first; the smaller one must not lower it.
-        store.revoke("id1".into(), s2).await.unwrap();
-        store.delete("id1".into(), s1).await.unwrap();
+        store
+            .write(WriteOp::Revoke {
+                id: "id1".into(),
+                stamp: s2,
+            })
+            .await
+            .unwrap();
+        store
+            .write(WriteOp::Delete {
+                id: "id1".into(),
+                stamp: s1,
+            })
+            .await
+            .unwrap();
         let r = store.get("id1").unwrap();
         assert!(r.deleted);
         assert_eq!(r.revoked_before, s2);

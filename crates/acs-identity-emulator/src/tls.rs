@@ -36,12 +36,8 @@ pub const RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The names the server certificate carries, and the only ones the CA may vouch for.
 const SERVED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
-/// Whether stored material (valid until `not_after`, Unix seconds; `None` when made by a
-/// version that did not record it: no name constraints, valid until 4096) can still be used.
-pub(crate) fn still_usable(not_after: Option<u64>, now: SystemTime) -> bool {
-    let Some(not_after) = not_after else {
-        return false;
-    };
+/// Whether stored material (valid until `not_after`, Unix seconds) can still be used.
+pub(crate) fn still_usable(not_after: u64, now: SystemTime) -> bool {
     let now = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
@@ -191,9 +187,8 @@ mod tests {
     fn stored_material_is_renewed_before_it_expires_or_when_unconstrained() {
         let now = SystemTime::now();
         let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-        assert!(still_usable(Some(secs(now + VALIDITY)), now));
-        assert!(!still_usable(Some(secs(now + RENEW_BEFORE / 2)), now));
-        assert!(!still_usable(None, now));
+        assert!(still_usable(secs(now + VALIDITY), now));
+        assert!(!still_usable(secs(now + RENEW_BEFORE / 2), now));
     }
 
     #[test]

@@ -168,25 +168,26 @@ async fn test_controls_are_configured_by_environment_variables() {
                 KEY,
             ])
             .env(
-                "ACS_EMULATOR_FAULTS",
-                "operation=createIdentity,status=500,count=1;operation=issueToken,delayMs=10",
-            )
-            .env("ACS_EMULATOR_THROTTLE", "0.001")
-            .env("ACS_EMULATOR_REVOCATION_DELAY", "900"),
+                "ACS_EMULATOR_CONTROLS",
+                r#"{"faults":[{"operation":"createIdentity","status":500,"count":1},
+                    {"operation":"issueToken","delayMs":10}],
+                    "throttling":{"scale":0.001},"revocationDelaySeconds":900}"#,
+            ),
     );
     let cs = ConnectionString::parse(run.connection_string_text()).unwrap();
-    let faults: serde_json::Value = reqwest::get(cs.endpoint().join("emulator/faults").unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let controls: serde_json::Value =
+        reqwest::get(cs.endpoint().join("emulator/controls").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(
-        faults,
-        serde_json::json!({"value": [
-            {"id": 1, "operation": "createIdentity", "status": 500, "count": 1},
-            {"id": 2, "operation": "issueToken", "delayMs": 10},
-        ]})
+        controls,
+        serde_json::json!({"faults": [
+            {"operation": "createIdentity", "status": 500, "count": 1},
+            {"operation": "issueToken", "delayMs": 10},
+        ], "throttling": {"scale": 0.001, "windowSeconds": 30}, "revocationDelaySeconds": 900})
     );
     // The first create hits the fault, the second succeeds, the third is throttled (one per 30 s).
     assert_eq!(create(cs.endpoint(), cs.access_key()).await, 500);
@@ -196,7 +197,7 @@ async fn test_controls_are_configured_by_environment_variables() {
 
     let out = Command::new(BIN)
         .args(["--in-memory", "--listen", "127.0.0.1:0"])
-        .env("ACS_EMULATOR_FAULTS", "status=200")
+        .env("ACS_EMULATOR_CONTROLS", r#"{"faults":[{"status":200}]}"#)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a usage error");

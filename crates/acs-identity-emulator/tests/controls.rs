@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use acs_auth::{AccessKey, RequestToSign};
 use acs_identity_emulator::hmac_diagnostics::STRING_TO_SIGN_HEADER;
-use acs_identity_emulator::{FaultRule, Operation, Throttling};
+use acs_identity_emulator::{Controls, FaultRule, Operation, Throttling};
 use acs_test_support::ManualClock;
 use base64::Engine as _;
 use common::{Answer, Client, KEY, builder, start};
@@ -33,16 +33,15 @@ async fn two_injected_503s_then_success_on_the_third_try() {
     let emulator = start().await;
     let client = Client::new(&emulator);
     let id = client.create_id().await;
-    let added = control(
+    let set = control(
         &client,
-        Method::POST,
-        "/emulator/faults",
-        Some(json!({"operation": "issueToken", "status": 503, "count": 2, "retryAfter": 1})),
+        Method::PUT,
+        "/emulator/controls",
+        Some(json!({"faults": [{"operation": "issueToken", "status": 503, "count": 2, "retryAfter": 1}]})),
     )
     .await;
-    assert_eq!(added.status, 201, "{}", added.body);
-    assert_eq!(added.body["id"], 1);
-    assert_eq!(added.body["count"], 2);
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body["faults"][0]["count"], 2);
 
     // Other operations are not hit.
     assert_eq!(client.create(None).await.status, 201);
@@ -60,36 +59,35 @@ async fn two_injected_503s_then_success_on_the_third_try() {
     }
     let third = client.issue(&id, r#"{"scopes":["chat"]}"#).await;
     assert_eq!(third.status, 200, "{}", third.body);
-    let listed = control(&client, Method::GET, "/emulator/faults", None).await;
-    assert_eq!(listed.body, json!({"value": []}), "the rule is used up");
+    let listed = control(&client, Method::GET, "/emulator/controls", None).await;
+    assert_eq!(
+        listed.body,
+        json!({"faults": [], "revocationDelaySeconds": 0}),
+        "the rule is used up"
+    );
     emulator.shutdown().await;
 }
 
 #[tokio::test]
-async fn faults_are_listed_removed_and_cleared_over_http_and_the_handle() {
+async fn faults_are_listed_and_cleared_over_http_and_the_handle() {
     let emulator = start().await;
     let client = Client::new(&emulator);
-    for rule in [
-        json!({"operation": "createIdentity", "status": 500}),
-        json!({"status": 429, "probability": 1.0, "retryAfter": 2}),
-    ] {
-        let a = control(&client, Method::POST, "/emulator/faults", Some(rule)).await;
-        assert_eq!(a.status, 201, "{}", a.body);
-    }
-    let id = emulator
-        .add_fault(FaultRule::respond(503).on(Operation::RevokeTokens))
-        .unwrap();
-    assert_eq!(id, 3);
-    let listed = control(&client, Method::GET, "/emulator/faults", None).await;
-    assert_eq!(
-        listed.body,
-        json!({"value": [
-            {"id": 1, "operation": "createIdentity", "status": 500},
-            {"id": 2, "operation": "*", "status": 429, "probability": 1.0, "retryAfter": 2},
-            {"id": 3, "operation": "revokeTokens", "status": 503},
-        ]})
-    );
-    assert_eq!(emulator.faults().len(), 3);
+    let rules = json!({"faults": [
+        {"operation": "createIdentity", "status": 500},
+        {"status": 429, "probability": 1.0, "retryAfter": 2},
+        {"operation": "revokeTokens", "status": 503},
+    ]});
+    let a = control(
+        &client,
+        Method::PUT,
+        "/emulator/controls",
+        Some(rules.clone()),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let listed = control(&client, Method::GET, "/emulator/controls", None).await;
+    assert_eq!(listed.body["faults"], rules["faults"]);
+    assert_eq!(emulator.controls().faults.len(), 3);
     // The first matching rule answers.
     client.create(None).await.assert_error(
         500,
@@ -108,21 +106,36 @@ async fn faults_are_listed_removed_and_cleared_over_http_and_the_handle() {
     );
     assert_eq!(throttled.headers["retry-after"], "2");
 
-    let removed = control(&client, Method::DELETE, "/emulator/faults/1", None).await;
-    assert_eq!(removed.status, 204);
-    let again = control(&client, Method::DELETE, "/emulator/faults/1", None).await;
-    again.assert_error(404, "FaultRuleNotFound", "There is no fault rule 1.", None);
-    assert!(emulator.remove_fault(3));
-    let cleared = control(&client, Method::DELETE, "/emulator/faults", None).await;
-    assert_eq!(cleared.status, 204);
-    assert!(emulator.faults().is_empty());
+    // The handle sets the same value (here: the last rule only).
+    let mut controls = emulator.controls();
+    controls.faults.drain(..2);
+    emulator.set_controls(controls).unwrap();
+    assert_eq!(
+        emulator.controls().faults,
+        [FaultRule {
+            operation: Some(Operation::RevokeTokens),
+            status: Some(503),
+            ..FaultRule::default()
+        }]
+    );
     assert_eq!(client.create(None).await.status, 201);
+    let cleared = control(&client, Method::PUT, "/emulator/controls", Some(json!({}))).await;
+    assert_eq!(cleared.status, 200);
+    assert!(emulator.controls().faults.is_empty());
 
     // The emulator-only endpoints are never hit by faults.
-    emulator.add_fault(FaultRule::respond(503)).unwrap();
+    let all = FaultRule {
+        status: Some(503),
+        ..FaultRule::default()
+    };
+    emulator
+        .set_controls(Controls {
+            faults: vec![all],
+            ..Controls::default()
+        })
+        .unwrap();
     let health = control(&client, Method::GET, "/emulator/health", None).await;
     assert_eq!(health.status, 200);
-    emulator.clear_faults();
     emulator.shutdown().await;
 }
 
@@ -141,18 +154,23 @@ async fn a_bad_rule_is_refused_with_what_is_wrong() {
         ),
         (
             json!({"operation": "listUsers", "status": 503}),
-            "invalid fault rule: unknown operation `listUsers`; known: createIdentity, deleteIdentity, issueToken, revokeTokens, createIdentityAndToken, exchangeTeamsToken, getIdentity, getTeamsExtensionAssignment, upsertTeamsExtensionAssignment, deleteTeamsExtensionAssignment, exchangeTeamsExtensionToken, getEntraAssignment, upsertEntraAssignment, deleteEntraAssignment, listEntraAssignments, updateEntraAssignments, exchangeEntraToken",
+            "unknown operation `listUsers`; known: createIdentity, deleteIdentity, issueToken, revokeTokens, createIdentityAndToken, exchangeTeamsToken, getIdentity, getTeamsExtensionAssignment, upsertTeamsExtensionAssignment, deleteTeamsExtensionAssignment, exchangeTeamsExtensionToken, getEntraAssignment, upsertEntraAssignment, deleteEntraAssignment, listEntraAssignments, updateEntraAssignments, exchangeEntraToken",
         ),
     ];
     for (rule, message) in cases {
-        let a = control(&client, Method::POST, "/emulator/faults", Some(rule)).await;
-        a.assert_error(400, "ValidationError", message, Some("body"));
+        let body = json!({ "faults": [rule] });
+        let a = control(&client, Method::PUT, "/emulator/controls", Some(body)).await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert_eq!(a.body["error"]["code"], "ValidationError");
+        assert_eq!(a.body["error"]["target"], "body");
+        let text = a.body["error"]["message"].as_str().unwrap();
+        assert!(text.contains(message), "{text}");
     }
     let a = control(
         &client,
-        Method::POST,
-        "/emulator/faults",
-        Some(json!({"colour": 1})),
+        Method::PUT,
+        "/emulator/controls",
+        Some(json!({"faults": [{"colour": 1}]})),
     )
     .await;
     assert_eq!(a.status, 400);
@@ -164,24 +182,30 @@ async fn a_bad_rule_is_refused_with_what_is_wrong() {
         "{}",
         a.body
     );
-    let a = control(&client, Method::PUT, "/emulator/faults", None).await;
+    let a = control(&client, Method::POST, "/emulator/controls", None).await;
     assert_eq!(a.status, 405);
-    assert!(emulator.add_fault(FaultRule::respond(42)).is_err());
-    assert!(emulator.faults().is_empty());
+    let bad = FaultRule {
+        status: Some(42),
+        ..FaultRule::default()
+    };
+    let refused = emulator.set_controls(Controls {
+        faults: vec![bad],
+        ..Controls::default()
+    });
+    assert!(refused.is_err());
+    assert!(emulator.controls().faults.is_empty());
     emulator.shutdown().await;
 }
 
 #[tokio::test]
 async fn dropped_connections_and_delays() {
-    let emulator = builder()
-        .fault(
-            FaultRule::drop_connection()
-                .on(Operation::CreateIdentity)
-                .times(1),
-        )
-        .fault(FaultRule::delay_only(Duration::from_millis(300)).on(Operation::DeleteIdentity))
-        .start()
-        .await
+    let emulator = start().await;
+    let controls = json!({"faults": [
+        {"operation": "createIdentity", "drop": true, "count": 1},
+        {"operation": "deleteIdentity", "delayMs": 300},
+    ]});
+    emulator
+        .set_controls(serde_json::from_value(controls).unwrap())
         .unwrap();
     let client = Client::new(&emulator);
     let request = client.signed(Method::POST, "/identities?api-version=2023-10-01", None);
@@ -200,14 +224,16 @@ async fn dropped_connections_and_delays() {
 #[tokio::test]
 async fn throttling_answers_429_with_retry_after_until_the_window_frees() {
     // 0.001 of the service's limits: one request of each operation per (here 2-second) window.
-    let emulator = builder()
-        .throttling(
-            Throttling::service_limits()
-                .scaled(0.001)
-                .window(Duration::from_secs(2)),
-        )
-        .start()
-        .await
+    let emulator = start().await;
+    let throttling = Throttling {
+        scale: 0.001,
+        window_seconds: 2,
+    };
+    emulator
+        .set_controls(Controls {
+            throttling: Some(throttling),
+            ..Controls::default()
+        })
         .unwrap();
     let client = Client::new(&emulator);
     let id = client.create_id().await;
@@ -245,35 +271,44 @@ async fn throttling_answers_429_with_retry_after_until_the_window_frees() {
 }
 
 #[tokio::test]
-async fn an_invalid_setting_refuses_to_start() {
-    let error = builder()
-        .throttling(Throttling::service_limits().scaled(-1.0))
-        .start()
-        .await
+async fn an_invalid_setting_is_refused() {
+    let emulator = start().await;
+    let throttling = Throttling {
+        scale: -1.0,
+        ..Throttling::default()
+    };
+    let error = emulator
+        .set_controls(Controls {
+            throttling: Some(throttling),
+            ..Controls::default()
+        })
         .unwrap_err();
     assert_eq!(
         error.to_string(),
         "invalid throttling: the scale -1 must be above 0 and at most 1000"
     );
-    let error = builder()
-        .revocation_delay(Duration::from_secs(2 * 24 * 3600))
-        .start()
-        .await
+    let error = emulator
+        .set_controls(Controls {
+            revocation_delay_seconds: 2 * 24 * 3600,
+            ..Controls::default()
+        })
         .unwrap_err();
     assert_eq!(
         error.to_string(),
         "the revocation delay of 172800 s is above the maximum of 86400 s"
     );
+    emulator.shutdown().await;
 }
 
 #[tokio::test]
 async fn revoked_tokens_stay_valid_for_the_revocation_delay() {
     let clock = Arc::new(ManualClock::now());
-    let emulator = builder()
-        .clock(clock.clone())
-        .revocation_delay(Duration::from_secs(60))
-        .start()
-        .await
+    let emulator = builder().clock(clock.clone()).start().await.unwrap();
+    emulator
+        .set_controls(Controls {
+            revocation_delay_seconds: 60,
+            ..Controls::default()
+        })
         .unwrap();
     let client = Client::new(&emulator);
     let id = client.create_id().await;
@@ -351,13 +386,25 @@ async fn identities_are_listed_and_reset_forgets_them() {
         live.body["value"]
     );
 
+    let rule = FaultRule {
+        operation: Some(Operation::IssueToken),
+        status: Some(503),
+        ..FaultRule::default()
+    };
     emulator
-        .add_fault(FaultRule::respond(503).on(Operation::IssueToken))
+        .set_controls(Controls {
+            faults: vec![rule],
+            ..Controls::default()
+        })
         .unwrap();
     let reset = control(&client, Method::POST, "/emulator/reset", None).await;
     assert_eq!(reset.status, 204);
     assert!(emulator.identities(true).is_empty());
-    assert!(emulator.faults().is_empty(), "reset clears fault rules");
+    assert_eq!(
+        emulator.controls(),
+        Controls::default(),
+        "reset clears the controls"
+    );
     assert_eq!(emulator.health().identities, 0);
     assert_eq!(client.validate(&token).await["reason"], "identityNotFound");
     client

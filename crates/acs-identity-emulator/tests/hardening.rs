@@ -199,18 +199,23 @@ async fn a_web_page_cannot_reset_or_add_faults() {
             "Sec-Fetch-Site: cross-site\r\nContent-Type: application/json\r\n",
         ),
         (
-            "/emulator/faults",
+            "/emulator/controls",
             "Origin: null\r\nContent-Type: text/plain\r\n",
         ),
         (
             "/emulator/reset",
             "Content-Type: application/x-www-form-urlencoded\r\n",
         ),
-        ("/emulator/faults", "Content-Type: text/plain\r\n"),
+        ("/emulator/controls", "Content-Type: text/plain\r\n"),
     ] {
-        let body = r#"{"status":503}"#;
+        let body = r#"{"faults":[{"status":503}]}"#;
+        let method = if path.ends_with("controls") {
+            "PUT"
+        } else {
+            "POST"
+        };
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Content-Length: {}\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Content-Length: {}\r\n\
              Connection: close\r\n\r\n{body}",
             body.len()
         );
@@ -219,7 +224,7 @@ async fn a_web_page_cannot_reset_or_add_faults() {
         assert!(code == 403 || code == 415, "{path} {extra:?}: {answer}");
     }
     assert_eq!(emu.identities(false).len(), 1, "the identity was wiped");
-    assert!(emu.faults().is_empty(), "a fault rule was added");
+    assert!(emu.controls().faults.is_empty(), "a fault rule was added");
     // The same calls as a test client sends them are served.
     let reset = exchange(
         addr,

@@ -175,11 +175,11 @@ export async function signedPost(emulator, path, body) {
   });
 }
 
-/** A call to an emulator-only control endpoint (`/emulator/faults`, `/emulator/reset`, ...): no signing. */
+/** A call to an emulator-only control endpoint (`/emulator/controls`, `/emulator/reset`, ...): no signing. */
 export async function emulatorControl(emulator, method, path, body) {
   const response = await fetch(emulator.endpoint + path, {
     method,
-    // Always JSON: the emulator refuses a control POST that does not say so (a web page's form).
+    // Always JSON: the emulator refuses a control POST or PUT that does not say so (a web page's form).
     headers: { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });

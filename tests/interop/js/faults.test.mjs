@@ -12,8 +12,8 @@ const { CommunicationIdentityClient } = sdk;
 
 const clientFor = (emulator) =>
   new CommunicationIdentityClient(emulator.connectionString, { allowInsecureConnection: true });
-const addFault = (emulator, rule) => emulatorControl(emulator, "POST", "/emulator/faults", rule);
-const faultsLeft = async (emulator) => (await emulatorControl(emulator, "GET", "/emulator/faults")).value;
+const addFault = (emulator, rule) => emulatorControl(emulator, "PUT", "/emulator/controls", { faults: [rule] });
+const faultsLeft = async (emulator) => (await emulatorControl(emulator, "GET", "/emulator/controls")).faults;
 
 describe("injected faults", () => {
   // Its own process: the injected 5xx answers show in its request log, which the main suite's emulator is
@@ -26,7 +26,7 @@ describe("injected faults", () => {
     client = clientFor(emulator);
   });
   afterEach(async () => {
-    await emulatorControl(emulator, "DELETE", "/emulator/faults");
+    await emulatorControl(emulator, "PUT", "/emulator/controls", {});
   });
   after(async () => {
     await emulator?.stop();
@@ -79,7 +79,7 @@ describe("injected faults", () => {
 test("throttling at scaled limits is retried after Retry-After", async () => {
   // One request of each operation per 2-second window: the second create is throttled (429 with
   // Retry-After), the SDK waits and succeeds once the window frees.
-  const emulator = await startEmulator({ extraArgs: ["--throttle", "0.001", "--throttle-window", "2"] });
+  const emulator = await startEmulator({ extraArgs: ["--controls", '{"throttling":{"scale":0.001,"windowSeconds":2}}'] });
   try {
     const client = clientFor(emulator);
     const first = await client.createUser();

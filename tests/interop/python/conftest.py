@@ -242,8 +242,8 @@ def signed_post(emulator, path, body, verify=True):
 
 
 def emulator_control(emulator, method, path, body=None):
-    """A call to an emulator-only control endpoint (`/emulator/faults`, `/emulator/reset`, ...): no signing."""
-    # Always JSON: the emulator refuses a control POST that does not say so (a web page's form).
+    """A call to an emulator-only control endpoint (`/emulator/controls`, `/emulator/reset`, ...): no signing."""
+    # Always JSON: the emulator refuses a control POST or PUT that does not say so (a web page's form).
     response = requests.request(
         method, emulator.endpoint + path, json=body, headers={"content-type": "application/json"}, timeout=10
     )

@@ -30,9 +30,9 @@ def fault_emulator(tmp_root):
 
 @pytest.fixture(autouse=True)
 def no_faults_left(fault_emulator):
-    emulator_control(fault_emulator, "DELETE", "/emulator/faults")
+    emulator_control(fault_emulator, "PUT", "/emulator/controls", {})
     yield
-    emulator_control(fault_emulator, "DELETE", "/emulator/faults")
+    emulator_control(fault_emulator, "PUT", "/emulator/controls", {})
 
 
 def client_for(emulator, **kwargs):
@@ -40,11 +40,11 @@ def client_for(emulator, **kwargs):
 
 
 def add_fault(emulator, **rule):
-    return emulator_control(emulator, "POST", "/emulator/faults", rule)
+    return emulator_control(emulator, "PUT", "/emulator/controls", {"faults": [rule]})
 
 
 def faults_left(emulator):
-    return emulator_control(emulator, "GET", "/emulator/faults")["value"]
+    return emulator_control(emulator, "GET", "/emulator/controls")["faults"]
 
 
 def test_two_injected_503s_then_success_on_the_third_try(fault_emulator):
@@ -98,7 +98,7 @@ def test_a_429_that_never_clears_surfaces_the_service_error(fault_emulator):
 def test_throttling_at_scaled_limits_is_retried_after_retry_after(tmp_root):
     # One request of each operation per 2-second window: the second create is throttled (429 with
     # Retry-After), the SDK waits and succeeds once the window frees.
-    running = start_emulator(tmp_root, extra_args=["--throttle", "0.001", "--throttle-window", "2"])
+    running = start_emulator(tmp_root, extra_args=["--controls", '{"throttling":{"scale":0.001,"windowSeconds":2}}'])
     try:
         client = client_for(running)
         first = client.create_user()

@@ -18,7 +18,9 @@ use super::handlers::{
 use super::{App, json, percent_decode, query_value};
 use crate::entra::{self, DecodedJwt};
 use crate::errors::ApiError;
-use crate::store::{EntraAssignment, Profile, TeamsExtensionAssignment, TeamsExtensionKey};
+use crate::store::{
+    EntraAssignment, Profile, TeamsExtensionAssignment, TeamsExtensionKey, WriteOp,
+};
 use crate::tokens::SCP_ACS_USER;
 
 /// The scopes (`acsScope`) of the tokens both exchanges issue (emulator's choice).
@@ -189,7 +191,11 @@ async fn exchanged(app: &App, id: String, expires: i128) -> Result<Response, Api
             };
             let created_ms = (now / 1_000_000).max(0) as u64;
             app.store
-                .create_with_profile(id.clone(), created_ms, profile)
+                .write(WriteOp::Create {
+                    id: id.clone(),
+                    created_ms,
+                    profile,
+                })
                 .await
                 .map_err(write_failed("record an exchanged identity"))?;
         }
@@ -277,7 +283,10 @@ pub(crate) async fn put_teams_extension_assignment(
         None => StatusCode::CREATED,
     };
     app.store
-        .put_teams_extension_assignment(key.clone(), assignment.clone())
+        .write(WriteOp::PutTeamsExtensionAssignment {
+            key: key.clone(),
+            assignment: assignment.clone(),
+        })
         .await
         .map_err(write_failed("put a Teams extension assignment"))?;
     Ok(json_response(
@@ -298,13 +307,16 @@ pub(crate) async fn delete_teams_extension_assignment(
     let stored_before = app.store.get(&identity).map_or(0, |r| r.revoked_before);
     let stamp = app.store.next_stamp();
     app.store
-        .delete_teams_extension_assignment(key, identity.clone(), stamp)
+        .write(WriteOp::DeleteTeamsExtensionAssignment {
+            key,
+            identity: identity.clone(),
+            stamp,
+        })
         .await
         .map_err(write_failed("delete a Teams extension assignment"))?;
     if app.store.get(&identity).is_some() {
         app.controls
-            .revocations
-            .record(&identity, stored_before, stamp, app.now());
+            .record_revocation(&identity, stored_before, stamp, app.now());
     }
     Ok(no_content())
 }
@@ -405,7 +417,9 @@ pub(crate) async fn put_entra_assignment(
         None => StatusCode::CREATED,
     };
     app.store
-        .update_entra_assignments(vec![(object_id.clone(), Some(assignment.clone()))])
+        .write(WriteOp::UpdateEntraAssignments {
+            changes: vec![(object_id.clone(), Some(assignment.clone()))],
+        })
         .await
         .map_err(write_failed("put an Entra assignment"))?;
     Ok(json_response(status, &entra_json(&object_id, &assignment)))
@@ -415,7 +429,9 @@ pub(crate) async fn put_entra_assignment(
 pub(crate) async fn delete_entra_assignment(app: &App, object: &str) -> Result<Response, ApiError> {
     let object_id = guid_segment(object, "objectId")?;
     app.store
-        .update_entra_assignments(vec![(object_id, None)])
+        .write(WriteOp::UpdateEntraAssignments {
+            changes: vec![(object_id, None)],
+        })
         .await
         .map_err(write_failed("delete an Entra assignment"))?;
     Ok(no_content())
@@ -480,7 +496,9 @@ pub(crate) async fn update_entra_assignments(app: &App, body: &[u8]) -> Result<R
     }
     if !changes.is_empty() {
         app.store
-            .update_entra_assignments(changes.clone())
+            .write(WriteOp::UpdateEntraAssignments {
+                changes: changes.clone(),
+            })
             .await
             .map_err(write_failed("update Entra assignments"))?;
     }

@@ -12,7 +12,7 @@ use super::versions::{ApiVersion, Availability, SUPPORTED_API_VERSIONS};
 use super::{App, percent_decode};
 use crate::entra;
 use crate::errors::ApiError;
-use crate::store::Profile;
+use crate::store::{Profile, WriteOp};
 use crate::tokens::{
     AccessTokenClaimsRef, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
     format_seconds, jti_to_stamp, stamp_to_jti, unix_nanos,
@@ -67,7 +67,7 @@ pub struct Health {
     pub api_versions: Vec<String>,
 }
 
-pub(super) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
+pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(Body::from(bytes));
     *r.status_mut() = status;
@@ -78,7 +78,7 @@ pub(super) fn json_response(status: StatusCode, value: &impl Serialize) -> Respo
     r
 }
 
-pub(super) fn no_content() -> Response {
+pub(crate) fn no_content() -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::NO_CONTENT;
     r
@@ -321,7 +321,11 @@ pub(crate) async fn create_identity(
             };
             let created_ms = (now / 1_000_000).max(0) as u64;
             app.store
-                .create_with_profile(id.clone(), created_ms, profile)
+                .write(WriteOp::Create {
+                    id: id.clone(),
+                    created_ms,
+                    profile,
+                })
                 .await
                 .map_err(write_failed("create identity"))?;
             id
@@ -390,12 +394,14 @@ pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, A
     let stored_before = app.store.get(&id).map_or(0, |r| r.revoked_before);
     let stamp = app.store.next_stamp();
     app.store
-        .revoke(id.clone(), stamp)
+        .write(WriteOp::Revoke {
+            id: id.clone(),
+            stamp,
+        })
         .await
         .map_err(write_failed("revoke"))?;
     app.controls
-        .revocations
-        .record(&id, stored_before, stamp, app.now());
+        .record_revocation(&id, stored_before, stamp, app.now());
     Ok(no_content())
 }
 
@@ -410,7 +416,7 @@ pub(crate) async fn delete_identity(app: &App, raw_id: &str) -> Result<Response,
     }
     let stamp = app.store.next_stamp();
     app.store
-        .delete(id, stamp)
+        .write(WriteOp::Delete { id, stamp })
         .await
         .map_err(write_failed("delete"))?;
     Ok(no_content())
@@ -597,11 +603,9 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
             Some(r) if r.deleted => Err("identityDeleted"),
             Some(r)
                 if stamp
-                    < app.controls.revocations.revoked_before(
-                        &identity,
-                        r.revoked_before,
-                        app.now(),
-                    ) =>
+                    < app
+                        .controls
+                        .revoked_before(&identity, r.revoked_before, app.now()) =>
             {
                 Err("revoked")
             }

@@ -4,7 +4,6 @@
 //! percent-encoded or raw, and action segments start with `:`.
 
 mod access;
-mod control;
 mod handlers;
 mod json;
 pub(crate) mod versions;
@@ -27,7 +26,7 @@ use crate::tokens::TokenSigner;
 use versions::Availability;
 
 pub use handlers::{Health, TokenValidation};
-pub(crate) use handlers::{health_value, validate_token};
+pub(crate) use handlers::{health_value, json_response, no_content, validate_token};
 
 /// Everything a request handler needs.
 pub(crate) struct App {
@@ -37,8 +36,10 @@ pub(crate) struct App {
     pub(crate) signer: TokenSigner,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
-    /// Emulator-only controls: faults, throttling, revocation delay.
-    pub(crate) controls: crate::controls::Controls,
+    /// The test controls: faults, throttling, revocation delay.
+    pub(crate) controls: crate::controls::ControlState,
+    /// The port a `Host` may omit: 443 with TLS, else 80.
+    pub(crate) default_port: u16,
 }
 
 impl App {
@@ -72,8 +73,8 @@ enum Route<'a> {
     /// `/access/entra/assignments/{objectId}`.
     EntraAssignment(&'a str),
     EntraExchange,
-    /// Another `/emulator/{name}[/{id}]` endpoint (see `control`).
-    Control(&'a str, Option<&'a str>),
+    /// Another `/emulator/{name}` endpoint (see `crate::controls`).
+    Control(&'a str),
     NotFound,
 }
 
@@ -85,7 +86,7 @@ impl Route<'_> {
             Route::Identity(_) => "GET, DELETE",
             Route::TeamsExtensionAssignment(..) | Route::EntraAssignment(_) => "GET, PUT, DELETE",
             Route::EntraAssignments => "GET, PATCH",
-            Route::NotFound | Route::Control(..) => "",
+            Route::NotFound | Route::Control(_) => "",
             _ => "POST",
         }
     }
@@ -132,8 +133,7 @@ fn classify(path: &str) -> Route<'_> {
         [e, "health"] if eq(e, "emulator") => Route::Health,
         [e, "jwks"] if eq(e, "emulator") => Route::Jwks,
         [e, v] if eq(e, "emulator") && eq(v, "tokens:validate") => Route::ValidateToken,
-        [e, name] if eq(e, "emulator") => Route::Control(name, None),
-        [e, name, id] if eq(e, "emulator") => Route::Control(name, Some(id)),
+        [e, name] if eq(e, "emulator") => Route::Control(name),
         [i] if eq(i, "identities") => Route::Identities,
         [i, id] if eq(i, "identities") && !id.is_empty() => Route::Identity(id),
         [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":issueAccessToken") => {
@@ -218,7 +218,11 @@ pub(crate) fn percent_decode(text: &str, plus_as_space: bool) -> Option<Cow<'_, 
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -278,7 +282,7 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let route = classify(path);
     let is_emulator_route = matches!(
         route,
-        Route::Health | Route::Jwks | Route::ValidateToken | Route::Control(..)
+        Route::Health | Route::Jwks | Route::ValidateToken | Route::Control(_)
     );
 
     let mut response = match handle(&app, route, request).await {
@@ -330,8 +334,8 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
     if route == Route::NotFound {
         return Err(ApiError::not_found());
     }
-    if let Route::Control(name, id) = route {
-        return control::handle(app, name, id, request).await;
+    if let Route::Control(name) = route {
+        return crate::controls::handle(app, name, request).await;
     }
     let allowed = route.allowed();
     if !allowed.split(", ").any(|m| m == request.method().as_str()) {
@@ -350,8 +354,7 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
     let method = parts.method.clone();
     let operation = operation(&route, &method, &body);
     if let Some(op) = operation
-        && let Some(hit) = app.controls.faults.hit(op)
-        && let Some(answer) = crate::faults::apply(hit, op).await
+        && let Some(answer) = crate::controls::fault(app, op).await
     {
         return Ok(answer);
     }
@@ -359,7 +362,7 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
         crate::hmac_diagnostics::authenticate(app, &parts, &body)?;
     }
     if let Some(op) = operation {
-        app.controls.throttle.admit(op, Instant::now())?;
+        app.controls.throttle(op, Instant::now())?;
     }
     let version = versions::api_version(parts.uri.query())?;
     version.require(route.availability(&method), parts.uri.path())?;
@@ -402,7 +405,7 @@ async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Respons
 
 /// The endpoint the request was sent to (`http[s]://<Host>`), for links in answers.
 fn endpoint(app: &App, parts: &http::request::Parts) -> String {
-    let scheme = if app.controls.default_port == 443 {
+    let scheme = if app.default_port == 443 {
         "https"
     } else {
         "http"
@@ -466,7 +469,7 @@ mod tests {
     use tower::Service as _;
 
     use super::{App, Route, classify, percent_decode, router};
-    use crate::store::{MetaUpdate, Store, open_database};
+    use crate::store::{Meta, Store, WriteOp, open_database};
     use crate::tokens::{TokenSigner, generate_signing_key};
 
     const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
@@ -482,11 +485,11 @@ mod tests {
         let der = generate_signing_key().unwrap();
         let store = Store::start_with_reopen(
             db,
-            &MetaUpdate {
-                access_key: KEY.into(),
-                resource_id: RESOURCE.into(),
-                signing_key_pkcs8: der.clone(),
-                tls: None,
+            Meta {
+                access_key: Some(KEY.into()),
+                resource_id: Some(RESOURCE.into()),
+                signing_key_pkcs8: Some(der.clone()),
+                ..Meta::default()
             },
             reopen,
         )
@@ -498,7 +501,8 @@ mod tests {
             signer: TokenSigner::from_pkcs8(&der).unwrap(),
             clock: Arc::new(SystemClock),
             max_body_bytes: 4096,
-            controls: crate::controls::Controls::new(Default::default(), false),
+            controls: crate::controls::ControlState::new(Default::default()),
+            default_port: 80,
         })
     }
 
@@ -803,32 +807,36 @@ mod tests {
         let key = AccessKey::from_base64(KEY).unwrap();
         // A real identity so that signed requests reach the deeper code paths.
         let own_id = format!("8:acs:{RESOURCE}_00000000-0000-0000-0000-000000000001");
-        rt.block_on(app.store.create(own_id, 1)).unwrap();
+        rt.block_on(app.store.write(WriteOp::Create {
+            id: own_id,
+            created_ms: 1,
+            profile: crate::store::Profile::default(),
+        }))
+        .unwrap();
         // Assignments, so that exchanges and GETs of them succeed too.
         let user = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
         let tpe = crate::store::TeamsExtensionAssignment {
             principal_type: "user".into(),
             client_ids: None,
         };
-        rt.block_on(
-            app.store
-                .put_teams_extension_assignment((GUID.into(), user.into()), tpe.clone()),
-        )
+        rt.block_on(app.store.write(WriteOp::PutTeamsExtensionAssignment {
+            key: (GUID.into(), user.into()),
+            assignment: tpe.clone(),
+        }))
         .unwrap();
-        rt.block_on(
-            app.store
-                .put_teams_extension_assignment((GUID.into(), GUID.into()), tpe),
-        )
+        rt.block_on(app.store.write(WriteOp::PutTeamsExtensionAssignment {
+            key: (GUID.into(), GUID.into()),
+            assignment: tpe,
+        }))
         .unwrap();
         let entra = crate::store::EntraAssignment {
             tenant_id: GUID.into(),
             principal_type: "tenant".into(),
             client_ids: Vec::new(),
         };
-        rt.block_on(
-            app.store
-                .update_entra_assignments(vec![(GUID.into(), Some(entra))]),
-        )
+        rt.block_on(app.store.write(WriteOp::UpdateEntraAssignments {
+            changes: vec![(GUID.into(), Some(entra))],
+        }))
         .unwrap();
         let svc = router(Arc::clone(&app));
 
@@ -942,7 +950,16 @@ mod tests {
         };
         assert_eq!(health(&app).0, 200);
         disk.full.store(true, Ordering::SeqCst);
-        assert!(app.store.create("x".into(), 1).await.is_err());
+        assert!(
+            app.store
+                .write(WriteOp::Create {
+                    id: "x".into(),
+                    created_ms: 1,
+                    profile: crate::store::Profile::default()
+                })
+                .await
+                .is_err()
+        );
         let (status, value) = health(&app);
         assert_eq!(status, 503);
         assert_eq!(value.status, "failing");
@@ -952,7 +969,14 @@ mod tests {
                 .is_some_and(|p| p.contains("No space left on device")),
         );
         disk.full.store(false, Ordering::SeqCst);
-        app.store.create("y".into(), 2).await.unwrap();
+        app.store
+            .write(WriteOp::Create {
+                id: "y".into(),
+                created_ms: 2,
+                profile: crate::store::Profile::default(),
+            })
+            .await
+            .unwrap();
         let (status, value) = health(&app);
         assert_eq!((status, value.status.as_str()), (200, "ok"));
         assert_eq!(value.storage_problem, None);
