@@ -1,9 +1,8 @@
 //! The identity operations of the service (those of `/identities` and the Teams user exchange),
 //! the emulator's own endpoints, and what the other operations (see `access`) share with them.
 
-use axum::body::Body;
-use axum::response::Response;
-use http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -69,19 +68,12 @@ pub struct Health {
 
 pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-    let mut r = Response::new(Body::from(bytes));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
+    let content_type = [(header::CONTENT_TYPE, "application/json; charset=utf-8")];
+    (status, content_type, bytes).into_response()
 }
 
 pub(crate) fn no_content() -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    r
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// Maps a failed store write to 503, logging what failed.
