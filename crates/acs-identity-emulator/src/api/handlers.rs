@@ -13,7 +13,7 @@ use crate::entra;
 use crate::errors::ApiError;
 use crate::store::{Profile, WriteOp};
 use crate::tokens::{
-    AccessTokenClaimsRef, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
+    AccessTokenClaims, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
     format_seconds, jti_to_stamp, stamp_to_jti, unix_nanos,
 };
 
@@ -189,7 +189,7 @@ pub(super) fn sign_token(
     let iat = now_nanos.div_euclid(1_000_000_000) as i64;
     let csi = iat.to_string();
     let jti = stamp_to_jti(app.store.next_stamp());
-    let claims = AccessTokenClaimsRef {
+    let claims = AccessTokenClaims {
         skypeid: id.strip_prefix("8:").unwrap_or(id),
         scp,
         csi: &csi,
