@@ -252,18 +252,14 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         ca_cert_path = Some(path);
     }
 
+    let bind_error = |source| EmulatorError::Bind {
+        addr: settings.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|source| EmulatorError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| EmulatorError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
+        .map_err(bind_error)?;
+    let local_addr = listener.local_addr().map_err(bind_error)?;
     let scheme = if tls_material.is_some() {
         "https"
     } else {

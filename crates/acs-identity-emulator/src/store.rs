@@ -554,13 +554,13 @@ impl Store {
         }
     }
 
-    /// Every identity ever created (deleted included), with its record and profile.
-    pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord, Profile)> {
+    /// Every identity ever created (deleted included), with its record.
+    pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord)> {
         let state = self.read();
         state
             .identities
             .iter()
-            .map(|(id, record)| (id.clone(), record.clone(), record.profile.clone()))
+            .map(|(id, record)| (id.clone(), record.clone()))
             .collect()
     }
 
@@ -1122,11 +1122,7 @@ mod tests {
         store.close();
         drop(store);
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
-        let ids: Vec<String> = store
-            .identities()
-            .into_iter()
-            .map(|(id, _, _)| id)
-            .collect();
+        let ids: Vec<String> = store.identities().into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["z"]);
         store.close();
     }
