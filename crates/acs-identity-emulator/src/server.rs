@@ -237,7 +237,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 let path = data_dir::database_path(&dir);
                 Box::new(move || data_dir::open_checked(&path))
             });
-            let store = Store::start_with_reopen(db, update, reopen)?;
+            let store = Store::start(db, update, reopen)?;
             Ok((store, access_key, resource_id, signer, tls_material))
         })
         .await

@@ -145,12 +145,6 @@ impl TokenSigner {
         })
     }
 
-    /// The key id in token headers.
-    #[cfg(test)]
-    pub(crate) fn kid(&self) -> &str {
-        &self.jwk.kid
-    }
-
     /// The public key set.
     pub(crate) fn jwks(&self) -> Jwks {
         Jwks {
@@ -349,7 +343,7 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(header["alg"], "RS256");
         assert_eq!(header["typ"], "JWT");
-        assert_eq!(header["kid"], s.kid());
+        assert_eq!(header["kid"], s.jwks().keys[0].kid);
         assert_eq!(header["x5t"], s.jwks().keys[0].x5t);
         assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().len(), 256);
         assert_eq!(s.verify(&token), Ok(claims()));

@@ -483,7 +483,7 @@ mod tests {
 
     fn app_on(db: redb::Database, reopen: Option<crate::store::Reopen>) -> Arc<App> {
         let der = generate_signing_key().unwrap();
-        let store = Store::start_with_reopen(
+        let store = Store::start(
             db,
             Meta {
                 access_key: Some(KEY.into()),
