@@ -190,11 +190,6 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-/// The body of an exchange: `{}` (an empty body too; extra fields are ignored).
-fn exchange_body(body: &[u8]) -> Result<(), ApiError> {
-    json::object(body).map(|_| ())
-}
-
 /// The token's `tid` and `oid` as canonical GUIDs: 401 `InvalidAccessToken` without them.
 fn tenant_and_object(jwt: &DecodedJwt) -> Result<(String, String), ApiError> {
     let claim = |name: &str| {
@@ -339,7 +334,7 @@ pub(crate) async fn exchange_teams_extension_token(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    exchange_body(body)?;
+    json::object(body)?; // `{}` or empty; extra fields are ignored
     let (jwt, expires) = user_token(app, bearer(headers)?, &entra::TEAMS_EXTENSION_AUDIENCES)?;
     if !jwt.has_scope(entra::TEAMS_EXTENSION_SCOPE) {
         return Err(ApiError::invalid_access_token().with_inner(
@@ -544,7 +539,7 @@ pub(crate) async fn exchange_entra_token(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    exchange_body(body)?;
+    json::object(body)?; // `{}` or empty; extra fields are ignored
     let (jwt, expires) = user_token(app, bearer(headers)?, &[entra::ENTRA_EXCHANGE_AUDIENCE])?;
     let (tenant, object) = tenant_and_object(&jwt)?;
     let assignments = entra_assignments_for(app, &jwt, &tenant, &object);

@@ -498,19 +498,11 @@ pub(crate) fn health(app: &App) -> Response {
 pub(crate) fn health_value(app: &App) -> Health {
     let storage_problem = app.store.problem();
     Health {
-        status: if storage_problem.is_some() {
-            "failing"
-        } else {
-            "ok"
-        }
-        .into(),
+        status: storage_problem.as_ref().map_or("ok", |_| "failing").into(),
         storage_problem,
         resource_id: app.resource_id.clone(),
         identities: app.store.identity_count(),
-        api_versions: SUPPORTED_API_VERSIONS
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
+        api_versions: SUPPORTED_API_VERSIONS.map(String::from).to_vec(),
     }
 }
 
