@@ -92,6 +92,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The date a request was signed with: `x-ms-date`, else `Date`.
+pub(crate) fn signed_date(headers: &HeaderMap) -> Option<&str> {
+    header(headers, "x-ms-date").or_else(|| header(headers, "date"))
+}
+
 /// The `Host` a request was sent to: the `Host` header, else the target's authority (HTTP/2).
 pub fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
     header(headers, "host").or_else(|| uri.authority().map(|a| a.as_str()))
@@ -133,7 +138,7 @@ fn verify_hmac_parts(
 ) -> Result<(), AuthFailure> {
     let received = ReceivedRequest {
         request,
-        date: header(headers, "x-ms-date").or_else(|| header(headers, "date")),
+        date: signed_date(headers),
         content_sha256: header(headers, "x-ms-content-sha256"),
         authorization,
     };

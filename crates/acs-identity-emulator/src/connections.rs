@@ -23,10 +23,10 @@ use axum::response::{IntoResponse as _, Response};
 use http::StatusCode;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 
@@ -211,8 +211,8 @@ pub(crate) async fn serve(
         limits.request_timeout,
         request_deadline,
     ));
-    // Every connection holds a receiver: `closed()` returns once all are gone.
-    let (stop_tx, stop_rx) = watch::channel(false);
+    // Every connection (from its accept on, TLS handshake included) holds a watcher.
+    let graceful = GracefulShutdown::new();
     let mut last_accept_error: Option<Instant> = None;
     let mut signal = std::pin::pin!(signal);
     loop {
@@ -234,14 +234,14 @@ pub(crate) async fn serve(
         let _ = tcp.set_nodelay(true);
         let tls = tls.clone();
         let router = router.clone();
-        let stop = stop_rx.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(tcp, router, limits, stop).await,
+                None => serve_connection(tcp, router, limits, watcher).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await
                     {
-                        Ok(Ok(stream)) => serve_connection(stream, router, limits, stop).await,
+                        Ok(Ok(stream)) => serve_connection(stream, router, limits, watcher).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -250,16 +250,14 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    drop(stop_rx);
-    let _ = stop_tx.send(true);
-    stop_tx.closed().await;
+    graceful.shutdown().await;
 }
 
 async fn serve_connection<T>(
     stream: T,
     router: axum::Router,
     limits: ConnectionLimits,
-    mut stop: watch::Receiver<bool>,
+    watcher: Watcher,
 ) where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -277,23 +275,8 @@ async fn serve_connection<T>(
         .max_concurrent_streams(100)
         .max_header_list_size(MAX_HEAD_BYTES as u32);
     let connection = builder.serve_connection(io, TowerToHyperService::new(router));
-    let mut connection = std::pin::pin!(connection);
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(e) = result {
-                    tracing::debug!(error = %e, "connection closed with an error");
-                }
-                return;
-            }
-            changed = stop.wait_for(|s| *s), if !stopping => {
-                stopping = true;
-                if changed.is_ok() {
-                    connection.as_mut().graceful_shutdown();
-                }
-            }
-        }
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(error = %e, "connection closed with an error");
     }
 }
 

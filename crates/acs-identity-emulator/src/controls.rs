@@ -394,19 +394,18 @@ pub struct IdentityEntry {
 /// Every identity, oldest first; deleted ones only with `include_deleted`.
 fn identities(app: &App, include_deleted: bool) -> Vec<IdentityEntry> {
     let mut records = app.store.identities();
-    records.retain(|(_, r, _)| include_deleted || !r.deleted);
-    records
-        .sort_by(|(a_id, a, _), (b_id, b, _)| a.created_ms.cmp(&b.created_ms).then(a_id.cmp(b_id)));
+    records.retain(|(_, r)| include_deleted || !r.deleted);
+    records.sort_by(|(a_id, a), (b_id, b)| a.created_ms.cmp(&b.created_ms).then(a_id.cmp(b_id)));
     records
         .into_iter()
-        .map(|(id, record, profile)| IdentityEntry {
+        .map(|(id, record)| IdentityEntry {
             id,
             created_on: format_expires_on(i128::from(record.created_ms) * 1_000_000)
                 .unwrap_or_default(),
             deleted: record.deleted,
             tokens_revoked: record.revoked_before != 0,
-            custom_id: profile.custom_id,
-            last_token_issued_at: profile.last_token_issued_s.and_then(format_seconds),
+            last_token_issued_at: record.profile.last_token_issued_s.and_then(format_seconds),
+            custom_id: record.profile.custom_id,
         })
         .collect()
 }

@@ -61,20 +61,14 @@ fn unsigned_jwt(claims: &Value) -> String {
 /// (`user_object_id`), `tid`, `iat` (now), `nbf`, `exp` (`expires_at`, whole seconds). The
 /// exchange answers with a token that expires at `expires_at`.
 pub fn test_token(app_id: &str, user_object_id: &str, expires_at: SystemTime) -> String {
-    let now = unix_seconds(SystemTime::now());
-    unsigned_jwt(&json!({
-        "aud": TEAMS_EXCHANGE_AUDIENCE,
-        "iss": format!("https://sts.windows.net/{TEST_TENANT_ID}/"),
-        "iat": now,
-        "nbf": now,
-        "exp": unix_seconds(expires_at),
-        "appid": app_id,
-        "azp": app_id,
-        "oid": user_object_id,
-        "tid": TEST_TENANT_ID,
-        "scp": "Teams.ManageCalls Teams.ManageChats",
-        "ver": "1.0",
-    }))
+    test_user_token(
+        TEAMS_EXCHANGE_AUDIENCE,
+        "Teams.ManageCalls Teams.ManageChats",
+        TEST_TENANT_ID,
+        user_object_id,
+        app_id,
+        expires_at,
+    )
 }
 
 /// An unsigned Entra-ID-like bearer token for the ACS data plane (audience

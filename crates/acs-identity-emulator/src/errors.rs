@@ -1,12 +1,10 @@
 //! Errors: [`EmulatorError`] for starting the emulator, and the service's error bodies
 //! (CommunicationErrorResponse) for answering requests.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
@@ -106,7 +104,6 @@ pub struct CommunicationError {
 pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) body: Box<CommunicationError>,
-    pub(crate) allow: Option<&'static str>,
     /// Further response headers (`Retry-After`, emulator diagnostics).
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -129,7 +126,6 @@ impl ApiError {
         Self {
             status,
             body: Box::new(CommunicationError::plain(code, message.into())),
-            allow: None,
             headers: Vec::new(),
         }
     }
@@ -198,13 +194,12 @@ impl ApiError {
     }
 
     pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
             format!("The requested resource supports only {allow}."),
-        );
-        e.allow = Some(allow);
-        e
+        )
+        .with_header(header::ALLOW, HeaderValue::from_static(allow))
     }
 
     pub(crate) fn storage() -> Self {
@@ -216,40 +211,11 @@ impl ApiError {
     }
 }
 
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.body.code,
-            self.body.message
-        )
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = CommunicationErrorResponse { error: *self.body };
-        // Serializing plain strings cannot fail; fall back to a fixed body if it ever did.
-        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| {
-            br#"{"error":{"code":"InternalError","message":"error body could not be encoded"}}"#
-                .to_vec()
-        });
-        let mut response = Response::new(Body::from(bytes));
-        *response.status_mut() = self.status;
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(allow) = self.allow {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
-        }
-        for (name, value) in self.headers {
-            response.headers_mut().insert(name, value);
-        }
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.headers_mut().extend(self.headers);
         response
     }
 }

@@ -6,7 +6,7 @@
 
 use acs_auth::{RequestToSign, VerifyError};
 use base64::Engine as _;
-use http::{HeaderMap, HeaderName, HeaderValue, request::Parts};
+use http::{HeaderName, HeaderValue, request::Parts};
 
 use crate::api::App;
 use crate::auth::{self, AuthFailure, request_host, request_target};
@@ -30,13 +30,9 @@ fn other_form_of_host(host: &str, default_port: u16) -> Option<String> {
     }
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 /// The string-to-sign of the request as received, over the hash of the body received.
 fn computed_string_to_sign(parts: &Parts, body: &[u8]) -> Option<String> {
-    let date = header(&parts.headers, "x-ms-date").or_else(|| header(&parts.headers, "date"))?;
+    let date = auth::signed_date(&parts.headers)?;
     let request = RequestToSign {
         method: parts.method.as_str(),
         path_and_query: request_target(&parts.uri),

@@ -83,28 +83,17 @@ async fn main() -> ExitCode {
 /// The start banner on stdout: the ready line (the connection string), the resource id, where
 /// the data is kept, and the TLS certificate.
 fn print_banner(out: &mut impl Write, handle: &acs_identity_emulator::EmulatorHandle) {
+    let data_dir = handle.data_dir().map_or_else(
+        || "none (in memory)".into(),
+        |dir| dir.display().to_string(),
+    );
     let _ = writeln!(out, "{}", ready_line(&handle.connection_string()));
     let _ = writeln!(out, "resource id: {}", handle.resource_id());
-    match handle.data_dir() {
-        Some(dir) => {
-            let _ = writeln!(out, "data directory: {}", dir.display());
-        }
-        None => {
-            let _ = writeln!(out, "data directory: none (in memory)");
-        }
-    }
+    let _ = writeln!(out, "data directory: {data_dir}");
     if let Some(pem) = handle.certificate_pem() {
-        match handle.certificate_path() {
-            Some(path) => {
-                let _ = writeln!(
-                    out,
-                    "TLS CA certificate (trust it in clients): {}",
-                    path.display()
-                );
-            }
-            None => {
-                let _ = writeln!(out, "TLS CA certificate (trust it in clients):\n{pem}");
-            }
-        }
+        let place = handle
+            .certificate_path()
+            .map_or_else(|| format!("\n{pem}"), |path| format!(" {}", path.display()));
+        let _ = writeln!(out, "TLS CA certificate (trust it in clients):{place}");
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config::{DEFAULT_DATA_DIR, Emulator, EmulatorBuilder, default_listen};
+use crate::config::{DEFAULT_DATA_DIR, EmulatorBuilder, SecretText, Storage, default_listen};
 use crate::controls::Controls;
 use crate::errors::EmulatorError;
 use crate::server::EmulatorHandle;
@@ -86,23 +86,19 @@ fn parse_controls(text: &str) -> Result<Controls, String> {
 impl EmulatorOptions {
     /// The builder these options describe (checked by [`EmulatorBuilder::start`]).
     pub fn builder(&self) -> EmulatorBuilder {
-        let mut builder = Emulator::builder().listen(self.listen).tls(self.tls);
-        builder.controls = self.controls.clone().unwrap_or_default();
-        for host in &self.allow_hosts {
-            builder = builder.allow_host(host.as_str());
+        EmulatorBuilder {
+            listen: self.listen,
+            access_key: self.access_key.clone().map(SecretText),
+            resource_id: self.resource_id.clone(),
+            storage: match self.in_memory {
+                true => Storage::InMemory,
+                false => Storage::Directory(self.data_dir.clone()),
+            },
+            tls: self.tls,
+            controls: self.controls.clone().unwrap_or_default(),
+            allowed_hosts: self.allow_hosts.clone(),
+            ..EmulatorBuilder::default()
         }
-        builder = if self.in_memory {
-            builder.in_memory()
-        } else {
-            builder.data_dir(&self.data_dir)
-        };
-        if let Some(key) = &self.access_key {
-            builder = builder.access_key(key.as_str());
-        }
-        if let Some(id) = &self.resource_id {
-            builder = builder.resource_id(id.as_str());
-        }
-        builder
     }
 
     /// With `--port-file`: writes the bound port and a newline to it, atomically (a new file of

@@ -237,7 +237,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 let path = data_dir::database_path(&dir);
                 Box::new(move || data_dir::open_checked(&path))
             });
-            let store = Store::start_with_reopen(db, update, reopen)?;
+            let store = Store::start(db, update, reopen)?;
             Ok((store, access_key, resource_id, signer, tls_material))
         })
         .await
@@ -252,18 +252,14 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         ca_cert_path = Some(path);
     }
 
+    let bind_error = |source| EmulatorError::Bind {
+        addr: settings.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|source| EmulatorError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| EmulatorError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
+        .map_err(bind_error)?;
+    let local_addr = listener.local_addr().map_err(bind_error)?;
     let scheme = if tls_material.is_some() {
         "https"
     } else {

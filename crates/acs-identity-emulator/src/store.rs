@@ -373,16 +373,10 @@ fn load_state(db: &Database) -> Result<State, EmulatorError> {
 
 impl Store {
     /// Persists the keys and TLS material of `update` (stored TLS material stays when it has
-    /// none), starts a new boot, loads identities and starts the writer thread
-    /// (which cannot reopen `db` after a failed write).
-    #[cfg(test)]
-    pub(crate) fn start(db: Database, update: Meta) -> Result<Store, EmulatorError> {
-        Self::start_with_reopen(db, update, None)
-    }
-
-    /// [`Store::start`], with the way to reopen `db` after a failed write (a file on a full
-    /// disk): the next write reopens it, and so succeeds once space returns.
-    pub(crate) fn start_with_reopen(
+    /// none), starts a new boot, loads identities and starts the writer thread. With `reopen`
+    /// (a file on a full disk), the next write after a failed one reopens `db`, and so succeeds
+    /// once space returns; without it `db` is not reopened.
+    pub(crate) fn start(
         db: Database,
         update: Meta,
         reopen: Option<Reopen>,
@@ -554,13 +548,13 @@ impl Store {
         }
     }
 
-    /// Every identity ever created (deleted included), with its record and profile.
-    pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord, Profile)> {
+    /// Every identity ever created (deleted included), with its record.
+    pub(crate) fn identities(&self) -> Vec<(String, IdentityRecord)> {
         let state = self.read();
         state
             .identities
             .iter()
-            .map(|(id, record)| (id.clone(), record.clone(), record.profile.clone()))
+            .map(|(id, record)| (id.clone(), record.clone()))
             .collect()
     }
 
@@ -1009,7 +1003,7 @@ mod tests {
     async fn stamps_increase_across_boots_and_writes_persist() {
         let dir = tempfile::tempdir().unwrap();
         let db = open_database(Some(dir.path())).unwrap();
-        let store = Store::start(db, update()).unwrap();
+        let store = Store::start(db, update(), None).unwrap();
         let a = store.next_stamp();
         let b = store.next_stamp();
         assert!(b > a);
@@ -1037,7 +1031,7 @@ mod tests {
         let meta = read_meta(&db).unwrap();
         assert_eq!(meta.access_key.as_deref(), Some("a2V5"));
         assert_eq!(meta.signing_key_pkcs8.as_deref(), Some(&[1u8, 2, 3][..]));
-        let store = Store::start(db, update()).unwrap();
+        let store = Store::start(db, update(), None).unwrap();
         let record = store.get("x").unwrap();
         assert_eq!(
             record,
@@ -1070,19 +1064,19 @@ mod tests {
             error.contains("an earlier build of the emulator"),
             "{error}"
         );
-        assert!(Store::start(db, update()).is_err());
+        assert!(Store::start(db, update(), None).is_err());
     }
 
     #[tokio::test]
     async fn rotating_the_key_invalidates_older_stamps() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         let old = store.next_stamp();
         store.close();
         drop(store);
         let mut rotated = update();
         rotated.access_key = Some("b3RoZXI=".into());
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), rotated).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), rotated, None).unwrap();
         assert!(store.tokens_valid_from() > old);
         assert!(store.next_stamp() >= store.tokens_valid_from());
         store.close();
@@ -1091,7 +1085,7 @@ mod tests {
     #[tokio::test]
     async fn reset_forgets_every_identity_durably() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         store
             .write(WriteOp::Create {
                 id: "x".into(),
@@ -1121,12 +1115,8 @@ mod tests {
             .unwrap();
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
-        let ids: Vec<String> = store
-            .identities()
-            .into_iter()
-            .map(|(id, _, _)| id)
-            .collect();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
+        let ids: Vec<String> = store.identities().into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["z"]);
         store.close();
     }
@@ -1135,8 +1125,7 @@ mod tests {
     async fn writes_recover_once_a_full_disk_has_space_again() {
         use std::sync::atomic::Ordering;
         let disk = full_disk::Disk::default();
-        let store =
-            Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
+        let store = Store::start(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
         store
             .write(WriteOp::Create {
                 id: "before".into(),
@@ -1188,7 +1177,7 @@ mod tests {
         store.close();
         drop(store);
         // What was acknowledged is in the file.
-        let store = Store::start(disk.open().unwrap(), update()).unwrap();
+        let store = Store::start(disk.open().unwrap(), update(), None).unwrap();
         assert!(store.get("before").is_some() && store.get("after").is_some());
         assert_eq!(store.get("during"), None);
         store.close();
@@ -1198,8 +1187,7 @@ mod tests {
     async fn health_turns_ok_again_without_a_write_once_space_returns() {
         use std::sync::atomic::Ordering;
         let disk = full_disk::Disk::default();
-        let store =
-            Store::start_with_reopen(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
+        let store = Store::start(disk.open().unwrap(), update(), Some(disk.reopen())).unwrap();
         disk.full.store(true, Ordering::SeqCst);
         assert!(
             store
@@ -1223,7 +1211,7 @@ mod tests {
     #[tokio::test]
     async fn the_reset_stamp_is_kept_across_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         assert_eq!(store.reset_stamp(), 0);
         let before = store.next_stamp();
         store.reset().await.unwrap();
@@ -1235,14 +1223,14 @@ mod tests {
         );
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         assert_eq!(store.reset_stamp(), reset);
     }
 
     #[tokio::test]
     async fn a_custom_id_passed_to_a_new_identity_stays_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         let with = |custom_id: &str| Profile {
             custom_id: Some(custom_id.into()),
             last_token_issued_s: None,
@@ -1280,7 +1268,7 @@ mod tests {
         }
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         for n in 0..16 {
             assert_eq!(
                 store.identity_for_custom_id(&format!("c{n}")),
@@ -1293,7 +1281,7 @@ mod tests {
     #[tokio::test]
     async fn profiles_and_assignments_persist_and_reset_forgets_them() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         let profile = Profile {
             custom_id: Some("sally@contoso.com".into()),
             last_token_issued_s: Some(100),
@@ -1372,7 +1360,7 @@ mod tests {
         store.close();
         drop(store);
 
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         assert_eq!(store.profile("x"), profile);
         assert_eq!(
             store.profile("y").last_token_issued_s,
@@ -1417,7 +1405,7 @@ mod tests {
     #[tokio::test]
     async fn token_times_written_behind_are_durable_after_a_graceful_stop() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         store
             .write(WriteOp::Create {
                 id: "x".into(),
@@ -1438,14 +1426,14 @@ mod tests {
         );
         store.close();
         drop(store);
-        let store = Store::start(open_database(Some(dir.path())).unwrap(), update()).unwrap();
+        let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
         assert_eq!(store.profile("x").last_token_issued_s, Some(30));
         store.close();
     }
 
     #[tokio::test]
     async fn concurrent_writes_are_all_acknowledged_and_merged() {
-        let store = Arc::new(Store::start(open_database(None).unwrap(), update()).unwrap());
+        let store = Arc::new(Store::start(open_database(None).unwrap(), update(), None).unwrap());
         let mut tasks = Vec::new();
         for i in 0..50u64 {
             let s = Arc::clone(&store);

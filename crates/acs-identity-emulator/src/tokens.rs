@@ -8,6 +8,7 @@ use aws_lc_rs::signature::{self, KeyPair as _, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use time::macros::format_description;
 
 use crate::errors::EmulatorError;
 
@@ -16,38 +17,23 @@ pub(crate) const SCP_ACS_USER: u32 = 1792;
 /// `scp` claim the emulator gives Teams user tokens (emulator's choice).
 pub(crate) const SCP_TEAMS_USER: u32 = 1024;
 
-/// The claims of a token the emulator issues.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct AccessTokenClaims {
+/// The claims of a token the emulator issues: `S` is `String` for a decoded token, `&str` for one
+/// being signed (borrowing what the request already holds; the payload bytes are the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AccessTokenClaims<S = String> {
     /// The identity without its `8:` prefix, e.g. `acs:<resource>_<suffix>`.
-    pub(crate) skypeid: String,
+    pub(crate) skypeid: S,
     pub(crate) scp: u32,
     /// Issue time in seconds, as a string.
-    pub(crate) csi: String,
+    pub(crate) csi: S,
     pub(crate) exp: i64,
     #[serde(rename = "acsScope")]
-    pub(crate) acs_scope: String,
+    pub(crate) acs_scope: S,
     #[serde(rename = "resourceId")]
-    pub(crate) resource_id: String,
+    pub(crate) resource_id: S,
     pub(crate) iat: i64,
     /// Emulator only: the token's issue stamp (16 hex digits); revocation compares it.
-    pub(crate) jti: String,
-}
-
-/// The claims of a token being signed, borrowing what the request already holds: same fields,
-/// names and order as [`AccessTokenClaims`], so the payload bytes are identical.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct AccessTokenClaimsRef<'a> {
-    pub(crate) skypeid: &'a str,
-    pub(crate) scp: u32,
-    pub(crate) csi: &'a str,
-    pub(crate) exp: i64,
-    #[serde(rename = "acsScope")]
-    pub(crate) acs_scope: &'a str,
-    #[serde(rename = "resourceId")]
-    pub(crate) resource_id: &'a str,
-    pub(crate) iat: i64,
-    pub(crate) jti: &'a str,
+    pub(crate) jti: S,
 }
 
 /// The base64url decoder used for JWT parts: padding optional.
@@ -159,12 +145,6 @@ impl TokenSigner {
         })
     }
 
-    /// The key id in token headers.
-    #[cfg(test)]
-    pub(crate) fn kid(&self) -> &str {
-        &self.jwk.kid
-    }
-
     /// The public key set.
     pub(crate) fn jwks(&self) -> Jwks {
         Jwks {
@@ -251,38 +231,23 @@ pub(crate) fn unix_nanos(t: SystemTime) -> i128 {
 /// Formats a time like the service formats `expiresOn`: RFC 3339 with 7 fractional digits and
 /// `+00:00`, e.g. `2022-08-26T20:03:35.4402106+00:00`. `None` when out of range.
 pub(crate) fn format_expires_on(unix_nanos: i128) -> Option<String> {
+    let format = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]+00:00"
+    );
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(unix_nanos).ok()?;
-    if !(0..=9999).contains(&t.year()) {
-        return None;
-    }
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() / 100
-    ))
+    (0..=9999)
+        .contains(&t.year())
+        .then(|| t.format(format).ok())?
 }
 
 /// A time in whole seconds as the service writes `lastTokenIssuedAt`:
 /// `2025-04-14T15:32:27+00:00` (no fractional digits).
 pub(crate) fn format_seconds(unix_seconds: i64) -> Option<String> {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
     let t = time::OffsetDateTime::from_unix_timestamp(unix_seconds).ok()?;
-    if !(0..=9999).contains(&t.year()) {
-        return None;
-    }
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    (0..=9999)
+        .contains(&t.year())
+        .then(|| t.format(format).ok())?
 }
 
 /// A stamp as the `jti` claim.
@@ -341,7 +306,7 @@ mod tests {
     #[test]
     fn borrowed_claims_encode_like_owned_ones() {
         let c = claims();
-        let r = AccessTokenClaimsRef {
+        let r = AccessTokenClaims::<&str> {
             skypeid: &c.skypeid,
             scp: c.scp,
             csi: &c.csi,
@@ -378,7 +343,7 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(header["alg"], "RS256");
         assert_eq!(header["typ"], "JWT");
-        assert_eq!(header["kid"], s.kid());
+        assert_eq!(header["kid"], s.jwks().keys[0].kid);
         assert_eq!(header["x5t"], s.jwks().keys[0].x5t);
         assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().len(), 256);
         assert_eq!(s.verify(&token), Ok(claims()));

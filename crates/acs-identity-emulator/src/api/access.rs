@@ -24,6 +24,40 @@ use crate::store::{
 use crate::tokens::SCP_ACS_USER;
 
 /// The scopes (`acsScope`) of the tokens both exchanges issue (emulator's choice).
+/// An assignment as the service returns it: its object id (and Teams extension tenant id)
+/// first, then its stored fields.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssignmentJson<'a, T> {
+    object_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<&'a str>,
+    #[serde(flatten)]
+    assignment: &'a T,
+}
+
+fn teams_extension_json<'a>(
+    (tenant, object): &'a TeamsExtensionKey,
+    assignment: &'a TeamsExtensionAssignment,
+) -> AssignmentJson<'a, TeamsExtensionAssignment> {
+    AssignmentJson {
+        object_id: object,
+        tenant_id: Some(tenant),
+        assignment,
+    }
+}
+
+fn entra_json<'a>(
+    object_id: &'a str,
+    assignment: &'a EntraAssignment,
+) -> AssignmentJson<'a, EntraAssignment> {
+    AssignmentJson {
+        object_id,
+        tenant_id: None,
+        assignment,
+    }
+}
+
 const EXCHANGED_SCOPES: &str = "chat,voip";
 /// The most client ids an assignment may list (emulator's choice).
 const MAX_CLIENT_IDS: usize = 100;
@@ -156,11 +190,6 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-/// The body of an exchange: `{}` (an empty body too; extra fields are ignored).
-fn exchange_body(body: &[u8]) -> Result<(), ApiError> {
-    json::object(body).map(|_| ())
-}
-
 /// The token's `tid` and `oid` as canonical GUIDs: 401 `InvalidAccessToken` without them.
 fn tenant_and_object(jwt: &DecodedJwt) -> Result<(String, String), ApiError> {
     let claim = |name: &str| {
@@ -212,29 +241,6 @@ async fn exchanged(app: &App, id: String, expires: i128) -> Result<Response, Api
 // ---- Teams Phone extension --------------------------------------------------------------
 
 /// A TPE assignment as the service returns it (fields in the service's order).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TeamsExtensionAssignmentJson<'a> {
-    object_id: &'a str,
-    tenant_id: &'a str,
-    principal_type: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_ids: Option<&'a [String]>,
-}
-
-fn teams_extension_json<'a>(
-    key: &'a TeamsExtensionKey,
-    a: &'a TeamsExtensionAssignment,
-) -> TeamsExtensionAssignmentJson<'a> {
-    TeamsExtensionAssignmentJson {
-        object_id: &key.1,
-        tenant_id: &key.0,
-        principal_type: &a.principal_type,
-        client_ids: a.client_ids.as_deref(),
-    }
-}
-
-/// The identity of a TPE user: `8:acs:<resource id>_<tenant id>_<object id>`.
 fn teams_extension_identity(app: &App, (tenant, object): &TeamsExtensionKey) -> String {
     format!("8:acs:{}_{tenant}_{object}", app.resource_id)
 }
@@ -328,7 +334,7 @@ pub(crate) async fn exchange_teams_extension_token(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    exchange_body(body)?;
+    json::object(body)?; // `{}` or empty; extra fields are ignored
     let (jwt, expires) = user_token(app, bearer(headers)?, &entra::TEAMS_EXTENSION_AUDIENCES)?;
     if !jwt.has_scope(entra::TEAMS_EXTENSION_SCOPE) {
         return Err(ApiError::invalid_access_token().with_inner(
@@ -351,27 +357,8 @@ pub(crate) async fn exchange_teams_extension_token(
 /// An Entra assignment as the service returns it (fields in the service's order).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct EntraAssignmentJson<'a> {
-    object_id: &'a str,
-    tenant_id: &'a str,
-    principal_type: &'a str,
-    client_ids: &'a [String],
-}
-
-fn entra_json<'a>(object_id: &'a str, a: &'a EntraAssignment) -> EntraAssignmentJson<'a> {
-    EntraAssignmentJson {
-        object_id,
-        tenant_id: &a.tenant_id,
-        principal_type: &a.principal_type,
-        client_ids: &a.client_ids,
-    }
-}
-
-/// `{"value":[...],"nextLink"?}` of the Entra assignment list and bulk update.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct EntraAssignmentsJson<'a> {
-    value: Vec<EntraAssignmentJson<'a>>,
+    value: Vec<AssignmentJson<'a, EntraAssignment>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_link: Option<String>,
 }
@@ -502,7 +489,7 @@ pub(crate) async fn update_entra_assignments(app: &App, body: &[u8]) -> Result<R
             .await
             .map_err(write_failed("update Entra assignments"))?;
     }
-    let mut set: Vec<EntraAssignmentJson<'_>> = changes
+    let mut set: Vec<_> = changes
         .iter()
         .filter_map(|(k, a)| a.as_ref().map(|a| entra_json(k, a)))
         .collect();
@@ -552,7 +539,7 @@ pub(crate) async fn exchange_entra_token(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    exchange_body(body)?;
+    json::object(body)?; // `{}` or empty; extra fields are ignored
     let (jwt, expires) = user_token(app, bearer(headers)?, &[entra::ENTRA_EXCHANGE_AUDIENCE])?;
     let (tenant, object) = tenant_and_object(&jwt)?;
     let assignments = entra_assignments_for(app, &jwt, &tenant, &object);

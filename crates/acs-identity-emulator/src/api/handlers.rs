@@ -1,9 +1,8 @@
 //! The identity operations of the service (those of `/identities` and the Teams user exchange),
 //! the emulator's own endpoints, and what the other operations (see `access`) share with them.
 
-use axum::body::Body;
-use axum::response::Response;
-use http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -14,7 +13,7 @@ use crate::entra;
 use crate::errors::ApiError;
 use crate::store::{Profile, WriteOp};
 use crate::tokens::{
-    AccessTokenClaimsRef, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
+    AccessTokenClaims, SCP_ACS_USER, SCP_TEAMS_USER, TokenProblem, format_expires_on,
     format_seconds, jti_to_stamp, stamp_to_jti, unix_nanos,
 };
 
@@ -69,19 +68,12 @@ pub struct Health {
 
 pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-    let mut r = Response::new(Body::from(bytes));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
+    let content_type = [(header::CONTENT_TYPE, "application/json; charset=utf-8")];
+    (status, content_type, bytes).into_response()
 }
 
 pub(crate) fn no_content() -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    r
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// Maps a failed store write to 503, logging what failed.
@@ -197,7 +189,7 @@ pub(super) fn sign_token(
     let iat = now_nanos.div_euclid(1_000_000_000) as i64;
     let csi = iat.to_string();
     let jti = stamp_to_jti(app.store.next_stamp());
-    let claims = AccessTokenClaimsRef {
+    let claims = AccessTokenClaims {
         skypeid: id.strip_prefix("8:").unwrap_or(id),
         scp,
         csi: &csi,
@@ -506,19 +498,11 @@ pub(crate) fn health(app: &App) -> Response {
 pub(crate) fn health_value(app: &App) -> Health {
     let storage_problem = app.store.problem();
     Health {
-        status: if storage_problem.is_some() {
-            "failing"
-        } else {
-            "ok"
-        }
-        .into(),
+        status: storage_problem.as_ref().map_or("ok", |_| "failing").into(),
         storage_problem,
         resource_id: app.resource_id.clone(),
         identities: app.store.identity_count(),
-        api_versions: SUPPORTED_API_VERSIONS
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
+        api_versions: SUPPORTED_API_VERSIONS.map(String::from).to_vec(),
     }
 }
 

@@ -264,12 +264,9 @@ const X_MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-
 
 fn random_ms_cv() -> String {
     use base64::Engine as _;
-    let id = uuid::Uuid::new_v4();
     // 16 bytes are 22 base64 characters without padding, then `.0`.
-    let mut out = String::with_capacity(24);
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode_string(id.as_bytes(), &mut out);
-    out.push_str(".0");
-    out
+    let id = base64::engine::general_purpose::STANDARD_NO_PAD.encode(uuid::Uuid::new_v4());
+    format!("{id}.0")
 }
 
 async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
@@ -300,16 +297,15 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
         );
     }
     // Each value takes its String's buffer (`try_from`), not a copy of it (`from_str`).
-    if let Ok(v) = HeaderValue::try_from(random_ms_cv()) {
-        headers.insert(MS_CV, v);
-    }
-    let mut processing_time = elapsed.as_millis().to_string();
-    processing_time.push_str("ms");
-    if let Ok(v) = HeaderValue::try_from(processing_time) {
-        headers.insert(X_PROCESSING_TIME, v);
-    }
-    if let Ok(v) = HeaderValue::try_from(acs_auth::format_http_date(SystemTime::now())) {
-        headers.insert(header::DATE, v);
+    let stamps = [
+        (MS_CV, random_ms_cv()),
+        (X_PROCESSING_TIME, format!("{}ms", elapsed.as_millis())),
+        (header::DATE, acs_auth::format_http_date(SystemTime::now())),
+    ];
+    for (name, value) in stamps {
+        if let Ok(v) = HeaderValue::try_from(value) {
+            headers.insert(name, v);
+        }
     }
     if let Some(id) = client_request_id {
         headers.insert(X_MS_CLIENT_REQUEST_ID, id);
@@ -483,7 +479,7 @@ mod tests {
 
     fn app_on(db: redb::Database, reopen: Option<crate::store::Reopen>) -> Arc<App> {
         let der = generate_signing_key().unwrap();
-        let store = Store::start_with_reopen(
+        let store = Store::start(
             db,
             Meta {
                 access_key: Some(KEY.into()),

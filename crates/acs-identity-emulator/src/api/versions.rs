@@ -124,24 +124,22 @@ pub(crate) fn api_version(query: Option<&str>) -> Result<ApiVersion, ApiError> {
             format!("The api-version query parameter (?api-version=) is required for all requests. Supported versions: {supported}."),
         )
         .with_target("api-version")),
-        Some(Some(v)) if !v.is_empty() => match SUPPORTED_API_VERSIONS.iter().position(|s| *s == v.as_ref()) {
-            Some(i) => Ok(ApiVersion(i)),
-            None => Err(ApiError::new(
-                http::StatusCode::BAD_REQUEST,
-                "UnsupportedApiVersion",
-                format!(
-                    "The api-version '{}' is not supported. Supported versions: {supported}.",
-                    v.chars().take(64).collect::<String>()
-                ),
-            )
-            .with_target("api-version")),
-        },
-        Some(_) => Err(ApiError::new(
-            http::StatusCode::BAD_REQUEST,
-            "UnsupportedApiVersion",
-            format!("The api-version '' is not supported. Supported versions: {supported}."),
-        )
-        .with_target("api-version")),
+        // An empty or undecodable value is unsupported like any other.
+        Some(v) => {
+            let v = v.unwrap_or_default();
+            match SUPPORTED_API_VERSIONS.iter().position(|s| *s == v.as_ref()) {
+                Some(i) => Ok(ApiVersion(i)),
+                None => Err(ApiError::new(
+                    http::StatusCode::BAD_REQUEST,
+                    "UnsupportedApiVersion",
+                    format!(
+                        "The api-version '{}' is not supported. Supported versions: {supported}.",
+                        v.chars().take(64).collect::<String>()
+                    ),
+                )
+                .with_target("api-version")),
+            }
+        }
     }
 }
 
