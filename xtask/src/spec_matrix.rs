@@ -297,14 +297,36 @@ fn create_dir(dir: &Path) -> Result<()> {
 }
 
 /// A copy of the workspace's files (not `target/`, `.git/` or other generated folders) at `to`,
-/// replacing what was there.
-fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
+/// replacing what was there. The files keep their modification times, so that cargo finds the
+/// crates a case leaves unchanged fresh from the previous case; the generated files are stamped
+/// now, because `codegen` does not rewrite a file whose content it would not change, and the
+/// previous case's build of the generated crate must not be taken for this case's.
+pub fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
     if to.exists() {
         std::fs::remove_dir_all(to)
             .map_err(|e| Error::new(format!("cannot remove {}: {e}", to.display())))?;
     }
     copy_dir(from, to)?;
+    for document in crate::DOCUMENTS {
+        let path = to.join(document.generated_path);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+            .map_err(|e| Error::new(format!("cannot stamp {}: {e}", path.display())))?;
+    }
     Ok(to.to_path_buf())
+}
+
+/// Copies a file with its modification time: cargo judges a workspace crate fresh by the times of
+/// its files, so the crates a case leaves unchanged are not checked again in the next case.
+fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::copy(from, to)?;
+    let modified = std::fs::metadata(from)?.modified()?;
+    std::fs::File::options()
+        .write(true)
+        .open(to)?
+        .set_modified(modified)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
@@ -325,7 +347,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if path.is_dir() {
             copy_dir(&path, &dest)?;
         } else {
-            std::fs::copy(&path, &dest).map_err(|e| {
+            copy_file(&path, &dest).map_err(|e| {
                 Error::new(format!(
                     "cannot copy {} to {}: {e}",
                     path.display(),

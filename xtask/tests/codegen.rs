@@ -573,3 +573,43 @@ fn the_documents_of_the_spec_matrix_change_nothing_the_facade_calls() {
         assert!(result.is_ok(), "{version}: {result:?}");
     }
 }
+
+#[test]
+fn the_spec_matrix_copy_keeps_file_times_but_stamps_the_generated_files_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, copy) = (dir.path().join("root"), dir.path().join("copy"));
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let unchanged = "crates/other/src/lib.rs";
+    for path in [GENERATED_PATH, PREVIEW_GENERATED_PATH, unchanged] {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, path).unwrap();
+        let file = std::fs::File::options().write(true).open(&file).unwrap();
+        file.set_modified(old).unwrap();
+    }
+    std::fs::create_dir_all(root.join("target/debug")).unwrap();
+
+    xtask::spec_matrix::fresh_copy(&root, &copy).unwrap();
+
+    let modified = |path: &str| {
+        std::fs::metadata(copy.join(path))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    // A crate no case changes stays fresh for cargo from one case to the next.
+    assert_eq!(modified(unchanged), old);
+    assert_eq!(
+        std::fs::read_to_string(copy.join(unchanged)).unwrap(),
+        unchanged
+    );
+    // codegen leaves a file alone when its content would not change, so the copy's generated
+    // files must be newer than any earlier case's build of them.
+    for path in [GENERATED_PATH, PREVIEW_GENERATED_PATH] {
+        assert!(
+            modified(path) > old + std::time::Duration::from_secs(1),
+            "{path}"
+        );
+    }
+    assert!(!copy.join("target").exists());
+}
