@@ -19,6 +19,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use percent_encoding::percent_decode_str;
 
 use crate::errors::ApiError;
 use crate::operation::Operation;
@@ -162,36 +163,26 @@ pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<Opti
 }
 
 /// Decodes the `%XX` escapes of a path segment or, with `plus_as_space`, of a query component
-/// (`+` is then a space). `None` for a bad escape or a non-UTF-8 result. Borrows `text` when it
-/// has nothing to decode (the common case of `api-version=...`), so most requests allocate
-/// nothing here.
+/// (`+` is then a space). `None` for a bad escape (a `%` not followed by two hex digits, which
+/// `percent_encoding` would keep as it is) or a non-UTF-8 result. Borrows `text` when it has
+/// nothing to decode (the common case of `api-version=...`), so most requests allocate nothing
+/// here.
 pub(crate) fn percent_decode(text: &str, plus_as_space: bool) -> Option<Cow<'_, str>> {
-    let b = text.as_bytes();
-    if !b.iter().any(|&c| c == b'%' || (plus_as_space && c == b'+')) {
-        return Some(Cow::Borrowed(text));
+    let escapes_ok = text.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return None;
     }
-    let hex = |c: u8| char::from(c).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let (hi, lo) = (hex(*b.get(i + 1)?)?, hex(*b.get(i + 2)?)?);
-                // Two hex digits: at most 0xFF.
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            b'+' if plus_as_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
+    if plus_as_space && text.contains('+') {
+        let spaced = text.replace('+', " ");
+        let decoded = percent_decode_str(&spaced).decode_utf8().ok()?;
+        return Some(Cow::Owned(decoded.into_owned()));
     }
-    String::from_utf8(out).ok().map(Cow::Owned)
+    percent_decode_str(text).decode_utf8().ok()
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
