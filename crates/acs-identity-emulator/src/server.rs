@@ -32,7 +32,8 @@ pub struct EmulatorHandle {
     ca_cert_pem: Option<String>,
     ca_cert_path: Option<PathBuf>,
     data_dir: Option<PathBuf>,
-    app: Arc<App>,
+    /// The running emulator's state (also for the control methods in `controls`).
+    pub(crate) app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -87,11 +88,6 @@ impl EmulatorHandle {
     /// The data directory, unless in memory.
     pub fn data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
-    }
-
-    /// The running emulator's state (for the control methods in `controls`).
-    pub(crate) fn app(&self) -> &App {
-        &self.app
     }
 
     /// What `POST /emulator/tokens:validate` would answer for `token`, without HTTP.
