@@ -88,23 +88,31 @@ pub struct FaultRule {
 /// Throttling: per operation, at most [`Operation::service_limit`] times `scale` requests
 /// (rounded, at least 1) per window of `window_seconds`; beyond it 429 with `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Throttling {
     /// 1 (default) is the service; 0.001 allows one request of each operation per window.
+    #[serde(default = "one")]
     pub scale: f64,
     /// The window, 1..=3600 seconds (default 30, the service's).
+    #[serde(default = "service_window")]
     pub window_seconds: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+fn one() -> f64 {
+    1.0
+}
+fn service_window() -> u64 {
+    30
+}
 
 impl Default for Throttling {
     fn default() -> Self {
         Self {
-            scale: 1.0,
-            window_seconds: 30,
+            scale: one(),
+            window_seconds: service_window(),
         }
     }
 }
