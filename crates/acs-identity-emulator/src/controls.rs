@@ -471,25 +471,25 @@ impl EmulatorHandle {
     /// out of range, when invalid).
     pub fn set_controls(&self, controls: Controls) -> Result<(), EmulatorError> {
         controls.validate().map_err(EmulatorError::InvalidSetting)?;
-        self.app().controls.set(controls);
+        self.app.controls.set(controls);
         Ok(())
     }
 
     /// What `GET /emulator/controls` answers: the controls in force.
     pub fn controls(&self) -> Controls {
-        self.app().controls.lock().controls.clone()
+        self.app.controls.lock().controls.clone()
     }
 
     /// What `GET /emulator/identities` lists: live identities, oldest first (with
     /// `include_deleted`, deleted ones too).
     pub fn identities(&self, include_deleted: bool) -> Vec<IdentityEntry> {
-        identities(self.app(), include_deleted)
+        identities(&self.app, include_deleted)
     }
 
     /// What `POST /emulator/reset` does: forgets every identity and control; tokens issued
     /// before are then invalid (`identityNotFound`).
     pub async fn reset(&self) -> Result<(), EmulatorError> {
-        reset(self.app()).await.map_err(EmulatorError::Storage)
+        reset(&self.app).await.map_err(EmulatorError::Storage)
     }
 }
 

@@ -193,13 +193,17 @@ impl ApiError {
         )
     }
 
-    pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
-        Self::new(
+    /// 405 with `Allow: <allow>` (a list of methods, always a valid header value).
+    pub(crate) fn method_not_allowed(allow: &str) -> Self {
+        let error = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
             format!("The requested resource supports only {allow}."),
-        )
-        .with_header(header::ALLOW, HeaderValue::from_static(allow))
+        );
+        match HeaderValue::from_str(allow) {
+            Ok(value) => error.with_header(header::ALLOW, value),
+            Err(_) => error,
+        }
     }
 
     pub(crate) fn storage() -> Self {

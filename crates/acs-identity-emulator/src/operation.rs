@@ -101,19 +101,7 @@ impl Operation {
             | Operation::CreateIdentityAndToken
             | Operation::IssueToken
             | Operation::GetIdentity => 1000,
-            Operation::DeleteIdentity
-            | Operation::RevokeTokens
-            | Operation::ExchangeTeamsToken
-            | Operation::GetTeamsExtensionAssignment
-            | Operation::UpsertTeamsExtensionAssignment
-            | Operation::DeleteTeamsExtensionAssignment
-            | Operation::ExchangeTeamsExtensionToken
-            | Operation::GetEntraAssignment
-            | Operation::UpsertEntraAssignment
-            | Operation::DeleteEntraAssignment
-            | Operation::ListEntraAssignments
-            | Operation::UpdateEntraAssignments
-            | Operation::ExchangeEntraToken => 500,
+            _ => 500,
         }
     }
 }

@@ -32,7 +32,8 @@ pub struct EmulatorHandle {
     ca_cert_pem: Option<String>,
     ca_cert_path: Option<PathBuf>,
     data_dir: Option<PathBuf>,
-    app: Arc<App>,
+    /// The running emulator's state (also for the control methods in `controls`).
+    pub(crate) app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -87,11 +88,6 @@ impl EmulatorHandle {
     /// The data directory, unless in memory.
     pub fn data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
-    }
-
-    /// The running emulator's state (for the control methods in `controls`).
-    pub(crate) fn app(&self) -> &App {
-        &self.app
     }
 
     /// What `POST /emulator/tokens:validate` would answer for `token`, without HTTP.
@@ -156,14 +152,13 @@ fn loopback_for(ip: IpAddr) -> IpAddr {
 }
 
 pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, EmulatorError> {
-    let given_key = match &settings.access_key {
-        Some(text) => {
-            let text = text.0.trim().to_owned();
-            AccessKey::from_base64(&text).map_err(EmulatorError::InvalidAccessKey)?;
-            Some(text)
-        }
-        None => None,
-    };
+    let given_key = settings
+        .access_key
+        .as_ref()
+        .map(|key| key.0.trim().to_owned());
+    if let Some(key) = &given_key {
+        AccessKey::from_base64(key).map_err(EmulatorError::InvalidAccessKey)?;
+    }
     let given_resource = match &settings.resource_id {
         Some(r) => Some(
             uuid::Uuid::parse_str(r.trim())
@@ -210,21 +205,18 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
             let signer = TokenSigner::from_pkcs8(&signing_key)?;
             // Certificates are checked by clients against the real time, not the emulator's clock.
             let now = std::time::SystemTime::now();
-            let stored_tls = match meta.tls {
+            let tls_material = match meta.tls {
+                _ if !want_tls => None,
                 Some(m) if tls::still_usable(m.not_after, now) => Some(m),
-                Some(_) if want_tls => {
-                    tracing::warn!(
-                        "replacing the stored TLS certificate authority (expiring): trust the new {}",
-                        tls::CA_CERT_FILE
-                    );
-                    None
+                stored => {
+                    if stored.is_some() {
+                        tracing::warn!(
+                            "replacing the stored TLS certificate authority (expiring): trust the new {}",
+                            tls::CA_CERT_FILE
+                        );
+                    }
+                    Some(tls::generate(now)?)
                 }
-                _ => None,
-            };
-            let tls_material = match (want_tls, stored_tls) {
-                (false, _) => None,
-                (true, Some(m)) => Some(m),
-                (true, None) => Some(tls::generate(now)?),
             };
             let update = Meta {
                 access_key: Some(access_key.clone()),

@@ -614,12 +614,6 @@ impl Store {
     }
 }
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        let _ = self.writer.send(Message::Stop);
-    }
-}
-
 /// The tables of one write transaction and the changes written to them so far, in order.
 struct Batch<'t> {
     identities: Table<'t, &'static str, &'static [u8]>,

@@ -23,7 +23,6 @@ use crate::store::{
 };
 use crate::tokens::SCP_ACS_USER;
 
-/// The scopes (`acsScope`) of the tokens both exchanges issue (emulator's choice).
 /// An assignment as the service returns it: its object id (and Teams extension tenant id)
 /// first, then its stored fields.
 #[derive(Serialize)]
@@ -34,17 +33,6 @@ struct AssignmentJson<'a, T> {
     tenant_id: Option<&'a str>,
     #[serde(flatten)]
     assignment: &'a T,
-}
-
-fn teams_extension_json<'a>(
-    (tenant, object): &'a TeamsExtensionKey,
-    assignment: &'a TeamsExtensionAssignment,
-) -> AssignmentJson<'a, TeamsExtensionAssignment> {
-    AssignmentJson {
-        object_id: object,
-        tenant_id: Some(tenant),
-        assignment,
-    }
 }
 
 fn entra_json<'a>(
@@ -58,6 +46,7 @@ fn entra_json<'a>(
     }
 }
 
+/// The scopes (`acsScope`) of the tokens both exchanges issue (emulator's choice).
 const EXCHANGED_SCOPES: &str = "chat,voip";
 /// The most client ids an assignment may list (emulator's choice).
 const MAX_CLIENT_IDS: usize = 100;
@@ -240,7 +229,7 @@ async fn exchanged(app: &App, id: String, expires: i128) -> Result<Response, Api
 
 // ---- Teams Phone extension --------------------------------------------------------------
 
-/// A TPE assignment as the service returns it (fields in the service's order).
+/// The ACS identity a Teams Phone extension assignment's user gets.
 fn teams_extension_identity(app: &App, (tenant, object): &TeamsExtensionKey) -> String {
     format!("8:acs:{}_{tenant}_{object}", app.resource_id)
 }
@@ -263,10 +252,12 @@ pub(crate) fn get_teams_extension_assignment(
         .store
         .teams_extension_assignment(&key)
         .ok_or_else(assignment_not_found)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &teams_extension_json(&key, &assignment),
-    ))
+    let answer = AssignmentJson {
+        object_id: &key.1,
+        tenant_id: Some(&key.0),
+        assignment: &assignment,
+    };
+    Ok(json_response(StatusCode::OK, &answer))
 }
 
 /// `PUT /access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`, body
@@ -295,10 +286,12 @@ pub(crate) async fn put_teams_extension_assignment(
         })
         .await
         .map_err(write_failed("put a Teams extension assignment"))?;
-    Ok(json_response(
-        status,
-        &teams_extension_json(&key, &assignment),
-    ))
+    let answer = AssignmentJson {
+        object_id: &key.1,
+        tenant_id: Some(&key.0),
+        assignment: &assignment,
+    };
+    Ok(json_response(status, &answer))
 }
 
 /// `DELETE /access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`: 204 (also when
@@ -354,7 +347,7 @@ pub(crate) async fn exchange_teams_extension_token(
 
 // ---- Entra ID (2025-03-02-preview) ------------------------------------------------------
 
-/// An Entra assignment as the service returns it (fields in the service's order).
+/// A page (or the set part of an update) of Entra assignments as the service returns it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EntraAssignmentsJson<'a> {

@@ -529,36 +529,24 @@ pub(crate) fn validate_token_http(app: &App, body: &[u8]) -> Result<Response, Ap
 
 /// Whether `token` is valid now, and why not.
 pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
-    let mut v = TokenValidation {
-        valid: false,
-        reason: None,
-        identity: None,
-        scopes: Vec::new(),
-        expires_on: None,
-    };
     let claims = match app.signer.verify(token) {
         Ok(c) => c,
-        Err(p) => {
-            v.reason = Some(
-                match p {
-                    TokenProblem::Malformed => "malformed",
-                    TokenProblem::UnknownSigningKey => "unknownSigningKey",
-                    TokenProblem::BadSignature => "badSignature",
-                }
-                .into(),
-            );
-            return v;
+        Err(problem) => {
+            let reason = match problem {
+                TokenProblem::Malformed => "malformed",
+                TokenProblem::UnknownSigningKey => "unknownSigningKey",
+                TokenProblem::BadSignature => "badSignature",
+            };
+            return TokenValidation {
+                valid: false,
+                reason: Some(reason.into()),
+                identity: None,
+                scopes: Vec::new(),
+                expires_on: None,
+            };
         }
     };
     let identity = format!("8:{}", claims.skypeid);
-    v.identity = Some(identity.clone());
-    v.scopes = claims
-        .acs_scope
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    v.expires_on = format_expires_on(i128::from(claims.exp) * 1_000_000_000);
     let reason = (|| {
         let stamp = jti_to_stamp(&claims.jti).ok_or("malformed")?;
         if claims.exp <= unix_nanos(app.now()).div_euclid(1_000_000_000) as i64 {
@@ -595,12 +583,20 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
             }
             Some(_) => Ok(()),
         }
-    })();
-    match reason {
-        Ok(()) => v.valid = true,
-        Err(r) => v.reason = Some(r.into()),
+    })()
+    .err();
+    TokenValidation {
+        valid: reason.is_none(),
+        reason: reason.map(String::from),
+        scopes: claims
+            .acs_scope
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        expires_on: format_expires_on(i128::from(claims.exp) * 1_000_000_000),
+        identity: Some(identity),
     }
-    v
 }
 
 #[cfg(test)]

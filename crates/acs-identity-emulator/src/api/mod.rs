@@ -1,7 +1,8 @@
 //! The HTTP API: routing, body reading, common headers, request logging.
 //!
 //! Paths are matched by hand (not by axum's router) because identity ids contain `:` and arrive
-//! percent-encoded or raw, and action segments start with `:`.
+//! percent-encoded or raw, and action segments start with `:`: against one list of the service's
+//! operations ([`endpoint`]: method, path, api-versions), which also gives `Allow` on a 405.
 
 mod access;
 mod handlers;
@@ -18,6 +19,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use percent_encoding::percent_decode_str;
 
 use crate::errors::ApiError;
 use crate::operation::Operation;
@@ -53,124 +55,100 @@ pub(crate) fn router(app: Arc<App>) -> axum::Router {
     axum::Router::new().fallback(dispatch).with_state(app)
 }
 
-/// A route; an `{id}` segment borrows the request path.
+/// A route; the `{}` segments of a service path borrow the request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route<'a> {
     Health,
     Jwks,
     ValidateToken,
-    Identities,
-    /// `GET` (2025-03-02-preview) or `DELETE /identities/{id}`.
-    Identity(&'a str),
-    IssueToken(&'a str),
-    RevokeTokens(&'a str),
-    TeamsExchange,
-    /// `/access/teamsExtension/tenants/{tenantId}/assignments/{objectId}`.
-    TeamsExtensionAssignment(&'a str, &'a str),
-    TeamsExtensionExchange,
-    /// `/access/entra/assignments`: list (`GET`) and bulk update (`PATCH`).
-    EntraAssignments,
-    /// `/access/entra/assignments/{objectId}`.
-    EntraAssignment(&'a str),
-    EntraExchange,
     /// Another `/emulator/{name}` endpoint (see `crate::controls`).
     Control(&'a str),
+    /// A path of the service's operations (see [`endpoint`]), with its `{}` segments, raw.
+    Service(&'static str, [&'a str; 2]),
     NotFound,
 }
 
-impl Route<'_> {
-    /// The methods of the route, as the `Allow` header lists them.
-    fn allowed(&self) -> &'static str {
-        match self {
-            Route::Health | Route::Jwks => "GET",
-            Route::Identity(_) => "GET, DELETE",
-            Route::TeamsExtensionAssignment(..) | Route::EntraAssignment(_) => "GET, PUT, DELETE",
-            Route::EntraAssignments => "GET, PATCH",
-            Route::NotFound | Route::Control(_) => "",
-            _ => "POST",
+/// The method, path (`{}`: one segment, captured raw) and api-versions of each operation: the
+/// one list the router reads.
+fn endpoint(operation: Operation) -> (http::Method, &'static str, Availability) {
+    use Availability::{All, PreviewOnly, TeamsExtension};
+    use Operation::*;
+    use http::Method;
+    const TEAMS_EXTENSION_ASSIGNMENT: &str = "access/teamsExtension/tenants/{}/assignments/{}";
+    match operation {
+        CreateIdentity | CreateIdentityAndToken => (Method::POST, "identities", All),
+        GetIdentity => (Method::GET, "identities/{}", PreviewOnly),
+        DeleteIdentity => (Method::DELETE, "identities/{}", All),
+        IssueToken => (Method::POST, "identities/{}/:issueAccessToken", All),
+        RevokeTokens => (Method::POST, "identities/{}/:revokeAccessTokens", All),
+        ExchangeTeamsToken => (Method::POST, "teamsUser/:exchangeAccessToken", All),
+        GetTeamsExtensionAssignment => (Method::GET, TEAMS_EXTENSION_ASSIGNMENT, TeamsExtension),
+        UpsertTeamsExtensionAssignment => (Method::PUT, TEAMS_EXTENSION_ASSIGNMENT, TeamsExtension),
+        DeleteTeamsExtensionAssignment => {
+            (Method::DELETE, TEAMS_EXTENSION_ASSIGNMENT, TeamsExtension)
         }
-    }
-
-    /// Which api-versions have the operation of this route and method.
-    fn availability(&self, method: &http::Method) -> Availability {
-        match self {
-            Route::Identity(_) if method == http::Method::GET => Availability::PreviewOnly,
-            Route::TeamsExtensionAssignment(..) | Route::TeamsExtensionExchange => {
-                Availability::TeamsExtension
-            }
-            Route::EntraAssignments | Route::EntraAssignment(_) | Route::EntraExchange => {
-                Availability::PreviewOnly
-            }
-            _ => Availability::All,
-        }
-    }
-
-    /// Whether the route is an exchange, authorised by the end user's Entra token alone rather
-    /// than by the resource's credentials.
-    fn is_user_exchange(&self) -> bool {
-        matches!(self, Route::TeamsExtensionExchange | Route::EntraExchange)
+        ExchangeTeamsExtensionToken => (
+            Method::POST,
+            "access/teamsExtension/:exchangeAccessToken",
+            TeamsExtension,
+        ),
+        ListEntraAssignments => (Method::GET, "access/entra/assignments", PreviewOnly),
+        UpdateEntraAssignments => (Method::PATCH, "access/entra/assignments", PreviewOnly),
+        GetEntraAssignment => (Method::GET, "access/entra/assignments/{}", PreviewOnly),
+        UpsertEntraAssignment => (Method::PUT, "access/entra/assignments/{}", PreviewOnly),
+        DeleteEntraAssignment => (Method::DELETE, "access/entra/assignments/{}", PreviewOnly),
+        ExchangeEntraToken => (
+            Method::POST,
+            "access/entra/:exchangeAccessToken",
+            PreviewOnly,
+        ),
     }
 }
 
-/// Classifies a raw path (`id` segments kept raw: still percent-encoded if sent so).
+/// The `{}` segments of `segments` when they match `pattern` (segments compared
+/// case-insensitively, a `{}` segment non-empty).
+fn match_path<'a>(
+    pattern: &str,
+    mut segments: impl Iterator<Item = &'a str>,
+) -> Option<[&'a str; 2]> {
+    let mut params = [""; 2];
+    let mut captured = params.iter_mut();
+    for want in pattern.split('/') {
+        let got = segments.next()?;
+        if want == "{}" && !got.is_empty() {
+            *captured.next()? = got;
+        } else if !want.eq_ignore_ascii_case(got) {
+            return None;
+        }
+    }
+    segments.next().is_none().then_some(params)
+}
+
+/// Classifies a raw path (`{}` segments kept raw: still percent-encoded if sent so).
 fn classify(path: &str) -> Route<'_> {
     let path = path
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
         .unwrap_or(path);
-    // No route has more than six segments: collect at most that many, without allocating.
-    let mut segments = [""; 6];
-    let mut count = 0;
-    for segment in path.split('/').skip(1) {
-        let Some(slot) = segments.get_mut(count) else {
-            return Route::NotFound;
+    let segments = || path.split('/').skip(1);
+    let mut emulator = segments();
+    if let (Some(e), Some(name), None) = (emulator.next(), emulator.next(), emulator.next())
+        && e.eq_ignore_ascii_case("emulator")
+    {
+        return match name {
+            "health" => Route::Health,
+            "jwks" => Route::Jwks,
+            v if v.eq_ignore_ascii_case("tokens:validate") => Route::ValidateToken,
+            name => Route::Control(name),
         };
-        *slot = segment;
-        count += 1;
     }
-    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    match &segments[..count] {
-        [e, "health"] if eq(e, "emulator") => Route::Health,
-        [e, "jwks"] if eq(e, "emulator") => Route::Jwks,
-        [e, v] if eq(e, "emulator") && eq(v, "tokens:validate") => Route::ValidateToken,
-        [e, name] if eq(e, "emulator") => Route::Control(name),
-        [i] if eq(i, "identities") => Route::Identities,
-        [i, id] if eq(i, "identities") && !id.is_empty() => Route::Identity(id),
-        [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":issueAccessToken") => {
-            Route::IssueToken(id)
-        }
-        [i, id, a] if eq(i, "identities") && !id.is_empty() && eq(a, ":revokeAccessTokens") => {
-            Route::RevokeTokens(id)
-        }
-        [t, a] if eq(t, "teamsUser") && eq(a, ":exchangeAccessToken") => Route::TeamsExchange,
-        [a, t, x]
-            if eq(a, "access") && eq(t, "teamsExtension") && eq(x, ":exchangeAccessToken") =>
-        {
-            Route::TeamsExtensionExchange
-        }
-        [a, t, ts, tenant, s, object]
-            if eq(a, "access")
-                && eq(t, "teamsExtension")
-                && eq(ts, "tenants")
-                && eq(s, "assignments")
-                && !tenant.is_empty()
-                && !object.is_empty() =>
-        {
-            Route::TeamsExtensionAssignment(tenant, object)
-        }
-        [a, e, x] if eq(a, "access") && eq(e, "entra") && eq(x, ":exchangeAccessToken") => {
-            Route::EntraExchange
-        }
-        [a, e, s] if eq(a, "access") && eq(e, "entra") && eq(s, "assignments") => {
-            Route::EntraAssignments
-        }
-        [a, e, s, object]
-            if eq(a, "access") && eq(e, "entra") && eq(s, "assignments") && !object.is_empty() =>
-        {
-            Route::EntraAssignment(object)
-        }
-        _ => Route::NotFound,
-    }
+    Operation::ALL
+        .into_iter()
+        .find_map(|op| {
+            let pattern = endpoint(op).1;
+            match_path(pattern, segments()).map(|params| Route::Service(pattern, params))
+        })
+        .unwrap_or(Route::NotFound)
 }
 
 /// The value of the query parameter `name` (compared case-insensitively, escapes decoded):
@@ -185,36 +163,26 @@ pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<Opti
 }
 
 /// Decodes the `%XX` escapes of a path segment or, with `plus_as_space`, of a query component
-/// (`+` is then a space). `None` for a bad escape or a non-UTF-8 result. Borrows `text` when it
-/// has nothing to decode (the common case of `api-version=...`), so most requests allocate
-/// nothing here.
+/// (`+` is then a space). `None` for a bad escape (a `%` not followed by two hex digits, which
+/// `percent_encoding` would keep as it is) or a non-UTF-8 result. Borrows `text` when it has
+/// nothing to decode (the common case of `api-version=...`), so most requests allocate nothing
+/// here.
 pub(crate) fn percent_decode(text: &str, plus_as_space: bool) -> Option<Cow<'_, str>> {
-    let b = text.as_bytes();
-    if !b.iter().any(|&c| c == b'%' || (plus_as_space && c == b'+')) {
-        return Some(Cow::Borrowed(text));
+    let escapes_ok = text.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return None;
     }
-    let hex = |c: u8| char::from(c).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let (hi, lo) = (hex(*b.get(i + 1)?)?, hex(*b.get(i + 2)?)?);
-                // Two hex digits: at most 0xFF.
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            b'+' if plus_as_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
+    if plus_as_space && text.contains('+') {
+        let spaced = text.replace('+', " ");
+        let decoded = percent_decode_str(&spaced).decode_utf8().ok()?;
+        return Some(Cow::Owned(decoded.into_owned()));
     }
-    String::from_utf8(out).ok().map(Cow::Owned)
+    percent_decode_str(text).decode_utf8().ok()
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
@@ -277,10 +245,7 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let path = uri.path();
     let client_request_id = request.headers().get(&X_MS_CLIENT_REQUEST_ID).cloned();
     let route = classify(path);
-    let is_emulator_route = matches!(
-        route,
-        Route::Health | Route::Jwks | Route::ValidateToken | Route::Control(_)
-    );
+    let is_emulator_route = !matches!(route, Route::Service(..) | Route::NotFound);
 
     let mut response = match handle(&app, route, request).await {
         Ok(r) => r,
@@ -327,80 +292,104 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
 }
 
 async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Response, ApiError> {
-    if route == Route::NotFound {
-        return Err(ApiError::not_found());
-    }
-    if let Route::Control(name) = route {
-        return crate::controls::handle(app, name, request).await;
-    }
-    let allowed = route.allowed();
-    if !allowed.split(", ").any(|m| m == request.method().as_str()) {
-        return Err(ApiError::method_not_allowed(allowed));
-    }
-    let (parts, body) = request.into_parts();
+    let method = request.method();
     match route {
-        Route::Health => return Ok(handlers::health(app)),
-        Route::Jwks => return Ok(handlers::jwks(app)),
-        _ => {}
+        Route::NotFound => Err(ApiError::not_found()),
+        Route::Control(name) => crate::controls::handle(app, name, request).await,
+        Route::Health | Route::Jwks if method != http::Method::GET => {
+            Err(ApiError::method_not_allowed("GET"))
+        }
+        Route::Health => Ok(handlers::health(app)),
+        Route::Jwks => Ok(handlers::jwks(app)),
+        Route::ValidateToken if method != http::Method::POST => {
+            Err(ApiError::method_not_allowed("POST"))
+        }
+        Route::ValidateToken => {
+            let (parts, body) = request.into_parts();
+            let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
+            handlers::validate_token_http(app, &body)
+        }
+        Route::Service(path, params) => serve_operation(app, path, params, request).await,
     }
+}
+
+/// Serves a request to `path` (a path of [`endpoint`]) whose `{}` segments are `first` (an
+/// identity, object or tenant id) and `second` (the object id after a tenant id): the operation
+/// of its method, after faults, authentication and throttling.
+async fn serve_operation(
+    app: &App,
+    path: &str,
+    [first, second]: [&str; 2],
+    request: Request,
+) -> Result<Response, ApiError> {
+    use Operation::*;
+    let at_path = || {
+        Operation::ALL
+            .into_iter()
+            .filter(|op| endpoint(*op).1 == path)
+    };
+    let Some(mut operation) = at_path().find(|op| endpoint(*op).0 == request.method()) else {
+        let allowed: Vec<&str> = ["GET", "PUT", "DELETE", "PATCH", "POST"]
+            .into_iter()
+            .filter(|method| at_path().any(|op| endpoint(op).0 == *method))
+            .collect();
+        return Err(ApiError::method_not_allowed(&allowed.join(", ")));
+    };
+    let (parts, body) = request.into_parts();
     let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
-    if route == Route::ValidateToken {
-        return handlers::validate_token_http(app, &body);
-    }
-    let method = parts.method.clone();
-    let operation = operation(&route, &method, &body);
-    if let Some(op) = operation
-        && let Some(answer) = crate::controls::fault(app, op).await
+    // A create that asks for a token is an operation of its own (for faults and throttling).
+    if operation == CreateIdentity
+        && let Ok(Some(map)) = json::object(&body)
+        && json::field(&map, "createTokenWithScopes").is_some_and(|v| !v.is_null())
     {
+        operation = CreateIdentityAndToken;
+    }
+    if let Some(answer) = crate::controls::fault(app, operation).await {
         return Ok(answer);
     }
-    if !route.is_user_exchange() {
+    // An exchange is authorised by the end user's Entra token alone, not by the resource's
+    // credentials.
+    if !matches!(operation, ExchangeTeamsExtensionToken | ExchangeEntraToken) {
         crate::hmac_diagnostics::authenticate(app, &parts, &body)?;
     }
-    if let Some(op) = operation {
-        app.controls.throttle(op, Instant::now())?;
-    }
+    app.controls.throttle(operation, Instant::now())?;
     let version = versions::api_version(parts.uri.query())?;
-    version.require(route.availability(&method), parts.uri.path())?;
-    use http::Method;
-    match (route, method) {
-        (Route::Identities, _) => handlers::create_identity(app, version, &body).await,
-        (Route::Identity(id), Method::GET) => handlers::get_identity(app, version, id),
-        (Route::Identity(id), _) => handlers::delete_identity(app, id).await,
-        (Route::IssueToken(id), _) => handlers::issue_token(app, version, id, &body),
-        (Route::RevokeTokens(id), _) => handlers::revoke_tokens(app, id).await,
-        (Route::TeamsExchange, _) => handlers::exchange_teams_token(app, &body),
-        (Route::TeamsExtensionAssignment(t, o), Method::GET) => {
-            access::get_teams_extension_assignment(app, t, o)
+    version.require(endpoint(operation).2, parts.uri.path())?;
+    match operation {
+        CreateIdentity | CreateIdentityAndToken => {
+            handlers::create_identity(app, version, &body).await
         }
-        (Route::TeamsExtensionAssignment(t, o), Method::PUT) => {
-            access::put_teams_extension_assignment(app, t, o, &body).await
+        GetIdentity => handlers::get_identity(app, version, first),
+        DeleteIdentity => handlers::delete_identity(app, first).await,
+        IssueToken => handlers::issue_token(app, version, first, &body),
+        RevokeTokens => handlers::revoke_tokens(app, first).await,
+        ExchangeTeamsToken => handlers::exchange_teams_token(app, &body),
+        GetTeamsExtensionAssignment => access::get_teams_extension_assignment(app, first, second),
+        UpsertTeamsExtensionAssignment => {
+            access::put_teams_extension_assignment(app, first, second, &body).await
         }
-        (Route::TeamsExtensionAssignment(t, o), _) => {
-            access::delete_teams_extension_assignment(app, t, o).await
+        DeleteTeamsExtensionAssignment => {
+            access::delete_teams_extension_assignment(app, first, second).await
         }
-        (Route::TeamsExtensionExchange, _) => {
+        ExchangeTeamsExtensionToken => {
             access::exchange_teams_extension_token(app, &parts.headers, &body).await
         }
-        (Route::EntraAssignments, Method::GET) => access::list_entra_assignments(
+        ListEntraAssignments => access::list_entra_assignments(
             app,
             version.name(),
-            &endpoint(app, &parts),
+            &base_url(app, &parts),
             parts.uri.query(),
         ),
-        (Route::EntraAssignments, _) => access::update_entra_assignments(app, &body).await,
-        (Route::EntraAssignment(o), Method::GET) => access::get_entra_assignment(app, o),
-        (Route::EntraAssignment(o), Method::PUT) => {
-            access::put_entra_assignment(app, o, &body).await
-        }
-        (Route::EntraAssignment(o), _) => access::delete_entra_assignment(app, o).await,
-        (Route::EntraExchange, _) => access::exchange_entra_token(app, &parts.headers, &body).await,
-        _ => Err(ApiError::not_found()),
+        UpdateEntraAssignments => access::update_entra_assignments(app, &body).await,
+        GetEntraAssignment => access::get_entra_assignment(app, first),
+        UpsertEntraAssignment => access::put_entra_assignment(app, first, &body).await,
+        DeleteEntraAssignment => access::delete_entra_assignment(app, first).await,
+        ExchangeEntraToken => access::exchange_entra_token(app, &parts.headers, &body).await,
     }
 }
 
 /// The endpoint the request was sent to (`http[s]://<Host>`), for links in answers.
-fn endpoint(app: &App, parts: &http::request::Parts) -> String {
+fn base_url(app: &App, parts: &http::request::Parts) -> String {
     let scheme = if app.default_port == 443 {
         "https"
     } else {
@@ -408,43 +397,6 @@ fn endpoint(app: &App, parts: &http::request::Parts) -> String {
     };
     let host = crate::auth::request_host(&parts.uri, &parts.headers).unwrap_or("localhost");
     format!("{scheme}://{host}")
-}
-
-/// The operation a request to `route` is, as faults and throttling count them.
-fn operation(route: &Route<'_>, method: &http::Method, body: &[u8]) -> Option<Operation> {
-    use http::Method;
-    Some(match (route, method) {
-        (Route::Identities, _) => {
-            let with_token = json::object(body).ok().flatten().is_some_and(|map| {
-                json::field(&map, "createTokenWithScopes").is_some_and(|v| !v.is_null())
-            });
-            if with_token {
-                Operation::CreateIdentityAndToken
-            } else {
-                Operation::CreateIdentity
-            }
-        }
-        (Route::Identity(_), &Method::GET) => Operation::GetIdentity,
-        (Route::Identity(_), _) => Operation::DeleteIdentity,
-        (Route::IssueToken(_), _) => Operation::IssueToken,
-        (Route::RevokeTokens(_), _) => Operation::RevokeTokens,
-        (Route::TeamsExchange, _) => Operation::ExchangeTeamsToken,
-        (Route::TeamsExtensionAssignment(..), &Method::GET) => {
-            Operation::GetTeamsExtensionAssignment
-        }
-        (Route::TeamsExtensionAssignment(..), &Method::PUT) => {
-            Operation::UpsertTeamsExtensionAssignment
-        }
-        (Route::TeamsExtensionAssignment(..), _) => Operation::DeleteTeamsExtensionAssignment,
-        (Route::TeamsExtensionExchange, _) => Operation::ExchangeTeamsExtensionToken,
-        (Route::EntraAssignments, &Method::GET) => Operation::ListEntraAssignments,
-        (Route::EntraAssignments, _) => Operation::UpdateEntraAssignments,
-        (Route::EntraAssignment(_), &Method::GET) => Operation::GetEntraAssignment,
-        (Route::EntraAssignment(_), &Method::PUT) => Operation::UpsertEntraAssignment,
-        (Route::EntraAssignment(_), _) => Operation::DeleteEntraAssignment,
-        (Route::EntraExchange, _) => Operation::ExchangeEntraToken,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -504,44 +456,48 @@ mod tests {
 
     #[test]
     fn classify_paths() {
-        assert_eq!(classify("/identities"), Route::Identities);
-        assert_eq!(classify("/identities/"), Route::Identities);
-        assert_eq!(classify("/Identities"), Route::Identities);
+        let service = |path, params| Route::Service(path, params);
+        assert_eq!(classify("/identities"), service("identities", ["", ""]));
+        assert_eq!(classify("/identities/"), service("identities", ["", ""]));
+        assert_eq!(classify("/Identities"), service("identities", ["", ""]));
         assert_eq!(
             classify("/identities/8%3Aacs%3Ax_y"),
-            Route::Identity("8%3Aacs%3Ax_y")
+            service("identities/{}", ["8%3Aacs%3Ax_y", ""])
         );
         assert_eq!(
             classify("/identities/8:acs:x_y/:issueAccessToken"),
-            Route::IssueToken("8:acs:x_y")
+            service("identities/{}/:issueAccessToken", ["8:acs:x_y", ""])
         );
         assert_eq!(
             classify("/identities/a/:revokeAccessTokens"),
-            Route::RevokeTokens("a")
+            service("identities/{}/:revokeAccessTokens", ["a", ""])
         );
         assert_eq!(
             classify("/teamsUser/:exchangeAccessToken"),
-            Route::TeamsExchange
+            service("teamsUser/:exchangeAccessToken", ["", ""])
         );
         assert_eq!(
             classify("/access/teamsExtension/tenants/t/assignments/o"),
-            Route::TeamsExtensionAssignment("t", "o")
+            service(
+                "access/teamsExtension/tenants/{}/assignments/{}",
+                ["t", "o"]
+            )
         );
         assert_eq!(
             classify("/access/TeamsExtension/:exchangeAccessToken"),
-            Route::TeamsExtensionExchange
+            service("access/teamsExtension/:exchangeAccessToken", ["", ""])
         );
         assert_eq!(
             classify("/access/entra/assignments"),
-            Route::EntraAssignments
+            service("access/entra/assignments", ["", ""])
         );
         assert_eq!(
             classify("/access/entra/assignments/o"),
-            Route::EntraAssignment("o")
+            service("access/entra/assignments/{}", ["o", ""])
         );
         assert_eq!(
             classify("/access/entra/:exchangeAccessToken"),
-            Route::EntraExchange
+            service("access/entra/:exchangeAccessToken", ["", ""])
         );
         assert_eq!(classify("/emulator/tokens:validate"), Route::ValidateToken);
         assert_eq!(classify("/emulator/jwks"), Route::Jwks);

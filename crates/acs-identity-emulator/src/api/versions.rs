@@ -116,31 +116,28 @@ impl ApiVersion {
 /// Reads `api-version` from a query string: 400 when it is missing or not supported.
 pub(crate) fn api_version(query: Option<&str>) -> Result<ApiVersion, ApiError> {
     let supported = SUPPORTED_HEADER;
-    let value = query_value(query, "api-version");
-    match value {
-        None => Err(ApiError::new(
+    let Some(value) = query_value(query, "api-version") else {
+        return Err(ApiError::new(
             http::StatusCode::BAD_REQUEST,
             "MissingApiVersionParameter",
             format!("The api-version query parameter (?api-version=) is required for all requests. Supported versions: {supported}."),
         )
-        .with_target("api-version")),
-        // An empty or undecodable value is unsupported like any other.
-        Some(v) => {
-            let v = v.unwrap_or_default();
-            match SUPPORTED_API_VERSIONS.iter().position(|s| *s == v.as_ref()) {
-                Some(i) => Ok(ApiVersion(i)),
-                None => Err(ApiError::new(
-                    http::StatusCode::BAD_REQUEST,
-                    "UnsupportedApiVersion",
-                    format!(
-                        "The api-version '{}' is not supported. Supported versions: {supported}.",
-                        v.chars().take(64).collect::<String>()
-                    ),
-                )
-                .with_target("api-version")),
-            }
-        }
-    }
+        .with_target("api-version"));
+    };
+    // An empty or undecodable value is unsupported like any other.
+    let value = value.unwrap_or_default();
+    let known = SUPPORTED_API_VERSIONS.iter().position(|s| *s == value);
+    known.map(ApiVersion).ok_or_else(|| {
+        ApiError::new(
+            http::StatusCode::BAD_REQUEST,
+            "UnsupportedApiVersion",
+            format!(
+                "The api-version '{}' is not supported. Supported versions: {supported}.",
+                value.chars().take(64).collect::<String>()
+            ),
+        )
+        .with_target("api-version")
+    })
 }
 
 #[cfg(test)]
