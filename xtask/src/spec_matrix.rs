@@ -12,9 +12,9 @@
 //! For each case: `import-spec` of the document, `codegen`, `codegen --check` clean, then
 //! `cargo check --workspace --all-targets` (the facade, the CLI, the end-to-end suites, the fuzz
 //! targets, their tests, benches and examples). The case with every change also runs the facade's
-//! tests (`cargo test -p acs-identity`), unchanged. The scratch copy shares this workspace's target
-//! directory (dependencies are built already; only the copy's own crates are compiled), offline
-//! and locked. It takes minutes, so it is not part of `cargo test`; `.ci/run` runs it.
+//! tests (`cargo test -p acs-identity`), unchanged. The scratch copy is built offline and locked,
+//! in a target directory of its own (see [`scratch_dirs`]). It takes minutes, so it is not part of
+//! `cargo test`; `.ci/run` runs it.
 
 use std::path::{Path, PathBuf};
 
@@ -183,10 +183,9 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
         return Ok(());
     }
     let chosen = |name: &str| only.is_empty() || only.iter().any(|n| n == name);
-    let target = crate::workspace::target_directory(root)?;
     // One scratch copy, made afresh for each case: the artifacts of its crates take one place in
-    // the target directory, and a failed case is left there to look at.
-    let scratch = target.join("spec-matrix");
+    // its target directory, and a failed case is left there to look at.
+    let (scratch, target) = scratch_dirs(&crate::workspace::target_directory(root)?);
     let published = |version: &str| upstream.join(version).join("CommunicationIdentity.json");
     for version in PUBLISHED.iter().filter(|v| chosen(v)) {
         let copy = fresh_copy(root, &scratch)?;
@@ -220,6 +219,16 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
         println!("{name}: imported, generated, and the workspace builds against it");
     }
     Ok(())
+}
+
+/// Where the scratch copy goes and where it is built, under the workspace's target directory
+/// `target`. The copy is built in a target directory of its own because cargo names the build of
+/// a workspace crate after its path inside the workspace, not after where the workspace is: in
+/// the workspace's own target directory, the copy's builds took the place of the workspace's,
+/// whose fingerprints then listed the copy's sources, so that an edit of the workspace went
+/// unnoticed and `cargo test` ran test binaries built from the last case.
+pub fn scratch_dirs(target: &Path) -> (PathBuf, PathBuf) {
+    (target.join("spec-matrix"), target.join("spec-matrix-build"))
 }
 
 /// What each made-up case must show in the generated stable module.

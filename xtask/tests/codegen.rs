@@ -613,3 +613,15 @@ fn the_spec_matrix_copy_keeps_file_times_but_stamps_the_generated_files_new() {
     }
     assert!(!copy.join("target").exists());
 }
+
+#[test]
+fn the_spec_matrix_copy_is_built_apart_from_the_workspace() {
+    // Builds of the copy's crates carry the same names as the workspace's; in one target
+    // directory they replaced the workspace's builds (and `cargo test` ran stale binaries).
+    let target = workspace_root().join("target");
+    let (copy, build) = xtask::spec_matrix::scratch_dirs(&target);
+    assert_ne!(build, target);
+    assert!(copy.starts_with(&target) && build.starts_with(&target));
+    // The copy is made afresh for each case; its builds must outlive it.
+    assert!(!build.starts_with(&copy), "{}", build.display());
+}

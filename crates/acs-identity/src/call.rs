@@ -154,7 +154,57 @@ pub(crate) struct Call {
     executor: Arc<CallExecutor>,
     span: Span,
     retry: RetryOptions,
-    timeout: Option<Duration>,
+    deadline: Option<Deadline>,
+}
+
+/// When a call must have ended, and the limit it was given (named in the error).
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// The deadline `limit` from now: none without a limit, or for one past what the clock can
+    /// hold (`Duration::MAX` means no deadline, not a panic).
+    fn after(limit: Option<Duration>) -> Option<Deadline> {
+        let limit = limit?;
+        let at = Instant::now().checked_add(limit)?;
+        Some(Deadline { at, limit })
+    }
+
+    /// Whether a wait of `delay` from now would end at or past it.
+    fn cuts_short(&self, delay: Duration) -> bool {
+        Instant::now()
+            .checked_add(delay)
+            .is_none_or(|end| end >= self.at)
+    }
+}
+
+/// Awaits `future`, or fails when `deadline` passes first (`tries` started; none while the call
+/// was getting its authorization).
+async fn within<R>(
+    deadline: Option<Deadline>,
+    tries: u32,
+    request_id: &HeaderValue,
+    future: impl Future<Output = R>,
+) -> Result<R> {
+    let Some(Deadline { at, limit }) = deadline else {
+        return Ok(future.await);
+    };
+    tokio::time::timeout_at(at, future).await.map_err(|_| {
+        let progress = match tries {
+            0 => "while getting its authorization".to_owned(),
+            1 => "1 try started".to_owned(),
+            tries => format!("{tries} tries started"),
+        };
+        Error::transport(
+            TransportFailure::Timeout,
+            format!("the call did not finish within its deadline of {limit:?} ({progress})"),
+            Some(request_id.to_str().unwrap_or_default().to_owned()),
+            None,
+        )
+    })
 }
 
 /// Sends one try of the call's operation: the headers every try carries, its authorization.
@@ -235,14 +285,19 @@ impl Call {
     ) -> Result<Call> {
         let request_id = new_request_id();
         let span = method.span();
-        let authorization = pipeline
-            .authorization()
-            .instrument(span.clone())
-            .await
-            .map_err(|mut error| {
-                error.set_request_id(request_id.to_str().unwrap_or_default());
-                error
-            })?;
+        // The deadline runs from here: a slow sign-in (a bearer token) counts against it.
+        let deadline = Deadline::after(options.timeout.or(pipeline.timeout));
+        let authorization = within(
+            deadline,
+            0,
+            &request_id,
+            pipeline.authorization().instrument(span.clone()),
+        )
+        .await?
+        .map_err(|mut error| {
+            error.set_request_id(request_id.to_str().unwrap_or_default());
+            error
+        })?;
         Ok(Self::authorized(
             pipeline,
             base_url,
@@ -250,7 +305,8 @@ impl Call {
             span,
             request_id,
             authorization,
-            options,
+            options.retry,
+            deadline,
         ))
     }
 
@@ -271,11 +327,13 @@ impl Call {
             method.span(),
             new_request_id(),
             authorization,
-            options,
+            options.retry,
+            Deadline::after(options.timeout.or(pipeline.timeout)),
         )
     }
 
-    /// The call, once its authorization is known.
+    /// The call, once its authorization is known (`retry`: the call's own policy, if any).
+    #[allow(clippy::too_many_arguments)]
     fn authorized(
         pipeline: &Arc<Pipeline>,
         base_url: &str,
@@ -283,7 +341,8 @@ impl Call {
         span: Span,
         request_id: HeaderValue,
         authorization: Authorization,
-        options: CallOptions,
+        retry: Option<RetryOptions>,
+        deadline: Option<Deadline>,
     ) -> Call {
         span.record("api_version", tracing::field::display(api_version));
         span.record(
@@ -305,8 +364,8 @@ impl Call {
             rest,
             executor,
             span,
-            retry: options.retry.unwrap_or_else(|| pipeline.retry.clone()),
-            timeout: options.timeout.or(pipeline.timeout),
+            retry: retry.unwrap_or_else(|| pipeline.retry.clone()),
+            deadline,
         }
     }
 
@@ -367,7 +426,11 @@ impl Call {
             {
                 Ok(())
             }
-            (Err(error), tries) => Err(self.failed(self.map_error(error, tries).await)),
+            (Err(error), tries) => {
+                // An unlisted status's body is read here, still within the deadline.
+                let error = self.within(tries, self.map_error(error, tries)).await?;
+                Err(self.failed(error))
+            }
         }
     }
 
@@ -378,7 +441,11 @@ impl Call {
     {
         match self.run(send).await? {
             (Ok(value), _) => Ok(value),
-            (Err(error), tries) => Err(self.failed(self.map_error(error, tries).await)),
+            (Err(error), tries) => {
+                // An unlisted status's body is read here, still within the deadline.
+                let error = self.within(tries, self.map_error(error, tries)).await?;
+                Err(self.failed(error))
+            }
         }
     }
 
@@ -391,23 +458,21 @@ impl Call {
     where
         F: Future<Output = Outcome<T>>,
     {
-        let deadline = self.timeout.map(|limit| (Instant::now() + limit, limit));
         async {
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
-                let outcome = self.within(deadline, attempt, send()).await?;
+                let outcome = self.within(attempt, send()).await?;
                 match self.retry_delay(&outcome, attempt) {
                     // A wait that the deadline would cut short is not started: the call ends
                     // with this try's answer (a 503 or 429 names its status and Retry-After),
                     // not with a timeout that hides it.
-                    Some(delay) if ends_past(deadline, delay) => {
+                    Some(delay) if self.deadline.is_some_and(|d| d.cuts_short(delay)) => {
                         self.ended(&outcome, attempt);
                         return Ok((outcome, attempt));
                     }
                     Some(delay) => {
-                        self.within(deadline, attempt, tokio::time::sleep(delay))
-                            .await?;
+                        self.within(attempt, tokio::time::sleep(delay)).await?;
                     }
                     None => {
                         self.ended(&outcome, attempt);
@@ -421,27 +486,10 @@ impl Call {
     }
 
     /// Awaits `future`, or fails when the call's deadline passes first (`tries` started).
-    async fn within<R>(
-        &self,
-        deadline: Option<(Instant, Duration)>,
-        tries: u32,
-        future: impl Future<Output = R>,
-    ) -> Result<R> {
-        let Some((at, limit)) = deadline else {
-            return Ok(future.await);
-        };
-        tokio::time::timeout_at(at, future).await.map_err(|_| {
-            self.failed(Error::transport(
-                TransportFailure::Timeout,
-                format!(
-                    "the call did not finish within its deadline of {limit:?} ({tries} {} \
-                     started)",
-                    if tries == 1 { "try" } else { "tries" }
-                ),
-                Some(self.request_id().to_owned()),
-                None,
-            ))
-        })
+    async fn within<R>(&self, tries: u32, future: impl Future<Output = R>) -> Result<R> {
+        within(self.deadline, tries, &self.executor.request_id, future)
+            .await
+            .map_err(|error| self.failed(error))
     }
 
     /// How long to wait before another try after `outcome` of try `attempt`, if another try may
@@ -672,11 +720,6 @@ impl Call {
         };
         error.with_retry_after(retry_after)
     }
-}
-
-/// Whether a wait of `delay` from now would end at or past the call's `deadline`.
-fn ends_past(deadline: Option<(Instant, Duration)>, delay: Duration) -> bool {
-    deadline.is_some_and(|(at, _)| Instant::now() + delay >= at)
 }
 
 /// The error of a response whose body is longer than [`MAX_RESPONSE_BODY`].

@@ -38,8 +38,8 @@ pub struct CommunicationIdentityClientOptions {
     /// A limit on each try (connect, send, and read the whole response). `None`: no limit beyond
     /// the HTTP client's own.
     pub per_try_timeout: Option<Duration>,
-    /// A limit on each whole call: every try and every wait between tries. `None`: no limit
-    /// beyond the tries' own. A call can set its own ([`CallOptions::timeout`]). A wait that
+    /// A limit on each whole call: getting a bearer token, every try and every wait between
+    /// tries. `None` (or `Duration::MAX`): no limit beyond the tries' own. A call can set its own ([`CallOptions::timeout`]). A wait that
     /// would end past the limit is not started: the call ends with the last try's answer (a 503
     /// or 429 with its status and `Retry-After`) rather than a timeout that hides it.
     ///
@@ -182,9 +182,9 @@ impl RetryOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallOptions {
-    /// A limit on the whole call (every try and wait), instead of the client's
-    /// [`timeout`](CommunicationIdentityClientOptions::timeout). Dropping a call's future is
-    /// always safe as well.
+    /// A limit on the whole call (getting a bearer token, every try and wait), instead of the
+    /// client's [`timeout`](CommunicationIdentityClientOptions::timeout); `Duration::MAX`: no
+    /// limit for this call. Dropping a call's future is always safe as well.
     pub timeout: Option<Duration>,
     /// The retry policy of this call, instead of the client's. Use [`RetryOptions::none`] for a
     /// create that must not be sent twice: a create whose response was lost (a timeout, a

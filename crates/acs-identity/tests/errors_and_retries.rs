@@ -830,3 +830,121 @@ async fn a_wait_the_deadline_would_cut_short_ends_the_call_with_the_services_ans
         .unwrap();
     assert_eq!(seen.all().len(), 2);
 }
+
+/// A credential that takes `delay` to answer, as a cold `az` sign-in does.
+#[derive(Debug)]
+struct SlowSignIn {
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl acs_identity::credentials::TokenCredential for SlowSignIn {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        tokio::time::sleep(self.delay).await;
+        Ok(azure_core::credentials::AccessToken::new(
+            "entra-token",
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_calls_deadline_runs_from_its_start_so_a_slow_sign_in_counts_against_it() {
+    // The sign-in takes 2 s of a 3 s call; the service then asks for 2 s more. That wait would
+    // end past the deadline, so the call ends with the 503 after one try. (When the deadline ran
+    // from the first try, the call waited and tried again, ending past its limit.)
+    let server = MockServer::start_async().await;
+    let seen = flaky(&server, usize::MAX, 503, vec![("retry-after", "2")]).await;
+    let mut options = fast_options().with_timeout(Duration::from_secs(3));
+    options.retry = options.retry.with_max_delay(Duration::from_secs(60));
+    let client = CommunicationIdentityClient::with_token_credential(
+        &server.base_url(),
+        Arc::new(SlowSignIn {
+            delay: Duration::from_secs(2),
+        }),
+        Some(options),
+    )
+    .unwrap();
+    let e = client.revoke_tokens(&user(), None).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503), "{e}");
+    assert_eq!(
+        seen.all().len(),
+        1,
+        "no second try past the call's deadline"
+    );
+
+    // A sign-in that outlasts the deadline ends the call with a timeout that says so.
+    let mut options = fast_options().with_timeout(Duration::from_millis(200));
+    options.retry = options.retry.with_max_retries(0);
+    let client = CommunicationIdentityClient::with_token_credential(
+        &server.base_url(),
+        Arc::new(SlowSignIn {
+            delay: Duration::from_secs(30),
+        }),
+        Some(options),
+    )
+    .unwrap();
+    let e = client.revoke_tokens(&user(), None).await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(
+        e.to_string().contains("while getting its authorization"),
+        "{e}"
+    );
+    assert_eq!(seen.all().len(), 1, "nothing more was sent");
+}
+
+#[tokio::test]
+async fn a_call_timeout_of_duration_max_means_no_deadline_not_a_panic() {
+    // Nothing listens on port 9 of loopback: the one try fails at once, refused.
+    let client = CommunicationIdentityClient::from_connection_string(
+        "endpoint=http://127.0.0.1:9/;accesskey=c2VjcmV0LWtleQ==",
+        Some(fast_options().with_timeout(Duration::MAX)),
+    )
+    .unwrap();
+    let options = acs_identity::DeleteUserOptions::default().with_call(
+        acs_identity::CallOptions::default()
+            .with_timeout(Duration::MAX)
+            .with_retry(RetryOptions::none()),
+    );
+    let e = tokio::spawn(async move { client.delete_user(&user(), Some(options)).await })
+        .await
+        .expect("the call must not panic on a limit past what the clock holds")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    assert!(e.is_connect(), "{e:?}");
+}
+
+#[tokio::test]
+async fn the_body_of_an_unlisted_status_is_read_within_the_calls_deadline() {
+    // A 302 (a status the operation does not list) that promises a body and never sends it:
+    // its body is read for the error, and that read must end at the call's deadline.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request).await.unwrap();
+        socket
+            .write_all(b"HTTP/1.1 302 Found\r\nlocation: /\r\ncontent-length: 10\r\n\r\n")
+            .await
+            .unwrap();
+        // Hold the connection open without the body.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    let client = CommunicationIdentityClient::from_connection_string(
+        &format!("endpoint={endpoint};accesskey=c2VjcmV0LWtleQ=="),
+        Some(fast_options().with_timeout(Duration::from_millis(500))),
+    )
+    .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), client.create_user(None)).await;
+    server.abort();
+    let e = outcome
+        .expect("the call must end at its deadline, not wait for the body")
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+}
