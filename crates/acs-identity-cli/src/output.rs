@@ -36,7 +36,7 @@ impl Report {
         match format {
             OutputFormat::Json => {
                 let text = serde_json::to_string_pretty(&self.json).map_err(io::Error::other)?;
-                writeln!(out, "{text}")
+                writeln!(out, "{}", json_terminal_safe(&text))
             }
             OutputFormat::Table => {
                 let width = self
@@ -73,6 +73,26 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
     Cow::Owned(safe)
 }
 
+/// JSON text with DEL and the C1 controls escaped as well (`\u007f`): serde_json escapes only the
+/// C0 controls, and the others drive a terminal as much. They can only stand inside strings, so
+/// the text keeps its JSON value.
+fn json_terminal_safe(text: &str) -> Cow<'_, str> {
+    let escaped = |c: char| c.is_control() && c != '\n';
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            // Writing to a String cannot fail.
+            let _ = write!(safe, "\\u{:04x}", u32::from(c));
+        } else {
+            safe.push(c);
+        }
+    }
+    Cow::Owned(safe)
+}
+
 /// Formats an expiry time as RFC 3339 (UTC offset kept as the service sent it).
 pub fn format_time(time: OffsetDateTime) -> String {
     // Formatting RFC 3339 fails only for years outside 0..=9999 or odd offsets; fall back to Display.
@@ -99,6 +119,22 @@ mod tests {
             render(&report, OutputFormat::Table),
             "User id     8:acs:x\nExpires on  2026-01-01T00:00:00Z\n"
         );
+    }
+
+    #[test]
+    fn json_output_escapes_del_and_the_c1_controls_too() {
+        let value = "a\u{1b}b\u{7f}c\u{9b}2J\u{9d}0;pwned\u{9c}\r\n";
+        let out = render(
+            &Report::new(json!({ "customId": value })),
+            OutputFormat::Json,
+        );
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(
+            out.contains(r"b\u007fc\u009b2J\u009d0;pwned\u009c"),
+            "{out}"
+        );
+        let parsed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["customId"], value, "the same JSON value");
     }
 
     #[test]

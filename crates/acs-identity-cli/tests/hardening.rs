@@ -175,10 +175,11 @@ fn controls_from_the_service_never_reach_the_terminal_raw() {
     assert!(failed.stderr.contains(r"line\u{d}\u{a}error: fake\u{9b}2J"));
     assert!(failed.stderr.contains(r"x\u{7f}"));
 
-    // A custom id in table output; JSON output keeps its own escaping.
+    // A custom id in table output, and in JSON output, where serde_json escapes only C0: DEL
+    // and the C1 controls (U+009B is CSI) are escaped as well.
     let connection_string = answering(
         200,
-        r#"{"id":"8:acs:x","customId":"a\u001b[2J\rUser id  8:acs:fake"}"#,
+        r#"{"id":"8:acs:x","customId":"a\u001b[2J\rUser id  8:acs:fake\u007f\u009b2J"}"#,
     );
     let args = |output: &'static str| {
         [
@@ -198,14 +199,17 @@ fn controls_from_the_service_never_reach_the_terminal_raw() {
     let shown = run(acs(&table));
     let out = shown.ok();
     assert!(!has_controls(out), "{out:?}");
-    assert!(out.contains(r"a\u{1b}[2J\u{d}User id  8:acs:fake"), "{out}");
+    assert!(
+        out.contains(r"a\u{1b}[2J\u{d}User id  8:acs:fake\u{7f}\u{9b}2J"),
+        "{out}"
+    );
     let mut json = args("json").to_vec();
     json.push(&connection_string);
     let shown = run(acs(&json));
-    assert!(!has_controls(shown.ok()));
+    assert!(!has_controls(shown.ok()), "{:?}", shown.ok());
     assert_eq!(
         shown.json()["customId"],
-        "a\u{1b}[2J\rUser id  8:acs:fake",
+        "a\u{1b}[2J\rUser id  8:acs:fake\u{7f}\u{9b}2J",
         "JSON carries the value itself"
     );
 }
@@ -268,5 +272,47 @@ fn a_throttled_answer_that_outlasts_the_timeout_is_named_not_called_no_answer() 
         "{}",
         failed.stderr
     );
+    assert!(!failed.stderr.contains("no answer"), "{}", failed.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_throttled_answer_is_named_with_entra_id_too_when_the_sign_in_is_slow() {
+    // With `--endpoint`, the Azure CLI sign-in takes 3 s of the 5; the service then answers 503
+    // and asks for 2 s. The call's deadline covers the sign-in, so the client ends with the 503
+    // before the CLI's backstop (a second later) could call it "no answer".
+    use std::os::unix::fs::PermissionsExt as _;
+    let connection_string = answering_with(
+        503,
+        "retry-after: 2\r\n",
+        r#"{"error":{"code":"ServiceUnavailable","message":"try later"}}"#,
+    );
+    let endpoint = connection_string
+        .trim_start_matches("endpoint=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // `az account get-access-token` as the Azure CLI answers it, after 3 s.
+    let bin = tempfile::tempdir().unwrap();
+    let az = bin.path().join("az");
+    let expires_on = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\nsleep 3\nprintf '%s' '{{\"accessToken\":\"fake\",\"expires_on\":{expires_on},\"tokenType\":\"Bearer\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = acs(&["user", "create", "--timeout", "5", "--endpoint", &endpoint]);
+    command.env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()));
+    let failed = run(command);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("503"), "{}", failed.stderr);
     assert!(!failed.stderr.contains("no answer"), "{}", failed.stderr);
 }
