@@ -258,7 +258,10 @@ pub(crate) fn backoff(retry: &RetryOptions, retry_number: u32) -> Duration {
         .unwrap_or(retry.max_delay)
         .min(retry.max_delay);
     let factor = 0.8 + 0.4 * jitter_unit();
-    base.mul_f64(factor).min(retry.max_delay)
+    // A product past what a Duration holds (delays set near `Duration::MAX`) is the cap.
+    Duration::try_from_secs_f64(base.as_secs_f64() * factor)
+        .unwrap_or(retry.max_delay)
+        .min(retry.max_delay)
 }
 
 impl Pipeline {
@@ -389,6 +392,19 @@ mod tests {
         }
         assert!(backoff(&retry, 40) <= Duration::from_secs(60));
         assert!(backoff(&retry, 40) >= Duration::from_secs(48));
+    }
+
+    #[test]
+    fn backoff_of_delays_near_the_largest_duration_is_the_cap_not_a_panic() {
+        let retry = RetryOptions::default()
+            .with_initial_delay(Duration::MAX)
+            .with_max_delay(Duration::MAX);
+        for n in [1, 2, 40] {
+            assert!(
+                backoff(&retry, n) >= Duration::from_secs(u64::MAX / 2),
+                "{n}"
+            );
+        }
     }
 
     #[test]
