@@ -3,47 +3,91 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
 use xtask::codegen::{self, CheckOutcome};
 use xtask::{
     Error, Result, import_spec, public_api, release_check, semver_check, workspace, workspace_root,
 };
 
-const USAGE: &str = "\
-usage:
-  cargo xtask import-spec <swagger-2.0 file> [--out <file>] [--allow-breaking]
-      Convert a published Swagger 2.0 document into the OpenAPI 3.0 document (default output:
-      spec/CommunicationIdentity.json for a stable api-version, spec/preview/CommunicationIdentity.json
-      for a preview). External $refs are resolved next to the file. Refuses (naming each) changes
-      to the operations the facade calls that would break it, unless --allow-breaking.
-  cargo xtask codegen [--check]
-      Generate crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json and
-      crates/acs-identity-rest/src/preview.rs from spec/preview/CommunicationIdentity.json.
-      With --check, write nothing: exit 1 and print a diff if a checked-in file differs.
-  cargo xtask spec-matrix [--upstream <dir>] [<case>...]
-      Prove that a spec update is the two commands above: for each published document the facade
-      can use and each document made from the published stable one with one kind of change
-      (rename, added-operation, request-field, response-field, enum-value, preview-to-ga, all),
-      run import-spec and codegen in a scratch copy of the workspace and build it (takes minutes).
-      <dir> holds <version>/CommunicationIdentity.json (default: ../shared/upstream/spec).
-  cargo xtask public-api [--bless]
-      List the public API of every published library (rustdoc JSON) and compare it with its
-      snapshot (xtask/public-api/<crate>.txt; --bless writes them), check that every type it names
-      is reachable from the crate root, and run the semver check against the release baselines.
-  cargo xtask release-check
-      Check every published crate before a release: cargo package (each built from its .crate),
-      README and license inside, path dependencies versioned, docs with warnings denied,
-      CHANGELOG entries, MSRV declared once, generated code marked, and `public-api`.
-      Exit 1 listing every problem found.
-  cargo xtask release-baseline [<crate>...]
-      Record the current public API of the named (default: every) published library as the
-      release baseline of its current version (xtask/release-baselines/<crate>.txt).";
+/// Maintainer tasks of the acs-identity workspace.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Convert a published Swagger 2.0 document into the OpenAPI 3.0 document.
+    ///
+    /// The default output is spec/CommunicationIdentity.json for a stable api-version,
+    /// spec/preview/CommunicationIdentity.json for a preview. External $refs are resolved next to
+    /// the file. Changes to the operations the facade calls that would break it are refused,
+    /// each named, unless --allow-breaking.
+    ImportSpec {
+        /// The Swagger 2.0 document.
+        file: PathBuf,
+        /// Where to write the OpenAPI 3.0 document.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Import even when the facade's operations change incompatibly.
+        #[arg(long)]
+        allow_breaking: bool,
+    },
+    /// Generate the client code of acs-identity-rest from the documents under spec/.
+    ///
+    /// crates/acs-identity-rest/src/generated.rs from spec/CommunicationIdentity.json, and
+    /// crates/acs-identity-rest/src/preview.rs from spec/preview/CommunicationIdentity.json.
+    Codegen {
+        /// Write nothing: exit 1 and print a diff if a checked-in file differs.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Prove that a spec update is import-spec and codegen, and nothing else (takes minutes).
+    ///
+    /// For each published document the facade can use, and each document made from the
+    /// published stable one with one kind of change (rename, added-operation, request-field,
+    /// response-field, enum-value, preview-to-ga, all), run import-spec and codegen in a scratch
+    /// copy of the workspace and build it.
+    SpecMatrix {
+        /// The folder of <version>/CommunicationIdentity.json [default: ../shared/upstream/spec]
+        #[arg(long)]
+        upstream: Option<PathBuf>,
+        /// The cases to run (default: all).
+        cases: Vec<String>,
+    },
+    /// Compare the public API of every published library with its snapshot.
+    ///
+    /// Lists it from rustdoc JSON (snapshots in xtask/public-api/<crate>.txt), checks that every
+    /// type it names is reachable from the crate root, and runs the semver check against the
+    /// release baselines.
+    PublicApi {
+        /// Write the snapshots instead of comparing.
+        #[arg(long)]
+        bless: bool,
+    },
+    /// Check every published crate before a release; exit 1 listing every problem.
+    ///
+    /// cargo package (each crate built from its .crate), README and license inside, path
+    /// dependencies versioned, docs with warnings denied, CHANGELOG entries, MSRV declared once,
+    /// generated code marked, and public-api.
+    ReleaseCheck,
+    /// Record the current public API of published libraries as their release baselines.
+    ///
+    /// Writes xtask/release-baselines/<crate>.txt for the current version of each named crate.
+    ReleaseBaseline {
+        /// The crates (default: every published library).
+        crates: Vec<String>,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
     // Run by cargo as its rustdoc for the public-API listing (see xtask/src/public_api.rs).
     if let Some(rustdoc) = std::env::var_os(public_api::RUSTDOC_ENV) {
         return match std::process::Command::new(&rustdoc)
-            .args(&args)
+            .args(std::env::args_os().skip(1))
             .env("RUSTC_BOOTSTRAP", "1")
             .status()
         {
@@ -55,7 +99,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    match run(&args) {
+    match run(Cli::parse().task) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -64,62 +108,46 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<ExitCode> {
+fn run(task: Task) -> Result<ExitCode> {
     let root = workspace_root();
-    match args.first().map(String::as_str) {
-        Some("codegen") => {
-            let check = match &args[1..] {
-                [] => false,
-                [flag] if flag == "--check" => true,
-                _ => return Err(Error::new(format!("unexpected arguments\n{USAGE}"))),
-            };
-            if check {
-                match codegen::check(&root)? {
-                    CheckOutcome::UpToDate => {
-                        for document in xtask::DOCUMENTS {
-                            println!(
-                                "{} is up to date with {}",
-                                document.generated_path, document.spec_path
-                            );
-                        }
-                        Ok(ExitCode::SUCCESS)
-                    }
-                    CheckOutcome::Differs(diff) => {
-                        print!("{diff}");
-                        eprintln!(
-                            "error: the generated code differs from what spec/ generates; run \
-                             `cargo xtask codegen`"
-                        );
-                        Ok(ExitCode::FAILURE)
-                    }
-                }
-            } else {
-                let written = codegen::write(&root)?;
+    match task {
+        Task::Codegen { check: true } => match codegen::check(&root)? {
+            CheckOutcome::UpToDate => {
                 for document in xtask::DOCUMENTS {
-                    let state = if written.contains(&document.generated_path) {
-                        "written"
-                    } else {
-                        "unchanged"
-                    };
-                    println!("{} {state}", document.generated_path);
+                    println!(
+                        "{} is up to date with {}",
+                        document.generated_path, document.spec_path
+                    );
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            CheckOutcome::Differs(diff) => {
+                print!("{diff}");
+                eprintln!(
+                    "error: the generated code differs from what spec/ generates; run `cargo \
+                     xtask codegen`"
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Task::Codegen { check: false } => {
+            let written = codegen::write(&root)?;
+            for document in xtask::DOCUMENTS {
+                let state = if written.contains(&document.generated_path) {
+                    "written"
+                } else {
+                    "unchanged"
+                };
+                println!("{} {state}", document.generated_path);
+            }
+            Ok(ExitCode::SUCCESS)
         }
-        Some("import-spec") => {
-            let allow_breaking = args.iter().any(|a| a == "--allow-breaking");
-            let rest: Vec<&String> = args[1..]
-                .iter()
-                .filter(|a| *a != "--allow-breaking")
-                .collect();
-            let (input, out) = match rest.as_slice() {
-                [input] => (PathBuf::from(input), None),
-                [input, flag, out] if *flag == "--out" => {
-                    (PathBuf::from(input), Some(PathBuf::from(out)))
-                }
-                _ => return Err(Error::new(format!("unexpected arguments\n{USAGE}"))),
-            };
-            let converted = import_spec::convert_file(&input)?;
+        Task::ImportSpec {
+            file,
+            out,
+            allow_breaking,
+        } => {
+            let converted = import_spec::convert_file(&file)?;
             // A stable document replaces the stable one, a preview the preview.
             let out = out.unwrap_or_else(|| root.join(converted.place().spec_path));
             if let Some(dir) = out.parent() {
@@ -130,24 +158,16 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 import_spec::refuse_breaking_changes(&converted, &out)?;
             }
             xtask::write(&out, &converted.to_text())?;
-            println!("wrote {} from {}", out.display(), input.display());
+            println!("wrote {} from {}", out.display(), file.display());
             Ok(ExitCode::SUCCESS)
         }
-        Some("spec-matrix") => {
-            let (upstream, cases) = match &args[1..] {
-                [flag, dir, cases @ ..] if flag == "--upstream" => (PathBuf::from(dir), cases),
-                cases => (root.join("../shared/upstream/spec"), cases),
-            };
-            xtask::spec_matrix::run(&root, &upstream, cases)?;
+        Task::SpecMatrix { upstream, cases } => {
+            let upstream = upstream.unwrap_or_else(|| root.join("../shared/upstream/spec"));
+            xtask::spec_matrix::run(&root, &upstream, &cases)?;
             println!("spec-matrix: ok");
             Ok(ExitCode::SUCCESS)
         }
-        Some("public-api") => {
-            let bless = match &args[1..] {
-                [] => false,
-                [flag] if flag == "--bless" => true,
-                _ => return Err(Error::new(format!("unexpected arguments\n{USAGE}"))),
-            };
+        Task::PublicApi { bless } => {
             let crates = workspace::published_crates(&root)?;
             let problems = check_public_api(&root, &crates, bless)?;
             for problem in &problems {
@@ -161,15 +181,9 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Some("release-check") => {
-            if args.len() > 1 {
-                return Err(Error::new(format!("unexpected arguments\n{USAGE}")));
-            }
-            release_check(&root)
-        }
-        Some("release-baseline") => {
+        Task::ReleaseCheck => release_check(&root),
+        Task::ReleaseBaseline { crates: named } => {
             let crates = workspace::published_crates(&root)?;
-            let named = &args[1..];
             if let Some(unknown) = named.iter().find(|n| !crates.iter().any(|c| c.name == **n)) {
                 return Err(Error::new(format!("{unknown} is not a published crate")));
             }
@@ -189,11 +203,6 @@ fn run(args: &[String]) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some("help" | "--help" | "-h") => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        _ => Err(Error::new(USAGE)),
     }
 }
 

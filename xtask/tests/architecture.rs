@@ -191,10 +191,14 @@ fn the_xtask_row_names_every_command() {
         .unwrap();
     assert!(help.status.success());
     let help = String::from_utf8(help.stdout).unwrap();
+    // clap's listing: the lines after `Commands:` up to the blank line, a command's name first.
     let commands: Vec<&str> = help
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("cargo xtask "))
-        .map(|rest| rest.split_whitespace().next().unwrap())
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|command| *command != "help")
         .collect();
     assert!(commands.contains(&"codegen"), "{help}");
     let doc = architecture_doc();
