@@ -181,30 +181,20 @@ impl Deadline {
     }
 }
 
-/// Awaits `future`, or fails when `deadline` passes first (`tries` started; none while the call
-/// was getting its authorization).
-async fn within<R>(
-    deadline: Option<Deadline>,
-    tries: u32,
-    request_id: &HeaderValue,
-    future: impl Future<Output = R>,
-) -> Result<R> {
-    let Some(Deadline { at, limit }) = deadline else {
-        return Ok(future.await);
+/// The error of a call whose deadline of `limit` passed with `tries` started (none: while it was
+/// getting its authorization).
+fn deadline_passed(limit: Duration, tries: u32, request_id: &HeaderValue) -> Error {
+    let progress = match tries {
+        0 => "while getting its authorization".to_owned(),
+        1 => "1 try started".to_owned(),
+        tries => format!("{tries} tries started"),
     };
-    tokio::time::timeout_at(at, future).await.map_err(|_| {
-        let progress = match tries {
-            0 => "while getting its authorization".to_owned(),
-            1 => "1 try started".to_owned(),
-            tries => format!("{tries} tries started"),
-        };
-        Error::transport(
-            TransportFailure::Timeout,
-            format!("the call did not finish within its deadline of {limit:?} ({progress})"),
-            Some(request_id.to_str().unwrap_or_default().to_owned()),
-            None,
-        )
-    })
+    Error::transport(
+        TransportFailure::Timeout,
+        format!("the call did not finish within its deadline of {limit:?} ({progress})"),
+        Some(request_id.to_str().unwrap_or_default().to_owned()),
+        None,
+    )
 }
 
 /// Sends one try of the call's operation: the headers every try carries, its authorization.
@@ -287,13 +277,13 @@ impl Call {
         let span = method.span();
         // The deadline runs from here: a slow sign-in (a bearer token) counts against it.
         let deadline = Deadline::after(options.timeout.or(pipeline.timeout));
-        let authorization = within(
-            deadline,
-            0,
-            &request_id,
-            pipeline.authorization().instrument(span.clone()),
-        )
-        .await?
+        let authorize = pipeline.authorization().instrument(span.clone());
+        let authorization = match deadline {
+            Some(Deadline { at, limit }) => tokio::time::timeout_at(at, authorize)
+                .await
+                .map_err(|_| deadline_passed(limit, 0, &request_id))?,
+            None => authorize.await,
+        }
         .map_err(|mut error| {
             error.set_request_id(request_id.to_str().unwrap_or_default());
             error
@@ -487,9 +477,12 @@ impl Call {
 
     /// Awaits `future`, or fails when the call's deadline passes first (`tries` started).
     async fn within<R>(&self, tries: u32, future: impl Future<Output = R>) -> Result<R> {
-        within(self.deadline, tries, &self.executor.request_id, future)
+        let Some(Deadline { at, limit }) = self.deadline else {
+            return Ok(future.await);
+        };
+        tokio::time::timeout_at(at, future)
             .await
-            .map_err(|error| self.failed(error))
+            .map_err(|_| self.failed(deadline_passed(limit, tries, &self.executor.request_id)))
     }
 
     /// How long to wait before another try after `outcome` of try `attempt`, if another try may
