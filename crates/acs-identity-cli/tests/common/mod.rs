@@ -5,6 +5,7 @@
 use std::process::{Command, Output};
 
 use acs_identity_emulator::EmulatorHandle;
+pub use acs_test_support::jwt_payload;
 
 /// Environment variables the binary or the quickstart example reads; removed so the host's
 /// settings never leak in.
@@ -132,16 +133,6 @@ pub fn table_field(text: &str, label: &str) -> String {
         .unwrap()
         .trim()
         .to_string()
-}
-
-/// Decodes a JWT's payload (no verification; tests only).
-pub fn jwt_claims(token: &str) -> serde_json::Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }
 
 /// Parses an RFC 3339 time.
