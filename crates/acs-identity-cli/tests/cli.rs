@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{TestEmulator, acs, jwt_payload, minutes_from_now, redact, run, table_field};
+use acs_test_support::jwt_payload;
+use common::{TestEmulator, acs, minutes_from_now, redact, run, table_field};
 
 // ---------------------------------------------------------------------------------------------
 // --help everywhere

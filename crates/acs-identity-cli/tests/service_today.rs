@@ -9,7 +9,8 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{TestEmulator, jwt_payload, redact, run, table_field};
+use acs_test_support::jwt_payload;
+use common::{TestEmulator, redact, run, table_field};
 
 const PREVIEW: &str = acs_identity::PREVIEW_API_VERSION;
 const TENANT: &str = "5a7e4f7c-0d3e-4d7b-9f5e-2b1c3a4d5e6f";

@@ -193,7 +193,10 @@ async fn bearer_tokens_for_acs_are_accepted_others_denied() {
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
         c.execute(r)
     };
-    assert_eq!(send(entra::test_bearer_token(soon)).await.unwrap().status, 201);
+    assert_eq!(
+        send(entra::test_bearer_token(soon)).await.unwrap().status,
+        201
+    );
     // Audience with a trailing slash.
     let with_slash = {
         use base64::Engine as _;

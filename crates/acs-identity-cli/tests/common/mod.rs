@@ -5,7 +5,6 @@
 use std::process::{Command, Output};
 
 use acs_identity_emulator::EmulatorHandle;
-pub use acs_test_support::jwt_payload;
 
 /// Environment variables the binary or the quickstart example reads; removed so the host's
 /// settings never leak in.
