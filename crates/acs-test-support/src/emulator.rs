@@ -1,8 +1,8 @@
 //! The emulator for tests: started in this process ([`builder`], [`start`]) or as its binary
 //! ([`EmulatorProcess`], given the binary's path: `env!("CARGO_BIN_EXE_acs-identity-emulator")` in
-//! the emulator's own tests, where cargo builds it first, or `ACS_EMULATOR_BIN`), and a minimal
-//! ACS Identity [`Client`] that signs every request with `acs_auth::sign_request` (reqwest), with
-//! its [`Answer`]s.
+//! the emulator's own tests, where cargo builds it first, or `ACS_EMULATOR_BIN`), and the ACS
+//! Identity [`Client`] every suite sends with, signing each request with `acs_auth::sign_request`
+//! (reqwest), and its [`Answer`]s.
 //! Loopback only.
 
 use std::fs::File;
@@ -224,7 +224,8 @@ impl Answer {
 /// An ACS Identity client for tests: requests built as given (paths appended to the endpoint as
 /// is, bodies as text), signed with `acs_auth::sign_request`. Transport failures (which the load
 /// and durability runs expect) are `Err`; a request the test cannot even build is a test bug and
-/// panics.
+/// panics, as do the asserting helpers ([`Client::create_id`], [`Client::issue_token`],
+/// [`Client::validate`]) on any failure.
 #[derive(Clone)]
 pub struct Client {
     /// The HTTP client (a test may replace it, e.g. to trust the emulator's certificate).
