@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use acs_test_support::Rng;
-use acs_test_support::emulator::{Client, EmulatorProcess, identity_id, token_of};
+use acs_test_support::emulator::{Client, EmulatorProcess};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
@@ -26,7 +26,8 @@ const CREATE_TOKEN: usize = 1;
 const ISSUE: usize = 2;
 const REVOKE: usize = 3;
 const DELETE: usize = 4;
-const SCOPES: &[&str] = &["chat", "voip"];
+const CREATE_WITH_TOKEN: &str = r#"{"createTokenWithScopes":["chat","voip"]}"#;
+const ISSUE_BODY: &str = r#"{"scopes":["chat","voip"]}"#;
 
 struct Options {
     requests: i64,
@@ -224,12 +225,15 @@ async fn mixed_client(client: Client, seed: u64, budget: Arc<AtomicI64>) -> Stat
         if pool.len() < 4 || roll < 10 {
             let with_token = roll.is_multiple_of(2);
             let kind = if with_token { CREATE_TOKEN } else { CREATE };
-            match client.create(with_token.then_some(SCOPES)).await {
+            match client
+                .create(Some(if with_token { CREATE_WITH_TOKEN } else { "{}" }))
+                .await
+            {
                 Ok(reply) => {
-                    let id = identity_id(&reply);
+                    let id = reply.identity_id();
                     let ok = reply.status == 201
                         && id.is_some()
-                        && (token_of(&reply).is_some() == with_token);
+                        && (reply.token().is_some() == with_token);
                     stats.record(kind, started, ok, || {
                         format!("{} {}", reply.status, reply.body)
                     });
@@ -243,9 +247,9 @@ async fn mixed_client(client: Client, seed: u64, budget: Arc<AtomicI64>) -> Stat
         }
         let slot = rng.below(pool.len());
         if roll < 75 {
-            match client.issue(&pool[slot], SCOPES).await {
+            match client.issue(&pool[slot], ISSUE_BODY).await {
                 Ok(reply) => {
-                    let ok = reply.status == 200 && token_of(&reply).is_some();
+                    let ok = reply.status == 200 && reply.token().is_some();
                     stats.record(ISSUE, started, ok, || {
                         format!("{} {}", reply.status, reply.body)
                     });
@@ -278,9 +282,9 @@ async fn issue_client(client: Client, ids: Vec<String>, budget: Arc<AtomicI64>) 
     let mut next = 0usize;
     while budget.fetch_sub(1, Ordering::Relaxed) > 0 {
         let started = Instant::now();
-        match client.issue(&ids[next % ids.len()], SCOPES).await {
+        match client.issue(&ids[next % ids.len()], ISSUE_BODY).await {
             Ok(reply) => {
-                let ok = reply.status == 200 && token_of(&reply).is_some();
+                let ok = reply.status == 200 && reply.token().is_some();
                 stats.record(ISSUE, started, ok, || {
                     format!("{} {}", reply.status, reply.body)
                 });
@@ -362,7 +366,8 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
         for _ in 0..4 {
             let reply = client.create(None).await?;
             ids.push(
-                identity_id(&reply)
+                reply
+                    .identity_id()
                     .ok_or_else(|| format!("create failed: {} {}", reply.status, reply.body))?,
             );
         }

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{TestEmulator, acs, jwt_claims, minutes_from_now, redact, run, table_field};
+use acs_test_support::jwt_payload;
+use common::{TestEmulator, acs, minutes_from_now, redact, run, table_field};
 
 // ---------------------------------------------------------------------------------------------
 // --help everywhere
@@ -126,7 +127,7 @@ fn token_issue_without_user_creates_one_json_and_table() {
     let expires_on = json["expiresOn"].as_str().unwrap();
     assert!(id.starts_with("8:acs:"), "{id}");
     assert_eq!(token.split('.').count(), 3, "a JWT");
-    let claims = jwt_claims(token);
+    let claims = jwt_payload(token);
     assert_eq!(claims["acsScope"], "chat,voip");
     assert_eq!(
         claims["skypeid"].as_str().unwrap(),
@@ -157,7 +158,7 @@ fn token_issue_without_user_creates_one_json_and_table() {
     let text = table.ok();
     let field = |label| table_field(text, label);
     let (id, token, expires_on) = (field("User id"), field("Token"), field("Expires on"));
-    assert_eq!(jwt_claims(&token)["acsScope"], "chat,voip");
+    assert_eq!(jwt_payload(&token)["acsScope"], "chat,voip");
     assert_eq!(minutes_from_now(&expires_on), 24 * 60);
     insta::assert_snapshot!(
         "token_issue_new_user_table",
@@ -196,7 +197,7 @@ fn token_issue_for_a_user_with_a_lifetime() {
     assert_eq!(json["user"]["id"], id.as_str());
     let token = json["token"].as_str().unwrap();
     let expires_on = json["expiresOn"].as_str().unwrap();
-    assert_eq!(jwt_claims(token)["acsScope"], "chat.join,voip.join");
+    assert_eq!(jwt_payload(token)["acsScope"], "chat.join,voip.join");
     assert_eq!(minutes_from_now(expires_on), 60);
     insta::assert_snapshot!(
         "token_issue_user_json",
@@ -286,7 +287,7 @@ fn token_get_for_teams_user_json_and_table() {
         // The exchanged token expires with the Entra token and names the Teams user.
         assert_eq!(common::parse_time(&expires_on), expiry);
         assert!(
-            jwt_claims(&token)["skypeid"]
+            jwt_payload(&token)["skypeid"]
                 .as_str()
                 .unwrap()
                 .contains(user_object_id)
@@ -615,7 +616,7 @@ fn entra_id_through_the_azure_cli_sign_in() {
     let issued = run(command).json();
     assert!(issued["user"]["id"].as_str().unwrap().starts_with("8:acs:"));
     assert_eq!(
-        jwt_claims(issued["token"].as_str().unwrap())["acsScope"],
+        jwt_payload(issued["token"].as_str().unwrap())["acsScope"],
         "voip"
     );
 }

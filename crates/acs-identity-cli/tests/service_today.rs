@@ -9,7 +9,8 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{TestEmulator, jwt_claims, redact, run, table_field};
+use acs_test_support::jwt_payload;
+use common::{TestEmulator, redact, run, table_field};
 
 const PREVIEW: &str = acs_identity::PREVIEW_API_VERSION;
 const TENANT: &str = "5a7e4f7c-0d3e-4d7b-9f5e-2b1c3a4d5e6f";
@@ -192,7 +193,7 @@ fn token_get_for_teams_extension_user_json_and_table() {
         assert!(id.ends_with(&format!("_{TENANT}_{OBJECT}")), "{id}");
         assert!(emulator.token_is_valid(&token));
         assert!(
-            jwt_claims(&token)["skypeid"]
+            jwt_payload(&token)["skypeid"]
                 .as_str()
                 .unwrap()
                 .ends_with(OBJECT)

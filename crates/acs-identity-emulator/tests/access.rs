@@ -66,7 +66,7 @@ async fn exchange(c: &Client, path: &str, bearer: Option<&str>) -> Answer {
         r.headers_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
-    c.execute(r).await
+    c.execute(r).await.unwrap()
 }
 
 async fn exchange_tpe(c: &Client, bearer: Option<&str>) -> Answer {
@@ -94,6 +94,7 @@ async fn create(c: &Client, version: &str, body: &Value) -> Answer {
         Some(&body.to_string()),
     )
     .await
+    .unwrap()
 }
 
 async fn get_identity(c: &Client, id: &str) -> Answer {
@@ -103,6 +104,7 @@ async fn get_identity(c: &Client, id: &str) -> Answer {
         None,
     )
     .await
+    .unwrap()
 }
 
 fn assert_timestamp_without_fraction(s: &str) {
@@ -147,7 +149,7 @@ async fn preview_only_fields_and_operations_are_400_under_stable_versions() {
             Some("customId"),
         );
         let path = format!("/identities/{}?api-version={v}", encode(&id));
-        let a = c.send(Method::GET, &path, None).await;
+        let a = c.send(Method::GET, &path, None).await.unwrap();
         a.assert_error(
             400,
             "UnsupportedApiVersion",
@@ -163,7 +165,8 @@ async fn preview_only_fields_and_operations_are_400_under_stable_versions() {
                 &format!("/access/entra/assignments?api-version={v}"),
                 None,
             )
-            .await;
+            .await
+            .unwrap();
         assert_eq!(a.body["error"]["code"], "UnsupportedApiVersion", "{v}");
         let a = exchange(
             &c,
@@ -185,7 +188,8 @@ async fn preview_only_fields_and_operations_are_400_under_stable_versions() {
     for v in ["2021-03-07", "2023-10-01"] {
         let a = c
             .send(Method::GET, &tpe_path(TENANT, OBJECT, v), None)
-            .await;
+            .await
+            .unwrap();
         a.assert_error(
             400,
             "UnsupportedApiVersion",
@@ -198,7 +202,8 @@ async fn preview_only_fields_and_operations_are_400_under_stable_versions() {
     for v in [PREVIEW, "2025-06-30", "2026-09-23"] {
         let a = c
             .send(Method::GET, &tpe_path(TENANT, OBJECT, v), None)
-            .await;
+            .await
+            .unwrap();
         assert_eq!(a.status, 404, "{v}: {}", a.body);
     }
     emu.shutdown().await;
@@ -257,7 +262,10 @@ async fn a_custom_id_maps_to_one_identity_and_get_shows_it() {
     assert_eq!(got.body, json!({"id": other_id, "customId": "bob"}));
     // Issuing a token sets lastTokenIssuedAt.
     assert_eq!(
-        c.issue(&other_id, r#"{"scopes":["voip"]}"#).await.status,
+        c.issue(&other_id, r#"{"scopes":["voip"]}"#)
+            .await
+            .unwrap()
+            .status,
         200
     );
     let got = get_identity(&c, &other_id).await;
@@ -282,7 +290,7 @@ async fn a_custom_id_maps_to_one_identity_and_get_shows_it() {
     assert_eq!(entry.custom_id.as_deref(), Some("sally@contoso.com"));
     assert!(entry.last_token_issued_at.is_some());
     let r = c.request(Method::GET, "/emulator/identities", None);
-    let a = c.execute(r).await;
+    let a = c.execute(r).await.unwrap();
     assert!(
         a.body["value"]
             .as_array()
@@ -301,7 +309,7 @@ async fn a_custom_id_maps_to_one_identity_and_get_shows_it() {
         "Provided identity doesn't exist.",
         None,
     );
-    assert_eq!(c.delete(&id).await.status, 204);
+    assert_eq!(c.delete(&id).await.unwrap().status, 204);
     assert_eq!(get_identity(&c, &id).await.status, 404);
     let foreign = "8:acs:11111111-2222-3333-4444-555555555555_x";
     assert_eq!(get_identity(&c, foreign).await.status, 401);
@@ -369,7 +377,8 @@ async fn teams_extension_assignments_and_exchange() {
             &path,
             Some(r#"{"principalType":"resourceAccount"}"#),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(a.status, 201, "{}", a.body);
     assert_eq!(
         a.body,
@@ -377,9 +386,9 @@ async fn teams_extension_assignments_and_exchange() {
     );
     assert_eq!(a.raw, br#"{"objectId":"b27b64b9-39d2-44a3-869d-67700b74e805","tenantId":"c70d068c-2f32-484d-9455-73070cd5aadd","principalType":"resourceAccount"}"#);
     let body = json!({"principalType": "user", "clientIds": [APP]}).to_string();
-    let a = c.send(Method::PUT, &path, Some(&body)).await;
+    let a = c.send(Method::PUT, &path, Some(&body)).await.unwrap();
     assert_eq!(a.status, 200, "replaced: {}", a.body);
-    let a = c.send(Method::GET, &path, None).await;
+    let a = c.send(Method::GET, &path, None).await.unwrap();
     assert_eq!(
         a.body,
         json!({"objectId": OBJECT, "tenantId": TENANT, "principalType": "user", "clientIds": [APP]})
@@ -453,30 +462,38 @@ async fn teams_extension_assignments_and_exchange() {
             "/access/teamsExtension/:exchangeAccessToken?api-version=2025-06-30",
             Some("{}"),
         )
-        .await;
+        .await
+        .unwrap();
     assert_invalid_token(&a);
 
     // DELETE: 204, GET 404, the user's tokens revoked, no more exchanges.
-    assert_eq!(c.send(Method::DELETE, &path, None).await.status, 204);
-    c.send(Method::GET, &path, None).await.assert_error(
-        404,
-        "AssignmentNotFound",
-        "The assignment doesn't exist.",
-        None,
+    assert_eq!(
+        c.send(Method::DELETE, &path, None).await.unwrap().status,
+        204
     );
+    c.send(Method::GET, &path, None)
+        .await
+        .unwrap()
+        .assert_error(
+            404,
+            "AssignmentNotFound",
+            "The assignment doesn't exist.",
+            None,
+        );
     assert_eq!(c.validate(&token).await["reason"], "revoked");
     assert_forbidden(
         &exchange_tpe(&c, Some(&tpe_token(OBJECT, APP, expires))).await,
         "AssignmentNotFound",
     );
     assert_eq!(
-        c.send(Method::DELETE, &path, None).await.status,
+        c.send(Method::DELETE, &path, None).await.unwrap().status,
         204,
         "retry-safe"
     );
     // Assigned again: new tokens are valid, old ones stay revoked.
     c.send(Method::PUT, &path, Some(r#"{"principalType":"user"}"#))
-        .await;
+        .await
+        .unwrap();
     let a = exchange_tpe(&c, Some(&tpe_token(OBJECT, OTHER_APP, expires))).await;
     assert_eq!(a.status, 200, "no clientIds: any application");
     assert_eq!(
@@ -494,7 +511,7 @@ async fn after_a_reset_an_exchanged_identity_has_none_of_its_old_tokens() {
     let c = Client::new(&emu);
     let path = tpe_path(TENANT, OBJECT, "2025-06-30");
     let assign = || c.send(Method::PUT, &path, Some(r#"{"principalType":"user"}"#));
-    assert_eq!(assign().await.status, 201);
+    assert_eq!(assign().await.unwrap().status, 201);
     let bearer = tpe_token(OBJECT, APP, in_an_hour());
     let before = exchange_tpe(&c, Some(&bearer)).await;
     let old = before.body["accessToken"]["token"]
@@ -504,7 +521,7 @@ async fn after_a_reset_an_exchanged_identity_has_none_of_its_old_tokens() {
     assert_eq!(c.validate(&old).await["valid"], true);
 
     emu.reset().await.unwrap();
-    assert_eq!(assign().await.status, 201);
+    assert_eq!(assign().await.unwrap().status, 201);
     let after = exchange_tpe(&c, Some(&bearer)).await;
     assert_eq!(
         after.body["identity"], before.body["identity"],
@@ -529,7 +546,7 @@ async fn teams_extension_assignments_are_validated_and_need_the_resource_credent
         "somethingNew2",
     ] {
         let body = json!({ "principalType": principal }).to_string();
-        let a = c.send(Method::PUT, &path, Some(&body)).await;
+        let a = c.send(Method::PUT, &path, Some(&body)).await.unwrap();
         assert!(
             a.status == 200 || a.status == 201,
             "{principal}: {}",
@@ -545,11 +562,12 @@ async fn teams_extension_assignments_are_validated_and_need_the_resource_credent
             Some("PrincipalType"),
         )
     };
-    required(c.send(Method::PUT, &path, Some("{}")).await);
-    required(c.send(Method::PUT, &path, None).await);
+    required(c.send(Method::PUT, &path, Some("{}")).await.unwrap());
+    required(c.send(Method::PUT, &path, None).await.unwrap());
     required(
         c.send(Method::PUT, &path, Some(r#"{"principalType":null}"#))
-            .await,
+            .await
+            .unwrap(),
     );
     for bad in [
         r#""""#,
@@ -562,19 +580,21 @@ async fn teams_extension_assignments_are_validated_and_need_the_resource_credent
                 &path,
                 Some(&format!(r#"{{"principalType":{bad}}}"#)),
             )
-            .await;
+            .await
+            .unwrap();
         assert_eq!(a.status, 400, "{bad}");
         assert_eq!(a.body["error"]["target"], "principalType", "{}", a.body);
     }
     let a = c
         .send(Method::PUT, &path, Some(r#"{"principalType":5}"#))
-        .await;
+        .await
+        .unwrap();
     assert_eq!(a.body["error"]["target"], "principalType");
     for bad in [
         r#"{"principalType":"user","clientIds":"x"}"#,
         r#"{"principalType":"user","clientIds":[""]}"#,
     ] {
-        let a = c.send(Method::PUT, &path, Some(bad)).await;
+        let a = c.send(Method::PUT, &path, Some(bad)).await.unwrap();
         assert_eq!(a.status, 400, "{bad}");
         assert_eq!(a.body["error"]["target"], "clientIds", "{}", a.body);
     }
@@ -584,7 +604,8 @@ async fn teams_extension_assignments_are_validated_and_need_the_resource_credent
             &tpe_path("not-a-guid", OBJECT, "2025-06-30"),
             None,
         )
-        .await;
+        .await
+        .unwrap();
     a.assert_error(
         400,
         "ValidationError",
@@ -594,18 +615,18 @@ async fn teams_extension_assignments_are_validated_and_need_the_resource_credent
     // Upper-case GUIDs name the same assignment.
     let upper = tpe_path(&TENANT.to_uppercase(), &OBJECT.to_uppercase(), "2025-06-30");
     assert_eq!(
-        c.send(Method::GET, &upper, None).await.body["tenantId"],
+        c.send(Method::GET, &upper, None).await.unwrap().body["tenantId"],
         TENANT
     );
     // Unsigned: 401; an Entra bearer token for the resource is fine.
     let r = c.request(Method::GET, &path, None);
-    assert_eq!(c.execute(r).await.status, 401);
+    assert_eq!(c.execute(r).await.unwrap().status, 401);
     let mut r = c.request(Method::GET, &path, None);
     let bearer = entra::test_bearer_token(in_an_hour());
     r.headers_mut()
         .insert("authorization", format!("Bearer {bearer}").parse().unwrap());
-    assert_eq!(c.execute(r).await.status, 200);
-    let a = c.send(Method::POST, &path, Some("{}")).await;
+    assert_eq!(c.execute(r).await.unwrap().status, 200);
+    let a = c.send(Method::POST, &path, Some("{}")).await.unwrap();
     assert_eq!(a.status, 405);
     assert_eq!(a.headers["allow"], "GET, PUT, DELETE");
     emu.shutdown().await;
@@ -616,7 +637,10 @@ async fn entra_assignments_and_exchange() {
     let emu = start().await;
     let c = Client::new(&emu);
     let user = json!({"tenantId": TENANT, "principalType": "user", "clientIds": [APP]}).to_string();
-    let a = c.send(Method::PUT, &entra_path(OBJECT), Some(&user)).await;
+    let a = c
+        .send(Method::PUT, &entra_path(OBJECT), Some(&user))
+        .await
+        .unwrap();
     assert_eq!(a.status, 201, "{}", a.body);
     assert_eq!(
         a.body,
@@ -625,11 +649,15 @@ async fn entra_assignments_and_exchange() {
     assert_eq!(
         c.send(Method::PUT, &entra_path(OBJECT), Some(&user))
             .await
+            .unwrap()
             .status,
         200
     );
     assert_eq!(
-        c.send(Method::GET, &entra_path(OBJECT), None).await.body["objectId"],
+        c.send(Method::GET, &entra_path(OBJECT), None)
+            .await
+            .unwrap()
+            .body["objectId"],
         OBJECT
     );
 
@@ -680,7 +708,8 @@ async fn entra_assignments_and_exchange() {
             &format!("/access/entra/assignments?api-version={PREVIEW}"),
             Some(&patch),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(
         a.body,
@@ -710,6 +739,7 @@ async fn entra_assignments_and_exchange() {
     assert_eq!(
         c.send(Method::PUT, &entra_path(TENANT), Some(&tenant))
             .await
+            .unwrap()
             .status,
         201
     );
@@ -728,7 +758,8 @@ async fn entra_assignments_and_exchange() {
             &format!("/access/entra/assignments?api-version={PREVIEW}"),
             None,
         )
-        .await;
+        .await
+        .unwrap();
     let ids: Vec<&str> = a.body["value"]
         .as_array()
         .unwrap()
@@ -744,16 +775,21 @@ async fn entra_assignments_and_exchange() {
             &format!("/access/entra/assignments?api-version={PREVIEW}"),
             Some(&json!({ GROUP: null }).to_string()),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(a.status, 204, "{}", a.body);
     assert_eq!(
         c.send(Method::DELETE, &entra_path(OBJECT), None)
             .await
+            .unwrap()
             .status,
         204
     );
     assert_eq!(
-        c.send(Method::GET, &entra_path(OBJECT), None).await.status,
+        c.send(Method::GET, &entra_path(OBJECT), None)
+            .await
+            .unwrap()
+            .status,
         404
     );
     // Bad bodies: nothing written.
@@ -764,7 +800,8 @@ async fn entra_assignments_and_exchange() {
     ] {
         let a = c
             .send(Method::PUT, &entra_path(OBJECT), Some(&bad.to_string()))
-            .await;
+            .await
+            .unwrap();
         assert_eq!(a.status, 400, "{bad}: {}", a.body);
     }
     let a = c
@@ -773,10 +810,13 @@ async fn entra_assignments_and_exchange() {
             &format!("/access/entra/assignments?api-version={PREVIEW}"),
             Some(&json!({ OBJECT: {"tenantId": TENANT, "principalType": "user", "clientIds": []}, "bad": null }).to_string()),
         )
-        .await;
+        .await.unwrap();
     assert_eq!(a.status, 400);
     assert_eq!(
-        c.send(Method::GET, &entra_path(OBJECT), None).await.status,
+        c.send(Method::GET, &entra_path(OBJECT), None)
+            .await
+            .unwrap()
+            .status,
         404,
         "all or nothing"
     );
@@ -801,9 +841,10 @@ async fn the_entra_list_pages_with_next_link() {
             &list,
             Some(&Value::Object(patch).to_string()),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(a.body["value"].as_array().unwrap().len(), 150);
-    let first = c.send(Method::GET, &list, None).await;
+    let first = c.send(Method::GET, &list, None).await.unwrap();
     assert_eq!(first.body["value"].as_array().unwrap().len(), 100);
     let next = first.body["nextLink"].as_str().unwrap();
     let base = emu.endpoint().as_str().trim_end_matches('/').to_owned();
@@ -814,7 +855,7 @@ async fn the_entra_list_pages_with_next_link() {
             "/access/entra/assignments?api-version={PREVIEW}&continuationToken=00000000-0000-4000-8000-000000000099"
         )
     );
-    let second = c.send(Method::GET, rest, None).await;
+    let second = c.send(Method::GET, rest, None).await.unwrap();
     assert_eq!(second.body["value"].as_array().unwrap().len(), 50);
     assert_eq!(
         second.body["value"][0]["objectId"],
@@ -847,9 +888,12 @@ async fn custom_ids_and_assignments_survive_a_restart() {
         &tpe,
         Some(r#"{"principalType":"teamsResourceAccount","clientIds":["a"]}"#),
     )
-    .await;
+    .await
+    .unwrap();
     let user = json!({"tenantId": TENANT, "principalType": "user", "clientIds": [APP]}).to_string();
-    c.send(Method::PUT, &entra_path(OBJECT), Some(&user)).await;
+    c.send(Method::PUT, &entra_path(OBJECT), Some(&user))
+        .await
+        .unwrap();
     let exchanged = exchange_entra(&c, Some(&entra_token(OBJECT, APP, in_an_hour()))).await;
     let entra_acs_token = exchanged.body["accessToken"]["token"]
         .as_str()
@@ -867,11 +911,14 @@ async fn custom_ids_and_assignments_survive_a_restart() {
     assert_eq!(again.body["identity"]["id"], id.as_str());
     assert_eq!(again.body["identity"]["lastTokenIssuedAt"], last);
     assert_eq!(
-        c.send(Method::GET, &tpe, None).await.body,
+        c.send(Method::GET, &tpe, None).await.unwrap().body,
         json!({"objectId": OBJECT, "tenantId": TENANT, "principalType": "teamsResourceAccount", "clientIds": ["a"]})
     );
     assert_eq!(
-        c.send(Method::GET, &entra_path(OBJECT), None).await.body["clientIds"],
+        c.send(Method::GET, &entra_path(OBJECT), None)
+            .await
+            .unwrap()
+            .body["clientIds"],
         json!([APP])
     );
     assert_eq!(c.validate(&entra_acs_token).await["valid"], true);

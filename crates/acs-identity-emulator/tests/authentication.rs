@@ -22,7 +22,10 @@ fn assert_denied(a: &common::Answer, inner: &str) {
 async fn a_correctly_signed_request_passes() {
     let emu = start().await;
     let c = Client::new(&emu);
-    assert_eq!(c.send(Method::POST, CREATE, None).await.status, 201);
+    assert_eq!(
+        c.send(Method::POST, CREATE, None).await.unwrap().status,
+        201
+    );
     emu.shutdown().await;
 }
 
@@ -31,7 +34,7 @@ async fn wrong_key_is_denied() {
     let emu = start().await;
     let c = Client::with_key(&emu, "d3Jvbmcga2V5IHdyb25nIGtleQ==");
     assert_denied(
-        &c.send(Method::POST, CREATE, None).await,
+        &c.send(Method::POST, CREATE, None).await.unwrap(),
         "SignatureMismatch",
     );
     emu.shutdown().await;
@@ -47,7 +50,7 @@ async fn tampered_body_gets_the_content_hash_message() {
         Some(r#"{"createTokenWithScopes":["chat"]}"#),
     );
     *r.body_mut() = Some(reqwest::Body::from(r#"{"createTokenWithScopes":["voip"]}"#));
-    let a = c.execute(r).await;
+    let a = c.execute(r).await.unwrap();
     a.assert_error(
         401,
         "Denied",
@@ -64,7 +67,7 @@ async fn tampered_target_host_date_method_are_denied() {
     // Target: signed one api-version, sent another.
     let mut r = c.signed(Method::POST, CREATE, None);
     r.url_mut().set_query(Some("api-version=2022-10-01"));
-    assert_denied(&c.execute(r).await, "SignatureMismatch");
+    assert_denied(&c.execute(r).await.unwrap(), "SignatureMismatch");
     // Target: signed encoded, sent raw (the server must use the target exactly as received).
     let id = c.create_id().await;
     let encoded = format!(
@@ -75,22 +78,22 @@ async fn tampered_target_host_date_method_are_denied() {
     let signed = c.signed(Method::POST, &encoded, None);
     let mut r = c.request(Method::POST, &raw, None);
     *r.headers_mut() = signed.headers().clone();
-    assert_denied(&c.execute(r).await, "SignatureMismatch");
+    assert_denied(&c.execute(r).await.unwrap(), "SignatureMismatch");
     // Host: a different Host header than the one signed.
     let mut r = c.signed(Method::POST, CREATE, None);
     r.headers_mut()
         .insert("host", "localhost:1".parse().unwrap());
-    assert_denied(&c.execute(r).await, "SignatureMismatch");
+    assert_denied(&c.execute(r).await.unwrap(), "SignatureMismatch");
     // Date: another (valid, recent) date than the one signed.
     let mut r = c.signed(Method::POST, CREATE, None);
     let other = acs_auth::format_http_date(SystemTime::now() - Duration::from_secs(60));
     r.headers_mut().insert("x-ms-date", other.parse().unwrap());
-    assert_denied(&c.execute(r).await, "SignatureMismatch");
+    assert_denied(&c.execute(r).await.unwrap(), "SignatureMismatch");
     // Method: signed DELETE, sent POST.
     let signed = c.signed(Method::DELETE, &encoded, None);
     let mut r = c.request(Method::POST, &encoded, None);
     *r.headers_mut() = signed.headers().clone();
-    assert_denied(&c.execute(r).await, "SignatureMismatch");
+    assert_denied(&c.execute(r).await.unwrap(), "SignatureMismatch");
     emu.shutdown().await;
 }
 
@@ -105,7 +108,7 @@ async fn missing_headers_are_denied_naming_them() {
     ] {
         let mut r = c.signed(Method::POST, CREATE, None);
         r.headers_mut().remove(header);
-        let a = c.execute(r).await;
+        let a = c.execute(r).await.unwrap();
         assert_denied(&a, inner);
         let msg = a.body["error"]["innererror"]["message"]
             .as_str()
@@ -129,7 +132,7 @@ async fn missing_headers_are_denied_naming_them() {
     ] {
         let mut r = c.signed(Method::POST, CREATE, None);
         r.headers_mut().insert(header, value.parse().unwrap());
-        assert_denied(&c.execute(r).await, inner);
+        assert_denied(&c.execute(r).await.unwrap(), inner);
     }
     emu.shutdown().await;
 }
@@ -141,7 +144,7 @@ async fn date_header_is_used_when_x_ms_date_is_absent() {
     let mut r = c.signed(Method::POST, CREATE, None);
     let date = r.headers_mut().remove("x-ms-date").unwrap();
     r.headers_mut().insert("date", date);
-    assert_eq!(c.execute(r).await.status, 201);
+    assert_eq!(c.execute(r).await.unwrap().status, 201);
     emu.shutdown().await;
 }
 
@@ -166,7 +169,10 @@ async fn skew_beyond_15_minutes_is_denied_within_is_accepted() {
         } else {
             now + Duration::from_secs(offset as u64)
         };
-        let a = c.execute(c.signed_at(Method::POST, CREATE, None, at)).await;
+        let a = c
+            .execute(c.signed_at(Method::POST, CREATE, None, at))
+            .await
+            .unwrap();
         if ok {
             assert_eq!(a.status, 201, "{offset}: {}", a.body);
         } else {
@@ -187,7 +193,10 @@ async fn bearer_tokens_for_acs_are_accepted_others_denied() {
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
         c.execute(r)
     };
-    assert_eq!(send(entra::test_bearer_token(soon)).await.status, 201);
+    assert_eq!(
+        send(entra::test_bearer_token(soon)).await.unwrap().status,
+        201
+    );
     // Audience with a trailing slash.
     let with_slash = {
         use base64::Engine as _;
@@ -201,13 +210,13 @@ async fn bearer_tokens_for_acs_are_accepted_others_denied() {
             b64.encode(p.to_string())
         )
     };
-    assert_eq!(send(with_slash).await.status, 201);
+    assert_eq!(send(with_slash).await.unwrap().status, 201);
     for bad in [
         entra::test_bearer_token(SystemTime::now() - Duration::from_secs(1)),
         entra::test_token("app", "user", soon),
         "not-a-jwt".to_owned(),
     ] {
-        assert_denied(&send(bad).await, "InvalidBearerToken");
+        assert_denied(&send(bad).await.unwrap(), "InvalidBearerToken");
     }
     emu.shutdown().await;
 }

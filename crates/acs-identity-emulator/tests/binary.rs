@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use acs_auth::{AccessKey, ConnectionString};
 use acs_identity_emulator::READY_LINE_PREFIX;
-use common::{KEY, OTHER_RESOURCE, RESOURCE};
+use common::{Client, KEY, OTHER_RESOURCE, RESOURCE};
+use reqwest::Method;
 
 const BIN: &str = env!("CARGO_BIN_EXE_acs-identity-emulator");
 
@@ -76,17 +77,8 @@ fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitSt
 }
 
 async fn create(endpoint: &url::Url, key: &AccessKey) -> u16 {
-    let mut r = reqwest::Request::new(
-        reqwest::Method::POST,
-        endpoint.join("identities?api-version=2023-10-01").unwrap(),
-    );
-    acs_auth::sign_request(&mut r, key, SystemTime::now()).unwrap();
-    reqwest::Client::new()
-        .execute(r)
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let client = Client::at(endpoint, key.clone());
+    client.create(None).await.unwrap().status.as_u16()
 }
 
 #[tokio::test]
@@ -246,18 +238,16 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
             .env("RUST_LOG", "info"),
     );
     let cs = ConnectionString::parse(run.connection_string_text()).unwrap();
-    let http = reqwest::Client::new();
+    let c = Client::at(cs.endpoint(), cs.access_key().clone());
     // A signed create with a token, a Teams exchange carrying an Entra token, a bearer call.
-    let mut r = reqwest::Request::new(
-        reqwest::Method::POST,
-        cs.endpoint()
-            .join("identities?api-version=2023-10-01")
-            .unwrap(),
+    let mut r = c.request(
+        Method::POST,
+        "/identities?api-version=2023-10-01",
+        Some(r#"{"createTokenWithScopes":["chat"]}"#),
     );
-    *r.body_mut() = Some(reqwest::Body::from(r#"{"createTokenWithScopes":["chat"]}"#));
     r.headers_mut()
         .insert("x-ms-client-request-id", "req-id-123".parse().unwrap());
-    acs_auth::sign_request(&mut r, cs.access_key(), SystemTime::now()).unwrap();
+    acs_auth::sign_request(&mut r, &c.key, SystemTime::now()).unwrap();
     let signature = r.headers()["authorization"]
         .to_str()
         .unwrap()
@@ -265,40 +255,22 @@ async fn request_log_lines_carry_no_key_token_or_signature() {
         .nth(1)
         .unwrap()
         .to_owned();
-    let created: serde_json::Value = http.execute(r).await.unwrap().json().await.unwrap();
-    let acs_token = created["accessToken"]["token"].as_str().unwrap().to_owned();
+    let acs_token = c.execute(r).await.unwrap().token().unwrap();
     let user_object_id = "6c1e9b3a-5d2f-4a7e-8b0c-4d6f8a2b1c3e";
     let entra = acs_identity_emulator::entra::test_token(
         "a",
         user_object_id,
         SystemTime::now() + Duration::from_secs(600),
     );
-    let mut r = reqwest::Request::new(
-        reqwest::Method::POST,
-        cs.endpoint()
-            .join("teamsUser/:exchangeAccessToken?api-version=2023-10-01")
-            .unwrap(),
-    );
-    *r.body_mut() = Some(reqwest::Body::from(
-        serde_json::json!({"token": entra, "appId": "a", "userId": user_object_id}).to_string(),
-    ));
-    acs_auth::sign_request(&mut r, cs.access_key(), SystemTime::now()).unwrap();
-    assert_eq!(http.execute(r).await.unwrap().status(), 200);
+    let exchange = serde_json::json!({"token": entra, "appId": "a", "userId": user_object_id});
+    assert_eq!(c.exchange(&exchange.to_string()).await.unwrap().status, 200);
     let bearer = acs_identity_emulator::entra::test_bearer_token(
         SystemTime::now() + Duration::from_secs(600),
     );
-    let status = http
-        .post(
-            cs.endpoint()
-                .join("identities?api-version=2023-10-01")
-                .unwrap(),
-        )
-        .bearer_auth(&bearer)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 201);
+    let mut r = c.request(Method::POST, "/identities?api-version=2023-10-01", None);
+    r.headers_mut()
+        .insert("authorization", format!("Bearer {bearer}").parse().unwrap());
+    assert_eq!(c.execute(r).await.unwrap().status, 201);
 
     run.stop_with_sigterm();
     let mut log = String::new();

@@ -25,7 +25,7 @@ async fn control(client: &Client, method: Method, path: &str, body: Option<Value
     request
         .headers_mut()
         .insert("content-type", "application/json".parse().unwrap());
-    client.execute(request).await
+    client.execute(request).await.unwrap()
 }
 
 #[tokio::test]
@@ -44,9 +44,9 @@ async fn two_injected_503s_then_success_on_the_third_try() {
     assert_eq!(set.body["faults"][0]["count"], 2);
 
     // Other operations are not hit.
-    assert_eq!(client.create(None).await.status, 201);
+    assert_eq!(client.create(None).await.unwrap().status, 201);
     for attempt in 1..=2 {
-        let refused = client.issue(&id, r#"{"scopes":["chat"]}"#).await;
+        let refused = client.issue(&id, r#"{"scopes":["chat"]}"#).await.unwrap();
         refused.assert_error(
             503,
             "ServiceUnavailable",
@@ -57,7 +57,7 @@ async fn two_injected_503s_then_success_on_the_third_try() {
         // The service's headers are there as on any answer.
         assert!(refused.headers.contains_key("ms-cv"));
     }
-    let third = client.issue(&id, r#"{"scopes":["chat"]}"#).await;
+    let third = client.issue(&id, r#"{"scopes":["chat"]}"#).await.unwrap();
     assert_eq!(third.status, 200, "{}", third.body);
     let listed = control(&client, Method::GET, "/emulator/controls", None).await;
     assert_eq!(
@@ -89,7 +89,7 @@ async fn faults_are_listed_and_cleared_over_http_and_the_handle() {
     assert_eq!(listed.body["faults"], rules["faults"]);
     assert_eq!(emulator.controls().faults.len(), 3);
     // The first matching rule answers.
-    client.create(None).await.assert_error(
+    client.create(None).await.unwrap().assert_error(
         500,
         "InternalServerError",
         "Fault injected by the emulator (rule 1, operation createIdentity).",
@@ -97,7 +97,8 @@ async fn faults_are_listed_and_cleared_over_http_and_the_handle() {
     );
     let throttled = client
         .create(Some(r#"{"createTokenWithScopes":["chat"]}"#))
-        .await;
+        .await
+        .unwrap();
     throttled.assert_error(
         429,
         "TooManyRequests",
@@ -118,7 +119,7 @@ async fn faults_are_listed_and_cleared_over_http_and_the_handle() {
             ..FaultRule::default()
         }]
     );
-    assert_eq!(client.create(None).await.status, 201);
+    assert_eq!(client.create(None).await.unwrap().status, 201);
     let cleared = control(&client, Method::PUT, "/emulator/controls", Some(json!({}))).await;
     assert_eq!(cleared.status, 200);
     assert!(emulator.controls().faults.is_empty());
@@ -216,7 +217,11 @@ async fn dropped_connections_and_delays() {
     );
     let id = client.create_id().await;
     let started = Instant::now();
-    assert_eq!(client.delete(&id).await.status, 204, "served, late");
+    assert_eq!(
+        client.delete(&id).await.unwrap().status,
+        204,
+        "served, late"
+    );
     assert!(started.elapsed() >= Duration::from_millis(300));
     emulator.shutdown().await;
 }
@@ -237,7 +242,7 @@ async fn throttling_answers_429_with_retry_after_until_the_window_frees() {
         .unwrap();
     let client = Client::new(&emulator);
     let id = client.create_id().await;
-    let refused = client.create(None).await;
+    let refused = client.create(None).await.unwrap();
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert_eq!(refused.body["error"]["code"], "TooManyRequests");
     let message = refused.body["error"]["message"].as_str().unwrap();
@@ -255,18 +260,37 @@ async fn throttling_answers_429_with_retry_after_until_the_window_frees() {
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     // Each operation has its own limit; unauthenticated requests are not counted.
     let wrong = Client::with_key(&emulator, "d3Jvbmc=");
-    assert_eq!(wrong.issue(&id, r#"{"scopes":["chat"]}"#).await.status, 401);
     assert_eq!(
-        client.issue(&id, r#"{"scopes":["chat"]}"#).await.status,
+        wrong
+            .issue(&id, r#"{"scopes":["chat"]}"#)
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+    assert_eq!(
+        client
+            .issue(&id, r#"{"scopes":["chat"]}"#)
+            .await
+            .unwrap()
+            .status,
         200
     );
     assert_eq!(
-        client.issue(&id, r#"{"scopes":["chat"]}"#).await.status,
+        client
+            .issue(&id, r#"{"scopes":["chat"]}"#)
+            .await
+            .unwrap()
+            .status,
         429
     );
 
     tokio::time::sleep(Duration::from_secs(retry_after)).await;
-    assert_eq!(client.create(None).await.status, 201, "the window freed up");
+    assert_eq!(
+        client.create(None).await.unwrap().status,
+        201,
+        "the window freed up"
+    );
     emulator.shutdown().await;
 }
 
@@ -313,7 +337,7 @@ async fn revoked_tokens_stay_valid_for_the_revocation_delay() {
     let client = Client::new(&emulator);
     let id = client.create_id().await;
     let token = client.issue_token(&id).await;
-    assert_eq!(client.revoke(&id).await.status, 204);
+    assert_eq!(client.revoke(&id).await.unwrap().status, 204);
     assert_eq!(
         client.validate(&token).await["valid"],
         true,
@@ -329,7 +353,7 @@ async fn revoked_tokens_stay_valid_for_the_revocation_delay() {
     assert_eq!(report["reason"], "revoked");
     assert!(emulator.validate_token(&later).valid);
     // Deletion stays immediate.
-    assert_eq!(client.delete(&id).await.status, 204);
+    assert_eq!(client.delete(&id).await.unwrap().status, 204);
     assert_eq!(client.validate(&later).await["reason"], "identityDeleted");
     emulator.shutdown().await;
 }
@@ -340,7 +364,7 @@ async fn without_a_delay_revocation_is_immediate() {
     let client = Client::new(&emulator);
     let id = client.create_id().await;
     let token = client.issue_token(&id).await;
-    assert_eq!(client.revoke(&id).await.status, 204);
+    assert_eq!(client.revoke(&id).await.unwrap().status, 204);
     assert_eq!(client.validate(&token).await["reason"], "revoked");
     emulator.shutdown().await;
 }
@@ -352,8 +376,8 @@ async fn identities_are_listed_and_reset_forgets_them() {
     let first = client.create_id().await;
     let second = client.create_id().await;
     let token = client.issue_token(&second).await;
-    assert_eq!(client.revoke(&second).await.status, 204);
-    assert_eq!(client.delete(&first).await.status, 204);
+    assert_eq!(client.revoke(&second).await.unwrap().status, 204);
+    assert_eq!(client.delete(&first).await.unwrap().status, 204);
 
     let live = control(&client, Method::GET, "/emulator/identities", None).await;
     assert_eq!(live.status, 200);
@@ -410,6 +434,7 @@ async fn identities_are_listed_and_reset_forgets_them() {
     client
         .issue(&second, r#"{"scopes":["chat"]}"#)
         .await
+        .unwrap()
         .assert_error(
             404,
             "IdentityNotFound",
@@ -450,7 +475,7 @@ async fn an_hmac_failure_returns_the_string_to_sign_the_emulator_computed() {
     let path = "/identities?api-version=2023-10-01";
     let request = wrong.signed(Method::POST, path, Some("{}"));
     let date = request.headers()["x-ms-date"].to_str().unwrap().to_owned();
-    let answer = wrong.execute(request).await;
+    let answer = wrong.execute(request).await.unwrap();
     assert_eq!(answer.status, 401);
     assert_eq!(
         answer.body["error"]["innererror"]["code"],
@@ -470,10 +495,10 @@ async fn an_hmac_failure_returns_the_string_to_sign_the_emulator_computed() {
     );
     // A good request gets no such header; nor does an error that is not an HMAC one.
     let client = Client::new(&emulator);
-    let ok = client.create(None).await;
+    let ok = client.create(None).await.unwrap();
     assert!(!ok.headers.contains_key(STRING_TO_SIGN_HEADER));
     let unsigned = client.request(Method::POST, path, None);
-    let missing = client.execute(unsigned).await;
+    let missing = client.execute(unsigned).await.unwrap();
     assert_eq!(missing.status, 401);
     assert!(!missing.headers.contains_key(STRING_TO_SIGN_HEADER));
     emulator.shutdown().await;

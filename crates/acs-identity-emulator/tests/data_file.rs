@@ -121,7 +121,7 @@ async fn two_starts_on_one_new_data_dir_never_corrupt_it() {
                 Ok(emu) => {
                     served += 1;
                     let c = Client::new(&emu);
-                    assert_eq!(c.create(None).await.status, 201, "round {round}");
+                    assert_eq!(c.create(None).await.unwrap().status, 201, "round {round}");
                     emu.shutdown().await;
                 }
                 Err(e) => assert!(

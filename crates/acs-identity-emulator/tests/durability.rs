@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use acs_test_support::Rng;
-use acs_test_support::emulator::{Client, EmulatorProcess, identity_id, token_of};
+use acs_test_support::emulator::{Client, EmulatorProcess};
 use tokio::sync::Mutex;
 
 const CLIENTS: usize = 16;
@@ -27,6 +27,8 @@ const MIN_DELETES: usize = 10;
 const MIN_CUSTOM_IDS: usize = 20;
 const MIN_ASSIGNMENTS: usize = 20;
 const SCOPES: &[&str] = &["chat", "voip"];
+const CREATE_WITH_TOKEN: &str = r#"{"createTokenWithScopes":["chat","voip"]}"#;
+const ISSUE_BODY: &str = r#"{"scopes":["chat","voip"]}"#;
 /// The tenant of the TPE assignments the load makes.
 const TENANT: &str = "c70d068c-2f32-484d-9455-73070cd5aadd";
 
@@ -113,12 +115,12 @@ async fn worker(
             let custom_id = (rng.below(100) < 30).then(|| format!("user-{seed:x}-{}", mine.len()));
             let reply = match &custom_id {
                 Some(custom_id) => client.create_with_custom_id(custom_id, SCOPES).await,
-                None => client.create(Some(SCOPES)).await,
+                None => client.create(Some(CREATE_WITH_TOKEN)).await,
             };
             let Ok(reply) = reply else {
                 break;
             };
-            match (reply.status, identity_id(&reply), token_of(&reply)) {
+            match (reply.status.as_u16(), reply.identity_id(), reply.token()) {
                 (201, Some(id), Some(token)) => {
                     if custom_id.is_some() {
                         counters.custom_ids.fetch_add(1, Ordering::Relaxed);
@@ -144,10 +146,10 @@ async fn worker(
         let id = mine[index].id.clone();
         let roll = rng.below(100);
         if roll < 60 {
-            let Ok(reply) = client.issue(&id, SCOPES).await else {
+            let Ok(reply) = client.issue(&id, ISSUE_BODY).await else {
                 break;
             };
-            match (reply.status, token_of(&reply)) {
+            match (reply.status.as_u16(), reply.token()) {
                 (200, Some(token)) => {
                     mine[index].events.push(Event::Token(token));
                     counters.tokens.fetch_add(1, Ordering::Relaxed);
@@ -194,6 +196,16 @@ async fn worker(
     }
     log.lock().await.extend(mine);
     assignments.lock().await.extend(assigned);
+}
+
+/// Whether the emulator's `POST /emulator/tokens:validate` calls `token` valid.
+async fn is_valid(client: &Client, token: &str) -> bool {
+    let answer = client.validate(token).await;
+    assert!(
+        answer["valid"].is_boolean(),
+        "validate answers no boolean `valid`: {answer}"
+    );
+    answer["valid"] == true
 }
 
 /// What must hold after the restart for one acknowledged token.
@@ -382,7 +394,7 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
             let _permit = permits.acquire_owned().await.unwrap();
             let mut failures = Vec::new();
             for (token, expect) in tokens {
-                let valid = client.token_is_valid(&token).await.unwrap();
+                let valid = is_valid(&client, &token).await;
                 match expect {
                     Expect::Valid if !valid => failures.push(format!(
                         "{}: an unrevoked token became invalid",
@@ -402,7 +414,7 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
                     .create_with_custom_id(custom_id, SCOPES)
                     .await
                     .unwrap();
-                let again = identity_id(&reply);
+                let again = reply.identity_id();
                 if reply.status != 201 || (again.as_deref() == Some(identity.id.as_str())) != exists
                 {
                     failures.push(format!(
@@ -420,14 +432,14 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
                 }
             }
             if let Some(exists) = exists {
-                let reply = client.issue(&identity.id, SCOPES).await.unwrap();
+                let reply = client.issue(&identity.id, ISSUE_BODY).await.unwrap();
                 if exists && reply.status != 200 {
                     failures.push(format!(
                         "{}: acknowledged identity lost ({} {})",
                         identity.id, reply.status, reply.body
                     ));
                 }
-                if !exists && !(400..500).contains(&reply.status) {
+                if !exists && !reply.status.is_client_error() {
                     failures.push(format!(
                         "{}: acknowledged delete undone ({} {})",
                         identity.id, reply.status, reply.body
@@ -435,8 +447,8 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
                 }
                 if exists && reply.status == 200 {
                     // A token issued after the restart is valid: the revocations did not leak onto it.
-                    let fresh = token_of(&reply).unwrap_or_default();
-                    if !client.token_is_valid(&fresh).await.unwrap() {
+                    let fresh = reply.token().unwrap_or_default();
+                    if !is_valid(&client, &fresh).await {
                         failures.push(format!(
                             "{}: a token issued after the restart is invalid",
                             identity.id

@@ -187,7 +187,7 @@ async fn a_web_page_cannot_reset_or_add_faults() {
     let emu = common::start().await;
     let addr = emu.local_addr();
     let c = common::Client::new(&emu);
-    assert_eq!(c.create(None).await.status, 201);
+    assert_eq!(c.create(None).await.unwrap().status, 201);
     // What a page's fetch() or form sends to loopback without a preflight.
     for (path, extra) in [
         (

@@ -21,11 +21,11 @@ async fn identities_revocations_and_keys_survive_a_restart() {
     let c = Client::new(&first);
     let kept = c.create_id().await;
     let revoked_token = c.issue_token(&kept).await;
-    assert_eq!(c.revoke(&kept).await.status, 204);
+    assert_eq!(c.revoke(&kept).await.unwrap().status, 204);
     let valid_token = c.issue_token(&kept).await;
     let gone = c.create_id().await;
     let gone_token = c.issue_token(&gone).await;
-    assert_eq!(c.delete(&gone).await.status, 204);
+    assert_eq!(c.delete(&gone).await.unwrap().status, 204);
     let key = first.access_key_base64().to_owned();
     let resource = first.resource_id().to_owned();
     let jwks = first.jwks();
@@ -48,12 +48,24 @@ async fn identities_revocations_and_keys_survive_a_restart() {
     assert_eq!(c.validate(&revoked_token).await["reason"], "revoked");
     assert_eq!(c.validate(&valid_token).await["valid"], true);
     assert_eq!(c.validate(&gone_token).await["reason"], "identityDeleted");
-    assert_eq!(c.issue(&kept, r#"{"scopes":["chat"]}"#).await.status, 200);
-    assert_eq!(c.issue(&gone, r#"{"scopes":["chat"]}"#).await.status, 404);
-    assert_eq!(c.delete(&gone).await.status, 204);
+    assert_eq!(
+        c.issue(&kept, r#"{"scopes":["chat"]}"#)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        c.issue(&gone, r#"{"scopes":["chat"]}"#)
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+    assert_eq!(c.delete(&gone).await.unwrap().status, 204);
     // A revocation after the restart still beats tokens issued before it.
     let after_restart = c.issue_token(&kept).await;
-    assert_eq!(c.revoke(&kept).await.status, 204);
+    assert_eq!(c.revoke(&kept).await.unwrap().status, 204);
     assert_eq!(c.validate(&after_restart).await["reason"], "revoked");
     assert_eq!(c.validate(&valid_token).await["reason"], "revoked");
     assert_eq!(second.health().identities, 2);
@@ -81,6 +93,7 @@ async fn a_new_access_key_rotates_and_invalidates_old_tokens() {
         old_client
             .send(Method::POST, "/identities?api-version=2023-10-01", None)
             .await
+            .unwrap()
             .status,
         401
     );

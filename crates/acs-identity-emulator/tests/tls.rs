@@ -44,7 +44,8 @@ async fn https_with_the_generated_ca_works_and_the_certificate_persists() {
             "/identities?api-version=2023-10-01",
             Some(r#"{"createTokenWithScopes":["chat"]}"#),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(a.status, 201, "{}", a.body);
     let token = a.body["accessToken"]["token"].as_str().unwrap().to_owned();
     assert_eq!(c.validate(&token).await["valid"], true);

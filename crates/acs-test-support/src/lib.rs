@@ -1,5 +1,5 @@
 //! What the workspace's test suites share, in one place: the test access key, the workspace root
-//! and the upstream data beside it, a clock the test moves, a seeded generator, and (feature
+//! and the upstream data beside it, a clock the test moves, a seeded generator, JWT decoding, and (feature
 //! `emulator`) the emulator started in process or as its binary with a client that signs every
 //! request with `acs-auth`. A dev-dependency only (`publish = false`).
 
@@ -62,6 +62,29 @@ pub fn peer_wire_captures() -> Vec<(&'static str, String)> {
         Err(e) => panic!("{}: {e}", dir.join(file).display()),
     })
     .collect()
+}
+
+/// Part `index` of a compact JWT (0: header, 1: payload), decoded as JSON (no verification), or
+/// `None` when it is missing, not base64url or not JSON.
+fn jwt_part(token: &str, index: usize) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let part = token.split('.').nth(index)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The JSON payload (claims) of a JWT.
+#[allow(clippy::panic)] // a test handed no JWT fails, naming it
+pub fn jwt_payload(token: &str) -> serde_json::Value {
+    jwt_part(token, 1).unwrap_or_else(|| panic!("the token has no JSON payload"))
+}
+
+/// The JSON header of a JWT.
+#[allow(clippy::panic)] // a test handed no JWT fails, naming it
+pub fn jwt_header(token: &str) -> serde_json::Value {
+    jwt_part(token, 0).unwrap_or_else(|| panic!("the token has no JSON header"))
 }
 
 /// A clock that stands still until the test moves it.
@@ -132,6 +155,15 @@ mod tests {
         assert!(manifest.contains("[workspace]"));
         let secret = acs_auth::AccessKey::from_bytes(b"secretkeysecretkeysecretkeysecretkey");
         assert_eq!(access_key().hmac_sha256(b"m"), secret.hmac_sha256(b"m"));
+    }
+
+    #[test]
+    fn a_jwt_decodes_to_its_header_and_payload() {
+        // {"alg":"none"} . {"sub":"x"} . (no signature), the payload with its padding kept
+        let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0=.";
+        assert_eq!(jwt_header(token), serde_json::json!({"alg": "none"}));
+        assert_eq!(jwt_payload(token), serde_json::json!({"sub": "x"}));
+        assert_eq!(jwt_part("not-a-jwt", 1), None);
     }
 
     #[test]

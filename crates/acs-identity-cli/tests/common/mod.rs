@@ -134,16 +134,6 @@ pub fn table_field(text: &str, label: &str) -> String {
         .to_string()
 }
 
-/// Decodes a JWT's payload (no verification; tests only).
-pub fn jwt_claims(token: &str) -> serde_json::Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 /// Parses an RFC 3339 time.
 pub fn parse_time(text: &str) -> time::OffsetDateTime {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
