@@ -582,27 +582,10 @@ fn entra_id_without_developer_tools_is_exit_1() {
 #[cfg(unix)]
 #[test]
 fn entra_id_through_the_azure_cli_sign_in() {
-    use std::os::unix::fs::PermissionsExt as _;
-
-    // A stand-in `az` on PATH answers `az account get-access-token` the way Azure CLI 2.54+
-    // does, with a bearer token the emulator accepts.
+    // A stand-in `az` on PATH answers with a bearer token the emulator accepts.
     let emulator = TestEmulator::start();
     let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
-    let bearer = acs_identity_emulator::entra::test_bearer_token(expires);
-    let expires_on = expires
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let bin = tempfile::tempdir().unwrap();
-    let az = bin.path().join("az");
-    std::fs::write(
-        &az,
-        format!(
-            "#!/bin/sh\nprintf '%s' '{{\"accessToken\":\"{bearer}\",\"expires_on\":{expires_on},\"tokenType\":\"Bearer\"}}'\n"
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = common::fake_az(&acs_identity_emulator::entra::test_bearer_token(expires), 0);
 
     let mut command = acs(&[
         "token",

@@ -281,7 +281,6 @@ fn a_throttled_answer_is_named_with_entra_id_too_when_the_sign_in_is_slow() {
     // With `--endpoint`, the Azure CLI sign-in takes 3 s of the 5; the service then answers 503
     // and asks for 2 s. The call's deadline covers the sign-in, so the client ends with the 503
     // before the CLI's backstop (a second later) could call it "no answer".
-    use std::os::unix::fs::PermissionsExt as _;
     let connection_string = answering_with(
         503,
         "retry-after: 2\r\n",
@@ -294,21 +293,7 @@ fn a_throttled_answer_is_named_with_entra_id_too_when_the_sign_in_is_slow() {
         .unwrap()
         .to_owned();
     // `az account get-access-token` as the Azure CLI answers it, after 3 s.
-    let bin = tempfile::tempdir().unwrap();
-    let az = bin.path().join("az");
-    let expires_on = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3600;
-    std::fs::write(
-        &az,
-        format!(
-            "#!/bin/sh\nsleep 3\nprintf '%s' '{{\"accessToken\":\"fake\",\"expires_on\":{expires_on},\"tokenType\":\"Bearer\"}}'\n"
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = common::fake_az("fake", 3);
     let mut command = acs(&["user", "create", "--timeout", "5", "--endpoint", &endpoint]);
     command.env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()));
     let failed = run(command);

@@ -144,3 +144,32 @@ pub fn minutes_from_now(text: &str) -> i64 {
     let left = parse_time(text) - time::OffsetDateTime::now_utc();
     (left.whole_seconds() as f64 / 60.0).round() as i64
 }
+
+/// A folder with a stand-in `az` that answers `az account get-access-token` as Azure CLI 2.54+
+/// does (`token`, valid for an hour) after `delay_seconds` (which then needs `sleep` on PATH); put
+/// it first on PATH.
+#[cfg(unix)]
+pub fn fake_az(token: &str, delay_seconds: u32) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt as _;
+    let expires_on = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    // `sleep` only when asked for: a PATH of this folder alone has no `sleep`.
+    let wait = match delay_seconds {
+        0 => String::new(),
+        seconds => format!("sleep {seconds}\n"),
+    };
+    let bin = tempfile::tempdir().unwrap();
+    let az = bin.path().join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\n{wait}printf '%s' '{{\"accessToken\":\"{token}\",\"expires_on\":{expires_on},\"tokenType\":\"Bearer\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
