@@ -2,7 +2,8 @@
 # Load test of the emulator: 16 concurrent clients, 100,000 mixed requests (creates, token issues,
 # revokes, deletes) against a fresh release build of the emulator binary, in memory and on disk, then a
 # pure issue-token phase; prints throughput, the emulator's peak memory (VmHWM) and, in the same run,
-# the RS256 signing rate of aws-lc-rs on two threads with the ratio (goal >= 0.7).
+# the RS256 signing rate of ring (the emulator's signing library and key) on two threads with the
+# ratio (goal >= 0.7).
 # Loopback only; bounded by the request counts. Extra arguments go to the driver, e.g.
 #   scripts/load.sh --mode memory --requests 20000
 set -euo pipefail

@@ -2,7 +2,8 @@
 //! (creates, creates with a token, token issues, revokes, deletes) to a freshly started emulator
 //! binary, then a pure issue-token phase; prints throughput, latency, the emulator's peak memory and,
 //! in the same run (just before and just after the issue-token phase, with the emulator idle), the
-//! RS256 signing rate aws-lc-rs reaches on two threads on this machine, and the ratio of the two.
+//! RS256 signing rate that ring, the library the emulator signs its tokens with, reaches on two
+//! threads on this machine with the emulator's development key, and the ratio of the two.
 //!
 //! Options: `--requests N` (100000), `--clients N` (16), `--issue-requests N` (20000, split into
 //! `--rounds N` (5) rounds interleaved with baseline slices of `--sign-seconds S` (1)),
@@ -16,9 +17,12 @@ use std::time::{Duration, Instant};
 
 use acs_test_support::Rng;
 use acs_test_support::emulator::{Client, EmulatorProcess};
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+
+/// The RSA-2048 key an in-memory emulator signs its tokens with (PKCS#8 DER).
+const SIGNING_KEY: &[u8] =
+    include_bytes!("../../crates/acs-identity-emulator/src/development-signing-key.pk8");
 
 const KINDS: [&str; 5] = ["create", "create+token", "issue-token", "revoke", "delete"];
 const CREATE: usize = 0;
@@ -93,9 +97,11 @@ fn parse_options() -> Result<Options, String> {
 
 /// Signatures per second of RS256 (RSA-2048, PKCS#1 v1.5, SHA-256) over a JWT-sized signing input,
 /// with `threads` threads signing in a loop for `seconds`; also signatures per CPU-second used.
+/// The library (ring), the key and the call are the emulator's (`tokens.rs`).
 fn rs256_rate(threads: usize, seconds: f64) -> Result<(f64, f64), String> {
-    let key =
-        Arc::new(RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| format!("RSA keygen: {e}"))?);
+    let key = Arc::new(
+        RsaKeyPair::from_pkcs8(SIGNING_KEY).map_err(|e| format!("the signing key: {e}"))?,
+    );
     // A signing input the size of an emulator access token's header.payload (about 600 bytes).
     let header = r#"{"alg":"RS256","kid":"0123456789abcdef0123456789abcdef","typ":"JWT"}"#;
     let payload = r#"{"skypeid":"acs:3fa85f64-5717-4562-b3fc-2c963f66afa6_00000025-1b2c-3d4e-5f60-718293a4b5c6","scp":1792,"csi":"1764172800","exp":1764259200,"acsScope":"chat,voip","resourceId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","resourceLocation":"unitedstates","iat":1764172800}"#;
@@ -113,7 +119,7 @@ fn rs256_rate(threads: usize, seconds: f64) -> Result<(f64, f64), String> {
             let input = input.clone();
             std::thread::spawn(move || {
                 let rng = SystemRandom::new();
-                let mut signature = vec![0u8; key.public_modulus_len()];
+                let mut signature = vec![0u8; key.public().modulus_len()];
                 let mut count = 0u64;
                 let started = Instant::now();
                 while started.elapsed() < deadline {
@@ -432,7 +438,7 @@ async fn run_variant(mode: &str, options: &Options) -> Result<VariantResult, Str
     let sign_rate = slices.iter().map(|s| s.0).sum::<f64>() / slices.len() as f64;
     let sign_per_cpu_second = slices.iter().map(|s| s.1).sum::<f64>() / slices.len() as f64;
     println!(
-        "RS256 baseline (aws-lc-rs, RSA-2048 PKCS#1 SHA-256, 2 threads, JWT-sized input, emulator idle): \
+        "RS256 baseline (ring, the emulator's library and key, RSA-2048 PKCS#1 SHA-256, 2 threads, JWT-sized input, emulator idle): \
          mean {sign_rate:.0} signatures/s over {} slices of {:.1} s",
         slices.len(),
         options.sign_seconds
