@@ -99,9 +99,8 @@ fn parse_options() -> Result<Options, String> {
 /// with `threads` threads signing in a loop for `seconds`; also signatures per CPU-second used.
 /// The library (ring), the key and the call are the emulator's (`tokens.rs`).
 fn rs256_rate(threads: usize, seconds: f64) -> Result<(f64, f64), String> {
-    let key = Arc::new(
-        RsaKeyPair::from_pkcs8(SIGNING_KEY).map_err(|e| format!("the signing key: {e}"))?,
-    );
+    let key =
+        Arc::new(RsaKeyPair::from_pkcs8(SIGNING_KEY).map_err(|e| format!("the signing key: {e}"))?);
     // A signing input the size of an emulator access token's header.payload (about 600 bytes).
     let header = r#"{"alg":"RS256","kid":"0123456789abcdef0123456789abcdef","typ":"JWT"}"#;
     let payload = r#"{"skypeid":"acs:3fa85f64-5717-4562-b3fc-2c963f66afa6_00000025-1b2c-3d4e-5f60-718293a4b5c6","scp":1792,"csi":"1764172800","exp":1764259200,"acsScope":"chat,voip","resourceId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","resourceLocation":"unitedstates","iat":1764172800}"#;
