@@ -129,11 +129,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Runs a command's calls within `--timeout` seconds (retries included). The client has the same
-/// deadline for its tries and waits (so a 503 or 429 whose `Retry-After` does not fit ends the
-/// command with that answer, status named); this one also bounds getting the Entra ID token for
-/// `--endpoint` (the Azure CLI sign-in), which happens before the first try, and ends a moment
-/// later so that the client's own deadline, which knows what it was waiting for, speaks first.
+/// Runs a command within `--timeout` seconds (retries included). Each of its client calls has the
+/// same deadline from its start: the Entra ID sign-in for `--endpoint`, its tries and its waits
+/// (so a 503 or 429 whose `Retry-After` does not fit ends the command with that answer, status
+/// named). This backstop bounds the command as a whole and ends a second later, so that the
+/// client's own deadline, which knows what it was waiting for, speaks first.
 async fn within(
     seconds: u64,
     command: impl Future<Output = Result<Report, Failure>>,
