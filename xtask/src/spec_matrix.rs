@@ -13,8 +13,9 @@
 //! `cargo check --workspace --all-targets` (the facade, the CLI, the end-to-end suites, the fuzz
 //! targets, their tests, benches and examples). The case with every change also runs the facade's
 //! tests (`cargo test -p acs-identity`), unchanged. The scratch copy is built offline and locked,
-//! in a target directory of its own (see [`scratch_dirs`]). It takes minutes, so it is not part of
-//! `cargo test`; `.ci/run` runs it.
+//! in the workspace's target directory, where the dependencies are already built; its own crates
+//! get build names of their own (see [`fresh_copy`]). It takes a minute or more, so it is not part
+//! of `cargo test`; `.ci/run` runs it.
 
 use std::path::{Path, PathBuf};
 
@@ -185,7 +186,8 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
     let chosen = |name: &str| only.is_empty() || only.iter().any(|n| n == name);
     // One scratch copy, made afresh for each case: the artifacts of its crates take one place in
     // its target directory, and a failed case is left there to look at.
-    let (scratch, target) = scratch_dirs(&crate::workspace::target_directory(root)?);
+    let target = crate::workspace::target_directory(root)?;
+    let scratch = target.join("spec-matrix");
     let published = |version: &str| upstream.join(version).join("CommunicationIdentity.json");
     for version in PUBLISHED.iter().filter(|v| chosen(v)) {
         let copy = fresh_copy(root, &scratch)?;
@@ -219,16 +221,6 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
         println!("{name}: imported, generated, and the workspace builds against it");
     }
     Ok(())
-}
-
-/// Where the scratch copy goes and where it is built, under the workspace's target directory
-/// `target`. The copy is built in a target directory of its own because cargo names the build of
-/// a workspace crate after its path inside the workspace, not after where the workspace is: in
-/// the workspace's own target directory, the copy's builds took the place of the workspace's,
-/// whose fingerprints then listed the copy's sources, so that an edit of the workspace went
-/// unnoticed and `cargo test` ran test binaries built from the last case.
-pub fn scratch_dirs(target: &Path) -> (PathBuf, PathBuf) {
-    (target.join("spec-matrix"), target.join("spec-matrix-build"))
 }
 
 /// What each made-up case must show in the generated stable module.
@@ -306,16 +298,33 @@ fn create_dir(dir: &Path) -> Result<()> {
 }
 
 /// A copy of the workspace's files (not `target/`, `.git/` or other generated folders) at `to`,
-/// replacing what was there. The files keep their modification times, so that cargo finds the
-/// crates a case leaves unchanged fresh from the previous case; the generated files are stamped
-/// now, because `codegen` does not rewrite a file whose content it would not change, and the
-/// previous case's build of the generated crate must not be taken for this case's.
+/// replacing what was there, built in the workspace's target directory.
+///
+/// - The files keep their modification times, so that cargo finds the crates a case leaves
+///   unchanged fresh from the previous case; the generated files are stamped now, because
+///   `codegen` does not rewrite a file whose content it would not change, and the previous
+///   case's build of the generated crate must not be taken for this case's.
+/// - The copy's manifest gives each of its crates a `dev` profile of its own (no debug info: the
+///   copy is checked and tested, never debugged; the workspace's crates have line tables). Cargo names the build of a workspace crate
+///   after its path inside the workspace and its profile, not after where the workspace is: with
+///   the same profile, the copy's builds took the place of the workspace's, whose fingerprints
+///   then listed the copy's sources, so that an edit of the workspace went unnoticed and `cargo
+///   test` ran test binaries built from the last case. The dependencies keep the workspace's
+///   profile, so their builds are shared.
 pub fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
     if to.exists() {
         std::fs::remove_dir_all(to)
             .map_err(|e| Error::new(format!("cannot remove {}: {e}", to.display())))?;
     }
     copy_dir(from, to)?;
+    let manifest = to.join("Cargo.toml");
+    let mut text = crate::read_to_string(&manifest)?;
+    for member in crate::workspace::member_names(from)? {
+        text.push_str(&format!(
+            "\n[profile.dev.package.{member}]\ndebug = false\n"
+        ));
+    }
+    crate::write(&manifest, &text)?;
     for document in crate::DOCUMENTS {
         let path = to.join(document.generated_path);
         std::fs::File::options()

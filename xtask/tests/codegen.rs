@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{generated, spec_text, upstream_source, upstream_spec as upstream};
 use xtask::codegen::{self, CheckOutcome, Naming};
 use xtask::{
@@ -574,19 +576,42 @@ fn the_documents_of_the_spec_matrix_change_nothing_the_facade_calls() {
     }
 }
 
+/// A workspace of one crate, `other` (at `crates/other`), under `root`, with the generated files
+/// the spec matrix stamps, every file dated `old`, and this workspace's `[profile.*]` tables.
+fn small_workspace(root: &Path, old: std::time::SystemTime) {
+    let real = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    let profiles = &real[real
+        .find("\n[profile.")
+        .expect("the workspace sets profiles")..];
+    let files = [
+        (
+            "Cargo.toml",
+            format!("[workspace]\nmembers = [\"crates/other\"]\nresolver = \"3\"\n{profiles}"),
+        ),
+        (
+            "crates/other/Cargo.toml",
+            "[package]\nname = \"other\"\nversion = \"0.1.0\"\nedition = \"2024\"\n".to_owned(),
+        ),
+        ("crates/other/src/lib.rs", "pub fn f() {}\n".to_owned()),
+        (GENERATED_PATH, GENERATED_PATH.to_owned()),
+        (PREVIEW_GENERATED_PATH, PREVIEW_GENERATED_PATH.to_owned()),
+    ];
+    for (path, text) in files {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        let file = std::fs::File::options().write(true).open(&file).unwrap();
+        file.set_modified(old).unwrap();
+    }
+}
+
 #[test]
 fn the_spec_matrix_copy_keeps_file_times_but_stamps_the_generated_files_new() {
     let dir = tempfile::tempdir().unwrap();
     let (root, copy) = (dir.path().join("root"), dir.path().join("copy"));
     let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    small_workspace(&root, old);
     let unchanged = "crates/other/src/lib.rs";
-    for path in [GENERATED_PATH, PREVIEW_GENERATED_PATH, unchanged] {
-        let file = root.join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, path).unwrap();
-        let file = std::fs::File::options().write(true).open(&file).unwrap();
-        file.set_modified(old).unwrap();
-    }
     std::fs::create_dir_all(root.join("target/debug")).unwrap();
 
     xtask::spec_matrix::fresh_copy(&root, &copy).unwrap();
@@ -601,7 +626,7 @@ fn the_spec_matrix_copy_keeps_file_times_but_stamps_the_generated_files_new() {
     assert_eq!(modified(unchanged), old);
     assert_eq!(
         std::fs::read_to_string(copy.join(unchanged)).unwrap(),
-        unchanged
+        "pub fn f() {}\n"
     );
     // codegen leaves a file alone when its content would not change, so the copy's generated
     // files must be newer than any earlier case's build of them.
@@ -615,13 +640,34 @@ fn the_spec_matrix_copy_keeps_file_times_but_stamps_the_generated_files_new() {
 }
 
 #[test]
-fn the_spec_matrix_copy_is_built_apart_from_the_workspace() {
-    // Builds of the copy's crates carry the same names as the workspace's; in one target
-    // directory they replaced the workspace's builds (and `cargo test` ran stale binaries).
-    let target = workspace_root().join("target");
-    let (copy, build) = xtask::spec_matrix::scratch_dirs(&target);
-    assert_ne!(build, target);
-    assert!(copy.starts_with(&target) && build.starts_with(&target));
-    // The copy is made afresh for each case; its builds must outlive it.
-    assert!(!build.starts_with(&copy), "{}", build.display());
+fn the_spec_matrix_copy_builds_apart_from_the_workspace_in_its_target_directory() {
+    // Builds of the copy's crates carried the same names as the workspace's; in one target
+    // directory they replaced the workspace's builds (and `cargo test` ran stale binaries). The
+    // copy shares the workspace's target directory (its dependencies are built there already),
+    // so its crates must get builds of their own: a small workspace with this one's profiles and
+    // its copy, checked into one target directory, must leave two builds of the crate.
+    let dir = tempfile::tempdir().unwrap();
+    let (root, copy, target) = (
+        dir.path().join("root"),
+        dir.path().join("copy"),
+        dir.path().join("target"),
+    );
+    small_workspace(&root, std::time::SystemTime::now());
+    xtask::spec_matrix::fresh_copy(&root, &copy).unwrap();
+    for workspace in [&root, &copy] {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["check", "--quiet", "--offline"])
+            .current_dir(workspace)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo check in {}", workspace.display());
+    }
+    let builds: Vec<_> = std::fs::read_dir(target.join("debug/.fingerprint"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("other-"))
+        .collect();
+    assert_eq!(builds.len(), 2, "{builds:?}");
 }
