@@ -22,7 +22,9 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::{App, json_response, no_content, query_value, read_body};
+use crate::api::{
+    App, health, json_response, no_content, query_value, read_body, validate_token_http,
+};
 use crate::errors::{ApiError, EmulatorError};
 use crate::operation::Operation;
 use crate::server::EmulatorHandle;
@@ -422,13 +424,21 @@ async fn reset(app: &App) -> Result<(), String> {
 /// Whether `query` has `includeDeleted=true` (or `includeDeleted` alone; case-insensitive).
 fn include_deleted(query: Option<&str>) -> bool {
     query_value(query, "includeDeleted")
-        .is_some_and(|v| v.is_some_and(|v| v.is_empty() || v.eq_ignore_ascii_case("true")))
+        .is_some_and(|v| v.is_empty() || v.eq_ignore_ascii_case("true"))
 }
 
-/// Serves `/emulator/controls`, `/emulator/identities` and `/emulator/reset`.
+/// Serves the `/emulator/{name}` endpoints: `health`, `jwks` and `tokens:validate` (see
+/// `crate::api::handlers`), and the controls, identities and reset of this module.
 pub(crate) async fn handle(app: &App, name: &str, request: Request) -> Result<Response, ApiError> {
     let method = request.method().clone();
     match name.to_ascii_lowercase().as_str() {
+        "health" if method == Method::GET => Ok(health(app)),
+        "jwks" if method == Method::GET => Ok(json_response(StatusCode::OK, &app.signer.jwks())),
+        "tokens:validate" if method == Method::POST => {
+            let (parts, body) = request.into_parts();
+            let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
+            validate_token_http(app, &body)
+        }
         "controls" if method == Method::GET => {
             Ok(json_response(StatusCode::OK, &app.controls.lock().controls))
         }
@@ -453,7 +463,7 @@ pub(crate) async fn handle(app: &App, name: &str, request: Request) -> Result<Re
                 &json!({ "value": identities(app, include_deleted) }),
             ))
         }
-        "identities" => Err(ApiError::method_not_allowed("GET")),
+        "health" | "jwks" | "identities" => Err(ApiError::method_not_allowed("GET")),
         "reset" if method == Method::POST => {
             reset(app).await.map_err(|e| {
                 tracing::error!(error = %e, "reset: write failed");
@@ -461,7 +471,7 @@ pub(crate) async fn handle(app: &App, name: &str, request: Request) -> Result<Re
             })?;
             Ok(no_content())
         }
-        "reset" => Err(ApiError::method_not_allowed("POST")),
+        "tokens:validate" | "reset" => Err(ApiError::method_not_allowed("POST")),
         _ => Err(ApiError::not_found()),
     }
 }

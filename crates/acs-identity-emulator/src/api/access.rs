@@ -76,7 +76,7 @@ fn guid(text: &str, field: &str) -> Result<String, ApiError> {
 
 /// A GUID path segment, percent-decoded first.
 fn guid_segment(raw: &str, field: &str) -> Result<String, ApiError> {
-    let decoded = percent_decode(raw, false).unwrap_or_default();
+    let decoded = percent_decode(raw).unwrap_or_default();
     guid(&decoded, field)
 }
 
@@ -428,7 +428,7 @@ pub(crate) fn list_entra_assignments(
 ) -> Result<Response, ApiError> {
     let after = match query_value(query, "continuationToken") {
         None => None,
-        Some(token) => Some(guid(token.as_deref().unwrap_or(""), "continuationToken")?),
+        Some(token) => Some(guid(&token, "continuationToken")?),
     };
     let mut page = app
         .store

@@ -103,7 +103,7 @@ pub(super) fn internal(what: &str) -> ApiError {
 /// Decodes and checks an `{id}` path segment: 401 `IdentityNotOwned` unless it is
 /// `8:acs:<this resource>_<suffix>`. Returns the id in canonical form (lower-case resource id).
 fn owned_identity(app: &App, raw: &str) -> Result<String, ApiError> {
-    let id = percent_decode(raw, false).ok_or_else(ApiError::identity_not_owned)?;
+    let id = percent_decode(raw).ok_or_else(ApiError::identity_not_owned)?;
     let rest = id
         .strip_prefix("8:acs:")
         .ok_or_else(ApiError::identity_not_owned)?;
@@ -506,24 +506,11 @@ pub(crate) fn health_value(app: &App) -> Health {
     }
 }
 
-/// `GET /emulator/jwks`.
-pub(crate) fn jwks(app: &App) -> Response {
-    json_response(StatusCode::OK, &app.signer.jwks())
-}
-
 /// `POST /emulator/tokens:validate` with `{"token": "..."}`.
 pub(crate) fn validate_token_http(app: &App, body: &[u8]) -> Result<Response, ApiError> {
     let map = json::object(body)?.unwrap_or_default();
-    let token = match json::field(&map, "token") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(Value::Null) | None => {
-            return Err(ApiError::validation(
-                "Token: The Token field is required.",
-                "token",
-            ));
-        }
-        Some(_) => return Err(json::type_error("token", "System.String")),
-    };
+    // The target is the field as sent (`token`), also when it is missing.
+    let token = json::required_string(&map, "token").map_err(|e| e.with_target("token"))?;
     Ok(json_response(StatusCode::OK, &validate_token(app, token)))
 }
 
