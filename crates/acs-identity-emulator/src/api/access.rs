@@ -12,8 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::handlers::{
-    IssuedToken, internal, json_response, no_content, now_nanos, seconds, sign_token, user_token,
-    write_failed,
+    create, json_response, no_content, now_nanos, seconds, sign_token, user_token, write_failed,
 };
 use super::{App, json, percent_decode, query_value};
 use crate::entra::{self, DecodedJwt};
@@ -207,20 +206,11 @@ async fn exchanged(app: &App, id: String, expires: i128) -> Result<Response, Api
                 custom_id: None,
                 last_token_issued_s: Some(seconds(now)),
             };
-            let created_ms = (now / 1_000_000).max(0) as u64;
-            app.store
-                .write(WriteOp::Create {
-                    id: id.clone(),
-                    created_ms,
-                    profile,
-                })
-                .await
-                .map_err(write_failed("record an exchanged identity"))?;
+            create(app, &id, now, profile).await?;
         }
     }
-    let token: IssuedToken = sign_token(app, &id, EXCHANGED_SCOPES, SCP_ACS_USER, now, expires)?;
+    let token = sign_token(app, &id, EXCHANGED_SCOPES, SCP_ACS_USER, now, expires)?;
     app.store.token_issued(&id, seconds(now));
-    let token = serde_json::to_value(token).map_err(|_| internal("encode a token"))?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "identity": { "id": id }, "accessToken": token }),

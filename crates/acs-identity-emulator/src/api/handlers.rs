@@ -31,7 +31,7 @@ const MAX_MINUTES: i64 = 1440;
 const DEFAULT_MINUTES: i64 = 1440;
 
 /// The answer of `POST /emulator/tokens:validate` (and of `EmulatorHandle::validate_token`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenValidation {
     /// Whether the token is valid now: signed by this emulator, not expired, not revoked, its
@@ -186,14 +186,14 @@ pub(super) fn sign_token(
 ) -> Result<IssuedToken, ApiError> {
     let expires_on =
         format_expires_on(expires_nanos).ok_or_else(|| internal("format an expiry"))?;
-    let iat = now_nanos.div_euclid(1_000_000_000) as i64;
+    let iat = seconds(now_nanos);
     let csi = iat.to_string();
     let jti = stamp_to_jti(app.store.next_stamp());
     let claims = AccessTokenClaims {
         skypeid: id.strip_prefix("8:").unwrap_or(id),
         scp,
         csi: &csi,
-        exp: expires_nanos.div_euclid(1_000_000_000) as i64,
+        exp: seconds(expires_nanos),
         acs_scope: scopes,
         resource_id: &app.resource_id,
         iat,
@@ -204,6 +204,24 @@ pub(super) fn sign_token(
         internal("sign a token")
     })?;
     Ok(IssuedToken { expires_on, token })
+}
+
+/// Records the new identity `id`, created at `now` (nanoseconds); returns once durable.
+pub(super) async fn create(
+    app: &App,
+    id: &str,
+    now: i128,
+    profile: Profile,
+) -> Result<(), ApiError> {
+    let op = WriteOp::Create {
+        id: id.to_owned(),
+        created_ms: (now / 1_000_000).max(0) as u64,
+        profile,
+    };
+    app.store
+        .write(op)
+        .await
+        .map_err(write_failed("create an identity"))
 }
 
 /// Now, in nanoseconds rounded down to the 100 ns the service's timestamps carry.
@@ -311,15 +329,7 @@ pub(crate) async fn create_identity(
                 custom_id: custom_id.map(str::to_owned),
                 last_token_issued_s: scopes.as_ref().map(|_| seconds(now)),
             };
-            let created_ms = (now / 1_000_000).max(0) as u64;
-            app.store
-                .write(WriteOp::Create {
-                    id: id.clone(),
-                    created_ms,
-                    profile,
-                })
-                .await
-                .map_err(write_failed("create identity"))?;
+            create(app, &id, now, profile).await?;
             id
         }
     };
@@ -333,8 +343,7 @@ pub(crate) async fn create_identity(
     };
     let mut result = json!({ "identity": identity_json(app, version, &id) });
     if let Some(token) = token {
-        result["accessToken"] =
-            serde_json::to_value(token).map_err(|_| internal("encode a token"))?;
+        result["accessToken"] = json!(token);
     }
     Ok(json_response(StatusCode::CREATED, &result))
 }
@@ -525,18 +534,15 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
                 TokenProblem::BadSignature => "badSignature",
             };
             return TokenValidation {
-                valid: false,
                 reason: Some(reason.into()),
-                identity: None,
-                scopes: Vec::new(),
-                expires_on: None,
+                ..TokenValidation::default()
             };
         }
     };
     let identity = format!("8:{}", claims.skypeid);
     let reason = (|| {
         let stamp = jti_to_stamp(&claims.jti).ok_or("malformed")?;
-        if claims.exp <= unix_nanos(app.now()).div_euclid(1_000_000_000) as i64 {
+        if claims.exp <= seconds(unix_nanos(app.now())) {
             return Err("expired");
         }
         if stamp < app.store.tokens_valid_from() {
