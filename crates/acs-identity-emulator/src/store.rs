@@ -144,20 +144,18 @@ impl State {
                 }
                 self.set_identity(id, record);
             }
-            Change::TeamsExtension(key, Some(a)) => {
-                self.teams_extension.insert(key, a);
-            }
-            Change::TeamsExtension(key, None) => {
-                self.teams_extension.remove(&key);
-            }
-            Change::Entra(key, Some(a)) => {
-                self.entra.insert(key, a);
-            }
-            Change::Entra(key, None) => {
-                self.entra.remove(&key);
-            }
+            Change::TeamsExtension(key, a) => set(&mut self.teams_extension, key, a),
+            Change::Entra(key, a) => set(&mut self.entra, key, a),
         }
     }
+}
+
+/// Sets (`Some`) or removes (`None`) the value of `key`.
+fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) {
+    match value {
+        Some(v) => map.insert(key, v),
+        None => map.remove(&key),
+    };
 }
 
 /// One committed change, applied to [`State`] in commit order.

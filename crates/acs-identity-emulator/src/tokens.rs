@@ -85,14 +85,6 @@ pub(crate) struct TokenSigner {
     jwk: Jwk,
 }
 
-impl std::fmt::Debug for TokenSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner")
-            .field("kid", &self.jwk.kid)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A fresh RSA-2048 key as PKCS#8 DER.
 pub(crate) fn generate_signing_key() -> Result<Vec<u8>, EmulatorError> {
     use aws_lc_rs::encoding::AsDer as _;
