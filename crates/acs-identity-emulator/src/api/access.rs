@@ -350,9 +350,7 @@ struct EntraAssignmentsJson<'a> {
 fn entra_assignment(map: &Map<String, Value>) -> Result<EntraAssignment, ApiError> {
     let tenant_id = guid(json::required_string(map, "tenantId")?, "tenantId")?;
     let principal_type = principal_type(map)?;
-    let client_ids = client_ids(map)?.ok_or_else(|| {
-        ApiError::validation("ClientIds: The ClientIds field is required.", "ClientIds")
-    })?;
+    let client_ids = client_ids(map)?.ok_or_else(|| json::missing("clientIds"))?;
     Ok(EntraAssignment {
         tenant_id,
         principal_type,

@@ -371,15 +371,8 @@ pub(crate) fn issue_token(
 ) -> Result<Response, ApiError> {
     let id = owned_identity(app, raw_id)?;
     let map = json::object(body)?.unwrap_or_default();
-    let scopes = match json::field(&map, "scopes") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::validation(
-                "Scopes: The Scopes field is required.",
-                "Scopes",
-            ));
-        }
-        Some(v) => check_scopes(&json::string_array(v, "scopes")?, "scopes")?,
-    };
+    let scopes = json::string_array(json::required(&map, "scopes")?, "scopes")?;
+    let scopes = check_scopes(&scopes, "scopes")?;
     let minutes = expires_in_minutes(version, &map)?;
     require_live(app, &id)?;
     let now = now_nanos(app);
