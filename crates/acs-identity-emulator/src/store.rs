@@ -235,19 +235,14 @@ struct Job {
     reply: oneshot::Sender<Result<(), String>>,
 }
 
-enum Message {
-    Job(Job),
-    Stop,
-}
-
 /// The emulator's state: in memory, written through to the database.
 pub(crate) struct Store {
     state: Arc<RwLock<State>>,
     /// Held by the operations that read, then write what they read (a create with a custom id,
     /// an assignment's PUT or PATCH), so that two of them never interleave.
     serial: tokio::sync::Mutex<()>,
-    writer: mpsc::Sender<Message>,
-    writer_thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// The channel to the writer thread, and the thread; `None` once closed.
+    writer: std::sync::Mutex<Option<(mpsc::Sender<Job>, JoinHandle<()>)>>,
     pub(crate) boot: u64,
     sequence: AtomicU64,
     /// Tokens with a stamp below this are invalid (access key rotated).
@@ -309,11 +304,13 @@ pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
     }
 }
 
-/// Every `(key, value)` of `table` in `txn` (none before the first start made the tables).
-fn table_entries(
+/// Every `(key, value)` of `table` in `txn`, each value decoded from JSON (none before the first
+/// start made the tables); a value that does not decode is an error naming `what` and its key.
+fn table_entries<T: serde::de::DeserializeOwned>(
     txn: &redb::ReadTransaction,
     table: TableDefinition<'_, &str, &[u8]>,
-) -> Result<Vec<(String, Vec<u8>)>, EmulatorError> {
+    what: &str,
+) -> Result<Vec<(String, T)>, EmulatorError> {
     let table = match txn.open_table(table) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -322,19 +319,12 @@ fn table_entries(
     let mut out = Vec::new();
     for entry in table.iter().map_err(storage_error)? {
         let (k, v) = entry.map_err(storage_error)?;
-        out.push((k.value().to_owned(), v.value().to_vec()));
+        let key = k.value().to_owned();
+        let value = serde_json::from_slice(v.value())
+            .map_err(|_| EmulatorError::Storage(format!("{what} {key} is corrupt")))?;
+        out.push((key, value));
     }
     Ok(out)
-}
-
-/// A JSON value of a table.
-fn decode_json<T: serde::de::DeserializeOwned>(
-    what: &str,
-    key: &str,
-    bytes: &[u8],
-) -> Result<T, EmulatorError> {
-    serde_json::from_slice(bytes)
-        .map_err(|_| EmulatorError::Storage(format!("{what} {key} is corrupt")))
 }
 
 fn encode_json(value: &impl Serialize) -> Result<Vec<u8>, String> {
@@ -349,12 +339,14 @@ fn teams_extension_table_key((tenant, object): &TeamsExtensionKey) -> String {
 fn load_state(db: &Database) -> Result<State, EmulatorError> {
     let txn = db.begin_read().map_err(storage_error)?;
     let mut state = State::default();
-    for (id, bytes) in table_entries(&txn, IDENTITIES)? {
-        let record = decode_json("identity record", &id, &bytes)?;
+    for (id, record) in table_entries(&txn, IDENTITIES, "identity record")? {
         state.set_identity(id, record);
     }
-    for (key, bytes) in table_entries(&txn, TEAMS_EXTENSION_ASSIGNMENTS)? {
-        let assignment = decode_json("Teams extension assignment", &key, &bytes)?;
+    for (key, assignment) in table_entries(
+        &txn,
+        TEAMS_EXTENSION_ASSIGNMENTS,
+        "Teams extension assignment",
+    )? {
         let (tenant, object) = key.split_once('/').ok_or_else(|| {
             EmulatorError::Storage(format!("Teams extension assignment key {key} is corrupt"))
         })?;
@@ -362,10 +354,9 @@ fn load_state(db: &Database) -> Result<State, EmulatorError> {
             .teams_extension
             .insert((tenant.to_owned(), object.to_owned()), assignment);
     }
-    for (key, bytes) in table_entries(&txn, ENTRA_ASSIGNMENTS)? {
-        let assignment = decode_json("Entra assignment", &key, &bytes)?;
-        state.entra.insert(key, assignment);
-    }
+    state.entra = table_entries(&txn, ENTRA_ASSIGNMENTS, "Entra assignment")?
+        .into_iter()
+        .collect();
     Ok(state)
 }
 
@@ -438,8 +429,7 @@ impl Store {
         Ok(Store {
             state,
             serial: tokio::sync::Mutex::new(()),
-            writer: tx,
-            writer_thread: std::sync::Mutex::new(Some(thread)),
+            writer: std::sync::Mutex::new(Some((tx, thread))),
             boot,
             sequence: AtomicU64::new(1),
             tokens_valid_from,
@@ -514,10 +504,11 @@ impl Store {
 
     fn send(&self, op: WriteOp) -> Result<oneshot::Receiver<Result<(), String>>, String> {
         let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(Message::Job(Job { op, reply }))
-            .map_err(|_| "the emulator is shutting down".to_owned())?;
-        Ok(answer)
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match writer.as_ref().map(|(tx, _)| tx.send(Job { op, reply })) {
+            Some(Ok(())) => Ok(answer),
+            _ => Err("the emulator is shutting down".to_owned()),
+        }
     }
 
     /// Commits `op` (with the other writes waiting, in one transaction); returns once durable.
@@ -597,16 +588,12 @@ impl Store {
         Ok(())
     }
 
-    /// Stops the writer thread after the writes already queued, and waits for it (the database
-    /// file is closed when this returns).
+    /// Stops the writer thread after the writes already queued (closing its channel), and waits
+    /// for it (the database file is closed when this returns).
     pub(crate) fn close(&self) {
-        let _ = self.writer.send(Message::Stop);
-        let thread = self
-            .writer_thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(thread) = thread {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((channel, thread)) = writer {
+            drop(channel);
             let _ = thread.join();
         }
     }
@@ -844,33 +831,25 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut writer: Writer, rx: mpsc::Receiver<Message>, cache: Arc<RwLock<State>>) {
-    let mut stopping = false;
-    while !stopping {
+/// Commits the writes of `rx` in batches until its channel is closed and empty.
+fn writer_loop(mut writer: Writer, rx: mpsc::Receiver<Job>, cache: Arc<RwLock<State>>) {
+    loop {
         let next = if writer.db.is_some() {
             rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
         } else {
             rx.recv_timeout(RETRY_EVERY)
         };
         let first = match next {
-            Ok(Message::Job(job)) => job,
+            Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 writer.retry();
                 continue;
             }
-            Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
+        // The writes waiting now join it.
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Message::Job(job)) => batch.push(job),
-                Ok(Message::Stop) => {
-                    stopping = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+        batch.extend(rx.try_iter().take(MAX_BATCH - 1));
         let outcome = writer.commit(&batch).map(|changes| {
             let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
             // The committed changes move into the cache (no copy of their ids).
