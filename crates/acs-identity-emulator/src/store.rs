@@ -243,7 +243,7 @@ pub(crate) struct Store {
     serial: tokio::sync::Mutex<()>,
     /// The channel to the writer thread, and the thread; `None` once closed.
     writer: std::sync::Mutex<Option<(mpsc::Sender<Job>, JoinHandle<()>)>>,
-    pub(crate) boot: u64,
+    boot: u64,
     sequence: AtomicU64,
     /// Tokens with a stamp below this are invalid (access key rotated).
     pub(crate) tokens_valid_from: u64,
@@ -450,11 +450,6 @@ impl Store {
     pub(crate) fn next_stamp(&self) -> u64 {
         let seq = self.sequence.fetch_add(1, Ordering::Relaxed) & ((1 << SEQUENCE_BITS) - 1);
         (self.boot << SEQUENCE_BITS) | seq
-    }
-
-    /// Tokens with a stamp below this are invalid whatever their identity.
-    pub(crate) fn tokens_valid_from(&self) -> u64 {
-        self.tokens_valid_from
     }
 
     /// Tokens with a stamp below this were issued before the last reset.
@@ -1017,7 +1012,7 @@ mod tests {
             store.next_stamp() > revoke_at,
             "a new boot starts above every old stamp"
         );
-        assert_eq!(store.tokens_valid_from(), 0);
+        assert_eq!(store.tokens_valid_from, 0);
         store.close();
     }
 
@@ -1048,8 +1043,8 @@ mod tests {
         let mut rotated = update();
         rotated.access_key = Some("b3RoZXI=".into());
         let store = Store::start(open_database(Some(dir.path())).unwrap(), rotated, None).unwrap();
-        assert!(store.tokens_valid_from() > old);
-        assert!(store.next_stamp() >= store.tokens_valid_from());
+        assert!(store.tokens_valid_from > old);
+        assert!(store.next_stamp() >= store.tokens_valid_from);
         store.close();
     }
 

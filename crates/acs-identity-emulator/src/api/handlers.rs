@@ -271,14 +271,13 @@ fn custom_id(
     version: ApiVersion,
     map: &serde_json::Map<String, Value>,
 ) -> Result<Option<&str>, ApiError> {
-    let value = match json::field(map, "customId") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
+    let Some(value) = json::field(map, "customId").filter(|v| !v.is_null()) else {
+        return Ok(None);
     };
     version.require_field(Availability::PreviewOnly, "customId")?;
-    let Value::String(custom_id) = value else {
-        return Err(json::type_error("customId", "System.String"));
-    };
+    let custom_id = value
+        .as_str()
+        .ok_or_else(|| json::type_error("customId", "System.String"))?;
     let chars = custom_id.chars().count();
     if chars == 0 || chars > MAX_CUSTOM_ID_CHARS {
         return Err(ApiError::validation(
@@ -538,7 +537,7 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
         if claims.exp <= seconds(unix_nanos(app.now())) {
             return Err("expired");
         }
-        if stamp < app.store.tokens_valid_from() {
+        if stamp < app.store.tokens_valid_from {
             return Err("accessKeyRotated");
         }
         if identity.starts_with("8:orgid:") {
