@@ -224,7 +224,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 ..Meta::default()
             };
             let reopen = dir_for_db.map(|dir| -> store::Reopen {
-                let path = data_dir::database_path(&dir);
+                let path = dir.join(store::DB_FILE);
                 Box::new(move || data_dir::open_checked(&path))
             });
             let store = Store::start(db, update, reopen)?;

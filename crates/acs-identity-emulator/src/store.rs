@@ -71,17 +71,6 @@ pub(crate) struct Profile {
     pub(crate) last_token_issued_s: Option<i64>,
 }
 
-impl Profile {
-    /// `self` with the later of both token times (and `other`'s custom id when it has one).
-    fn merged(mut self, other: &Profile) -> Profile {
-        if other.custom_id.is_some() {
-            self.custom_id.clone_from(&other.custom_id);
-        }
-        self.last_token_issued_s = self.last_token_issued_s.max(other.last_token_issued_s);
-        self
-    }
-}
-
 /// A Teams Phone extension assignment (its tenant and object id are its key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -168,7 +157,7 @@ enum Change {
 
 /// The value of the `meta` table (key `meta`).
 #[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub(crate) struct Meta {
     pub(crate) access_key: Option<String>,
     pub(crate) resource_id: Option<String>,
@@ -176,13 +165,10 @@ pub(crate) struct Meta {
     pub(crate) signing_key_pkcs8: Option<Vec<u8>>,
     pub(crate) tls: Option<TlsMaterial>,
     /// How many times this data directory was started.
-    #[serde(default)]
     pub(crate) boot: u64,
     /// Tokens with a stamp below this are invalid (access key rotated).
-    #[serde(default)]
     pub(crate) tokens_valid_from: u64,
     /// Tokens with a stamp below this were issued before the last reset.
-    #[serde(default)]
     pub(crate) reset_stamp: u64,
 }
 
@@ -239,8 +225,9 @@ struct Job {
 pub(crate) struct Store {
     state: Arc<RwLock<State>>,
     /// Held by the operations that read, then write what they read (a create with a custom id,
-    /// an assignment's PUT or PATCH), so that two of them never interleave.
-    serial: tokio::sync::Mutex<()>,
+    /// an assignment's PUT or PATCH), so that two of them never interleave: hold the guard across
+    /// the check and the write.
+    pub(crate) serial: tokio::sync::Mutex<()>,
     /// The channel to the writer thread, and the thread; `None` once closed.
     writer: std::sync::Mutex<Option<(mpsc::Sender<Job>, JoinHandle<()>)>>,
     boot: u64,
@@ -466,15 +453,6 @@ impl Store {
         self.read().identities.get(id).cloned()
     }
 
-    /// The profile of an identity (empty when it has none).
-    pub(crate) fn profile(&self, id: &str) -> Profile {
-        self.read()
-            .identities
-            .get(id)
-            .map(|r| r.profile.clone())
-            .unwrap_or_default()
-    }
-
     /// The live (not deleted) identity that holds `custom_id`.
     pub(crate) fn identity_for_custom_id(&self, custom_id: &str) -> Option<String> {
         let state = self.read();
@@ -489,12 +467,6 @@ impl Store {
     /// Number of identities ever created (deleted included).
     pub(crate) fn identity_count(&self) -> usize {
         self.read().identities.len()
-    }
-
-    /// Waits until no other read-then-write operation runs (see [`Store`]'s `serial`); hold
-    /// the guard across the check and the write.
-    pub(crate) async fn serialized(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.serial.lock().await
     }
 
     fn send(&self, op: WriteOp) -> Result<oneshot::Receiver<Result<(), String>>, String> {
@@ -655,7 +627,12 @@ impl Batch<'_> {
                     created_ms: *created_ms,
                     ..IdentityRecord::default()
                 });
-                record.profile = record.profile.merged(profile);
+                // A custom id given now is kept; the later token time.
+                if profile.custom_id.is_some() {
+                    record.profile.custom_id.clone_from(&profile.custom_id);
+                }
+                let last = &mut record.profile.last_token_issued_s;
+                *last = (*last).max(profile.last_token_issued_s);
                 self.set_identity(id, record)?;
             }
             WriteOp::TokenIssued { id, at_s } => {
@@ -1327,9 +1304,9 @@ mod tests {
         drop(store);
 
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
-        assert_eq!(store.profile("x"), profile);
+        assert_eq!(store.get("x").unwrap().profile, profile);
         assert_eq!(
-            store.profile("y").last_token_issued_s,
+            store.get("y").unwrap().profile.last_token_issued_s,
             Some(7),
             "written behind, then closed"
         );
@@ -1364,7 +1341,7 @@ mod tests {
         store.reset().await.unwrap();
         assert_eq!(store.teams_extension_assignment(&key), None);
         assert!(store.entra_assignments(None, 10).is_empty());
-        assert_eq!(store.profile("y"), Profile::default());
+        assert_eq!(store.get("y"), None);
         store.close();
     }
 
@@ -1386,14 +1363,17 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         assert_eq!(
-            store.profile("x").last_token_issued_s,
+            store.get("x").unwrap().profile.last_token_issued_s,
             Some(30),
             "in memory at once"
         );
         store.close();
         drop(store);
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
-        assert_eq!(store.profile("x").last_token_issued_s, Some(30));
+        assert_eq!(
+            store.get("x").unwrap().profile.last_token_issued_s,
+            Some(30)
+        );
         store.close();
     }
 
