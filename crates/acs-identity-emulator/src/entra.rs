@@ -120,16 +120,11 @@ pub(crate) struct DecodedJwt {
 
 impl DecodedJwt {
     /// A time claim (`exp`, `nbf`, `iat`) in whole seconds, when present and a number.
-    fn seconds(&self, name: &str) -> Option<i64> {
+    pub(crate) fn seconds(&self, name: &str) -> Option<i64> {
         match self.claims.get(name)? {
             Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
             _ => None,
         }
-    }
-
-    /// `exp` in whole seconds, when present and a number.
-    pub(crate) fn exp(&self) -> Option<i64> {
-        self.seconds("exp")
     }
 
     pub(crate) fn str_claim(&self, name: &str) -> Option<&str> {
@@ -181,7 +176,7 @@ impl DecodedJwt {
                     .seconds(name)
                     .is_some_and(|t| t <= now.saturating_add(CLOCK_SKEW_S))
         };
-        self.exp().is_some_and(|exp| exp > now) && started("nbf") && started("iat")
+        self.seconds("exp").is_some_and(|exp| exp > now) && started("nbf") && started("iat")
     }
 }
 
@@ -216,7 +211,7 @@ mod tests {
         assert_eq!(token.matches('.').count(), 2);
         assert!(token.ends_with('.'));
         let decoded = decode_unverified(&token).unwrap();
-        assert_eq!(decoded.exp(), Some(4_000_000_000));
+        assert_eq!(decoded.seconds("exp"), Some(4_000_000_000));
         assert_eq!(decoded.str_claim("appid"), Some("app"));
         assert_eq!(decoded.str_claim("azp"), Some("app"));
         assert_eq!(decoded.str_claim("oid"), Some("user"));

@@ -264,7 +264,7 @@ pub(crate) async fn put_teams_extension_assignment(
         principal_type: principal_type(&map)?,
         client_ids: client_ids(&map)?,
     };
-    let _serial = app.store.serialized().await;
+    let _serial = app.store.serial.lock().await;
     let status = match app.store.teams_extension_assignment(&key) {
         Some(_) => StatusCode::OK,
         None => StatusCode::CREATED,
@@ -305,7 +305,7 @@ pub(crate) async fn delete_teams_extension_assignment(
         .map_err(write_failed("delete a Teams extension assignment"))?;
     if app.store.get(&identity).is_some() {
         app.controls
-            .record_revocation(&identity, stored_before, stamp, app.now());
+            .record_revocation(&identity, stored_before, stamp, app.clock.now());
     }
     Ok(no_content())
 }
@@ -379,7 +379,7 @@ pub(crate) async fn put_entra_assignment(
 ) -> Result<Response, ApiError> {
     let object_id = guid_segment(object, "objectId")?;
     let assignment = entra_assignment(&json::object(body)?.unwrap_or_default())?;
-    let _serial = app.store.serialized().await;
+    let _serial = app.store.serial.lock().await;
     let status = match app.store.entra_assignment(&object_id) {
         Some(_) => StatusCode::OK,
         None => StatusCode::CREATED,

@@ -226,7 +226,7 @@ pub(super) async fn create(
 
 /// Now, in nanoseconds rounded down to the 100 ns the service's timestamps carry.
 pub(super) fn now_nanos(app: &App) -> i128 {
-    let n = unix_nanos(app.now());
+    let n = unix_nanos(app.clock.now());
     n - n.rem_euclid(100)
 }
 
@@ -252,7 +252,7 @@ fn acs_token(
 pub(super) fn identity_json(app: &App, version: ApiVersion, id: &str) -> Value {
     let mut identity = json!({ "id": id });
     if version.has(Availability::PreviewOnly) {
-        let profile = app.store.profile(id);
+        let profile = app.store.get(id).map(|r| r.profile).unwrap_or_default();
         if let Some(custom_id) = profile.custom_id {
             identity["customId"] = Value::String(custom_id);
         }
@@ -316,7 +316,7 @@ pub(crate) async fn create_identity(
     let now = now_nanos(app);
     // A create with a custom id reads the mapping, then writes it: one at a time.
     let _serial = match custom_id {
-        Some(_) => Some(app.store.serialized().await),
+        Some(_) => Some(app.store.serial.lock().await),
         None => None,
     };
     let existing = custom_id.and_then(|c| app.store.identity_for_custom_id(c));
@@ -394,7 +394,7 @@ pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, A
         .await
         .map_err(write_failed("revoke"))?;
     app.controls
-        .record_revocation(&id, stored_before, stamp, app.now());
+        .record_revocation(&id, stored_before, stamp, app.clock.now());
     Ok(no_content())
 }
 
@@ -426,11 +426,13 @@ pub(super) fn user_token(
     audiences: &[&str],
 ) -> Result<(entra::DecodedJwt, i128), ApiError> {
     let jwt = entra::decode_unverified(token).ok_or_else(ApiError::invalid_access_token)?;
-    let now = app.now();
+    let now = app.clock.now();
     if !audiences.iter().any(|a| jwt.has_audience(a)) || !jwt.in_force_at(now) {
         return Err(ApiError::invalid_access_token());
     }
-    let exp = jwt.exp().ok_or_else(ApiError::invalid_access_token)?;
+    let exp = jwt
+        .seconds("exp")
+        .ok_or_else(ApiError::invalid_access_token)?;
     let longest = unix_nanos(now) + i128::from(MAX_MINUTES) * 60 * 1_000_000_000;
     let expires = (i128::from(exp) * 1_000_000_000).min(longest);
     if format_expires_on(expires).is_none() {
@@ -534,7 +536,7 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
     let identity = format!("8:{}", claims.skypeid);
     let reason = (|| {
         let stamp = jti_to_stamp(&claims.jti).ok_or("malformed")?;
-        if claims.exp <= seconds(unix_nanos(app.now())) {
+        if claims.exp <= seconds(unix_nanos(app.clock.now())) {
             return Err("expired");
         }
         if stamp < app.store.tokens_valid_from {
@@ -562,7 +564,7 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
                 if stamp
                     < app
                         .controls
-                        .revoked_before(&identity, r.revoked_before, app.now()) =>
+                        .revoked_before(&identity, r.revoked_before, app.clock.now()) =>
             {
                 Err("revoked")
             }

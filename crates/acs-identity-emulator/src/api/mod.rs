@@ -46,12 +46,6 @@ pub(crate) struct App {
     pub(crate) default_port: u16,
 }
 
-impl App {
-    pub(crate) fn now(&self) -> SystemTime {
-        self.clock.now()
-    }
-}
-
 /// The axum router: one handler that routes by hand.
 pub(crate) fn router(app: Arc<App>) -> axum::Router {
     axum::Router::new().fallback(dispatch).with_state(app)
@@ -231,10 +225,12 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let route = classify(path);
     let is_emulator_route = !matches!(route, Route::Service(..) | Route::NotFound);
 
-    let mut response = match handle(&app, route, request).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let answer = match route {
+        Route::NotFound => Err(ApiError::not_found()),
+        Route::Emulator(name) => crate::controls::handle(&app, name, request).await,
+        Route::Service(path, params) => serve_operation(&app, path, params, request).await,
     };
+    let mut response = answer.unwrap_or_else(IntoResponse::into_response);
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -273,14 +269,6 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
         "request"
     );
     response
-}
-
-async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Response, ApiError> {
-    match route {
-        Route::NotFound => Err(ApiError::not_found()),
-        Route::Emulator(name) => crate::controls::handle(app, name, request).await,
-        Route::Service(path, params) => serve_operation(app, path, params, request).await,
-    }
 }
 
 /// Serves a request to `path` (a path of [`endpoint`]) whose `{}` segments are `first` (an
