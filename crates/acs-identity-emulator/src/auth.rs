@@ -5,7 +5,6 @@
 //! `https://communication.azure.com` (with or without a trailing `/`) and that has not expired
 //! is accepted.
 
-use std::fmt;
 use std::time::SystemTime;
 
 use acs_auth::{AccessKey, DEFAULT_MAX_CLOCK_SKEW, ReceivedRequest, RequestToSign, VerifyError};
@@ -15,45 +14,38 @@ use crate::entra;
 use crate::errors::ApiError;
 
 /// Why a request was not authenticated. Never contains a key, signature or token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthFailure {
     /// No `Authorization` header.
+    #[error(
+        "the request has no Authorization header; sign it with HMAC-SHA256 or send an Entra ID bearer token"
+    )]
     MissingAuthorization,
     /// An `Authorization` header of another scheme than `HMAC-SHA256` or `Bearer`.
+    #[error("the Authorization header is neither `HMAC-SHA256 ...` nor `Bearer ...`")]
     UnsupportedScheme,
     /// No usable `Host` header (and no authority in the request target).
+    #[error("the request has no Host header")]
     MissingHost,
     /// The HMAC check failed.
+    #[error("{}", hmac_message(.0))]
     Hmac(VerifyError),
     /// The bearer token is not a JWT for `https://communication.azure.com`, or has expired.
+    #[error("the bearer token is not accepted: {0}")]
     InvalidBearer(&'static str),
 }
 
-impl fmt::Display for AuthFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AuthFailure::MissingAuthorization => f.write_str(
-                "the request has no Authorization header; sign it with HMAC-SHA256 or send an Entra ID bearer token",
-            ),
-            AuthFailure::UnsupportedScheme => {
-                f.write_str("the Authorization header is neither `HMAC-SHA256 ...` nor `Bearer ...`")
-            }
-            AuthFailure::MissingHost => f.write_str("the request has no Host header"),
-            AuthFailure::Hmac(VerifyError::SignatureMismatch) => f.write_str(
-                "the HMAC signature does not match: check the access key, and that the signed method, path and query \
-                 (exactly as sent, same percent-encoding), Host (with the port) and x-ms-date are what was sent",
-            ),
-            AuthFailure::Hmac(VerifyError::DateOutOfRange) => f.write_str(
-                "x-ms-date is more than 15 minutes away from the emulator's clock",
-            ),
-            AuthFailure::Hmac(e) => e.fmt(f),
-            AuthFailure::InvalidBearer(why) => write!(f, "the bearer token is not accepted: {why}"),
-        }
+/// What an HMAC failure says: `acs_auth`'s words, or, for the two a user most often meets, what
+/// to check.
+fn hmac_message(error: &VerifyError) -> String {
+    match error {
+        VerifyError::SignatureMismatch => "the HMAC signature does not match: check the access key, and that the signed method, path and query \
+             (exactly as sent, same percent-encoding), Host (with the port) and x-ms-date are what was sent".into(),
+        VerifyError::DateOutOfRange => "x-ms-date is more than 15 minutes away from the emulator's clock".into(),
+        other => other.to_string(),
     }
 }
-
-impl std::error::Error for AuthFailure {}
 
 impl AuthFailure {
     fn inner_code(&self) -> &'static str {

@@ -105,19 +105,24 @@ impl<T> IdleTimeout<T> {
         }
     }
 
-    fn active(&mut self) {
-        self.deadline.as_mut().reset(Instant::now() + self.idle);
-    }
-
-    /// On `Pending` from the stream: `TimedOut` once the deadline passed, else `Pending`.
-    fn expired<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
-        match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+    /// The outcome of a poll of the stream: a ready one restarts the deadline if bytes passed
+    /// (`progressed`); `Pending` becomes `TimedOut` once the deadline passed.
+    fn outcome<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<R>>,
+        progressed: bool,
+    ) -> Poll<io::Result<R>> {
+        if poll.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "connection idle for too long",
-            ))),
-            Poll::Pending => Poll::Pending,
+            )));
         }
+        if progressed {
+            self.deadline.as_mut().reset(Instant::now() + self.idle);
+        }
+        poll
     }
 }
 
@@ -129,15 +134,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for IdleTimeout<T> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(result) => {
-                if buf.filled().len() > before {
-                    this.active();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => this.expired(cx),
-        }
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        let progressed = buf.filled().len() > before;
+        this.outcome(cx, poll, progressed)
     }
 }
 
@@ -148,23 +147,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Ready(result) => {
-                if result.as_ref().is_ok_and(|n| *n > 0) {
-                    this.active();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => this.expired(cx),
-        }
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        let progressed = matches!(poll, Poll::Ready(Ok(n)) if n > 0);
+        this.outcome(cx, poll, progressed)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_flush(cx) {
-            Poll::Pending => this.expired(cx),
-            ready => ready,
-        }
+        let poll = Pin::new(&mut this.inner).poll_flush(cx);
+        this.outcome(cx, poll, false)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

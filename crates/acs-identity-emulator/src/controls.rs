@@ -22,7 +22,9 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::{App, json_response, no_content, query_value, read_body};
+use crate::api::{
+    App, health, json_response, no_content, query_value, read_body, validate_token_http,
+};
 use crate::errors::{ApiError, EmulatorError};
 use crate::operation::Operation;
 use crate::server::EmulatorHandle;
@@ -41,18 +43,16 @@ const MAX_WAITING_PER_IDENTITY: usize = 16;
 
 /// The test controls, as `PUT`/`GET /emulator/controls` carry them; every field optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Controls {
     /// Fault rules; the first that matches a request acts (as read back, a counted rule's
     /// `count` is what is left of it, and a used-up rule is gone).
-    #[serde(default)]
     pub faults: Vec<FaultRule>,
     /// Throttling as the service does (absent: off).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub throttling: Option<Throttling>,
     /// Revoked tokens stay valid for `POST /emulator/tokens:validate` this many seconds after
     /// the revoke (0: revoked at once). Deletion stays immediate.
-    #[serde(default)]
     pub revocation_delay_seconds: u64,
 }
 
@@ -88,31 +88,23 @@ pub struct FaultRule {
 /// Throttling: per operation, at most [`Operation::service_limit`] times `scale` requests
 /// (rounded, at least 1) per window of `window_seconds`; beyond it 429 with `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Throttling {
     /// 1 (default) is the service; 0.001 allows one request of each operation per window.
-    #[serde(default = "one")]
     pub scale: f64,
     /// The window, 1..=3600 seconds (default 30, the service's).
-    #[serde(default = "service_window")]
     pub window_seconds: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
-fn one() -> f64 {
-    1.0
-}
-fn service_window() -> u64 {
-    30
-}
 
 impl Default for Throttling {
     fn default() -> Self {
         Self {
-            scale: one(),
-            window_seconds: service_window(),
+            scale: 1.0,
+            window_seconds: 30,
         }
     }
 }
@@ -422,13 +414,21 @@ async fn reset(app: &App) -> Result<(), String> {
 /// Whether `query` has `includeDeleted=true` (or `includeDeleted` alone; case-insensitive).
 fn include_deleted(query: Option<&str>) -> bool {
     query_value(query, "includeDeleted")
-        .is_some_and(|v| v.is_some_and(|v| v.is_empty() || v.eq_ignore_ascii_case("true")))
+        .is_some_and(|v| v.is_empty() || v.eq_ignore_ascii_case("true"))
 }
 
-/// Serves `/emulator/controls`, `/emulator/identities` and `/emulator/reset`.
+/// Serves the `/emulator/{name}` endpoints: `health`, `jwks` and `tokens:validate` (see
+/// `crate::api::handlers`), and the controls, identities and reset of this module.
 pub(crate) async fn handle(app: &App, name: &str, request: Request) -> Result<Response, ApiError> {
     let method = request.method().clone();
     match name.to_ascii_lowercase().as_str() {
+        "health" if method == Method::GET => Ok(health(app)),
+        "jwks" if method == Method::GET => Ok(json_response(StatusCode::OK, &app.signer.jwks())),
+        "tokens:validate" if method == Method::POST => {
+            let (parts, body) = request.into_parts();
+            let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
+            validate_token_http(app, &body)
+        }
         "controls" if method == Method::GET => {
             Ok(json_response(StatusCode::OK, &app.controls.lock().controls))
         }
@@ -453,7 +453,7 @@ pub(crate) async fn handle(app: &App, name: &str, request: Request) -> Result<Re
                 &json!({ "value": identities(app, include_deleted) }),
             ))
         }
-        "identities" => Err(ApiError::method_not_allowed("GET")),
+        "health" | "jwks" | "identities" => Err(ApiError::method_not_allowed("GET")),
         "reset" if method == Method::POST => {
             reset(app).await.map_err(|e| {
                 tracing::error!(error = %e, "reset: write failed");
@@ -461,7 +461,7 @@ pub(crate) async fn handle(app: &App, name: &str, request: Request) -> Result<Re
             })?;
             Ok(no_content())
         }
-        "reset" => Err(ApiError::method_not_allowed("POST")),
+        "tokens:validate" | "reset" => Err(ApiError::method_not_allowed("POST")),
         _ => Err(ApiError::not_found()),
     }
 }

@@ -97,16 +97,11 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EmulatorErr
     written.map_err(|e| data_dir_error(path, e))
 }
 
-/// Where the database of `dir` is.
-pub(crate) fn database_path(dir: &Path) -> PathBuf {
-    dir.join(DB_FILE)
-}
-
 /// Opens the database of `dir`, creating it (`0600`) when absent. An existing file must be a
 /// sound database and not a link: it is checked in full before the first write, and refused,
 /// untouched, when it is empty or corrupt.
 pub(crate) fn open_database(dir: &Path) -> Result<Database, EmulatorError> {
-    let path = database_path(dir);
+    let path = dir.join(DB_FILE);
     match std::fs::symlink_metadata(&path) {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => create(&path)?,

@@ -50,10 +50,6 @@ pub fn unsigned_token(claims_json: &str) -> String {
     )
 }
 
-fn unsigned_jwt(claims: &Value) -> String {
-    unsigned_token(&claims.to_string())
-}
-
 /// An unsigned Entra-ID-like access token of a Teams user, for the emulator's Teams exchange
 /// (`POST /teamsUser/:exchangeAccessToken`).
 ///
@@ -73,20 +69,16 @@ pub fn test_token(app_id: &str, user_object_id: &str, expires_at: SystemTime) ->
 
 /// An unsigned Entra-ID-like bearer token for the ACS data plane (audience
 /// [`ACS_AUDIENCE`]), which the emulator accepts in `Authorization: Bearer ...` until
-/// `expires_at`.
+/// `expires_at`: a [`test_user_token`] of the test tenant with an empty `scp`.
 pub fn test_bearer_token(expires_at: SystemTime) -> String {
-    let now = unix_seconds(SystemTime::now());
-    unsigned_jwt(&json!({
-        "aud": ACS_AUDIENCE,
-        "iss": format!("https://sts.windows.net/{TEST_TENANT_ID}/"),
-        "iat": now,
-        "nbf": now,
-        "exp": unix_seconds(expires_at),
-        "appid": "00000000-0000-0000-0000-00000000e2e0",
-        "oid": "00000000-0000-0000-0000-00000000e2e1",
-        "tid": TEST_TENANT_ID,
-        "ver": "1.0",
-    }))
+    test_user_token(
+        ACS_AUDIENCE,
+        "",
+        TEST_TENANT_ID,
+        "00000000-0000-0000-0000-00000000e2e1",
+        "00000000-0000-0000-0000-00000000e2e0",
+        expires_at,
+    )
 }
 
 /// An unsigned Entra-ID-like access token of a user of tenant `tenant_id` with object id
@@ -104,7 +96,7 @@ pub fn test_user_token(
     expires_at: SystemTime,
 ) -> String {
     let now = unix_seconds(SystemTime::now());
-    unsigned_jwt(&json!({
+    let claims = json!({
         "aud": audience,
         "iss": format!("https://sts.windows.net/{tenant_id}/"),
         "iat": now,
@@ -116,7 +108,8 @@ pub fn test_user_token(
         "tid": tenant_id,
         "scp": scp,
         "ver": "1.0",
-    }))
+    });
+    unsigned_token(&claims.to_string())
 }
 
 /// The claims of a decoded (not verified) JWT.
@@ -127,16 +120,11 @@ pub(crate) struct DecodedJwt {
 
 impl DecodedJwt {
     /// A time claim (`exp`, `nbf`, `iat`) in whole seconds, when present and a number.
-    fn seconds(&self, name: &str) -> Option<i64> {
+    pub(crate) fn seconds(&self, name: &str) -> Option<i64> {
         match self.claims.get(name)? {
             Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
             _ => None,
         }
-    }
-
-    /// `exp` in whole seconds, when present and a number.
-    pub(crate) fn exp(&self) -> Option<i64> {
-        self.seconds("exp")
     }
 
     pub(crate) fn str_claim(&self, name: &str) -> Option<&str> {
@@ -188,7 +176,7 @@ impl DecodedJwt {
                     .seconds(name)
                     .is_some_and(|t| t <= now.saturating_add(CLOCK_SKEW_S))
         };
-        self.exp().is_some_and(|exp| exp > now) && started("nbf") && started("iat")
+        self.seconds("exp").is_some_and(|exp| exp > now) && started("nbf") && started("iat")
     }
 }
 
@@ -223,7 +211,7 @@ mod tests {
         assert_eq!(token.matches('.').count(), 2);
         assert!(token.ends_with('.'));
         let decoded = decode_unverified(&token).unwrap();
-        assert_eq!(decoded.exp(), Some(4_000_000_000));
+        assert_eq!(decoded.seconds("exp"), Some(4_000_000_000));
         assert_eq!(decoded.str_claim("appid"), Some("app"));
         assert_eq!(decoded.str_claim("azp"), Some("app"));
         assert_eq!(decoded.str_claim("oid"), Some("user"));

@@ -49,7 +49,7 @@ fn computed_string_to_sign(parts: &Parts, body: &[u8]) -> Option<String> {
 /// Authenticates a request as [`auth::authenticate`] does, with the `Host` leniency and the
 /// diagnostics header described in the module docs.
 pub(crate) fn authenticate(app: &App, parts: &Parts, body: &[u8]) -> Result<(), ApiError> {
-    let now = app.now();
+    let now = app.clock.now();
     let (method, uri, headers) = (parts.method.as_str(), &parts.uri, &parts.headers);
     let failure = match auth::authenticate(&app.access_key, method, uri, headers, body, now) {
         Ok(()) => return Ok(()),

@@ -16,24 +16,15 @@ struct Args {
     options: EmulatorOptions,
 }
 
+/// Waits for Ctrl-C or, on Unix, SIGTERM.
 async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
+        return;
     }
-    #[cfg(not(unix))]
-    ctrl_c.await;
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[tokio::main]

@@ -160,12 +160,9 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
         AccessKey::from_base64(key).map_err(EmulatorError::InvalidAccessKey)?;
     }
     let given_resource = match &settings.resource_id {
-        Some(r) => Some(
-            uuid::Uuid::parse_str(r.trim())
-                .map_err(|_| EmulatorError::InvalidResourceId)?
-                .hyphenated()
-                .to_string(),
-        ),
+        Some(r) => {
+            Some(uuid::Uuid::parse_str(r.trim()).map_err(|_| EmulatorError::InvalidResourceId)?)
+        }
         None => None,
     };
     let data_dir = match &settings.storage {
@@ -195,6 +192,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 None => generate_access_key()?,
             };
             let resource_id = given_resource
+                .map(|r| r.hyphenated().to_string())
                 .or(meta.resource_id)
                 .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
             let signing_key = match meta.signing_key_pkcs8 {
@@ -226,7 +224,7 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
                 ..Meta::default()
             };
             let reopen = dir_for_db.map(|dir| -> store::Reopen {
-                let path = data_dir::database_path(&dir);
+                let path = dir.join(store::DB_FILE);
                 Box::new(move || data_dir::open_checked(&path))
             });
             let store = Store::start(db, update, reopen)?;
@@ -277,12 +275,10 @@ pub(crate) async fn start(settings: EmulatorBuilder) -> Result<EmulatorHandle, E
     let signal = async move {
         let _ = shutdown_rx.await;
     };
-    let acceptor = match &tls_material {
-        Some(material) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
-            material,
-        )?)),
-        None => None,
-    };
+    let acceptor = tls_material
+        .as_ref()
+        .map(|material| tls::server_config(material).map(tokio_rustls::TlsAcceptor::from))
+        .transpose()?;
     let task = tokio::spawn(connections::serve(
         listener,
         acceptor,

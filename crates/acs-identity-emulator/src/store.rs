@@ -71,17 +71,6 @@ pub(crate) struct Profile {
     pub(crate) last_token_issued_s: Option<i64>,
 }
 
-impl Profile {
-    /// `self` with the later of both token times (and `other`'s custom id when it has one).
-    fn merged(mut self, other: &Profile) -> Profile {
-        if other.custom_id.is_some() {
-            self.custom_id.clone_from(&other.custom_id);
-        }
-        self.last_token_issued_s = self.last_token_issued_s.max(other.last_token_issued_s);
-        self
-    }
-}
-
 /// A Teams Phone extension assignment (its tenant and object id are its key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,20 +133,18 @@ impl State {
                 }
                 self.set_identity(id, record);
             }
-            Change::TeamsExtension(key, Some(a)) => {
-                self.teams_extension.insert(key, a);
-            }
-            Change::TeamsExtension(key, None) => {
-                self.teams_extension.remove(&key);
-            }
-            Change::Entra(key, Some(a)) => {
-                self.entra.insert(key, a);
-            }
-            Change::Entra(key, None) => {
-                self.entra.remove(&key);
-            }
+            Change::TeamsExtension(key, a) => set(&mut self.teams_extension, key, a),
+            Change::Entra(key, a) => set(&mut self.entra, key, a),
         }
     }
+}
+
+/// Sets (`Some`) or removes (`None`) the value of `key`.
+fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) {
+    match value {
+        Some(v) => map.insert(key, v),
+        None => map.remove(&key),
+    };
 }
 
 /// One committed change, applied to [`State`] in commit order.
@@ -170,7 +157,7 @@ enum Change {
 
 /// The value of the `meta` table (key `meta`).
 #[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub(crate) struct Meta {
     pub(crate) access_key: Option<String>,
     pub(crate) resource_id: Option<String>,
@@ -178,13 +165,10 @@ pub(crate) struct Meta {
     pub(crate) signing_key_pkcs8: Option<Vec<u8>>,
     pub(crate) tls: Option<TlsMaterial>,
     /// How many times this data directory was started.
-    #[serde(default)]
     pub(crate) boot: u64,
     /// Tokens with a stamp below this are invalid (access key rotated).
-    #[serde(default)]
     pub(crate) tokens_valid_from: u64,
     /// Tokens with a stamp below this were issued before the last reset.
-    #[serde(default)]
     pub(crate) reset_stamp: u64,
 }
 
@@ -237,20 +221,16 @@ struct Job {
     reply: oneshot::Sender<Result<(), String>>,
 }
 
-enum Message {
-    Job(Job),
-    Stop,
-}
-
 /// The emulator's state: in memory, written through to the database.
 pub(crate) struct Store {
     state: Arc<RwLock<State>>,
     /// Held by the operations that read, then write what they read (a create with a custom id,
-    /// an assignment's PUT or PATCH), so that two of them never interleave.
-    serial: tokio::sync::Mutex<()>,
-    writer: mpsc::Sender<Message>,
-    writer_thread: std::sync::Mutex<Option<JoinHandle<()>>>,
-    pub(crate) boot: u64,
+    /// an assignment's PUT or PATCH), so that two of them never interleave: hold the guard across
+    /// the check and the write.
+    pub(crate) serial: tokio::sync::Mutex<()>,
+    /// The channel to the writer thread, and the thread; `None` once closed.
+    writer: std::sync::Mutex<Option<(mpsc::Sender<Job>, JoinHandle<()>)>>,
+    boot: u64,
     sequence: AtomicU64,
     /// Tokens with a stamp below this are invalid (access key rotated).
     pub(crate) tokens_valid_from: u64,
@@ -311,11 +291,13 @@ pub(crate) fn read_meta(db: &Database) -> Result<Meta, EmulatorError> {
     }
 }
 
-/// Every `(key, value)` of `table` in `txn` (none before the first start made the tables).
-fn table_entries(
+/// Every `(key, value)` of `table` in `txn`, each value decoded from JSON (none before the first
+/// start made the tables); a value that does not decode is an error naming `what` and its key.
+fn table_entries<T: serde::de::DeserializeOwned>(
     txn: &redb::ReadTransaction,
     table: TableDefinition<'_, &str, &[u8]>,
-) -> Result<Vec<(String, Vec<u8>)>, EmulatorError> {
+    what: &str,
+) -> Result<Vec<(String, T)>, EmulatorError> {
     let table = match txn.open_table(table) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -324,19 +306,12 @@ fn table_entries(
     let mut out = Vec::new();
     for entry in table.iter().map_err(storage_error)? {
         let (k, v) = entry.map_err(storage_error)?;
-        out.push((k.value().to_owned(), v.value().to_vec()));
+        let key = k.value().to_owned();
+        let value = serde_json::from_slice(v.value())
+            .map_err(|_| EmulatorError::Storage(format!("{what} {key} is corrupt")))?;
+        out.push((key, value));
     }
     Ok(out)
-}
-
-/// A JSON value of a table.
-fn decode_json<T: serde::de::DeserializeOwned>(
-    what: &str,
-    key: &str,
-    bytes: &[u8],
-) -> Result<T, EmulatorError> {
-    serde_json::from_slice(bytes)
-        .map_err(|_| EmulatorError::Storage(format!("{what} {key} is corrupt")))
 }
 
 fn encode_json(value: &impl Serialize) -> Result<Vec<u8>, String> {
@@ -351,12 +326,14 @@ fn teams_extension_table_key((tenant, object): &TeamsExtensionKey) -> String {
 fn load_state(db: &Database) -> Result<State, EmulatorError> {
     let txn = db.begin_read().map_err(storage_error)?;
     let mut state = State::default();
-    for (id, bytes) in table_entries(&txn, IDENTITIES)? {
-        let record = decode_json("identity record", &id, &bytes)?;
+    for (id, record) in table_entries(&txn, IDENTITIES, "identity record")? {
         state.set_identity(id, record);
     }
-    for (key, bytes) in table_entries(&txn, TEAMS_EXTENSION_ASSIGNMENTS)? {
-        let assignment = decode_json("Teams extension assignment", &key, &bytes)?;
+    for (key, assignment) in table_entries(
+        &txn,
+        TEAMS_EXTENSION_ASSIGNMENTS,
+        "Teams extension assignment",
+    )? {
         let (tenant, object) = key.split_once('/').ok_or_else(|| {
             EmulatorError::Storage(format!("Teams extension assignment key {key} is corrupt"))
         })?;
@@ -364,10 +341,9 @@ fn load_state(db: &Database) -> Result<State, EmulatorError> {
             .teams_extension
             .insert((tenant.to_owned(), object.to_owned()), assignment);
     }
-    for (key, bytes) in table_entries(&txn, ENTRA_ASSIGNMENTS)? {
-        let assignment = decode_json("Entra assignment", &key, &bytes)?;
-        state.entra.insert(key, assignment);
-    }
+    state.entra = table_entries(&txn, ENTRA_ASSIGNMENTS, "Entra assignment")?
+        .into_iter()
+        .collect();
     Ok(state)
 }
 
@@ -440,8 +416,7 @@ impl Store {
         Ok(Store {
             state,
             serial: tokio::sync::Mutex::new(()),
-            writer: tx,
-            writer_thread: std::sync::Mutex::new(Some(thread)),
+            writer: std::sync::Mutex::new(Some((tx, thread))),
             boot,
             sequence: AtomicU64::new(1),
             tokens_valid_from,
@@ -464,11 +439,6 @@ impl Store {
         (self.boot << SEQUENCE_BITS) | seq
     }
 
-    /// Tokens with a stamp below this are invalid whatever their identity.
-    pub(crate) fn tokens_valid_from(&self) -> u64 {
-        self.tokens_valid_from
-    }
-
     /// Tokens with a stamp below this were issued before the last reset.
     pub(crate) fn reset_stamp(&self) -> u64 {
         self.reset_stamp.load(Ordering::Relaxed)
@@ -481,15 +451,6 @@ impl Store {
     /// The record of an identity, if it was ever created.
     pub(crate) fn get(&self, id: &str) -> Option<IdentityRecord> {
         self.read().identities.get(id).cloned()
-    }
-
-    /// The profile of an identity (empty when it has none).
-    pub(crate) fn profile(&self, id: &str) -> Profile {
-        self.read()
-            .identities
-            .get(id)
-            .map(|r| r.profile.clone())
-            .unwrap_or_default()
     }
 
     /// The live (not deleted) identity that holds `custom_id`.
@@ -508,18 +469,13 @@ impl Store {
         self.read().identities.len()
     }
 
-    /// Waits until no other read-then-write operation runs (see [`Store`]'s `serial`); hold
-    /// the guard across the check and the write.
-    pub(crate) async fn serialized(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.serial.lock().await
-    }
-
     fn send(&self, op: WriteOp) -> Result<oneshot::Receiver<Result<(), String>>, String> {
         let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(Message::Job(Job { op, reply }))
-            .map_err(|_| "the emulator is shutting down".to_owned())?;
-        Ok(answer)
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match writer.as_ref().map(|(tx, _)| tx.send(Job { op, reply })) {
+            Some(Ok(())) => Ok(answer),
+            _ => Err("the emulator is shutting down".to_owned()),
+        }
     }
 
     /// Commits `op` (with the other writes waiting, in one transaction); returns once durable.
@@ -599,16 +555,12 @@ impl Store {
         Ok(())
     }
 
-    /// Stops the writer thread after the writes already queued, and waits for it (the database
-    /// file is closed when this returns).
+    /// Stops the writer thread after the writes already queued (closing its channel), and waits
+    /// for it (the database file is closed when this returns).
     pub(crate) fn close(&self) {
-        let _ = self.writer.send(Message::Stop);
-        let thread = self
-            .writer_thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(thread) = thread {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((channel, thread)) = writer {
+            drop(channel);
             let _ = thread.join();
         }
     }
@@ -675,7 +627,12 @@ impl Batch<'_> {
                     created_ms: *created_ms,
                     ..IdentityRecord::default()
                 });
-                record.profile = record.profile.merged(profile);
+                // A custom id given now is kept; the later token time.
+                if profile.custom_id.is_some() {
+                    record.profile.custom_id.clone_from(&profile.custom_id);
+                }
+                let last = &mut record.profile.last_token_issued_s;
+                *last = (*last).max(profile.last_token_issued_s);
                 self.set_identity(id, record)?;
             }
             WriteOp::TokenIssued { id, at_s } => {
@@ -846,33 +803,25 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut writer: Writer, rx: mpsc::Receiver<Message>, cache: Arc<RwLock<State>>) {
-    let mut stopping = false;
-    while !stopping {
+/// Commits the writes of `rx` in batches until its channel is closed and empty.
+fn writer_loop(mut writer: Writer, rx: mpsc::Receiver<Job>, cache: Arc<RwLock<State>>) {
+    loop {
         let next = if writer.db.is_some() {
             rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
         } else {
             rx.recv_timeout(RETRY_EVERY)
         };
         let first = match next {
-            Ok(Message::Job(job)) => job,
+            Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 writer.retry();
                 continue;
             }
-            Ok(Message::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
+        // The writes waiting now join it.
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Message::Job(job)) => batch.push(job),
-                Ok(Message::Stop) => {
-                    stopping = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+        batch.extend(rx.try_iter().take(MAX_BATCH - 1));
         let outcome = writer.commit(&batch).map(|changes| {
             let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
             // The committed changes move into the cache (no copy of their ids).
@@ -1040,7 +989,7 @@ mod tests {
             store.next_stamp() > revoke_at,
             "a new boot starts above every old stamp"
         );
-        assert_eq!(store.tokens_valid_from(), 0);
+        assert_eq!(store.tokens_valid_from, 0);
         store.close();
     }
 
@@ -1071,8 +1020,8 @@ mod tests {
         let mut rotated = update();
         rotated.access_key = Some("b3RoZXI=".into());
         let store = Store::start(open_database(Some(dir.path())).unwrap(), rotated, None).unwrap();
-        assert!(store.tokens_valid_from() > old);
-        assert!(store.next_stamp() >= store.tokens_valid_from());
+        assert!(store.tokens_valid_from > old);
+        assert!(store.next_stamp() >= store.tokens_valid_from);
         store.close();
     }
 
@@ -1355,9 +1304,9 @@ mod tests {
         drop(store);
 
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
-        assert_eq!(store.profile("x"), profile);
+        assert_eq!(store.get("x").unwrap().profile, profile);
         assert_eq!(
-            store.profile("y").last_token_issued_s,
+            store.get("y").unwrap().profile.last_token_issued_s,
             Some(7),
             "written behind, then closed"
         );
@@ -1392,7 +1341,7 @@ mod tests {
         store.reset().await.unwrap();
         assert_eq!(store.teams_extension_assignment(&key), None);
         assert!(store.entra_assignments(None, 10).is_empty());
-        assert_eq!(store.profile("y"), Profile::default());
+        assert_eq!(store.get("y"), None);
         store.close();
     }
 
@@ -1414,14 +1363,17 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         assert_eq!(
-            store.profile("x").last_token_issued_s,
+            store.get("x").unwrap().profile.last_token_issued_s,
             Some(30),
             "in memory at once"
         );
         store.close();
         drop(store);
         let store = Store::start(open_database(Some(dir.path())).unwrap(), update(), None).unwrap();
-        assert_eq!(store.profile("x").last_token_issued_s, Some(30));
+        assert_eq!(
+            store.get("x").unwrap().profile.last_token_issued_s,
+            Some(30)
+        );
         store.close();
     }
 

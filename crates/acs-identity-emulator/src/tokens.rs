@@ -85,14 +85,6 @@ pub(crate) struct TokenSigner {
     jwk: Jwk,
 }
 
-impl std::fmt::Debug for TokenSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner")
-            .field("kid", &self.jwk.kid)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A fresh RSA-2048 key as PKCS#8 DER.
 pub(crate) fn generate_signing_key() -> Result<Vec<u8>, EmulatorError> {
     use aws_lc_rs::encoding::AsDer as _;
@@ -178,12 +170,15 @@ impl TokenSigner {
     /// must be canonical unpadded base64url, as issued: a signature with `==` appended (same
     /// bytes, other text) is not the token that was signed.
     pub(crate) fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
-        let mut parts = token.trim().split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenProblem::Malformed);
-        };
+        // `header.payload` is what was signed.
+        let (signed, s) = token
+            .trim()
+            .rsplit_once('.')
+            .ok_or(TokenProblem::Malformed)?;
+        let (h, p) = signed
+            .split_once('.')
+            .filter(|(_, p)| !p.contains('.'))
+            .ok_or(TokenProblem::Malformed)?;
         let header: serde_json::Value = URL_SAFE_NO_PAD
             .decode(h)
             .ok()
@@ -197,11 +192,6 @@ impl TokenSigner {
         let signature = URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| TokenProblem::Malformed)?;
-        let signed_len = h.len() + 1 + p.len();
-        let signed = token
-            .trim()
-            .get(..signed_len)
-            .ok_or(TokenProblem::Malformed)?;
         UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.public_key_der)
             .verify(signed.as_bytes(), &signature)
             .map_err(|_| TokenProblem::BadSignature)?;

@@ -12,8 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::handlers::{
-    IssuedToken, internal, json_response, no_content, now_nanos, seconds, sign_token, user_token,
-    write_failed,
+    create, json_response, no_content, now_nanos, seconds, sign_token, user_token, write_failed,
 };
 use super::{App, json, percent_decode, query_value};
 use crate::entra::{self, DecodedJwt};
@@ -76,7 +75,7 @@ fn guid(text: &str, field: &str) -> Result<String, ApiError> {
 
 /// A GUID path segment, percent-decoded first.
 fn guid_segment(raw: &str, field: &str) -> Result<String, ApiError> {
-    let decoded = percent_decode(raw, false).unwrap_or_default();
+    let decoded = percent_decode(raw).unwrap_or_default();
     guid(&decoded, field)
 }
 
@@ -207,20 +206,11 @@ async fn exchanged(app: &App, id: String, expires: i128) -> Result<Response, Api
                 custom_id: None,
                 last_token_issued_s: Some(seconds(now)),
             };
-            let created_ms = (now / 1_000_000).max(0) as u64;
-            app.store
-                .write(WriteOp::Create {
-                    id: id.clone(),
-                    created_ms,
-                    profile,
-                })
-                .await
-                .map_err(write_failed("record an exchanged identity"))?;
+            create(app, &id, now, profile).await?;
         }
     }
-    let token: IssuedToken = sign_token(app, &id, EXCHANGED_SCOPES, SCP_ACS_USER, now, expires)?;
+    let token = sign_token(app, &id, EXCHANGED_SCOPES, SCP_ACS_USER, now, expires)?;
     app.store.token_issued(&id, seconds(now));
-    let token = serde_json::to_value(token).map_err(|_| internal("encode a token"))?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "identity": { "id": id }, "accessToken": token }),
@@ -274,7 +264,7 @@ pub(crate) async fn put_teams_extension_assignment(
         principal_type: principal_type(&map)?,
         client_ids: client_ids(&map)?,
     };
-    let _serial = app.store.serialized().await;
+    let _serial = app.store.serial.lock().await;
     let status = match app.store.teams_extension_assignment(&key) {
         Some(_) => StatusCode::OK,
         None => StatusCode::CREATED,
@@ -315,7 +305,7 @@ pub(crate) async fn delete_teams_extension_assignment(
         .map_err(write_failed("delete a Teams extension assignment"))?;
     if app.store.get(&identity).is_some() {
         app.controls
-            .record_revocation(&identity, stored_before, stamp, app.now());
+            .record_revocation(&identity, stored_before, stamp, app.clock.now());
     }
     Ok(no_content())
 }
@@ -360,9 +350,7 @@ struct EntraAssignmentsJson<'a> {
 fn entra_assignment(map: &Map<String, Value>) -> Result<EntraAssignment, ApiError> {
     let tenant_id = guid(json::required_string(map, "tenantId")?, "tenantId")?;
     let principal_type = principal_type(map)?;
-    let client_ids = client_ids(map)?.ok_or_else(|| {
-        ApiError::validation("ClientIds: The ClientIds field is required.", "ClientIds")
-    })?;
+    let client_ids = client_ids(map)?.ok_or_else(|| json::missing("clientIds"))?;
     Ok(EntraAssignment {
         tenant_id,
         principal_type,
@@ -391,7 +379,7 @@ pub(crate) async fn put_entra_assignment(
 ) -> Result<Response, ApiError> {
     let object_id = guid_segment(object, "objectId")?;
     let assignment = entra_assignment(&json::object(body)?.unwrap_or_default())?;
-    let _serial = app.store.serialized().await;
+    let _serial = app.store.serial.lock().await;
     let status = match app.store.entra_assignment(&object_id) {
         Some(_) => StatusCode::OK,
         None => StatusCode::CREATED,
@@ -428,7 +416,7 @@ pub(crate) fn list_entra_assignments(
 ) -> Result<Response, ApiError> {
     let after = match query_value(query, "continuationToken") {
         None => None,
-        Some(token) => Some(guid(token.as_deref().unwrap_or(""), "continuationToken")?),
+        Some(token) => Some(guid(&token, "continuationToken")?),
     };
     let mut page = app
         .store

@@ -31,7 +31,7 @@ const MAX_MINUTES: i64 = 1440;
 const DEFAULT_MINUTES: i64 = 1440;
 
 /// The answer of `POST /emulator/tokens:validate` (and of `EmulatorHandle::validate_token`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenValidation {
     /// Whether the token is valid now: signed by this emulator, not expired, not revoked, its
@@ -103,7 +103,7 @@ pub(super) fn internal(what: &str) -> ApiError {
 /// Decodes and checks an `{id}` path segment: 401 `IdentityNotOwned` unless it is
 /// `8:acs:<this resource>_<suffix>`. Returns the id in canonical form (lower-case resource id).
 fn owned_identity(app: &App, raw: &str) -> Result<String, ApiError> {
-    let id = percent_decode(raw, false).ok_or_else(ApiError::identity_not_owned)?;
+    let id = percent_decode(raw).ok_or_else(ApiError::identity_not_owned)?;
     let rest = id
         .strip_prefix("8:acs:")
         .ok_or_else(ApiError::identity_not_owned)?;
@@ -186,14 +186,14 @@ pub(super) fn sign_token(
 ) -> Result<IssuedToken, ApiError> {
     let expires_on =
         format_expires_on(expires_nanos).ok_or_else(|| internal("format an expiry"))?;
-    let iat = now_nanos.div_euclid(1_000_000_000) as i64;
+    let iat = seconds(now_nanos);
     let csi = iat.to_string();
     let jti = stamp_to_jti(app.store.next_stamp());
     let claims = AccessTokenClaims {
         skypeid: id.strip_prefix("8:").unwrap_or(id),
         scp,
         csi: &csi,
-        exp: expires_nanos.div_euclid(1_000_000_000) as i64,
+        exp: seconds(expires_nanos),
         acs_scope: scopes,
         resource_id: &app.resource_id,
         iat,
@@ -206,9 +206,27 @@ pub(super) fn sign_token(
     Ok(IssuedToken { expires_on, token })
 }
 
+/// Records the new identity `id`, created at `now` (nanoseconds); returns once durable.
+pub(super) async fn create(
+    app: &App,
+    id: &str,
+    now: i128,
+    profile: Profile,
+) -> Result<(), ApiError> {
+    let op = WriteOp::Create {
+        id: id.to_owned(),
+        created_ms: (now / 1_000_000).max(0) as u64,
+        profile,
+    };
+    app.store
+        .write(op)
+        .await
+        .map_err(write_failed("create an identity"))
+}
+
 /// Now, in nanoseconds rounded down to the 100 ns the service's timestamps carry.
 pub(super) fn now_nanos(app: &App) -> i128 {
-    let n = unix_nanos(app.now());
+    let n = unix_nanos(app.clock.now());
     n - n.rem_euclid(100)
 }
 
@@ -234,7 +252,7 @@ fn acs_token(
 pub(super) fn identity_json(app: &App, version: ApiVersion, id: &str) -> Value {
     let mut identity = json!({ "id": id });
     if version.has(Availability::PreviewOnly) {
-        let profile = app.store.profile(id);
+        let profile = app.store.get(id).map(|r| r.profile).unwrap_or_default();
         if let Some(custom_id) = profile.custom_id {
             identity["customId"] = Value::String(custom_id);
         }
@@ -253,14 +271,13 @@ fn custom_id(
     version: ApiVersion,
     map: &serde_json::Map<String, Value>,
 ) -> Result<Option<&str>, ApiError> {
-    let value = match json::field(map, "customId") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
+    let Some(value) = json::field(map, "customId").filter(|v| !v.is_null()) else {
+        return Ok(None);
     };
     version.require_field(Availability::PreviewOnly, "customId")?;
-    let Value::String(custom_id) = value else {
-        return Err(json::type_error("customId", "System.String"));
-    };
+    let custom_id = value
+        .as_str()
+        .ok_or_else(|| json::type_error("customId", "System.String"))?;
     let chars = custom_id.chars().count();
     if chars == 0 || chars > MAX_CUSTOM_ID_CHARS {
         return Err(ApiError::validation(
@@ -299,7 +316,7 @@ pub(crate) async fn create_identity(
     let now = now_nanos(app);
     // A create with a custom id reads the mapping, then writes it: one at a time.
     let _serial = match custom_id {
-        Some(_) => Some(app.store.serialized().await),
+        Some(_) => Some(app.store.serial.lock().await),
         None => None,
     };
     let existing = custom_id.and_then(|c| app.store.identity_for_custom_id(c));
@@ -311,15 +328,7 @@ pub(crate) async fn create_identity(
                 custom_id: custom_id.map(str::to_owned),
                 last_token_issued_s: scopes.as_ref().map(|_| seconds(now)),
             };
-            let created_ms = (now / 1_000_000).max(0) as u64;
-            app.store
-                .write(WriteOp::Create {
-                    id: id.clone(),
-                    created_ms,
-                    profile,
-                })
-                .await
-                .map_err(write_failed("create identity"))?;
+            create(app, &id, now, profile).await?;
             id
         }
     };
@@ -333,8 +342,7 @@ pub(crate) async fn create_identity(
     };
     let mut result = json!({ "identity": identity_json(app, version, &id) });
     if let Some(token) = token {
-        result["accessToken"] =
-            serde_json::to_value(token).map_err(|_| internal("encode a token"))?;
+        result["accessToken"] = json!(token);
     }
     Ok(json_response(StatusCode::CREATED, &result))
 }
@@ -362,15 +370,8 @@ pub(crate) fn issue_token(
 ) -> Result<Response, ApiError> {
     let id = owned_identity(app, raw_id)?;
     let map = json::object(body)?.unwrap_or_default();
-    let scopes = match json::field(&map, "scopes") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::validation(
-                "Scopes: The Scopes field is required.",
-                "Scopes",
-            ));
-        }
-        Some(v) => check_scopes(&json::string_array(v, "scopes")?, "scopes")?,
-    };
+    let scopes = json::string_array(json::required(&map, "scopes")?, "scopes")?;
+    let scopes = check_scopes(&scopes, "scopes")?;
     let minutes = expires_in_minutes(version, &map)?;
     require_live(app, &id)?;
     let now = now_nanos(app);
@@ -393,7 +394,7 @@ pub(crate) async fn revoke_tokens(app: &App, raw_id: &str) -> Result<Response, A
         .await
         .map_err(write_failed("revoke"))?;
     app.controls
-        .record_revocation(&id, stored_before, stamp, app.now());
+        .record_revocation(&id, stored_before, stamp, app.clock.now());
     Ok(no_content())
 }
 
@@ -425,11 +426,13 @@ pub(super) fn user_token(
     audiences: &[&str],
 ) -> Result<(entra::DecodedJwt, i128), ApiError> {
     let jwt = entra::decode_unverified(token).ok_or_else(ApiError::invalid_access_token)?;
-    let now = app.now();
+    let now = app.clock.now();
     if !audiences.iter().any(|a| jwt.has_audience(a)) || !jwt.in_force_at(now) {
         return Err(ApiError::invalid_access_token());
     }
-    let exp = jwt.exp().ok_or_else(ApiError::invalid_access_token)?;
+    let exp = jwt
+        .seconds("exp")
+        .ok_or_else(ApiError::invalid_access_token)?;
     let longest = unix_nanos(now) + i128::from(MAX_MINUTES) * 60 * 1_000_000_000;
     let expires = (i128::from(exp) * 1_000_000_000).min(longest);
     if format_expires_on(expires).is_none() {
@@ -506,24 +509,11 @@ pub(crate) fn health_value(app: &App) -> Health {
     }
 }
 
-/// `GET /emulator/jwks`.
-pub(crate) fn jwks(app: &App) -> Response {
-    json_response(StatusCode::OK, &app.signer.jwks())
-}
-
 /// `POST /emulator/tokens:validate` with `{"token": "..."}`.
 pub(crate) fn validate_token_http(app: &App, body: &[u8]) -> Result<Response, ApiError> {
     let map = json::object(body)?.unwrap_or_default();
-    let token = match json::field(&map, "token") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(Value::Null) | None => {
-            return Err(ApiError::validation(
-                "Token: The Token field is required.",
-                "token",
-            ));
-        }
-        Some(_) => return Err(json::type_error("token", "System.String")),
-    };
+    // The target is the field as sent (`token`), also when it is missing.
+    let token = json::required_string(&map, "token").map_err(|e| e.with_target("token"))?;
     Ok(json_response(StatusCode::OK, &validate_token(app, token)))
 }
 
@@ -538,21 +528,18 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
                 TokenProblem::BadSignature => "badSignature",
             };
             return TokenValidation {
-                valid: false,
                 reason: Some(reason.into()),
-                identity: None,
-                scopes: Vec::new(),
-                expires_on: None,
+                ..TokenValidation::default()
             };
         }
     };
     let identity = format!("8:{}", claims.skypeid);
     let reason = (|| {
         let stamp = jti_to_stamp(&claims.jti).ok_or("malformed")?;
-        if claims.exp <= unix_nanos(app.now()).div_euclid(1_000_000_000) as i64 {
+        if claims.exp <= seconds(unix_nanos(app.clock.now())) {
             return Err("expired");
         }
-        if stamp < app.store.tokens_valid_from() {
+        if stamp < app.store.tokens_valid_from {
             return Err("accessKeyRotated");
         }
         if identity.starts_with("8:orgid:") {
@@ -577,7 +564,7 @@ pub(crate) fn validate_token(app: &App, token: &str) -> TokenValidation {
                 if stamp
                     < app
                         .controls
-                        .revoked_before(&identity, r.revoked_before, app.now()) =>
+                        .revoked_before(&identity, r.revoked_before, app.clock.now()) =>
             {
                 Err("revoked")
             }

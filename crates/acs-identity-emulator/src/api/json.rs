@@ -18,23 +18,9 @@ pub(crate) fn object(body: &[u8]) -> Result<Option<Map<String, Value>>, ApiError
             "body",
         )),
         Err(e) => Err(ApiError::validation(
-            format!(
-                "The request body is not valid JSON: {} (line {}, column {}).",
-                describe(&e),
-                e.line(),
-                e.column()
-            ),
+            format!("The request body is not valid JSON: {e}."),
             "body",
         )),
-    }
-}
-
-fn describe(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Eof => "it ends too early",
-        serde_json::error::Category::Syntax => "syntax error",
-        serde_json::error::Category::Data => "unexpected data",
-        serde_json::error::Category::Io => "read error",
     }
 }
 
@@ -84,24 +70,34 @@ pub(crate) fn optional_i32(
     }
 }
 
-/// A required string field. Absent or null: `The X field is required.` (target `X` with a capital
+/// A required field: absent or null, the error of [`missing`].
+pub(crate) fn required<'a>(
+    map: &'a Map<String, Value>,
+    field_name: &str,
+) -> Result<&'a Value, ApiError> {
+    field(map, field_name)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| missing(field_name))
+}
+
+/// The error for a missing required field: `The X field is required.` (target `X` with a capital
 /// first letter, as the service names model fields).
+pub(crate) fn missing(field_name: &str) -> ApiError {
+    let model_name = capitalize(field_name);
+    ApiError::validation(
+        format!("{model_name}: The {model_name} field is required."),
+        &model_name,
+    )
+}
+
+/// A required string field.
 pub(crate) fn required_string<'a>(
     map: &'a Map<String, Value>,
     field_name: &str,
 ) -> Result<&'a str, ApiError> {
-    match field(map, field_name) {
-        None | Some(Value::Null) => {
-            // Only an error needs the model name.
-            let model_name = capitalize(field_name);
-            Err(ApiError::validation(
-                format!("{model_name}: The {model_name} field is required."),
-                &model_name,
-            ))
-        }
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(type_error(field_name, "System.String")),
-    }
+    required(map, field_name)?
+        .as_str()
+        .ok_or_else(|| type_error(field_name, "System.String"))
 }
 
 pub(crate) fn capitalize(s: &str) -> String {

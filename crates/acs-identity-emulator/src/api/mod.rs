@@ -28,7 +28,9 @@ use crate::tokens::TokenSigner;
 use versions::Availability;
 
 pub use handlers::{Health, TokenValidation};
-pub(crate) use handlers::{health_value, json_response, no_content, validate_token};
+pub(crate) use handlers::{
+    health, health_value, json_response, no_content, validate_token, validate_token_http,
+};
 
 /// Everything a request handler needs.
 pub(crate) struct App {
@@ -44,12 +46,6 @@ pub(crate) struct App {
     pub(crate) default_port: u16,
 }
 
-impl App {
-    pub(crate) fn now(&self) -> SystemTime {
-        self.clock.now()
-    }
-}
-
 /// The axum router: one handler that routes by hand.
 pub(crate) fn router(app: Arc<App>) -> axum::Router {
     axum::Router::new().fallback(dispatch).with_state(app)
@@ -58,11 +54,8 @@ pub(crate) fn router(app: Arc<App>) -> axum::Router {
 /// A route; the `{}` segments of a service path borrow the request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route<'a> {
-    Health,
-    Jwks,
-    ValidateToken,
-    /// Another `/emulator/{name}` endpoint (see `crate::controls`).
-    Control(&'a str),
+    /// An `/emulator/{name}` endpoint (see `crate::controls`).
+    Emulator(&'a str),
     /// A path of the service's operations (see [`endpoint`]), with its `{}` segments, raw.
     Service(&'static str, [&'a str; 2]),
     NotFound,
@@ -135,12 +128,7 @@ fn classify(path: &str) -> Route<'_> {
     if let (Some(e), Some(name), None) = (emulator.next(), emulator.next(), emulator.next())
         && e.eq_ignore_ascii_case("emulator")
     {
-        return match name {
-            "health" => Route::Health,
-            "jwks" => Route::Jwks,
-            v if v.eq_ignore_ascii_case("tokens:validate") => Route::ValidateToken,
-            name => Route::Control(name),
-        };
+        return Route::Emulator(name);
     }
     Operation::ALL
         .into_iter()
@@ -151,38 +139,28 @@ fn classify(path: &str) -> Route<'_> {
         .unwrap_or(Route::NotFound)
 }
 
-/// The value of the query parameter `name` (compared case-insensitively, escapes decoded):
-/// `None` when absent, `Some(None)` when its value does not decode.
-pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<Option<Cow<'a, str>>> {
-    query.unwrap_or("").split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        percent_decode(k, true)
-            .filter(|k| k.eq_ignore_ascii_case(name))
-            .map(|_| percent_decode(v, true))
-    })
+/// The value of the query parameter `name` (compared case-insensitively; `+` and escapes
+/// decoded, a bad escape kept as sent). Borrows `query` when there is nothing to decode (the
+/// common case of `api-version=...`).
+pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<Cow<'a, str>> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
-/// Decodes the `%XX` escapes of a path segment or, with `plus_as_space`, of a query component
-/// (`+` is then a space). `None` for a bad escape (a `%` not followed by two hex digits, which
-/// `percent_encoding` would keep as it is) or a non-UTF-8 result. Borrows `text` when it has
-/// nothing to decode (the common case of `api-version=...`), so most requests allocate nothing
-/// here.
-pub(crate) fn percent_decode(text: &str, plus_as_space: bool) -> Option<Cow<'_, str>> {
+/// Decodes the `%XX` escapes of a path segment. `None` for a bad escape (a `%` not followed by
+/// two hex digits, which `percent_encoding` would keep as it is) or a non-UTF-8 result. Borrows
+/// `text` when it has nothing to decode.
+pub(crate) fn percent_decode(text: &str) -> Option<Cow<'_, str>> {
     let escapes_ok = text.split('%').skip(1).all(|after| {
         after
             .as_bytes()
             .get(..2)
             .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
     });
-    if !escapes_ok {
-        return None;
-    }
-    if plus_as_space && text.contains('+') {
-        let spaced = text.replace('+', " ");
-        let decoded = percent_decode_str(&spaced).decode_utf8().ok()?;
-        return Some(Cow::Owned(decoded.into_owned()));
-    }
-    percent_decode_str(text).decode_utf8().ok()
+    escapes_ok
+        .then(|| percent_decode_str(text).decode_utf8().ok())
+        .flatten()
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
@@ -247,10 +225,12 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let route = classify(path);
     let is_emulator_route = !matches!(route, Route::Service(..) | Route::NotFound);
 
-    let mut response = match handle(&app, route, request).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let answer = match route {
+        Route::NotFound => Err(ApiError::not_found()),
+        Route::Emulator(name) => crate::controls::handle(&app, name, request).await,
+        Route::Service(path, params) => serve_operation(&app, path, params, request).await,
     };
+    let mut response = answer.unwrap_or_else(IntoResponse::into_response);
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -289,28 +269,6 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
         "request"
     );
     response
-}
-
-async fn handle(app: &App, route: Route<'_>, request: Request) -> Result<Response, ApiError> {
-    let method = request.method();
-    match route {
-        Route::NotFound => Err(ApiError::not_found()),
-        Route::Control(name) => crate::controls::handle(app, name, request).await,
-        Route::Health | Route::Jwks if method != http::Method::GET => {
-            Err(ApiError::method_not_allowed("GET"))
-        }
-        Route::Health => Ok(handlers::health(app)),
-        Route::Jwks => Ok(handlers::jwks(app)),
-        Route::ValidateToken if method != http::Method::POST => {
-            Err(ApiError::method_not_allowed("POST"))
-        }
-        Route::ValidateToken => {
-            let (parts, body) = request.into_parts();
-            let body = read_body(body, &parts.headers, app.max_body_bytes).await?;
-            handlers::validate_token_http(app, &body)
-        }
-        Route::Service(path, params) => serve_operation(app, path, params, request).await,
-    }
 }
 
 /// Serves a request to `path` (a path of [`endpoint`]) whose `{}` segments are `first` (an
@@ -499,9 +457,10 @@ mod tests {
             classify("/access/entra/:exchangeAccessToken"),
             service("access/entra/:exchangeAccessToken", ["", ""])
         );
-        assert_eq!(classify("/emulator/tokens:validate"), Route::ValidateToken);
-        assert_eq!(classify("/emulator/jwks"), Route::Jwks);
-        assert_eq!(classify("/emulator/health"), Route::Health);
+        for name in ["tokens:validate", "jwks", "health", "controls"] {
+            let path = format!("/Emulator/{name}/");
+            assert_eq!(classify(&path), Route::Emulator(name));
+        }
         for odd in [
             "/",
             "",
@@ -522,26 +481,24 @@ mod tests {
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(
-            percent_decode("8%3Aacs%3Ax", false).as_deref(),
-            Some("8:acs:x")
-        );
-        assert_eq!(percent_decode("8%3aacs", false).as_deref(), Some("8:acs"));
-        assert_eq!(percent_decode("%", false), None);
-        assert_eq!(percent_decode("%zz", false), None);
-        assert_eq!(percent_decode("%ff", false), None);
-        assert_eq!(percent_decode("%C3%A9", false).as_deref(), Some("\u{e9}"));
+        assert_eq!(percent_decode("8%3Aacs%3Ax").as_deref(), Some("8:acs:x"));
+        assert_eq!(percent_decode("8%3aacs").as_deref(), Some("8:acs"));
+        assert_eq!(percent_decode("%"), None);
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%ff"), None);
+        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("\u{e9}"));
         // A sign is not a hex digit (`u8::from_str_radix` would have taken `%+5` as 0x05).
-        assert_eq!(percent_decode("%+5", false), None);
-        assert_eq!(percent_decode("%5", false), None);
+        assert_eq!(percent_decode("%+5"), None);
+        assert_eq!(percent_decode("%5"), None);
         // Nothing to decode: borrowed, no copy.
         assert!(matches!(
-            percent_decode("api-version", true),
-            Some(std::borrow::Cow::Borrowed("api-version"))
+            super::query_value(Some("API-Version=x&b"), "api-version"),
+            Some(std::borrow::Cow::Borrowed("x"))
         ));
         // `+` is a space only in query components.
-        assert_eq!(percent_decode("a+b%2B", true).as_deref(), Some("a b+"));
-        assert_eq!(percent_decode("a+b%2B", false).as_deref(), Some("a+b+"));
+        let query = Some("a=a+b%2B");
+        assert_eq!(super::query_value(query, "a").as_deref(), Some("a b+"));
+        assert_eq!(percent_decode("a+b%2B").as_deref(), Some("a+b+"));
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

@@ -124,8 +124,6 @@ pub(crate) fn api_version(query: Option<&str>) -> Result<ApiVersion, ApiError> {
         )
         .with_target("api-version"));
     };
-    // An empty or undecodable value is unsupported like any other.
-    let value = value.unwrap_or_default();
     let known = SUPPORTED_API_VERSIONS.iter().position(|s| *s == value);
     known.map(ApiVersion).ok_or_else(|| {
         ApiError::new(
