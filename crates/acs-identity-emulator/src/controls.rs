@@ -43,16 +43,18 @@ const MAX_WAITING_PER_IDENTITY: usize = 16;
 
 /// The test controls, as `PUT`/`GET /emulator/controls` carry them; every field optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Controls {
     /// Fault rules; the first that matches a request acts (as read back, a counted rule's
     /// `count` is what is left of it, and a used-up rule is gone).
+    #[serde(default)]
     pub faults: Vec<FaultRule>,
     /// Throttling as the service does (absent: off).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttling: Option<Throttling>,
     /// Revoked tokens stay valid for `POST /emulator/tokens:validate` this many seconds after
     /// the revoke (0: revoked at once). Deletion stays immediate.
+    #[serde(default)]
     pub revocation_delay_seconds: u64,
 }
 
@@ -88,23 +90,31 @@ pub struct FaultRule {
 /// Throttling: per operation, at most [`Operation::service_limit`] times `scale` requests
 /// (rounded, at least 1) per window of `window_seconds`; beyond it 429 with `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Throttling {
     /// 1 (default) is the service; 0.001 allows one request of each operation per window.
+    #[serde(default = "one")]
     pub scale: f64,
     /// The window, 1..=3600 seconds (default 30, the service's).
+    #[serde(default = "service_window")]
     pub window_seconds: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+fn one() -> f64 {
+    1.0
+}
+fn service_window() -> u64 {
+    30
+}
 
 impl Default for Throttling {
     fn default() -> Self {
         Self {
-            scale: 1.0,
-            window_seconds: 30,
+            scale: one(),
+            window_seconds: service_window(),
         }
     }
 }
