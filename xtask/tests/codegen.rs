@@ -577,17 +577,17 @@ fn the_documents_of_the_spec_matrix_change_nothing_the_facade_calls() {
 }
 
 /// A workspace of one crate, `other` (at `crates/other`), under `root`, with the generated files
-/// the spec matrix stamps, every file dated `old`, and this workspace's `[profile.*]` tables.
+/// the spec matrix stamps, every file dated `old`, and this workspace's cargo configuration (where
+/// its profiles are).
 fn small_workspace(root: &Path, old: std::time::SystemTime) {
-    let real = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
-    let profiles = &real[real
-        .find("\n[profile.")
-        .expect("the workspace sets profiles")..];
+    let config = std::fs::read_to_string(workspace_root().join(".cargo/config.toml")).unwrap();
+    assert!(config.contains("[profile.dev]"), "{config}");
     let files = [
         (
             "Cargo.toml",
-            format!("[workspace]\nmembers = [\"crates/other\"]\nresolver = \"3\"\n{profiles}"),
+            "[workspace]\nmembers = [\"crates/other\"]\nresolver = \"3\"\n".to_owned(),
         ),
+        (".cargo/config.toml", config),
         (
             "crates/other/Cargo.toml",
             "[package]\nname = \"other\"\nversion = \"0.1.0\"\nedition = \"2024\"\n".to_owned(),

@@ -22,3 +22,18 @@ fn msrv_manifests_changelogs_and_generated_marks_hold() {
     problems.extend(release_check::generated_code(&root).unwrap());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn the_build_profiles_are_where_package_verification_sees_them() {
+    // `cargo package` verifies each crate in a workspace of its own, which reads no profile of
+    // the root Cargo.toml: with the profiles there, every dependency was built a second time
+    // (full debug info) for the verification. Cargo's configuration reaches those builds too.
+    let root = workspace_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let config = std::fs::read_to_string(root.join(".cargo/config.toml")).unwrap();
+    assert!(
+        !manifest.lines().any(|line| line.starts_with("[profile")),
+        "Cargo.toml sets a profile; set it in .cargo/config.toml"
+    );
+    assert!(config.contains("[profile.dev]"), "{config}");
+}
