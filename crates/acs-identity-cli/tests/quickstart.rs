@@ -24,7 +24,7 @@ fn quickstart() -> Command {
 }
 
 fn quickstart_with(cargo_args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO"));
+    let mut command = acs_test_support::cargo();
     command.args(cargo_args).current_dir(workspace_root());
     for var in AMBIENT_VARS {
         command.env_remove(var);

@@ -33,6 +33,31 @@ pub fn workspace_root() -> &'static Path {
     manifest.ancestors().nth(2).unwrap_or(manifest)
 }
 
+/// `cargo` (the one running the tests) as a user's terminal runs it: without the variables cargo
+/// sets for the test process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*` and the like). Build scripts of
+/// dependencies track some of them (ring's reads `CARGO_MANIFEST_DIR` and `CARGO_PKG_*`): a nested
+/// build with the test's values re-ran ring's and rebuilt every crate above it, and the next
+/// `cargo test` did the same again. (`cargo xtask` starts its cargo commands the same way.)
+pub fn cargo() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO"));
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                &*name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            command.env_remove(&key);
+        }
+    }
+    command
+}
+
 /// `<workspace root>/../shared/upstream/<rel>` (data from the official SDKs and the service's
 /// published documents, beside the repository), or `None` after printing why when it is absent:
 /// a suite that needs it skips. The signing vectors do not need it (acs-auth checks them in).
@@ -155,6 +180,24 @@ mod tests {
         assert!(manifest.contains("[workspace]"));
         let secret = acs_auth::AccessKey::from_bytes(b"secretkeysecretkeysecretkeysecretkey");
         assert_eq!(access_key().hmac_sha256(b"m"), secret.hmac_sha256(b"m"));
+    }
+
+    #[test]
+    fn cargo_runs_without_the_variables_cargo_set_for_the_test() {
+        let command = cargo();
+        let removed: Vec<_> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| key.to_string_lossy().into_owned())
+            .collect();
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+        ] {
+            assert!(std::env::var_os(name).is_some(), "{name} is not set here");
+            assert!(removed.iter().any(|key| key == name), "{name}: {removed:?}");
+        }
     }
 
     #[test]
