@@ -8,8 +8,8 @@
 #   scripts/load.sh --mode memory --requests 20000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# One build for both (one feature resolution, so the dependencies are compiled once).
-cargo build --release --locked -p acs-identity-emulator -p acs-identity-tests \
-    --bin acs-identity-emulator --example load
+# One build for both, with the workspace's feature resolution (that of `cargo bench --workspace`
+# too), so the dependencies are compiled once for the benches and this script.
+cargo build --release --locked --workspace --bin acs-identity-emulator --example load
 export ACS_EMULATOR_BIN="$PWD/target/release/acs-identity-emulator"
 exec "$PWD/target/release/examples/load" "$@"
