@@ -305,12 +305,12 @@ fn create_dir(dir: &Path) -> Result<()> {
 ///   `codegen` does not rewrite a file whose content it would not change, and the previous
 ///   case's build of the generated crate must not be taken for this case's.
 /// - The copy's manifest gives each of its crates a `dev` profile of its own (no debug info: the
-///   copy is checked and tested, never debugged; the workspace's crates have line tables). Cargo names the build of a workspace crate
-///   after its path inside the workspace and its profile, not after where the workspace is: with
-///   the same profile, the copy's builds took the place of the workspace's, whose fingerprints
-///   then listed the copy's sources, so that an edit of the workspace went unnoticed and `cargo
-///   test` ran test binaries built from the last case. The dependencies keep the workspace's
-///   profile, so their builds are shared.
+///   copy is checked and tested, never debugged; the workspace's crates have line tables). Cargo
+///   names the build of a workspace crate after its path inside the workspace and its profile,
+///   not after where the workspace is: with the same profile, the copy's builds took the place
+///   of the workspace's, whose fingerprints then listed the copy's sources, so that an edit of the
+///   workspace went unnoticed and `cargo test` ran test binaries built from the last case. The
+///   dependencies keep the workspace's profile, so their builds are shared.
 pub fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
     if to.exists() {
         std::fs::remove_dir_all(to)

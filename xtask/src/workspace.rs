@@ -82,7 +82,7 @@ struct Dependency {
 /// `CARGO_PKG_*` and the like). Build scripts of dependencies track some of them (ring's reads
 /// `CARGO_MANIFEST_DIR` and `CARGO_PKG_*`): with xtask's values, a build in the workspace's
 /// target directory ran them again and rebuilt everything above them, and so did the next plain
-/// `cargo` command.
+/// `cargo` command. (The tests' nested cargo, `acs_test_support::cargo`, follows the same rule.)
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (key, _) in std::env::vars_os() {
