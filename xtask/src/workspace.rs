@@ -77,31 +77,10 @@ struct Dependency {
     path: Option<PathBuf>,
 }
 
-/// The `cargo` to run: the one that started this process (cargo sets `CARGO`), else `cargo`,
-/// without the variables cargo set for running xtask itself (`CARGO_MANIFEST_DIR`,
-/// `CARGO_PKG_*` and the like). Build scripts of dependencies track some of them (ring's reads
-/// `CARGO_MANIFEST_DIR` and `CARGO_PKG_*`): with xtask's values, a build in the workspace's
-/// target directory ran them again and rebuilt everything above them, and so did the next plain
-/// `cargo` command. (The tests' nested cargo, `acs_test_support::cargo`, follows the same rule.)
-pub fn cargo() -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || matches!(
-                &*name,
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_BIN_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-            )
-        {
-            command.env_remove(&key);
-        }
-    }
-    command
-}
+/// The `cargo` to run: the one that built xtask, without the variables cargo set for running
+/// xtask itself (see [`acs_test_support::cargo`]: with them, a nested build re-ran ring's build
+/// script and rebuilt everything above it, and so did the next plain `cargo` command).
+pub use acs_test_support::cargo;
 
 /// Runs a command, returning its stdout; the error names the command and carries its stderr.
 pub fn run(command: &mut Command) -> Result<String> {
@@ -139,17 +118,9 @@ pub fn target_directory(root: &Path) -> Result<PathBuf> {
 
 /// The package names of the workspace's members at `root`.
 pub fn member_names(root: &Path) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Members {
-        packages: Vec<Member>,
-    }
-    #[derive(Deserialize)]
-    struct Member {
-        name: String,
-    }
-    let members: Members = serde_json::from_str(&metadata(root)?)
+    let metadata: Metadata = serde_json::from_str(&metadata(root)?)
         .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
-    Ok(members.packages.into_iter().map(|m| m.name).collect())
+    Ok(metadata.packages.into_iter().map(|p| p.name).collect())
 }
 
 /// Every published crate of the workspace at `root`, in `cargo metadata`'s (member) order.
@@ -212,29 +183,6 @@ pub fn parse_published_crates(metadata_json: &str) -> Result<Vec<PublishedCrate>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cargo_runs_without_the_variables_cargo_set_for_this_package() {
-        // `cargo test` sets them for this test as `cargo xtask` does for xtask.
-        let command = cargo();
-        let removed: Vec<_> = command
-            .get_envs()
-            .filter(|(_, value)| value.is_none())
-            .map(|(key, _)| key.to_string_lossy().into_owned())
-            .collect();
-        for name in [
-            "CARGO_MANIFEST_DIR",
-            "CARGO_PKG_NAME",
-            "CARGO_PKG_VERSION_MAJOR",
-        ] {
-            assert!(std::env::var_os(name).is_some(), "{name} is not set here");
-            assert!(removed.iter().any(|key| key == name), "{name}: {removed:?}");
-        }
-        assert!(
-            !removed.iter().any(|key| key == "CARGO_HOME"),
-            "{removed:?}"
-        );
-    }
 
     #[test]
     fn unpublished_crates_and_dev_path_dependencies_are_left_out() {

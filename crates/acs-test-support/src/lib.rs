@@ -1,7 +1,8 @@
 //! What the workspace's test suites share, in one place: the test access key, the workspace root
 //! and the upstream data beside it, a clock the test moves, a seeded generator, JWT decoding, and (feature
 //! `emulator`) the emulator started in process or as its binary with a client that signs every
-//! request with `acs-auth`. A dev-dependency only (`publish = false`).
+//! request with `acs-auth`; and cargo started for a nested build as a user's terminal starts it
+//! ([`cargo`], which xtask's cargo commands use too). Not published (`publish = false`).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -37,7 +38,7 @@ pub fn workspace_root() -> &'static Path {
 /// sets for the test process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*` and the like). Build scripts of
 /// dependencies track some of them (ring's reads `CARGO_MANIFEST_DIR` and `CARGO_PKG_*`): a nested
 /// build with the test's values re-ran ring's and rebuilt every crate above it, and the next
-/// `cargo test` did the same again. (`cargo xtask` starts its cargo commands the same way.)
+/// `cargo test` did the same again. xtask starts its cargo commands with this too.
 pub fn cargo() -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO"));
     for (key, _) in std::env::vars_os() {
