@@ -260,30 +260,10 @@ async fn throttling_answers_429_with_retry_after_until_the_window_frees() {
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     // Each operation has its own limit; unauthenticated requests are not counted.
     let wrong = Client::with_key(&emulator, "d3Jvbmc=");
-    assert_eq!(
-        wrong
-            .issue(&id, r#"{"scopes":["chat"]}"#)
-            .await
-            .unwrap()
-            .status,
-        401
-    );
-    assert_eq!(
-        client
-            .issue(&id, r#"{"scopes":["chat"]}"#)
-            .await
-            .unwrap()
-            .status,
-        200
-    );
-    assert_eq!(
-        client
-            .issue(&id, r#"{"scopes":["chat"]}"#)
-            .await
-            .unwrap()
-            .status,
-        429
-    );
+    for (sender, status) in [(&wrong, 401), (&client, 200), (&client, 429)] {
+        let answer = sender.issue(&id, r#"{"scopes":["chat"]}"#).await.unwrap();
+        assert_eq!(answer.status, status);
+    }
 
     tokio::time::sleep(Duration::from_secs(retry_after)).await;
     assert_eq!(
