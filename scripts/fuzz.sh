@@ -10,7 +10,7 @@
 #
 # New inputs go to target/fuzz/corpus/<target>/ (merge good ones into fuzz/corpus/ by hand), and
 # a crash or failed property to target/fuzz/artifacts/<target>/ (replay one with
-# `cargo run -p acs-identity-fuzz --bin <target> -- <file>`).
+# `cargo run -p acs-identity-fuzz --example <target> -- <file>`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,42 +33,69 @@ fi
 
 if $replay_only; then
     for t in "${targets[@]}"; do
-        cargo run --locked -q -p acs-identity-fuzz --bin "$t"
+        cargo run --locked -q -p acs-identity-fuzz --example "$t"
     done
     exit 0
 fi
 
+# The fuzz targets are examples built with `--workspace`: the feature resolution of `cargo bench
+# --workspace` and of scripts/load.sh (an example counts the dev-dependencies as a bench does), so
+# the dependencies are the plain release builds those use, compiled once. The workspace's
+# own crates get the coverage flags (scripts/sancov-rustc.sh, cargo's RUSTC_WORKSPACE_WRAPPER, which
+# it runs for workspace members only) and, here, debug assertions and overflow checks in their
+# release profile; that profile difference also gives the instrumented builds file names of their
+# own, so they never replace the benchmarks' plain builds of the same crates (cargo does not tell
+# builds apart by their wrapper).
+members=$(cargo metadata --locked --no-deps --format-version 1 |
+    python3 -c 'import json, sys; print(*(p["name"] for p in json.load(sys.stdin)["packages"]))')
+build=(cargo build --locked --release --workspace --features acs-identity-fuzz/libfuzzer)
+for m in $members; do
+    build+=(--config "profile.release.package.$m.debug-assertions=true"
+        --config "profile.release.package.$m.overflow-checks=true")
+done
+for t in "${targets[@]}"; do
+    build+=(--example "$t")
+done
+export RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/sancov-rustc.sh"
 if $asan; then
     # AddressSanitizer must see every crate: nightly flags for the whole graph (RUSTC_BOOTSTRAP=1 on
     # the stable toolchain), in a build directory of its own.
     host=$(rustc -vV | sed -n 's/^host: //p')
-    export RUSTC_BOOTSTRAP=1 RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/sancov-rustc.sh"
-    export RUSTFLAGS="-Zsanitizer=address"
-    cargo build --locked --release -p acs-identity-fuzz --features libfuzzer --bins \
-        --target "$host" --target-dir target/fuzz/build-asan
-    bin="target/fuzz/build-asan/$host/release"
+    RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" \
+        "${build[@]}" --target "$host" --target-dir target/fuzz/build-asan
+    bin="target/fuzz/build-asan/$host/release/examples"
 else
-    # The workspace's crates instrumented for coverage, the dependencies shared with every other
-    # release build (see scripts/sancov-rustc.sh).
-    export RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/sancov-rustc.sh"
-    cargo build --locked --release -p acs-identity-fuzz --features libfuzzer --bins
-    bin="target/release"
+    "${build[@]}"
+    bin="${CARGO_TARGET_DIR:-target}/release/examples"
 fi
 
-status=0
-for t in "${targets[@]}"; do
+# One target per core at a time: each gets its whole time on a core of its own.
+fuzz_one() {
+    local t="$1" result=ok
     mkdir -p "target/fuzz/corpus/$t" "target/fuzz/artifacts/$t"
-    echo "==> fuzzing $t for ${seconds} s"
     # The first directory receives new inputs; the checked-in corpus is only read.
-    if ! "$bin/$t" \
-        -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+    "$bin/$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="target/fuzz/artifacts/$t/" \
-        "target/fuzz/corpus/$t" "fuzz/corpus/$t" 2> "target/fuzz/$t.log"; then
-        status=1
+        "target/fuzz/corpus/$t" "fuzz/corpus/$t" 2> "target/fuzz/$t.log" || result=FAILED
+    echo "==> $t (${seconds} s): $result $(grep -E \
+        "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)" \
+        "target/fuzz/$t.log" | tr '\n' ' ')"
+    if [ "$result" != ok ]; then
         echo "$t FAILED: see target/fuzz/$t.log and target/fuzz/artifacts/$t/"
+        return 1
     fi
-    grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)" \
-        "target/fuzz/$t.log" | tr '\n' ' '
-    echo
+}
+status=0
+running=()
+for t in "${targets[@]}"; do
+    fuzz_one "$t" &
+    running+=($!)
+    if [ ${#running[@]} -ge "$(nproc)" ]; then
+        wait "${running[0]}" || status=1
+        running=("${running[@]:1}")
+    fi
+done
+for pid in "${running[@]}"; do
+    wait "$pid" || status=1
 done
 exit $status
