@@ -14,7 +14,10 @@ interop="$root/target/interop"
 mkdir -p "$interop"
 
 step "interop: build the emulator binary"
-cargo build --locked -p acs-identity-emulator --bin acs-identity-emulator
+# With the workspace's feature resolution and its dev-dependencies (`--workspace --tests`), as
+# `cargo test --workspace` builds it: after .ci/run's test step nothing is compiled again (with
+# `-p acs-identity-emulator` alone, 36 crates were compiled a second time with other features).
+cargo build --locked --workspace --tests --bin acs-identity-emulator
 export ACS_EMULATOR_BIN="$root/target/debug/acs-identity-emulator"
 
 step "interop: Python venv (azure-communication-identity from tests/interop/python/requirements.txt)"
@@ -60,7 +63,7 @@ step "interop: JS SDK suite (node --test; communication-identity, and communicat
 (cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs faults.test.mjs entra_credential.test.mjs) 2>&1 | tee "$js_log" || status=1
 
 step "interop: the acs-identity facade against injected faults and throttling (cargo test)"
-cargo test --locked -p acs-identity-tests --test facade_faults 2>&1 | tee "$rs_log" || status=1
+cargo test --locked --workspace --test facade_faults 2>&1 | tee "$rs_log" || status=1
 
 # One closing line for the suites (a missing summary counts as a failure).
 count() { grep -Eo "$1" "$2" | tail -1 | grep -Eo '[0-9]+' || echo 0; }
