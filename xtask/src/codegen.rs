@@ -73,8 +73,7 @@ pub enum Naming {
 
 /// [`generate`], with the operation naming chosen.
 pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Result<String> {
-    let mut document: Value = serde_json::from_str(spec_text)
-        .map_err(|e| Error::new(format!("{spec_label} is not JSON: {e}")))?;
+    let mut document: Value = crate::parse_json(spec_text, spec_label)?;
     let channel = channel_of(&document);
     if naming == Naming::Stable {
         crate::operations::apply_stable_names(&mut document, spec_label, channel)?;
@@ -692,8 +691,7 @@ pub fn write(root: &Path) -> Result<Vec<&'static str>> {
 /// channel (a stable document in the preview's place, or the reverse, is an error).
 fn generate_document(root: &Path, document: Document) -> Result<String> {
     let spec_text = crate::read_to_string(&root.join(document.spec_path))?;
-    let parsed: Value = serde_json::from_str(&spec_text)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", document.spec_path)))?;
+    let parsed: Value = crate::parse_json(&spec_text, document.spec_path)?;
     let found = channel_of(&parsed);
     if found != document.channel {
         return Err(Error::new(format!(

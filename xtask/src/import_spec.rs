@@ -89,8 +89,7 @@ pub fn refuse_breaking_changes(converted: &Converted, out: &Path) -> Result<()> 
     let Ok(text) = std::fs::read_to_string(out) else {
         return Ok(()); // nothing to replace
     };
-    let old: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", out.display())))?;
+    let old: Value = crate::parse_json(&text, out.display())?;
     let channel = crate::Channel::of_version(&converted.api_version());
     let changes = crate::operations::breaking_changes(&old, &converted.document, channel);
     if changes.is_empty() {
@@ -108,8 +107,7 @@ pub fn refuse_breaking_changes(converted: &Converted, out: &Path) -> Result<()> 
 /// to its directory (see [`convert`]).
 pub fn convert_file(path: &Path) -> Result<Converted> {
     let text = crate::read_to_string(path)?;
-    let swagger: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+    let swagger: Value = crate::parse_json(&text, path.display())?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let orders = order::property_orders(&text, &path.display().to_string())?;
     convert_ordered(&swagger, dir, orders)
@@ -340,8 +338,7 @@ impl Converter<'_> {
     fn load_external(&mut self, path: &Path) -> Result<&Value> {
         if !self.external.contains_key(path) {
             let text = crate::read_to_string(path)?;
-            let value: Value = serde_json::from_str(&text)
-                .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+            let value: Value = crate::parse_json(&text, path.display())?;
             let orders = order::property_orders(&text, &path.display().to_string())?;
             self.source_orders
                 .insert(Origin::External(path.to_path_buf()), orders);

@@ -145,3 +145,17 @@ pub fn write(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
 }
+
+/// Creates a directory and its parents, with the path in the error.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Parses a JSON text; the error names it by `label` (its path).
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    label: impl fmt::Display,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::new(format!("{label} is not JSON: {e}")))
+}

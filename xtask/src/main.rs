@@ -151,8 +151,7 @@ fn run(task: Task) -> Result<ExitCode> {
             // A stable document replaces the stable one, a preview the preview.
             let out = out.unwrap_or_else(|| root.join(converted.place().spec_path));
             if let Some(dir) = out.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+                xtask::create_dir_all(dir)?;
             }
             if !allow_breaking {
                 import_spec::refuse_breaking_changes(&converted, &out)?;
@@ -264,8 +263,7 @@ fn check_public_api(
         let snapshot = std::fs::read_to_string(&path).unwrap_or_default();
         if bless && snapshot != api.listing {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+                xtask::create_dir_all(dir)?;
             }
             xtask::write(&path, &api.listing)?;
             println!("{} written", path.display());

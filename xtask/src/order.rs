@@ -18,7 +18,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// JSON pointer of a `properties` map -> its keys in document order.
 pub type PropertyOrders = BTreeMap<String, Vec<String>>;
@@ -90,8 +90,7 @@ pub fn escape(segment: &str) -> String {
 /// (e.g. `/definitions/Foo/properties` -> `["b", "a"]`). A property that happens to be named
 /// `properties` is not mistaken for a `properties` keyword.
 pub fn property_orders(text: &str, label: &str) -> Result<PropertyOrders> {
-    let tree: Tree =
-        serde_json::from_str(text).map_err(|e| Error::new(format!("{label} is not JSON: {e}")))?;
+    let tree: Tree = crate::parse_json(text, label)?;
     let mut out = PropertyOrders::new();
     walk(&tree, "", false, &mut out);
     Ok(out)

@@ -215,9 +215,7 @@ pub fn current_apis(root: &Path, crates: &[PublishedCrate]) -> Result<Vec<Curren
 
 /// Writes the release baseline of each of `apis` (the listing under its current version).
 pub fn write_baselines(root: &Path, apis: &[CurrentApi]) -> Result<()> {
-    let dir = root.join(BASELINE_DIR);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    crate::create_dir_all(&root.join(BASELINE_DIR))?;
     for api in apis {
         let baseline = Baseline {
             version: api.version.clone(),

@@ -203,7 +203,7 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
     let version = checked_in["info"]["version"].as_str().unwrap_or_default();
     let stable_path = published(version);
     let stable_text = crate::read_to_string(&stable_path)?;
-    let stable: Value = read_json(&stable_path)?;
+    let stable: Value = crate::parse_json(&stable_text, stable_path.display())?;
     let preview: Value = read_json(&published("2025-03-02-preview"))?;
     let orders = order::property_orders(&stable_text, &stable_path.display().to_string())?;
     for (name, change) in made_up {
@@ -214,7 +214,7 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
             .join("next")
             .join(version)
             .join("CommunicationIdentity.json");
-        create_dir(file.parent().unwrap_or(&copy))?;
+        crate::create_dir_all(file.parent().unwrap_or(&copy))?;
         crate::write(&file, &order::to_pretty_text(&document, &orders))?;
         update_and_build(&copy, &file, &target, *name == "all")?;
         check_generated(name, &copy)?;
@@ -288,13 +288,7 @@ fn cargo(root: &Path, target: &Path, args: &[&str]) -> Result<()> {
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    serde_json::from_str(&crate::read_to_string(path)?)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))
+    crate::parse_json(&crate::read_to_string(path)?, path.display())
 }
 
 /// A copy of the workspace's files (not `target/`, `.git/` or other generated folders) at `to`,
@@ -348,7 +342,7 @@ fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    create_dir(to)?;
+    crate::create_dir_all(to)?;
     let entries = std::fs::read_dir(from)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", from.display())))?;
     for entry in entries {
