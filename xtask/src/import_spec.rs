@@ -27,8 +27,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use crate::Result;
 use crate::order::{self, PropertyOrders, escape};
-use crate::{Error, Result};
 
 /// The document's `info.title` (progenitor puts it in the `Client` docs): the API's name.
 const TITLE: &str = "Azure Communication Services Identity";
@@ -95,12 +95,12 @@ pub fn refuse_breaking_changes(converted: &Converted, out: &Path) -> Result<()> 
     if changes.is_empty() {
         return Ok(());
     }
-    Err(Error::new(format!(
+    Err(error!(
         "{} would change operation(s) the acs-identity facade calls incompatibly:\n  {}\n\
          (change the facade along with it, and pass --allow-breaking)",
         out.display(),
         changes.join("\n  ")
-    )))
+    ))
 }
 
 /// Reads and converts the Swagger 2.0 file at `path`; external references are resolved relative
@@ -136,9 +136,9 @@ fn convert_ordered(
     match root.get("swagger").and_then(Value::as_str) {
         Some("2.0") => {}
         other => {
-            return Err(Error::new(format!(
+            return Err(error!(
                 "expected a Swagger 2.0 document (`\"swagger\": \"2.0\"`), found {other:?}"
-            )));
+            ));
         }
     }
     let mut converter = Converter {
@@ -205,7 +205,7 @@ impl Converter<'_> {
         let version = info
             .get("version")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::new("info.version (the api-version) is missing"))?;
+            .ok_or_else(|| error!("info.version (the api-version) is missing"))?;
 
         let mut out = Map::new();
         out.insert("openapi".into(), json!(OPENAPI_VERSION));
@@ -259,9 +259,9 @@ impl Converter<'_> {
                     continue;
                 }
                 if !HTTP_METHODS.contains(&key.as_str()) {
-                    return Err(Error::new(format!(
+                    return Err(error!(
                         "paths.{path}: unsupported key `{key}` in a path item"
-                    )));
+                    ));
                 }
                 let ctx = OperationContext {
                     method: key,
@@ -290,9 +290,9 @@ impl Converter<'_> {
                 if *existing == origin {
                     continue;
                 }
-                return Err(Error::new(format!(
+                return Err(error!(
                     "schema name `{name}` is defined both in {existing:?} and in {origin:?}"
-                )));
+                ));
             }
             // Reserve the name before converting, so recursive schemas terminate.
             self.schemas
@@ -328,11 +328,7 @@ impl Converter<'_> {
         doc.get("definitions")
             .and_then(|d| d.get(name))
             .cloned()
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "schema `{name}` is referenced but not defined in {origin:?}"
-                ))
-            })
+            .ok_or_else(|| error!("schema `{name}` is referenced but not defined in {origin:?}"))
     }
 
     fn load_external(&mut self, path: &Path) -> Result<&Value> {
@@ -346,7 +342,7 @@ impl Converter<'_> {
         }
         self.external
             .get(path)
-            .ok_or_else(|| Error::new(format!("cannot load {}", path.display())))
+            .ok_or_else(|| error!("cannot load {}", path.display()))
     }
 
     /// Finds the local copy of an external file named by a `$ref`.
@@ -385,14 +381,14 @@ impl Converter<'_> {
             }
             tried.push(candidate);
         }
-        Err(Error::new(format!(
+        Err(error!(
             "cannot find the file of the external reference `{file}`; tried: {}",
             tried
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )))
+        ))
     }
 
     /// Converts a `$ref` found in a document of `origin` into a component reference, and queues
@@ -403,12 +399,10 @@ impl Converter<'_> {
             None => (reference, ""),
         };
         let name = pointer.strip_prefix("/definitions/").ok_or_else(|| {
-            Error::new(format!(
-                "unsupported reference `{reference}` (only `#/definitions/<name>` is supported)"
-            ))
+            error!("unsupported reference `{reference}` (only `#/definitions/<name>` is supported)")
         })?;
         if name.contains('/') || name.is_empty() {
-            return Err(Error::new(format!("unsupported reference `{reference}`")));
+            return Err(error!("unsupported reference `{reference}`"));
         }
         let target = if file.is_empty() {
             origin.clone()
@@ -433,7 +427,7 @@ impl Converter<'_> {
         if let Some(reference) = obj.get("$ref") {
             let reference = reference
                 .as_str()
-                .ok_or_else(|| Error::new(format!("{desc_key}: `$ref` is not a string")))?;
+                .ok_or_else(|| error!("{desc_key}: `$ref` is not a string"))?;
             return self.reference(reference, origin);
         }
         let open_enum = obj
@@ -510,9 +504,7 @@ impl Converter<'_> {
                 "description" | "title" | "example" | "externalDocs" => {}
                 k if k.starts_with("x-") => {}
                 other => {
-                    return Err(Error::new(format!(
-                        "{desc_key}: unsupported schema keyword `{other}`"
-                    )));
+                    return Err(error!("{desc_key}: unsupported schema keyword `{other}`"));
                 }
             }
         }
@@ -540,7 +532,7 @@ impl Converter<'_> {
         let operation_id = op
             .get("operationId")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::new(format!("{at}: operationId is missing")))?;
+            .ok_or_else(|| error!("{at}: operationId is missing"))?;
         out.insert("operationId".into(), json!(operation_id));
         if let Some(tags) = op.get("tags") {
             out.insert("tags".into(), tags.clone());
@@ -583,16 +575,16 @@ impl Converter<'_> {
             let name = param
                 .get("name")
                 .and_then(Value::as_str)
-                .ok_or_else(|| Error::new(format!("{at}: a parameter has no name")))?;
+                .ok_or_else(|| error!("{at}: a parameter has no name"))?;
             let location = param
                 .get("in")
                 .and_then(Value::as_str)
-                .ok_or_else(|| Error::new(format!("{at}: parameter `{name}` has no `in`")))?;
+                .ok_or_else(|| error!("{at}: parameter `{name}` has no `in`"))?;
             match location {
                 "body" => {
-                    let schema = param.get("schema").ok_or_else(|| {
-                        Error::new(format!("{at}: body parameter `{name}` has no schema"))
-                    })?;
+                    let schema = param
+                        .get("schema")
+                        .ok_or_else(|| error!("{at}: body parameter `{name}` has no schema"))?;
                     let schema =
                         self.schema(schema, &Origin::Main, &format!("{at} body"), None, None)?;
                     let media = json_media(&consumes);
@@ -623,9 +615,9 @@ impl Converter<'_> {
                     }));
                 }
                 other => {
-                    return Err(Error::new(format!(
+                    return Err(error!(
                         "{at}: parameter `{name}` is in `{other}`, which is not supported"
-                    )));
+                    ));
                 }
             }
         }
@@ -634,7 +626,7 @@ impl Converter<'_> {
         let responses = op
             .get("responses")
             .and_then(Value::as_object)
-            .ok_or_else(|| Error::new(format!("{at}: responses are missing")))?;
+            .ok_or_else(|| error!("{at}: responses are missing"))?;
         let mut out_responses = Map::new();
         for (status, response) in responses {
             if status.starts_with("x-") {
@@ -663,9 +655,9 @@ impl Converter<'_> {
     ) -> Result<Value> {
         let response = as_object(response, &format!("{at} response {code}"))?;
         if response.contains_key("$ref") {
-            return Err(Error::new(format!(
+            return Err(error!(
                 "{at} response {code}: response references are not supported"
-            )));
+            ));
         }
         let mut out = Map::new();
         // OpenAPI requires a response's description; no prose is carried over.
@@ -707,16 +699,13 @@ struct OperationContext<'a> {
 fn resolve_parameter(raw: &Value, global: &Value, at: &str) -> Result<Value> {
     match raw.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
-            let name = reference.strip_prefix("#/parameters/").ok_or_else(|| {
-                Error::new(format!(
-                    "{at}: unsupported parameter reference `{reference}`"
-                ))
-            })?;
-            global.get(name).cloned().ok_or_else(|| {
-                Error::new(format!(
-                    "{at}: parameter `{name}` is referenced but not defined"
-                ))
-            })
+            let name = reference
+                .strip_prefix("#/parameters/")
+                .ok_or_else(|| error!("{at}: unsupported parameter reference `{reference}`"))?;
+            global
+                .get(name)
+                .cloned()
+                .ok_or_else(|| error!("{at}: parameter `{name}` is referenced but not defined"))
         }
         None => Ok(raw.clone()),
     }
@@ -738,17 +727,13 @@ fn parameter_schema(param: &Value, at: &str) -> Result<Value> {
             }
             "collectionFormat" => {
                 if value.as_str() != Some("csv") {
-                    return Err(Error::new(format!(
-                        "{at}: collectionFormat {value} is not supported"
-                    )));
+                    return Err(error!("{at}: collectionFormat {value} is not supported"));
                 }
             }
             "name" | "in" | "required" | "description" => {}
             k if k.starts_with("x-") => {}
             other => {
-                return Err(Error::new(format!(
-                    "{at}: unsupported parameter keyword `{other}`"
-                )));
+                return Err(error!("{at}: unsupported parameter keyword `{other}`"));
             }
         }
     }
@@ -784,7 +769,7 @@ fn is_json(media: &str) -> bool {
 fn as_object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>> {
     value
         .as_object()
-        .ok_or_else(|| Error::new(format!("{at}: expected a JSON object")))
+        .ok_or_else(|| error!("{at}: expected a JSON object"))
 }
 
 #[cfg(test)]

@@ -22,6 +22,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+/// An [`Error`] with a message formatted as by `format!`: `error!("cannot read {}: {e}", ..)`.
+macro_rules! error {
+    ($($message:tt)+) => {
+        $crate::Error::new(format!($($message)+))
+    };
+}
+
 pub mod codegen;
 pub mod import_spec;
 pub mod operations;
@@ -136,20 +143,17 @@ pub fn workspace_root() -> PathBuf {
 
 /// Reads a file to a string, with the path in the error.
 pub fn read_to_string(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| error!("cannot read {}: {e}", path.display()))
 }
 
 /// Writes a file, with the path in the error.
 pub fn write(path: &Path, contents: &str) -> Result<()> {
-    std::fs::write(path, contents)
-        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, contents).map_err(|e| error!("cannot write {}: {e}", path.display()))
 }
 
 /// Creates a directory and its parents, with the path in the error.
 pub fn create_dir_all(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))
+    std::fs::create_dir_all(dir).map_err(|e| error!("cannot create {}: {e}", dir.display()))
 }
 
 /// Parses a JSON text; the error names it by `label` (its path).
@@ -157,5 +161,5 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
     text: &str,
     label: impl fmt::Display,
 ) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::new(format!("{label} is not JSON: {e}")))
+    serde_json::from_str(text).map_err(|e| error!("{label} is not JSON: {e}"))
 }

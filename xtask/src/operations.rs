@@ -14,7 +14,7 @@
 use serde_json::Value;
 
 use crate::order::escape;
-use crate::{Channel, Error, Result};
+use crate::{Channel, Result};
 
 /// One row of [`OPERATIONS`].
 #[derive(Debug, Clone, Copy)]
@@ -140,7 +140,7 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
     let paths = document
         .get_mut("paths")
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| Error::new(format!("{spec_label} has no `paths`")))?;
+        .ok_or_else(|| error!("{spec_label} has no `paths`"))?;
     let mut found = vec![false; OPERATIONS.len()];
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else {
@@ -180,11 +180,11 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
         })
         .collect();
     if !missing.is_empty() {
-        return Err(Error::new(format!(
+        return Err(error!(
             "{spec_label} lacks operation(s) the acs-identity facade calls: {}; the client cannot \
              be generated from it",
             missing.join(", ")
-        )));
+        ));
     }
     Ok(())
 }

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::Result;
 use crate::workspace::{PublishedCrate, cargo, run};
-use crate::{Error, Result};
 
 /// The rustdoc JSON format version `public-api` 0.52.1 (`rustdoc-types` 0.57) reads: the one
 /// rustdoc 1.95 writes.
@@ -57,8 +57,7 @@ pub fn listing(root: &Path, krate: &PublishedCrate) -> Result<Option<String>> {
 /// Builds the rustdoc JSON of `package`'s library (`lib` is its target name) in the workspace's
 /// target directory and returns its path.
 pub fn rustdoc_json(root: &Path, package: &str, lib: &str) -> Result<PathBuf> {
-    let this = std::env::current_exe()
-        .map_err(|e| Error::new(format!("cannot find the xtask binary: {e}")))?;
+    let this = std::env::current_exe().map_err(|e| error!("cannot find the xtask binary: {e}"))?;
     let real = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
     run(cargo()
         .current_dir(root)
@@ -79,9 +78,9 @@ struct FormatVersion {
 pub fn listing_from_json(json: &Path) -> Result<String> {
     let text = crate::read_to_string(json)?;
     let found: FormatVersion = serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{}: not rustdoc JSON: {e}", json.display())))?;
+        .map_err(|e| error!("{}: not rustdoc JSON: {e}", json.display()))?;
     if found.format_version != RUSTDOC_FORMAT_VERSION {
-        return Err(Error::new(format!(
+        return Err(error!(
             "{} has rustdoc JSON format {}, but the public-api crate pinned in Cargo.toml reads \
              format {RUSTDOC_FORMAT_VERSION}: the toolchain changed. Pin the public-api version \
              whose rustdoc-types reads format {} and update RUSTDOC_FORMAT_VERSION in \
@@ -89,12 +88,12 @@ pub fn listing_from_json(json: &Path) -> Result<String> {
             json.display(),
             found.format_version,
             found.format_version
-        )));
+        ));
     }
     let api = public_api::Builder::from_rustdoc_json(json)
         .omit_blanket_impls(true)
         .build()
-        .map_err(|e| Error::new(format!("{}: {e}", json.display())))?;
+        .map_err(|e| error!("{}: {e}", json.display()))?;
     let mut text: String = api.items().map(|item| format!("{item}\n")).collect();
     if text.is_empty() {
         text.push('\n');

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
+use crate::Result;
 use crate::workspace::PublishedCrate;
-use crate::{Error, Result};
 
 /// Directory of the release baselines, relative to the workspace root: one `<crate>.txt` per
 /// released crate, the listing of its last release under a header line naming the version.
@@ -54,15 +54,13 @@ impl Baseline {
             .and_then(|rest| rest.strip_prefix(crate_name))
             .and_then(|rest| rest.strip_prefix(' '))
             .ok_or_else(|| {
-                Error::new(format!(
+                error!(
                     "the release baseline of {crate_name} does not start with \
                      `{HEADER_PREFIX}{crate_name} <version>{HEADER_SUFFIX}`"
-                ))
+                )
             })?;
         let version = Version::parse(version).map_err(|e| {
-            Error::new(format!(
-                "the release baseline of {crate_name} names version {version:?}: {e}"
-            ))
+            error!("the release baseline of {crate_name} names version {version:?}: {e}")
         })?;
         Ok(Self {
             version,

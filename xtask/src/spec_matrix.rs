@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::codegen::{self, CheckOutcome};
-use crate::{Error, Result, import_spec, order};
+use crate::{Result, import_spec, order};
 
 /// The published documents (folders of `<upstream>/`) the facade must build against. 2023-10-01
 /// lacks the Teams Phone extension operations, and fails at generation naming them (a test of
@@ -173,10 +173,10 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
         .chain(MADE_UP.iter().map(|(name, _)| *name))
         .collect();
     if let Some(unknown) = only.iter().find(|n| !known.contains(&n.as_str())) {
-        return Err(Error::new(format!(
+        return Err(error!(
             "unknown case {unknown:?}; the cases are {}",
             known.join(", ")
-        )));
+        ));
     }
     if !upstream.is_dir() {
         // A clean clone without ../shared: nothing to import (as the tests that need it, skip).
@@ -245,9 +245,7 @@ fn check_generated(name: &str, root: &Path) -> Result<()> {
         _ => &[],
     };
     match expected.iter().find(|text| !code.contains(*text)) {
-        Some(missing) => Err(Error::new(format!(
-            "{name}: the generated code lacks `{missing}`"
-        ))),
+        Some(missing) => Err(error!("{name}: the generated code lacks `{missing}`")),
         None => Ok(()),
     }
 }
@@ -262,16 +260,16 @@ fn update_and_build(root: &Path, document: &Path, target: &Path, test_facade: bo
     )?;
     codegen::write(root)?;
     if let CheckOutcome::Differs(diff) = codegen::check(root)? {
-        return Err(Error::new(format!(
+        return Err(error!(
             "codegen --check is not clean after codegen:\n{diff}"
-        )));
+        ));
     }
     let label = document.display();
     cargo(root, target, &["check", "--workspace", "--all-targets"])
-        .map_err(|e| Error::new(format!("the workspace does not build against {label}: {e}")))?;
+        .map_err(|e| error!("the workspace does not build against {label}: {e}"))?;
     if test_facade {
         cargo(root, target, &["test", "-p", "acs-identity"])
-            .map_err(|e| Error::new(format!("the facade's tests fail against {label}: {e}")))?;
+            .map_err(|e| error!("the facade's tests fail against {label}: {e}"))?;
     }
     Ok(())
 }
@@ -307,8 +305,7 @@ fn read_json(path: &Path) -> Result<Value> {
 ///   dependencies keep the workspace's profile, so their builds are shared.
 pub fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
     if to.exists() {
-        std::fs::remove_dir_all(to)
-            .map_err(|e| Error::new(format!("cannot remove {}: {e}", to.display())))?;
+        std::fs::remove_dir_all(to).map_err(|e| error!("cannot remove {}: {e}", to.display()))?;
     }
     copy_dir(from, to)?;
     let manifest = to.join("Cargo.toml");
@@ -325,7 +322,7 @@ pub fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
             .write(true)
             .open(&path)
             .and_then(|file| file.set_modified(std::time::SystemTime::now()))
-            .map_err(|e| Error::new(format!("cannot stamp {}: {e}", path.display())))?;
+            .map_err(|e| error!("cannot stamp {}: {e}", path.display()))?;
     }
     Ok(to.to_path_buf())
 }
@@ -343,11 +340,10 @@ fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     crate::create_dir_all(to)?;
-    let entries = std::fs::read_dir(from)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", from.display())))?;
+    let entries =
+        std::fs::read_dir(from).map_err(|e| error!("cannot read {}: {e}", from.display()))?;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::new(format!("cannot read {}: {e}", from.display())))?;
+        let entry = entry.map_err(|e| error!("cannot read {}: {e}", from.display()))?;
         let name = entry.file_name();
         if matches!(
             name.to_str(),
@@ -359,13 +355,8 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if path.is_dir() {
             copy_dir(&path, &dest)?;
         } else {
-            copy_file(&path, &dest).map_err(|e| {
-                Error::new(format!(
-                    "cannot copy {} to {}: {e}",
-                    path.display(),
-                    dest.display()
-                ))
-            })?;
+            copy_file(&path, &dest)
+                .map_err(|e| error!("cannot copy {} to {}: {e}", path.display(), dest.display()))?;
         }
     }
     Ok(())
