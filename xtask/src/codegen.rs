@@ -74,7 +74,7 @@ pub enum Naming {
 /// [`generate`], with the operation naming chosen.
 pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Result<String> {
     let mut document: Value = crate::parse_json(spec_text, spec_label)?;
-    let channel = channel_of(&document);
+    let channel = Channel::of_document(&document);
     if naming == Naming::Stable {
         crate::operations::apply_stable_names(&mut document, spec_label, channel)?;
     }
@@ -196,16 +196,6 @@ fn leave_out_unsupported_operations(document: &mut Value) {
             paths.remove(*path);
         }
     }
-}
-
-/// The channel of a document: that of its `info.version` (stable when it has none).
-fn channel_of(document: &Value) -> Channel {
-    Channel::of_version(
-        document
-            .pointer("/info/version")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    )
 }
 
 /// The Rust type of every `{"type": "string", "format": "date-time"}` schema (descriptions do not
@@ -692,8 +682,7 @@ pub fn write(root: &Path) -> Result<Vec<&'static str>> {
 fn generate_document(root: &Path, document: Document) -> Result<String> {
     let spec_text = crate::read_to_string(&root.join(document.spec_path))?;
     let parsed: Value = crate::parse_json(&spec_text, document.spec_path)?;
-    let found = channel_of(&parsed);
-    if found != document.channel {
+    if Channel::of_document(&parsed) != document.channel {
         return Err(error!(
             "{} must describe a {} api-version, but its info.version is {:?}; import it with \
              `cargo xtask import-spec <file>`, which puts each document in its place",

@@ -68,16 +68,7 @@ impl Converted {
     /// The checked-in document this one replaces: the stable one for a stable api-version, the
     /// preview for a preview.
     pub fn place(&self) -> crate::Document {
-        crate::Document::of(crate::Channel::of_version(&self.api_version()))
-    }
-
-    /// The document's api-version (`info.version`), empty when it has none.
-    pub fn api_version(&self) -> String {
-        self.document
-            .pointer("/info/version")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+        crate::Document::of(crate::Channel::of_document(&self.document))
     }
 }
 
@@ -90,7 +81,7 @@ pub fn refuse_breaking_changes(converted: &Converted, out: &Path) -> Result<()> 
         return Ok(()); // nothing to replace
     };
     let old: Value = crate::parse_json(&text, out.display())?;
-    let channel = crate::Channel::of_version(&converted.api_version());
+    let channel = converted.place().channel;
     let changes = crate::operations::breaking_changes(&old, &converted.document, channel);
     if changes.is_empty() {
         return Ok(());

@@ -65,9 +65,11 @@ pub enum Channel {
 }
 
 impl Channel {
-    /// The channel of an api-version (a document's `info.version`).
-    pub fn of_version(version: &str) -> Channel {
-        if version.ends_with("-preview") {
+    /// The channel of an OpenAPI document: that of its api-version (`info.version`), stable when
+    /// it has none.
+    pub fn of_document(document: &serde_json::Value) -> Channel {
+        let version = document.pointer("/info/version").and_then(|v| v.as_str());
+        if version.is_some_and(|v| v.ends_with("-preview")) {
             Channel::Preview
         } else {
             Channel::Stable
