@@ -51,6 +51,7 @@ use std::path::Path;
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use serde_json::Value;
 
+use crate::operations::{operations, operations_mut};
 use crate::{Channel, DOCUMENTS, Document, Error, Result};
 
 /// Generates the client code (the whole text of `generated.rs`, or of `preview.rs` for a document
@@ -89,13 +90,8 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
             property_orders.remove(&format!("/components/schemas/{name}/properties"));
         }
     }
-    let (path_parameters, optional_bodies) = {
-        let operations = operations(&document)?;
-        (
-            path_parameter_count(&operations),
-            optional_json_body_operations(&operations),
-        )
-    };
+    let path_parameters = path_parameter_count(&document);
+    let optional_bodies = optional_json_body_operations(&document);
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| error!("{spec_label} is not an OpenAPI 3.0 document: {e}"))?;
 
@@ -223,20 +219,15 @@ fn remove_defaults(document: &mut Value) {
 
 /// Calls `f` on the schema of every media type of every operation's `requestBody`.
 fn for_each_request_body_schema(document: &mut Value, mut f: impl FnMut(&mut Value)) {
-    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for item in paths.values_mut().filter_map(Value::as_object_mut) {
-        for operation in item.values_mut() {
-            if let Some(content) = operation
-                .pointer_mut("/requestBody/content")
-                .and_then(Value::as_object_mut)
-            {
-                content
-                    .values_mut()
-                    .filter_map(|media| media.get_mut("schema"))
-                    .for_each(&mut f);
-            }
+    for (_, _, operation) in operations_mut(document) {
+        if let Some(content) = operation
+            .pointer_mut("/requestBody/content")
+            .and_then(Value::as_object_mut)
+        {
+            content
+                .values_mut()
+                .filter_map(|media| media.get_mut("schema"))
+                .for_each(&mut f);
         }
     }
 }
@@ -403,37 +394,13 @@ fn strip_schema_defaults(schema: &mut Value) {
     }
 }
 
-/// An operation of the document (a value with an `operationId` in a path item).
-struct Operation<'a> {
-    path: &'a str,
-    operation: &'a Value,
-}
-
-/// Every operation of the document's `paths`.
-fn operations(document: &Value) -> Result<Vec<Operation<'_>>> {
-    let paths = document
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| error!("the document has no `paths`"))?;
-    Ok(paths
-        .iter()
-        .filter_map(|(path, item)| Some((path, item.as_object()?)))
-        .flat_map(|(path, item)| {
-            item.values()
-                .filter(|operation| operation.get("operationId").is_some())
-                .map(move |operation| Operation { path, operation })
-        })
-        .collect())
-}
-
-/// How many `{parameter}` segments the document's paths have, counted once per operation
-/// (progenitor encodes each one once in each operation that uses the path).
-fn path_parameter_count(operations: &[Operation<'_>]) -> usize {
-    operations
-        .iter()
-        .map(|op| {
-            op.path
-                .split('/')
+/// How many `{parameter}` segments the document's paths have, counted once per operation (with
+/// an `operationId`: progenitor encodes each one once in each operation that uses the path).
+fn path_parameter_count(document: &Value) -> usize {
+    operations(document)
+        .filter(|(_, _, operation)| operation.get("operationId").is_some())
+        .map(|(path, ..)| {
+            path.split('/')
                 .filter(|segment| segment.starts_with('{') && segment.ends_with('}'))
                 .count()
         })
@@ -461,22 +428,15 @@ const OPTIONAL_JSON_BODY: &str = "crate::hooks::optional_json_body";
 
 /// progenitor's `operation_id` (snake case) of each operation whose `requestBody` is JSON and not
 /// `required`.
-fn optional_json_body_operations(operations: &[Operation<'_>]) -> Vec<String> {
-    let mut ids = Vec::new();
-    for Operation { operation, .. } in operations {
-        let (Some(id), Some(body)) = (
-            operation.get("operationId").and_then(Value::as_str),
-            operation.get("requestBody"),
-        ) else {
-            continue;
-        };
-        let required = body.get("required").and_then(Value::as_bool) == Some(true);
-        let json = body.pointer("/content/application~1json").is_some();
-        if json && !required {
-            ids.push(snake_case(id));
-        }
-    }
-    ids
+fn optional_json_body_operations(document: &Value) -> Vec<String> {
+    operations(document)
+        .filter_map(|(_, _, operation)| {
+            let id = operation.get("operationId")?.as_str()?;
+            let body = operation.get("requestBody")?;
+            let json = body.pointer("/content/application~1json").is_some();
+            (json && body["required"] != true).then(|| snake_case(id))
+        })
+        .collect()
 }
 
 /// `CommunicationIdentity_Create` -> `communication_identity_create`, as progenitor names the
@@ -749,6 +709,6 @@ mod tests {
                               "parameters": [] },
             "/c": { "get": { "operationId": "C" } },
         }});
-        assert_eq!(path_parameter_count(&operations(&document).unwrap()), 4);
+        assert_eq!(path_parameter_count(&document), 4);
     }
 }

@@ -133,38 +133,62 @@ pub fn is_method(key: &str) -> bool {
     METHODS.contains(&key)
 }
 
+/// Every operation of `document` (OpenAPI 3.0, or Swagger 2.0): its path, method and value.
+pub fn operations(document: &Value) -> impl Iterator<Item = (&String, &String, &Value)> {
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(method, _)| is_method(method))
+                .map(move |(method, operation)| (path, method, operation))
+        })
+}
+
+/// [`operations`], to change them.
+pub fn operations_mut(
+    document: &mut Value,
+) -> impl Iterator<Item = (&String, &String, &mut Value)> {
+    document
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object_mut()
+                .into_iter()
+                .flatten()
+                .filter(|(method, _)| is_method(method))
+                .map(move |(method, operation)| (path, method, operation))
+        })
+}
+
 /// Gives every operation of `document` (an OpenAPI 3.0 document of an api-version of `channel`)
 /// that the table knows its stable operationId; the others keep theirs. Fails, naming the
 /// operation, when the document lacks one the facade calls through the module of `channel`.
 pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Channel) -> Result<()> {
-    let paths = document
-        .get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| error!("{spec_label} has no `paths`"))?;
+    if !document["paths"].is_object() {
+        return Err(error!("{spec_label} has no `paths`"));
+    }
     let mut found = vec![false; OPERATIONS.len()];
-    for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else {
+    for (path, method, operation) in operations_mut(document) {
+        let Some(index) = OPERATIONS
+            .iter()
+            .position(|row| row.method == method && row.path == path)
+        else {
             continue;
         };
-        for (method, operation) in item.iter_mut() {
-            if !METHODS.contains(&method.as_str()) {
-                continue;
-            }
-            let Some(index) = OPERATIONS
-                .iter()
-                .position(|row| row.method == method && row.path == path)
-            else {
-                continue;
-            };
-            let Some(operation) = operation.as_object_mut() else {
-                continue;
-            };
-            operation.insert(
-                "operationId".to_owned(),
-                Value::String(OPERATIONS[index].operation_id.to_owned()),
-            );
-            found[index] = true;
-        }
+        let Some(operation) = operation.as_object_mut() else {
+            continue;
+        };
+        operation.insert(
+            "operationId".to_owned(),
+            Value::String(OPERATIONS[index].operation_id.to_owned()),
+        );
+        found[index] = true;
     }
     let missing: Vec<String> = OPERATIONS
         .iter()
@@ -400,16 +424,12 @@ pub fn open_api_version(document: &mut Value) {
     {
         shared.values_mut().for_each(open);
     }
+    for (_, _, operation) in operations_mut(document) {
+        open_all(operation.get_mut("parameters"));
+    }
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
             open_all(item.get_mut("parameters"));
-            if let Some(item) = item.as_object_mut() {
-                for (method, operation) in item.iter_mut() {
-                    if METHODS.contains(&method.as_str()) {
-                        open_all(operation.get_mut("parameters"));
-                    }
-                }
-            }
         }
     }
 }

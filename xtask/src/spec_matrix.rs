@@ -45,11 +45,11 @@ pub const MADE_UP: &[(&str, Change)] = &[
 
 /// Every operationId gets another name (the TypeSpec-era updates renamed them all).
 pub fn rename_every_operation(swagger: &mut Value, _: &Value) {
-    for_each_operation(swagger, |operation| {
+    for (_, _, operation) in crate::operations::operations_mut(swagger) {
         if let Some(id) = operation["operationId"].as_str() {
             operation["operationId"] = json!(format!("Next{}", id.replace('_', "Ops_")));
         }
-    });
+    }
 }
 
 /// A pageable `GET /identities` that the facade does not call.
@@ -132,18 +132,6 @@ pub fn all_changes(swagger: &mut Value, preview: &Value) {
         }
     }
     rename_every_operation(swagger, preview);
-}
-
-fn for_each_operation(swagger: &mut Value, mut f: impl FnMut(&mut Value)) {
-    if let Some(paths) = swagger["paths"].as_object_mut() {
-        for item in paths.values_mut().filter_map(Value::as_object_mut) {
-            for (method, operation) in item.iter_mut() {
-                if crate::operations::is_method(method) {
-                    f(operation);
-                }
-            }
-        }
-    }
 }
 
 /// The `default` response of the document's delete (the error model).
