@@ -172,13 +172,7 @@ fn run(task: Task) -> Result<ExitCode> {
             for problem in &problems {
                 println!("  {problem}");
             }
-            if problems.is_empty() {
-                println!("public-api: ok");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!("error: public-api found {} problem(s)", problems.len());
-                Ok(ExitCode::FAILURE)
-            }
+            Ok(outcome("public-api", &problems))
         }
         Task::ReleaseCheck => release_check(&root),
         Task::ReleaseBaseline { crates: named } => {
@@ -239,12 +233,17 @@ fn release_check(root: &Path) -> Result<ExitCode> {
         "cargo package (each crate built from its .crate file; README and license inside)",
         release_check::packages(root, &target_dir, &crates),
     );
+    Ok(outcome("release-check", &problems))
+}
+
+/// `<task>: ok` and success without problems, else the number of problems and failure.
+fn outcome(task: &str, problems: &[String]) -> ExitCode {
     if problems.is_empty() {
-        println!("release-check: ok");
-        Ok(ExitCode::SUCCESS)
+        println!("{task}: ok");
+        ExitCode::SUCCESS
     } else {
-        eprintln!("error: release-check found {} problem(s)", problems.len());
-        Ok(ExitCode::FAILURE)
+        eprintln!("error: {task} found {} problem(s)", problems.len());
+        ExitCode::FAILURE
     }
 }
 
