@@ -49,7 +49,7 @@
 use std::path::Path;
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::operations::{operations, operations_mut};
 use crate::{Channel, DOCUMENTS, Document, Error, Result};
@@ -84,33 +84,27 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
     remove_defaults(&mut document);
     nullable_optional_request_arrays(&mut document);
     let mut property_orders = crate::order::property_orders(spec_text, spec_label)?;
-    if channel == Channel::Preview {
-        // Not generated here: taken from the stable module (see SHARED_ERROR_MODEL).
-        for name in SHARED_ERROR_MODEL {
-            property_orders.remove(&format!("/components/schemas/{name}/properties"));
-        }
-    }
     let path_parameters = path_parameter_count(&document);
     let optional_bodies = optional_json_body_operations(&document);
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|e| error!("{spec_label} is not an OpenAPI 3.0 document: {e}"))?;
 
     let mut settings = progenitor::GenerationSettings::new();
-    let inner_type =
-        syn::parse_str("crate::hooks::Transport").map_err(|e| error!("bad inner type: {e}"))?;
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_hooks(progenitor::HooksMode::Expected)
-        .with_inner_type(inner_type)
+        .with_inner_type(quote::quote!(crate::hooks::Transport))
         .with_conversion(
             date_time_schema(),
             DATE_TIME_TYPE,
             [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
         );
     if channel == Channel::Preview {
+        // Not generated here: taken from the stable module (see SHARED_ERROR_MODEL).
         for name in SHARED_ERROR_MODEL {
             settings.with_replacement(name, format!("crate::types::{name}"), std::iter::empty());
+            property_orders.remove(&format!("/components/schemas/{name}/properties"));
         }
     }
     let mut generator = progenitor::Generator::new(&settings);
@@ -264,24 +258,16 @@ fn nullable_optional_arrays(schema: &mut Value) {
     let Some(map) = schema.as_object_mut() else {
         return;
     };
-    let required: Vec<String> = map
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| {
-            r.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let required = map.get("required").cloned().unwrap_or_default();
     let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) else {
         return;
     };
     for (name, prop) in props.iter_mut() {
-        if required.contains(name) {
-            continue;
-        }
-        if let Some(prop) = prop.as_object_mut()
+        let is_required = required
+            .as_array()
+            .is_some_and(|r| r.contains(&json!(name)));
+        if !is_required
+            && let Some(prop) = prop.as_object_mut()
             && prop.get("type").and_then(Value::as_str) == Some("array")
         {
             prop.insert("nullable".into(), Value::Bool(true));
@@ -407,25 +393,6 @@ fn path_parameter_count(document: &Value) -> usize {
         .sum()
 }
 
-/// What a rewriting visitor found: how many places it rewrote, or why it could not.
-#[derive(Default)]
-struct Tally {
-    count: usize,
-    error: Option<Error>,
-}
-
-impl Tally {
-    fn into_result(self) -> Result<usize> {
-        match self.error {
-            Some(error) => Err(error),
-            None => Ok(self.count),
-        }
-    }
-}
-
-/// What sets an optional JSON body (see module docs).
-const OPTIONAL_JSON_BODY: &str = "crate::hooks::optional_json_body";
-
 /// progenitor's `operation_id` (snake case) of each operation whose `requestBody` is JSON and not
 /// `required`.
 fn optional_json_body_operations(document: &Value) -> Vec<String> {
@@ -460,15 +427,18 @@ fn snake_case(id: &str) -> String {
 fn optional_bodies_as_sdks_send_them(file: &mut syn::File, operations: &[String]) -> Result<usize> {
     let mut rewriter = OptionalBodyRewriter {
         operations,
-        tally: Tally::default(),
+        count: 0,
+        error: None,
     };
     syn::visit_mut::VisitMut::visit_file_mut(&mut rewriter, file);
-    rewriter.tally.into_result()
+    rewriter.error.map_or(Ok(rewriter.count), Err)
 }
 
+/// Rewrites the optional bodies: how many, or why it could not.
 struct OptionalBodyRewriter<'a> {
     operations: &'a [String],
-    tally: Tally,
+    count: usize,
+    error: Option<Error>,
 }
 
 impl syn::visit_mut::VisitMut for OptionalBodyRewriter<'_> {
@@ -481,9 +451,9 @@ impl syn::visit_mut::VisitMut for OptionalBodyRewriter<'_> {
         let mut json = JsonCallRewriter(0);
         syn::visit_mut::VisitMut::visit_block_mut(&mut json, &mut function.block);
         match json.0 {
-            1 => self.tally.count += 1,
+            1 => self.count += 1,
             n => {
-                self.tally.error = Some(error!(
+                self.error = Some(error!(
                     "`{id}` has an optional JSON body but {n} `.json(&body)` call(s)"
                 ));
             }
@@ -518,11 +488,10 @@ impl syn::visit_mut::VisitMut for JsonCallRewriter {
         if let syn::Expr::MethodCall(call) = expr
             && call.method == "json"
             && call.args.len() == 1
-            && let Ok(function) = syn::parse_str::<syn::Path>(OPTIONAL_JSON_BODY)
         {
             let receiver = std::mem::replace(&mut *call.receiver, syn::Expr::PLACEHOLDER);
             let argument = call.args[0].clone();
-            *expr = syn::parse_quote!(#function(#receiver, #argument));
+            *expr = syn::parse_quote!(crate::hooks::optional_json_body(#receiver, #argument));
             self.0 += 1;
         }
     }
@@ -531,32 +500,18 @@ impl syn::visit_mut::VisitMut for JsonCallRewriter {
 /// The function progenitor calls to percent-encode a path parameter.
 const ENCODE_PATH: &str = "encode_path";
 
-/// What a call to [`ENCODE_PATH`] becomes (see module docs).
-const ENCODE_PATH_PARAMETER: &str = "crate::hooks::encode_path_parameter";
-
 /// Rewrites every call `encode_path(..)` in `tokens`, at any depth (macro arguments included),
 /// into `crate::hooks::encode_path_parameter(..)` with the same arguments, adding the number of
 /// calls rewritten to `rewritten`. Other uses of the name (its `use` imports) are left alone.
 /// A path-qualified call (`a::encode_path(..)`) is an error: it would need the qualification
 /// removed, which this rule does not guess.
 fn rewrite_encode_path(tokens: TokenStream, rewritten: &mut usize) -> Result<TokenStream> {
-    let replacement: TokenStream = ENCODE_PATH_PARAMETER
-        .parse()
-        .map_err(|e| error!("bad replacement path: {e}"))?;
-    rewrite_tokens(tokens, &replacement, rewritten)
-}
-
-fn rewrite_tokens(
-    tokens: TokenStream,
-    replacement: &TokenStream,
-    rewritten: &mut usize,
-) -> Result<TokenStream> {
     let mut out: Vec<TokenTree> = Vec::new();
     let mut input = tokens.into_iter().peekable();
     while let Some(tree) = input.next() {
         match tree {
             TokenTree::Group(group) => {
-                let inner = rewrite_tokens(group.stream(), replacement, rewritten)?;
+                let inner = rewrite_encode_path(group.stream(), rewritten)?;
                 let mut new = Group::new(group.delimiter(), inner);
                 new.set_span(group.span());
                 out.push(TokenTree::Group(new));
@@ -572,7 +527,7 @@ fn rewrite_tokens(
                          rewrite_encode_path()"
                     ));
                 }
-                out.extend(replacement.clone());
+                out.extend(quote::quote!(crate::hooks::encode_path_parameter));
                 *rewritten += 1;
             }
             other => out.push(other),
