@@ -11,6 +11,8 @@
 //! case): a new operation nobody calls yet needs no row. A document that lacks an operation the
 //! facade calls is an error naming it (the facade could not be built against that document).
 
+use std::fmt;
+
 use serde_json::Value;
 
 use crate::order::escape;
@@ -31,6 +33,14 @@ pub struct StableOperation {
     /// A document of such a channel that lacks it cannot be used; in a document of another
     /// channel the operation still gets this name.
     pub used_by_facade: &'static [Channel],
+}
+
+impl fmt::Display for StableOperation {
+    /// How errors name it: `` `CommunicationIdentity_Create` (POST /identities) ``.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = self.method.to_uppercase();
+        write!(f, "`{}` ({method} {})", self.operation_id, self.path)
+    }
 }
 
 /// Called through the stable module.
@@ -194,14 +204,7 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
         .iter()
         .zip(&found)
         .filter(|(row, found)| row.used_by_facade.contains(&channel) && !**found)
-        .map(|(row, _)| {
-            format!(
-                "`{}` ({} {})",
-                row.operation_id,
-                row.method.to_uppercase(),
-                row.path
-            )
-        })
+        .map(|(row, _)| row.to_string())
         .collect();
     if !missing.is_empty() {
         return Err(error!(
@@ -230,14 +233,8 @@ pub fn breaking_changes(old: &Value, new: &Value, channel: Channel) -> Vec<Strin
                 .cloned()
         };
         let Some(before) = at(old) else { continue };
-        let name = format!(
-            "`{}` ({} {})",
-            row.operation_id,
-            row.method.to_uppercase(),
-            row.path
-        );
         let Some(after) = at(new) else {
-            out.push(format!("{name}: removed"));
+            out.push(format!("{row}: removed"));
             continue;
         };
         let mut changes = Vec::new();
@@ -274,49 +271,33 @@ pub fn breaking_changes(old: &Value, new: &Value, channel: Channel) -> Vec<Strin
                 changes.push(format!("new required {what}"));
             }
         }
-        let body = "/requestBody/content/application~1json/schema";
-        if let Some(schema) = before.pointer(body) {
-            let mut diff = SchemaDiff {
-                old,
-                new,
-                request: true,
-                changes: &mut changes,
-                depth: 0,
-            };
-            diff.compare(
-                schema,
-                after.pointer(body).unwrap_or(&Value::Null),
-                "request body",
-            );
-        }
-        for (status, response) in before["responses"].as_object().into_iter().flatten() {
-            let Some(schema) = response.pointer("/content/application~1json/schema") else {
-                continue;
-            };
-            if !status.starts_with('2') {
-                continue;
+        // A request body (the client sends it) or a success response (the client reads it).
+        let mut compare = |request: bool, pointer: &str, at: &str| {
+            if let Some(schema) = before.pointer(pointer) {
+                let mut diff = SchemaDiff {
+                    old,
+                    new,
+                    request,
+                    changes: &mut changes,
+                    depth: 0,
+                };
+                diff.compare(schema, after.pointer(pointer).unwrap_or(&Value::Null), at);
             }
-            let new_schema = after.pointer(&format!(
-                "/responses/{status}/content/application~1json/schema"
-            ));
-            let mut diff = SchemaDiff {
-                old,
-                new,
-                request: false,
-                changes: &mut changes,
-                depth: 0,
-            };
-            diff.compare(
-                schema,
-                new_schema.unwrap_or(&Value::Null),
-                &format!("{status} response"),
-            );
-        }
-        out.extend(
-            changes
-                .into_iter()
-                .map(|change| format!("{name}: {change}")),
+        };
+        compare(
+            true,
+            "/requestBody/content/application~1json/schema",
+            "request body",
         );
+        let statuses = before["responses"]
+            .as_object()
+            .into_iter()
+            .flat_map(|r| r.keys());
+        for status in statuses.filter(|status| status.starts_with('2')) {
+            let pointer = format!("/responses/{status}/content/application~1json/schema");
+            compare(false, &pointer, &format!("{status} response"));
+        }
+        out.extend(changes.into_iter().map(|change| format!("{row}: {change}")));
     }
     out
 }
