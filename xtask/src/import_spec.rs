@@ -197,47 +197,16 @@ impl Converter<'_> {
             .get("version")
             .and_then(Value::as_str)
             .ok_or_else(|| error!("info.version (the api-version) is missing"))?;
-
-        let mut out = Map::new();
-        out.insert("openapi".into(), json!(OPENAPI_VERSION));
-        out.insert(
-            "info".into(),
-            json!({
-                "title": TITLE,
-                "version": version,
-            }),
-        );
-        out.insert(
-            "servers".into(),
-            json!([{
-                "url": "{endpoint}",
-                "variables": {
-                    "endpoint": {
-                        "default": "https://example.communication.azure.com",
-                    }
-                }
-            }]),
-        );
-        if let Some(tags) = root.get("tags").and_then(Value::as_array) {
-            let names: Vec<Value> = tags
-                .iter()
-                .filter_map(|t| t.get("name").cloned())
-                .map(|name| json!({ "name": name }))
-                .collect();
-            out.insert("tags".into(), Value::Array(names));
-        }
-
         let doc_consumes = media_types(root.get("consumes"));
         let doc_produces = media_types(root.get("produces"));
         let global_parameters = root.get("parameters").cloned().unwrap_or(json!({}));
 
         let mut paths = Map::new();
-        let empty = Map::new();
-        let in_paths = match root.get("paths") {
-            Some(p) => as_object(p, "paths")?,
-            None => &empty,
-        };
-        for (path, item) in in_paths {
+        let in_paths = root
+            .get("paths")
+            .map(|p| as_object(p, "paths"))
+            .transpose()?;
+        for (path, item) in in_paths.into_iter().flatten() {
             let item = as_object(item, &format!("paths.{path}"))?;
             let path_params = item
                 .get("parameters")
@@ -267,7 +236,6 @@ impl Converter<'_> {
             }
             paths.insert(path.clone(), Value::Object(out_item));
         }
-        out.insert("paths".into(), Value::Object(paths));
 
         // Every schema of the main document is kept (like the published document), plus the
         // external ones that are referenced.
@@ -307,8 +275,21 @@ impl Converter<'_> {
             .iter()
             .map(|(name, (_, schema))| (name.clone(), schema.clone()))
             .collect();
-        out.insert("components".into(), json!({ "schemas": schemas }));
-        Ok(Value::Object(out))
+        let mut out = json!({
+            "openapi": OPENAPI_VERSION,
+            "info": { "title": TITLE, "version": version },
+            "servers": [{
+                "url": "{endpoint}",
+                "variables": { "endpoint": { "default": "https://example.communication.azure.com" } },
+            }],
+            "paths": paths,
+            "components": { "schemas": schemas },
+        });
+        if let Some(tags) = root.get("tags").and_then(Value::as_array) {
+            let names = tags.iter().filter_map(|t| t.get("name"));
+            out["tags"] = names.map(|name| json!({ "name": name })).collect();
+        }
+        Ok(out)
     }
 
     fn definition(&mut self, name: &str, origin: &Origin) -> Result<Value> {
@@ -331,9 +312,7 @@ impl Converter<'_> {
                 .insert(Origin::External(path.to_path_buf()), orders);
             self.external.insert(path.to_path_buf(), value);
         }
-        self.external
-            .get(path)
-            .ok_or_else(|| error!("cannot load {}", path.display()))
+        Ok(&self.external[path])
     }
 
     /// Finds the local copy of an external file named by a `$ref`.
@@ -385,10 +364,7 @@ impl Converter<'_> {
     /// Converts a `$ref` found in a document of `origin` into a component reference, and queues
     /// the referenced schema.
     fn reference(&mut self, reference: &str, origin: &Origin) -> Result<Value> {
-        let (file, pointer) = match reference.split_once('#') {
-            Some((file, pointer)) => (file, pointer),
-            None => (reference, ""),
-        };
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
         let name = pointer.strip_prefix("/definitions/").ok_or_else(|| {
             error!("unsupported reference `{reference}` (only `#/definitions/<name>` is supported)")
         })?;
@@ -404,8 +380,8 @@ impl Converter<'_> {
         Ok(json!({ "$ref": format!("#/components/schemas/{name}") }))
     }
 
-    /// Converts a Swagger 2.0 schema. `desc_key` names its description in the table; `name` is
-    /// the component name for a top-level schema.
+    /// Converts a Swagger 2.0 schema. `desc_key` names it in errors; `name` is the component name
+    /// for a top-level schema.
     fn schema(
         &mut self,
         schema: &Value,
@@ -421,11 +397,7 @@ impl Converter<'_> {
                 .ok_or_else(|| error!("{desc_key}: `$ref` is not a string"))?;
             return self.reference(reference, origin);
         }
-        let open_enum = obj
-            .get("x-ms-enum")
-            .and_then(|e| e.get("modelAsString"))
-            .and_then(Value::as_bool)
-            == Some(true);
+        let open_enum = schema["x-ms-enum"]["modelAsString"] == true;
 
         let mut out = Map::new();
         for (key, value) in obj {
@@ -528,7 +500,7 @@ impl Converter<'_> {
         if let Some(tags) = op.get("tags") {
             out.insert("tags".into(), tags.clone());
         }
-        if op.get("deprecated").and_then(Value::as_bool) == Some(true) {
+        if operation["deprecated"] == true {
             out.insert("deprecated".into(), Value::Bool(true));
         }
 
@@ -544,19 +516,10 @@ impl Converter<'_> {
         // Path-level parameters first, then the operation's (an operation's parameter replaces a
         // path-level one with the same name and location).
         let mut params: Vec<Value> = Vec::new();
-        let op_params = op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for raw in ctx.path_parameters.iter().chain(op_params.iter()) {
+        let op_params = operation["parameters"].as_array().into_iter().flatten();
+        for raw in ctx.path_parameters.iter().chain(op_params) {
             let resolved = resolve_parameter(raw, ctx.global_parameters, &at)?;
-            let key = |p: &Value| {
-                (
-                    p.get("name").cloned().unwrap_or(Value::Null),
-                    p.get("in").cloned().unwrap_or(Value::Null),
-                )
-            };
+            let key = |p: &Value| (p["name"].clone(), p["in"].clone());
             params.retain(|p| key(p) != key(&resolved));
             params.push(resolved);
         }
@@ -579,29 +542,20 @@ impl Converter<'_> {
                     let schema =
                         self.schema(schema, &Origin::Main, &format!("{at} body"), None, None)?;
                     let media = json_media(&consumes);
-                    let required = param
-                        .get("required")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false);
                     out.insert(
                         "requestBody".into(),
                         json!({
-                            "required": required,
+                            "required": param["required"] == true,
                             "content": { media: { "schema": schema } },
                         }),
                     );
                 }
                 "query" | "path" | "header" => {
                     let schema = parameter_schema(param, &at)?;
-                    let required = location == "path"
-                        || param
-                            .get("required")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false);
                     parameters.push(json!({
                         "name": name,
                         "in": location,
-                        "required": required,
+                        "required": location == "path" || param["required"] == true,
                         "schema": schema,
                     }));
                 }
@@ -623,10 +577,9 @@ impl Converter<'_> {
             if status.starts_with("x-") {
                 continue;
             }
-            let statuses: Vec<&str> = if status == "default" {
-                vec!["4XX", "5XX"]
-            } else {
-                vec![status.as_str()]
+            let statuses = match status.as_str() {
+                "default" => vec!["4XX", "5XX"],
+                status => vec![status],
             };
             for code in statuses {
                 let converted = self.response(response, code, &produces, &at)?;
