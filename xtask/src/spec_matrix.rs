@@ -328,10 +328,9 @@ fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     crate::create_dir_all(to)?;
-    let entries =
-        std::fs::read_dir(from).map_err(|e| error!("cannot read {}: {e}", from.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| error!("cannot read {}: {e}", from.display()))?;
+    let cannot_read = |e: std::io::Error| error!("cannot read {}: {e}", from.display());
+    for entry in std::fs::read_dir(from).map_err(cannot_read)? {
+        let entry = entry.map_err(cannot_read)?;
         let name = entry.file_name();
         if matches!(
             name.to_str(),
