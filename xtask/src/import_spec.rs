@@ -124,17 +124,18 @@ fn convert_ordered(
     orders: PropertyOrders,
 ) -> Result<Converted> {
     let root = as_object(swagger, "document")?;
-    match root.get("swagger").and_then(Value::as_str) {
-        Some("2.0") => {}
-        other => {
-            return Err(error!(
-                "expected a Swagger 2.0 document (`\"swagger\": \"2.0\"`), found {other:?}"
-            ));
-        }
+    let version = root.get("swagger").and_then(Value::as_str);
+    if version != Some("2.0") {
+        return Err(error!(
+            "expected a Swagger 2.0 document (`\"swagger\": \"2.0\"`), found {version:?}"
+        ));
     }
     let mut converter = Converter {
         source_dir: source_dir.to_path_buf(),
         main: swagger,
+        consumes: media_types(root.get("consumes")),
+        produces: media_types(root.get("produces")),
+        global_parameters: root.get("parameters").cloned().unwrap_or(json!({})),
         external: BTreeMap::new(),
         schemas: BTreeMap::new(),
         pending: Vec::new(),
@@ -158,6 +159,11 @@ enum Origin {
 struct Converter<'a> {
     source_dir: PathBuf,
     main: &'a Value,
+    /// The main document's media types, for an operation without its own.
+    consumes: Vec<String>,
+    produces: Vec<String>,
+    /// The main document's `parameters`, which operations reference.
+    global_parameters: Value,
     external: BTreeMap<PathBuf, Value>,
     /// Converted component schemas, and where each came from (to detect name clashes).
     schemas: BTreeMap<String, (Origin, Value)>,
@@ -197,10 +203,6 @@ impl Converter<'_> {
             .get("version")
             .and_then(Value::as_str)
             .ok_or_else(|| error!("info.version (the api-version) is missing"))?;
-        let doc_consumes = media_types(root.get("consumes"));
-        let doc_produces = media_types(root.get("produces"));
-        let global_parameters = root.get("parameters").cloned().unwrap_or(json!({}));
-
         let mut paths = Map::new();
         let in_paths = root
             .get("paths")
@@ -223,15 +225,7 @@ impl Converter<'_> {
                         "paths.{path}: unsupported key `{key}` in a path item"
                     ));
                 }
-                let ctx = OperationContext {
-                    method: key,
-                    path,
-                    consumes: &doc_consumes,
-                    produces: &doc_produces,
-                    global_parameters: &global_parameters,
-                    path_parameters: &path_params,
-                };
-                let converted = self.operation(operation, &ctx)?;
+                let converted = self.operation(operation, key, path, &path_params)?;
                 out_item.insert(key.clone(), converted);
             }
             paths.insert(path.clone(), Value::Object(out_item));
@@ -325,10 +319,10 @@ impl Converter<'_> {
                 .unwrap_or_else(|| self.source_dir.clone()),
         };
         let direct = base.join(file);
-        let mut tried = vec![direct.clone()];
         if direct.is_file() {
             return Ok(direct);
         }
+        let mut tried = vec![direct.display().to_string()];
         // `<...>/<Name>/stable/<version>/<file>` -> `<source_dir>/../<name>/<version>/<file>`.
         let parts: Vec<&str> = Path::new(file)
             .components()
@@ -349,15 +343,11 @@ impl Converter<'_> {
             if candidate.is_file() {
                 return Ok(candidate);
             }
-            tried.push(candidate);
+            tried.push(candidate.display().to_string());
         }
         Err(error!(
             "cannot find the file of the external reference `{file}`; tried: {}",
-            tried
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            tried.join(", ")
         ))
     }
 
@@ -488,8 +478,15 @@ impl Converter<'_> {
         Ok(Value::Object(out))
     }
 
-    fn operation(&mut self, operation: &Value, ctx: &OperationContext<'_>) -> Result<Value> {
-        let at = format!("{} {}", ctx.method, ctx.path);
+    /// Converts the operation at `method` `path`; `path_parameters` are its path item's.
+    fn operation(
+        &mut self,
+        operation: &Value,
+        method: &str,
+        path: &str,
+        path_parameters: &[Value],
+    ) -> Result<Value> {
+        let at = format!("{method} {path}");
         let op = as_object(operation, &at)?;
         let mut out = Map::new();
         let operation_id = op
@@ -507,18 +504,18 @@ impl Converter<'_> {
         let consumes = op
             .get("consumes")
             .map(|c| media_types(Some(c)))
-            .unwrap_or_else(|| ctx.consumes.to_vec());
+            .unwrap_or_else(|| self.consumes.clone());
         let produces = op
             .get("produces")
             .map(|p| media_types(Some(p)))
-            .unwrap_or_else(|| ctx.produces.to_vec());
+            .unwrap_or_else(|| self.produces.clone());
 
         // Path-level parameters first, then the operation's (an operation's parameter replaces a
         // path-level one with the same name and location).
         let mut params: Vec<Value> = Vec::new();
         let op_params = operation["parameters"].as_array().into_iter().flatten();
-        for raw in ctx.path_parameters.iter().chain(op_params) {
-            let resolved = resolve_parameter(raw, ctx.global_parameters, &at)?;
+        for raw in path_parameters.iter().chain(op_params) {
+            let resolved = resolve_parameter(raw, &self.global_parameters, &at)?;
             let key = |p: &Value| (p["name"].clone(), p["in"].clone());
             params.retain(|p| key(p) != key(&resolved));
             params.push(resolved);
@@ -629,15 +626,6 @@ impl Converter<'_> {
         }
         Ok(Value::Object(out))
     }
-}
-
-struct OperationContext<'a> {
-    method: &'a str,
-    path: &'a str,
-    consumes: &'a [String],
-    produces: &'a [String],
-    global_parameters: &'a Value,
-    path_parameters: &'a [Value],
 }
 
 fn resolve_parameter(raw: &Value, global: &Value, at: &str) -> Result<Value> {
