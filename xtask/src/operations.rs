@@ -185,20 +185,15 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
     }
     let mut found = vec![false; OPERATIONS.len()];
     for (path, method, operation) in operations_mut(document) {
-        let Some(index) = OPERATIONS
+        let row = OPERATIONS
             .iter()
-            .position(|row| row.method == method && row.path == path)
-        else {
-            continue;
-        };
-        let Some(operation) = operation.as_object_mut() else {
-            continue;
-        };
-        operation.insert(
-            "operationId".to_owned(),
-            Value::String(OPERATIONS[index].operation_id.to_owned()),
-        );
-        found[index] = true;
+            .position(|row| row.method == method && row.path == path);
+        if let Some(index) = row
+            && operation.is_object()
+        {
+            operation["operationId"] = Value::from(OPERATIONS[index].operation_id);
+            found[index] = true;
+        }
     }
     let missing: Vec<String> = OPERATIONS
         .iter()
@@ -388,10 +383,9 @@ fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
 /// client takes any version string the caller chooses, as it is.
 pub fn open_api_version(document: &mut Value) {
     fn open(parameter: &mut Value) {
-        let is_api_version = parameter.get("in").and_then(Value::as_str) == Some("query")
-            && parameter.get("name").and_then(Value::as_str) == Some("api-version");
-        if is_api_version && let Some(map) = parameter.as_object_mut() {
-            map.insert("schema".to_owned(), serde_json::json!({ "type": "string" }));
+        // Only an object has an `in`: the index assigns, never panics.
+        if parameter["in"] == "query" && parameter["name"] == "api-version" {
+            parameter["schema"] = serde_json::json!({ "type": "string" });
         }
     }
     fn open_all(parameters: Option<&mut Value>) {
