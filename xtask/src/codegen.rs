@@ -171,19 +171,15 @@ pub const NOT_GENERATED: &[(&str, &str, &str)] = &[(
 
 /// Removes the operations of [`NOT_GENERATED`] from the document handed to progenitor.
 fn leave_out_unsupported_operations(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
     for (method, path, _) in NOT_GENERATED {
-        let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-            return;
-        };
-        let now_empty = match paths.get_mut(*path).and_then(Value::as_object_mut) {
-            Some(item) => {
-                item.remove(*method);
-                !item.keys().any(|k| crate::operations::is_method(k))
+        if let Some(item) = paths.get_mut(*path).and_then(Value::as_object_mut) {
+            item.remove(*method);
+            if !item.keys().any(|k| crate::operations::is_method(k)) {
+                paths.remove(*path);
             }
-            None => false,
-        };
-        if now_empty {
-            paths.remove(*path);
         }
     }
 }
@@ -229,7 +225,7 @@ fn for_each_request_body_schema(document: &mut Value, mut f: impl FnMut(&mut Val
 /// Marks as `nullable` every array property that a request body schema (inline or a component
 /// it references directly) does not require (see module docs).
 fn nullable_optional_request_arrays(document: &mut Value) {
-    let mut targets: Vec<String> = Vec::new();
+    let mut targets = std::collections::BTreeSet::new();
     // Inline body schemas are edited in place; referenced components afterwards, once each.
     for_each_request_body_schema(document, |schema| {
         if let Some(name) = schema
@@ -237,15 +233,13 @@ fn nullable_optional_request_arrays(document: &mut Value) {
             .and_then(Value::as_str)
             .and_then(|r| r.strip_prefix("#/components/schemas/"))
         {
-            targets.push(format!(
+            targets.insert(format!(
                 "/components/schemas/{}",
                 crate::order::escape(name)
             ));
         }
         nullable_optional_arrays(schema);
     });
-    targets.sort();
-    targets.dedup();
     for target in targets {
         if let Some(schema) = document.pointer_mut(&target) {
             nullable_optional_arrays(schema);

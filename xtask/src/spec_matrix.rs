@@ -198,11 +198,9 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
         let copy = fresh_copy(root, &scratch)?;
         let mut document = stable.clone();
         change(&mut document, &preview);
-        let file = copy
-            .join("next")
-            .join(version)
-            .join("CommunicationIdentity.json");
-        crate::create_dir_all(file.parent().unwrap_or(&copy))?;
+        let dir = copy.join("next").join(version);
+        crate::create_dir_all(&dir)?;
+        let file = dir.join("CommunicationIdentity.json");
         crate::write(&file, &order::to_pretty_text(&document, &orders))?;
         update_and_build(&copy, &file, &target, *name == "all")?;
         check_generated(name, &copy)?;
