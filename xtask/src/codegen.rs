@@ -49,8 +49,9 @@
 use std::path::Path;
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::operations::{operations, operations_mut};
 use crate::{Channel, DOCUMENTS, Document, Error, Result};
 
 /// Generates the client code (the whole text of `generated.rs`, or of `preview.rs` for a document
@@ -73,9 +74,8 @@ pub enum Naming {
 
 /// [`generate`], with the operation naming chosen.
 pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Result<String> {
-    let mut document: Value = serde_json::from_str(spec_text)
-        .map_err(|e| Error::new(format!("{spec_label} is not JSON: {e}")))?;
-    let channel = channel_of(&document);
+    let mut document: Value = crate::parse_json(spec_text, spec_label)?;
+    let channel = Channel::of_document(&document);
     if naming == Naming::Stable {
         crate::operations::apply_stable_names(&mut document, spec_label, channel)?;
     }
@@ -84,78 +84,67 @@ pub fn generate_with(spec_text: &str, spec_label: &str, naming: Naming) -> Resul
     remove_defaults(&mut document);
     nullable_optional_request_arrays(&mut document);
     let mut property_orders = crate::order::property_orders(spec_text, spec_label)?;
-    if channel == Channel::Preview {
-        // Not generated here: taken from the stable module (see SHARED_ERROR_MODEL).
-        for name in SHARED_ERROR_MODEL {
-            property_orders.remove(&format!("/components/schemas/{name}/properties"));
-        }
-    }
-    let (path_parameters, optional_bodies) = {
-        let operations = operations(&document)?;
-        (
-            path_parameter_count(&operations),
-            optional_json_body_operations(&operations),
-        )
-    };
+    let path_parameters = path_parameter_count(&document);
+    let optional_bodies = optional_json_body_operations(&document);
     let spec: openapiv3::OpenAPI = serde_json::from_value(document)
-        .map_err(|e| Error::new(format!("{spec_label} is not an OpenAPI 3.0 document: {e}")))?;
+        .map_err(|e| error!("{spec_label} is not an OpenAPI 3.0 document: {e}"))?;
 
     let mut settings = progenitor::GenerationSettings::new();
-    let inner_type = syn::parse_str("crate::hooks::Transport")
-        .map_err(|e| Error::new(format!("bad inner type: {e}")))?;
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_hooks(progenitor::HooksMode::Expected)
-        .with_inner_type(inner_type)
+        .with_inner_type(quote::quote!(crate::hooks::Transport))
         .with_conversion(
             date_time_schema(),
             DATE_TIME_TYPE,
             [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
         );
     if channel == Channel::Preview {
+        // Not generated here: taken from the stable module (see SHARED_ERROR_MODEL).
         for name in SHARED_ERROR_MODEL {
             settings.with_replacement(name, format!("crate::types::{name}"), std::iter::empty());
+            property_orders.remove(&format!("/components/schemas/{name}/properties"));
         }
     }
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&spec)
-        .map_err(|e| Error::new(format!("progenitor failed on {spec_label}: {e}")))?;
+        .map_err(|e| error!("progenitor failed on {spec_label}: {e}"))?;
     let mut rewritten = 0;
     let tokens = rewrite_encode_path(tokens, &mut rewritten)?;
     if rewritten != path_parameters {
-        return Err(Error::new(format!(
+        return Err(error!(
             "{spec_label} has {path_parameters} path parameter(s) but {rewritten} call(s) to \
              progenitor's encode_path were rewritten to crate::hooks::encode_path_parameter; \
              update rewrite_encode_path()"
-        )));
+        ));
     }
     let mut file: syn::File = syn::parse2(tokens)
-        .map_err(|e| Error::new(format!("progenitor produced code that does not parse: {e}")))?;
+        .map_err(|e| error!("progenitor produced code that does not parse: {e}"))?;
     order_struct_fields(&mut file, &property_orders)?;
     let rewritten_bodies = optional_bodies_as_sdks_send_them(&mut file, &optional_bodies)?;
     if rewritten_bodies != optional_bodies.len() {
-        return Err(Error::new(format!(
+        return Err(error!(
             "{spec_label} has {} operation(s) with an optional JSON request body but \
              {rewritten_bodies} `.json(&body)` call(s) were rewritten; update \
              optional_bodies_as_sdks_send_them()",
             optional_bodies.len()
-        )));
+        ));
     }
 
     let body = prettyplease::unparse(&file);
     if body.contains("chrono") {
-        return Err(Error::new(
+        return Err(error!(
             "`chrono` is left in the generated code: a date-time schema did not match \
              date_time_schema(); update it",
         ));
     }
     if body.contains(&format!("{ENCODE_PATH}(")) || body.contains(&format!("{ENCODE_PATH} (")) {
-        return Err(Error::new(format!(
+        return Err(error!(
             "a call to progenitor's `{ENCODE_PATH}(` is left in the generated code; update \
              rewrite_encode_path()"
-        )));
+        ));
     }
     Ok(format!(
         "// @generated by `cargo xtask codegen` from `{spec_label}` with progenitor 0.15.1.\n\
@@ -182,31 +171,17 @@ pub const NOT_GENERATED: &[(&str, &str, &str)] = &[(
 
 /// Removes the operations of [`NOT_GENERATED`] from the document handed to progenitor.
 fn leave_out_unsupported_operations(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
     for (method, path, _) in NOT_GENERATED {
-        let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-            return;
-        };
-        let now_empty = match paths.get_mut(*path).and_then(Value::as_object_mut) {
-            Some(item) => {
-                item.remove(*method);
-                !item.keys().any(|k| crate::operations::is_method(k))
+        if let Some(item) = paths.get_mut(*path).and_then(Value::as_object_mut) {
+            item.remove(*method);
+            if !item.keys().any(|k| crate::operations::is_method(k)) {
+                paths.remove(*path);
             }
-            None => false,
-        };
-        if now_empty {
-            paths.remove(*path);
         }
     }
-}
-
-/// The channel of a document: that of its `info.version` (stable when it has none).
-fn channel_of(document: &Value) -> Channel {
-    Channel::of_version(
-        document
-            .pointer("/info/version")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    )
 }
 
 /// The Rust type of every `{"type": "string", "format": "date-time"}` schema (descriptions do not
@@ -234,20 +209,15 @@ fn remove_defaults(document: &mut Value) {
 
 /// Calls `f` on the schema of every media type of every operation's `requestBody`.
 fn for_each_request_body_schema(document: &mut Value, mut f: impl FnMut(&mut Value)) {
-    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for item in paths.values_mut().filter_map(Value::as_object_mut) {
-        for operation in item.values_mut() {
-            if let Some(content) = operation
-                .pointer_mut("/requestBody/content")
-                .and_then(Value::as_object_mut)
-            {
-                content
-                    .values_mut()
-                    .filter_map(|media| media.get_mut("schema"))
-                    .for_each(&mut f);
-            }
+    for (_, _, operation) in operations_mut(document) {
+        if let Some(content) = operation
+            .pointer_mut("/requestBody/content")
+            .and_then(Value::as_object_mut)
+        {
+            content
+                .values_mut()
+                .filter_map(|media| media.get_mut("schema"))
+                .for_each(&mut f);
         }
     }
 }
@@ -255,7 +225,7 @@ fn for_each_request_body_schema(document: &mut Value, mut f: impl FnMut(&mut Val
 /// Marks as `nullable` every array property that a request body schema (inline or a component
 /// it references directly) does not require (see module docs).
 fn nullable_optional_request_arrays(document: &mut Value) {
-    let mut targets: Vec<String> = Vec::new();
+    let mut targets = std::collections::BTreeSet::new();
     // Inline body schemas are edited in place; referenced components afterwards, once each.
     for_each_request_body_schema(document, |schema| {
         if let Some(name) = schema
@@ -263,15 +233,13 @@ fn nullable_optional_request_arrays(document: &mut Value) {
             .and_then(Value::as_str)
             .and_then(|r| r.strip_prefix("#/components/schemas/"))
         {
-            targets.push(format!(
+            targets.insert(format!(
                 "/components/schemas/{}",
                 crate::order::escape(name)
             ));
         }
         nullable_optional_arrays(schema);
     });
-    targets.sort();
-    targets.dedup();
     for target in targets {
         if let Some(schema) = document.pointer_mut(&target) {
             nullable_optional_arrays(schema);
@@ -284,24 +252,16 @@ fn nullable_optional_arrays(schema: &mut Value) {
     let Some(map) = schema.as_object_mut() else {
         return;
     };
-    let required: Vec<String> = map
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| {
-            r.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let required = map.get("required").cloned().unwrap_or_default();
     let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) else {
         return;
     };
     for (name, prop) in props.iter_mut() {
-        if required.contains(name) {
-            continue;
-        }
-        if let Some(prop) = prop.as_object_mut()
+        let is_required = required
+            .as_array()
+            .is_some_and(|r| r.contains(&json!(name)));
+        if !is_required
+            && let Some(prop) = prop.as_object_mut()
             && prop.get("type").and_then(Value::as_str) == Some("array")
         {
             prop.insert("nullable".into(), Value::Bool(true));
@@ -331,7 +291,7 @@ fn order_struct_fields(file: &mut syn::File, orders: &crate::order::PropertyOrde
             syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
             _ => None,
         })
-        .ok_or_else(|| Error::new("progenitor produced no `mod types`"))?;
+        .ok_or_else(|| error!("progenitor produced no `mod types`"))?;
     for item in types.1.iter_mut() {
         let syn::Item::Struct(s) = item else {
             continue;
@@ -340,19 +300,19 @@ fn order_struct_fields(file: &mut syn::File, orders: &crate::order::PropertyOrde
             continue;
         };
         let syn::Fields::Named(fields) = &mut s.fields else {
-            return Err(Error::new(format!(
+            return Err(error!(
                 "schema `{}` has properties but its struct has no named fields",
                 s.ident
-            )));
+            ));
         };
         let mut keyed = Vec::new();
         for field in std::mem::take(&mut fields.named) {
             let json = json_name(&field)?;
             let position = order.iter().position(|p| *p == json).ok_or_else(|| {
-                Error::new(format!(
+                error!(
                     "struct `{}`: field for `{json}` is not a property of the schema",
                     s.ident
-                ))
+                )
             })?;
             keyed.push((position, field));
         }
@@ -360,10 +320,10 @@ fn order_struct_fields(file: &mut syn::File, orders: &crate::order::PropertyOrde
         fields.named = keyed.into_iter().map(|(_, field)| field).collect();
     }
     if let Some(name) = wanted.keys().next() {
-        return Err(Error::new(format!(
+        return Err(error!(
             "schema `{name}` has properties but progenitor generated no struct of that name; \
              cannot keep its property order"
-        )));
+        ));
     }
     Ok(())
 }
@@ -381,7 +341,7 @@ fn json_name(field: &syn::Field) -> Result<String> {
             }
             Ok(())
         })
-        .map_err(|e| Error::new(format!("cannot read a #[serde] attribute: {e}")))?;
+        .map_err(|e| error!("cannot read a #[serde] attribute: {e}"))?;
     }
     match rename {
         Some(name) => Ok(name),
@@ -389,7 +349,7 @@ fn json_name(field: &syn::Field) -> Result<String> {
             .ident
             .as_ref()
             .map(|i| i.to_string().trim_start_matches("r#").to_string())
-            .ok_or_else(|| Error::new("a generated struct field has no name")),
+            .ok_or_else(|| error!("a generated struct field has no name")),
     }
 }
 
@@ -414,80 +374,30 @@ fn strip_schema_defaults(schema: &mut Value) {
     }
 }
 
-/// An operation of the document (a value with an `operationId` in a path item).
-struct Operation<'a> {
-    path: &'a str,
-    operation: &'a Value,
-}
-
-/// Every operation of the document's `paths`.
-fn operations(document: &Value) -> Result<Vec<Operation<'_>>> {
-    let paths = document
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::new("the document has no `paths`"))?;
-    Ok(paths
-        .iter()
-        .filter_map(|(path, item)| Some((path, item.as_object()?)))
-        .flat_map(|(path, item)| {
-            item.values()
-                .filter(|operation| operation.get("operationId").is_some())
-                .map(move |operation| Operation { path, operation })
-        })
-        .collect())
-}
-
-/// How many `{parameter}` segments the document's paths have, counted once per operation
-/// (progenitor encodes each one once in each operation that uses the path).
-fn path_parameter_count(operations: &[Operation<'_>]) -> usize {
-    operations
-        .iter()
-        .map(|op| {
-            op.path
-                .split('/')
+/// How many `{parameter}` segments the document's paths have, counted once per operation (with
+/// an `operationId`: progenitor encodes each one once in each operation that uses the path).
+fn path_parameter_count(document: &Value) -> usize {
+    operations(document)
+        .filter(|(_, _, operation)| operation.get("operationId").is_some())
+        .map(|(path, ..)| {
+            path.split('/')
                 .filter(|segment| segment.starts_with('{') && segment.ends_with('}'))
                 .count()
         })
         .sum()
 }
 
-/// What a rewriting visitor found: how many places it rewrote, or why it could not.
-#[derive(Default)]
-struct Tally {
-    count: usize,
-    error: Option<Error>,
-}
-
-impl Tally {
-    fn into_result(self) -> Result<usize> {
-        match self.error {
-            Some(error) => Err(error),
-            None => Ok(self.count),
-        }
-    }
-}
-
-/// What sets an optional JSON body (see module docs).
-const OPTIONAL_JSON_BODY: &str = "crate::hooks::optional_json_body";
-
 /// progenitor's `operation_id` (snake case) of each operation whose `requestBody` is JSON and not
 /// `required`.
-fn optional_json_body_operations(operations: &[Operation<'_>]) -> Vec<String> {
-    let mut ids = Vec::new();
-    for Operation { operation, .. } in operations {
-        let (Some(id), Some(body)) = (
-            operation.get("operationId").and_then(Value::as_str),
-            operation.get("requestBody"),
-        ) else {
-            continue;
-        };
-        let required = body.get("required").and_then(Value::as_bool) == Some(true);
-        let json = body.pointer("/content/application~1json").is_some();
-        if json && !required {
-            ids.push(snake_case(id));
-        }
-    }
-    ids
+fn optional_json_body_operations(document: &Value) -> Vec<String> {
+    operations(document)
+        .filter_map(|(_, _, operation)| {
+            let id = operation.get("operationId")?.as_str()?;
+            let body = operation.get("requestBody")?;
+            let json = body.pointer("/content/application~1json").is_some();
+            (json && body["required"] != true).then(|| snake_case(id))
+        })
+        .collect()
 }
 
 /// `CommunicationIdentity_Create` -> `communication_identity_create`, as progenitor names the
@@ -511,15 +421,18 @@ fn snake_case(id: &str) -> String {
 fn optional_bodies_as_sdks_send_them(file: &mut syn::File, operations: &[String]) -> Result<usize> {
     let mut rewriter = OptionalBodyRewriter {
         operations,
-        tally: Tally::default(),
+        count: 0,
+        error: None,
     };
     syn::visit_mut::VisitMut::visit_file_mut(&mut rewriter, file);
-    rewriter.tally.into_result()
+    rewriter.error.map_or(Ok(rewriter.count), Err)
 }
 
+/// Rewrites the optional bodies: how many, or why it could not.
 struct OptionalBodyRewriter<'a> {
     operations: &'a [String],
-    tally: Tally,
+    count: usize,
+    error: Option<Error>,
 }
 
 impl syn::visit_mut::VisitMut for OptionalBodyRewriter<'_> {
@@ -532,11 +445,11 @@ impl syn::visit_mut::VisitMut for OptionalBodyRewriter<'_> {
         let mut json = JsonCallRewriter(0);
         syn::visit_mut::VisitMut::visit_block_mut(&mut json, &mut function.block);
         match json.0 {
-            1 => self.tally.count += 1,
+            1 => self.count += 1,
             n => {
-                self.tally.error = Some(Error::new(format!(
+                self.error = Some(error!(
                     "`{id}` has an optional JSON body but {n} `.json(&body)` call(s)"
-                )));
+                ));
             }
         }
     }
@@ -569,11 +482,10 @@ impl syn::visit_mut::VisitMut for JsonCallRewriter {
         if let syn::Expr::MethodCall(call) = expr
             && call.method == "json"
             && call.args.len() == 1
-            && let Ok(function) = syn::parse_str::<syn::Path>(OPTIONAL_JSON_BODY)
         {
             let receiver = std::mem::replace(&mut *call.receiver, syn::Expr::PLACEHOLDER);
             let argument = call.args[0].clone();
-            *expr = syn::parse_quote!(#function(#receiver, #argument));
+            *expr = syn::parse_quote!(crate::hooks::optional_json_body(#receiver, #argument));
             self.0 += 1;
         }
     }
@@ -582,32 +494,18 @@ impl syn::visit_mut::VisitMut for JsonCallRewriter {
 /// The function progenitor calls to percent-encode a path parameter.
 const ENCODE_PATH: &str = "encode_path";
 
-/// What a call to [`ENCODE_PATH`] becomes (see module docs).
-const ENCODE_PATH_PARAMETER: &str = "crate::hooks::encode_path_parameter";
-
 /// Rewrites every call `encode_path(..)` in `tokens`, at any depth (macro arguments included),
 /// into `crate::hooks::encode_path_parameter(..)` with the same arguments, adding the number of
 /// calls rewritten to `rewritten`. Other uses of the name (its `use` imports) are left alone.
 /// A path-qualified call (`a::encode_path(..)`) is an error: it would need the qualification
 /// removed, which this rule does not guess.
 fn rewrite_encode_path(tokens: TokenStream, rewritten: &mut usize) -> Result<TokenStream> {
-    let replacement: TokenStream = ENCODE_PATH_PARAMETER
-        .parse()
-        .map_err(|e| Error::new(format!("bad replacement path: {e}")))?;
-    rewrite_tokens(tokens, &replacement, rewritten)
-}
-
-fn rewrite_tokens(
-    tokens: TokenStream,
-    replacement: &TokenStream,
-    rewritten: &mut usize,
-) -> Result<TokenStream> {
     let mut out: Vec<TokenTree> = Vec::new();
     let mut input = tokens.into_iter().peekable();
     while let Some(tree) = input.next() {
         match tree {
             TokenTree::Group(group) => {
-                let inner = rewrite_tokens(group.stream(), replacement, rewritten)?;
+                let inner = rewrite_encode_path(group.stream(), rewritten)?;
                 let mut new = Group::new(group.delimiter(), inner);
                 new.set_span(group.span());
                 out.push(TokenTree::Group(new));
@@ -618,12 +516,12 @@ fn rewrite_tokens(
                         if g.delimiter() == Delimiter::Parenthesis) =>
             {
                 if matches!(out.last(), Some(TokenTree::Punct(p)) if p.as_char() == ':') {
-                    return Err(Error::new(format!(
+                    return Err(error!(
                         "progenitor calls a path-qualified `{ENCODE_PATH}(..)`; update \
                          rewrite_encode_path()"
-                    )));
+                    ));
                 }
-                out.extend(replacement.clone());
+                out.extend(quote::quote!(crate::hooks::encode_path_parameter));
                 *rewritten += 1;
             }
             other => out.push(other),
@@ -651,7 +549,7 @@ pub fn check(root: &Path) -> Result<CheckOutcome> {
         let current = match std::fs::read_to_string(root.join(path)) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::new(format!("cannot read {path}: {e}"))),
+            Err(e) => return Err(error!("cannot read {path}: {e}")),
         };
         if current != generated {
             let diff = similar::TextDiff::from_lines(&current, &generated)
@@ -692,11 +590,9 @@ pub fn write(root: &Path) -> Result<Vec<&'static str>> {
 /// channel (a stable document in the preview's place, or the reverse, is an error).
 fn generate_document(root: &Path, document: Document) -> Result<String> {
     let spec_text = crate::read_to_string(&root.join(document.spec_path))?;
-    let parsed: Value = serde_json::from_str(&spec_text)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", document.spec_path)))?;
-    let found = channel_of(&parsed);
-    if found != document.channel {
-        return Err(Error::new(format!(
+    let parsed: Value = crate::parse_json(&spec_text, document.spec_path)?;
+    if Channel::of_document(&parsed) != document.channel {
+        return Err(error!(
             "{} must describe a {} api-version, but its info.version is {:?}; import it with \
              `cargo xtask import-spec <file>`, which puts each document in its place",
             document.spec_path,
@@ -708,7 +604,7 @@ fn generate_document(root: &Path, document: Document) -> Result<String> {
                 .pointer("/info/version")
                 .and_then(Value::as_str)
                 .unwrap_or("(none)")
-        )));
+        ));
     }
     generate(&spec_text, document.spec_path)
 }
@@ -762,6 +658,6 @@ mod tests {
                               "parameters": [] },
             "/c": { "get": { "operationId": "C" } },
         }});
-        assert_eq!(path_parameter_count(&operations(&document).unwrap()), 4);
+        assert_eq!(path_parameter_count(&document), 4);
     }
 }

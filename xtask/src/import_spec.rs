@@ -27,8 +27,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use crate::Result;
 use crate::order::{self, PropertyOrders, escape};
-use crate::{Error, Result};
 
 /// The document's `info.title` (progenitor puts it in the `Client` docs): the API's name.
 const TITLE: &str = "Azure Communication Services Identity";
@@ -68,16 +68,7 @@ impl Converted {
     /// The checked-in document this one replaces: the stable one for a stable api-version, the
     /// preview for a preview.
     pub fn place(&self) -> crate::Document {
-        crate::Document::of(crate::Channel::of_version(&self.api_version()))
-    }
-
-    /// The document's api-version (`info.version`), empty when it has none.
-    pub fn api_version(&self) -> String {
-        self.document
-            .pointer("/info/version")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+        crate::Document::of(crate::Channel::of_document(&self.document))
     }
 }
 
@@ -89,27 +80,25 @@ pub fn refuse_breaking_changes(converted: &Converted, out: &Path) -> Result<()> 
     let Ok(text) = std::fs::read_to_string(out) else {
         return Ok(()); // nothing to replace
     };
-    let old: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", out.display())))?;
-    let channel = crate::Channel::of_version(&converted.api_version());
+    let old: Value = crate::parse_json(&text, out.display())?;
+    let channel = converted.place().channel;
     let changes = crate::operations::breaking_changes(&old, &converted.document, channel);
     if changes.is_empty() {
         return Ok(());
     }
-    Err(Error::new(format!(
+    Err(error!(
         "{} would change operation(s) the acs-identity facade calls incompatibly:\n  {}\n\
          (change the facade along with it, and pass --allow-breaking)",
         out.display(),
         changes.join("\n  ")
-    )))
+    ))
 }
 
 /// Reads and converts the Swagger 2.0 file at `path`; external references are resolved relative
 /// to its directory (see [`convert`]).
 pub fn convert_file(path: &Path) -> Result<Converted> {
     let text = crate::read_to_string(path)?;
-    let swagger: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+    let swagger: Value = crate::parse_json(&text, path.display())?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let orders = order::property_orders(&text, &path.display().to_string())?;
     convert_ordered(&swagger, dir, orders)
@@ -135,17 +124,18 @@ fn convert_ordered(
     orders: PropertyOrders,
 ) -> Result<Converted> {
     let root = as_object(swagger, "document")?;
-    match root.get("swagger").and_then(Value::as_str) {
-        Some("2.0") => {}
-        other => {
-            return Err(Error::new(format!(
-                "expected a Swagger 2.0 document (`\"swagger\": \"2.0\"`), found {other:?}"
-            )));
-        }
+    let version = root.get("swagger").and_then(Value::as_str);
+    if version != Some("2.0") {
+        return Err(error!(
+            "expected a Swagger 2.0 document (`\"swagger\": \"2.0\"`), found {version:?}"
+        ));
     }
     let mut converter = Converter {
         source_dir: source_dir.to_path_buf(),
         main: swagger,
+        consumes: media_types(root.get("consumes")),
+        produces: media_types(root.get("produces")),
+        global_parameters: root.get("parameters").cloned().unwrap_or(json!({})),
         external: BTreeMap::new(),
         schemas: BTreeMap::new(),
         pending: Vec::new(),
@@ -169,6 +159,11 @@ enum Origin {
 struct Converter<'a> {
     source_dir: PathBuf,
     main: &'a Value,
+    /// The main document's media types, for an operation without its own.
+    consumes: Vec<String>,
+    produces: Vec<String>,
+    /// The main document's `parameters`, which operations reference.
+    global_parameters: Value,
     external: BTreeMap<PathBuf, Value>,
     /// Converted component schemas, and where each came from (to detect name clashes).
     schemas: BTreeMap<String, (Origin, Value)>,
@@ -207,48 +202,13 @@ impl Converter<'_> {
         let version = info
             .get("version")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::new("info.version (the api-version) is missing"))?;
-
-        let mut out = Map::new();
-        out.insert("openapi".into(), json!(OPENAPI_VERSION));
-        out.insert(
-            "info".into(),
-            json!({
-                "title": TITLE,
-                "version": version,
-            }),
-        );
-        out.insert(
-            "servers".into(),
-            json!([{
-                "url": "{endpoint}",
-                "variables": {
-                    "endpoint": {
-                        "default": "https://example.communication.azure.com",
-                    }
-                }
-            }]),
-        );
-        if let Some(tags) = root.get("tags").and_then(Value::as_array) {
-            let names: Vec<Value> = tags
-                .iter()
-                .filter_map(|t| t.get("name").cloned())
-                .map(|name| json!({ "name": name }))
-                .collect();
-            out.insert("tags".into(), Value::Array(names));
-        }
-
-        let doc_consumes = media_types(root.get("consumes"));
-        let doc_produces = media_types(root.get("produces"));
-        let global_parameters = root.get("parameters").cloned().unwrap_or(json!({}));
-
+            .ok_or_else(|| error!("info.version (the api-version) is missing"))?;
         let mut paths = Map::new();
-        let empty = Map::new();
-        let in_paths = match root.get("paths") {
-            Some(p) => as_object(p, "paths")?,
-            None => &empty,
-        };
-        for (path, item) in in_paths {
+        let in_paths = root
+            .get("paths")
+            .map(|p| as_object(p, "paths"))
+            .transpose()?;
+        for (path, item) in in_paths.into_iter().flatten() {
             let item = as_object(item, &format!("paths.{path}"))?;
             let path_params = item
                 .get("parameters")
@@ -261,24 +221,15 @@ impl Converter<'_> {
                     continue;
                 }
                 if !HTTP_METHODS.contains(&key.as_str()) {
-                    return Err(Error::new(format!(
+                    return Err(error!(
                         "paths.{path}: unsupported key `{key}` in a path item"
-                    )));
+                    ));
                 }
-                let ctx = OperationContext {
-                    method: key,
-                    path,
-                    consumes: &doc_consumes,
-                    produces: &doc_produces,
-                    global_parameters: &global_parameters,
-                    path_parameters: &path_params,
-                };
-                let converted = self.operation(operation, &ctx)?;
+                let converted = self.operation(operation, key, path, &path_params)?;
                 out_item.insert(key.clone(), converted);
             }
             paths.insert(path.clone(), Value::Object(out_item));
         }
-        out.insert("paths".into(), Value::Object(paths));
 
         // Every schema of the main document is kept (like the published document), plus the
         // external ones that are referenced.
@@ -292,9 +243,9 @@ impl Converter<'_> {
                 if *existing == origin {
                     continue;
                 }
-                return Err(Error::new(format!(
+                return Err(error!(
                     "schema name `{name}` is defined both in {existing:?} and in {origin:?}"
-                )));
+                ));
             }
             // Reserve the name before converting, so recursive schemas terminate.
             self.schemas
@@ -318,8 +269,21 @@ impl Converter<'_> {
             .iter()
             .map(|(name, (_, schema))| (name.clone(), schema.clone()))
             .collect();
-        out.insert("components".into(), json!({ "schemas": schemas }));
-        Ok(Value::Object(out))
+        let mut out = json!({
+            "openapi": OPENAPI_VERSION,
+            "info": { "title": TITLE, "version": version },
+            "servers": [{
+                "url": "{endpoint}",
+                "variables": { "endpoint": { "default": "https://example.communication.azure.com" } },
+            }],
+            "paths": paths,
+            "components": { "schemas": schemas },
+        });
+        if let Some(tags) = root.get("tags").and_then(Value::as_array) {
+            let names = tags.iter().filter_map(|t| t.get("name"));
+            out["tags"] = names.map(|name| json!({ "name": name })).collect();
+        }
+        Ok(out)
     }
 
     fn definition(&mut self, name: &str, origin: &Origin) -> Result<Value> {
@@ -330,26 +294,19 @@ impl Converter<'_> {
         doc.get("definitions")
             .and_then(|d| d.get(name))
             .cloned()
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "schema `{name}` is referenced but not defined in {origin:?}"
-                ))
-            })
+            .ok_or_else(|| error!("schema `{name}` is referenced but not defined in {origin:?}"))
     }
 
     fn load_external(&mut self, path: &Path) -> Result<&Value> {
         if !self.external.contains_key(path) {
             let text = crate::read_to_string(path)?;
-            let value: Value = serde_json::from_str(&text)
-                .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))?;
+            let value: Value = crate::parse_json(&text, path.display())?;
             let orders = order::property_orders(&text, &path.display().to_string())?;
             self.source_orders
                 .insert(Origin::External(path.to_path_buf()), orders);
             self.external.insert(path.to_path_buf(), value);
         }
-        self.external
-            .get(path)
-            .ok_or_else(|| Error::new(format!("cannot load {}", path.display())))
+        Ok(&self.external[path])
     }
 
     /// Finds the local copy of an external file named by a `$ref`.
@@ -362,10 +319,10 @@ impl Converter<'_> {
                 .unwrap_or_else(|| self.source_dir.clone()),
         };
         let direct = base.join(file);
-        let mut tried = vec![direct.clone()];
         if direct.is_file() {
             return Ok(direct);
         }
+        let mut tried = vec![direct.display().to_string()];
         // `<...>/<Name>/stable/<version>/<file>` -> `<source_dir>/../<name>/<version>/<file>`.
         let parts: Vec<&str> = Path::new(file)
             .components()
@@ -386,32 +343,23 @@ impl Converter<'_> {
             if candidate.is_file() {
                 return Ok(candidate);
             }
-            tried.push(candidate);
+            tried.push(candidate.display().to_string());
         }
-        Err(Error::new(format!(
+        Err(error!(
             "cannot find the file of the external reference `{file}`; tried: {}",
-            tried
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )))
+            tried.join(", ")
+        ))
     }
 
     /// Converts a `$ref` found in a document of `origin` into a component reference, and queues
     /// the referenced schema.
     fn reference(&mut self, reference: &str, origin: &Origin) -> Result<Value> {
-        let (file, pointer) = match reference.split_once('#') {
-            Some((file, pointer)) => (file, pointer),
-            None => (reference, ""),
-        };
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
         let name = pointer.strip_prefix("/definitions/").ok_or_else(|| {
-            Error::new(format!(
-                "unsupported reference `{reference}` (only `#/definitions/<name>` is supported)"
-            ))
+            error!("unsupported reference `{reference}` (only `#/definitions/<name>` is supported)")
         })?;
         if name.contains('/') || name.is_empty() {
-            return Err(Error::new(format!("unsupported reference `{reference}`")));
+            return Err(error!("unsupported reference `{reference}`"));
         }
         let target = if file.is_empty() {
             origin.clone()
@@ -422,8 +370,8 @@ impl Converter<'_> {
         Ok(json!({ "$ref": format!("#/components/schemas/{name}") }))
     }
 
-    /// Converts a Swagger 2.0 schema. `desc_key` names its description in the table; `name` is
-    /// the component name for a top-level schema.
+    /// Converts a Swagger 2.0 schema. `desc_key` names it in errors; `name` is the component name
+    /// for a top-level schema.
     fn schema(
         &mut self,
         schema: &Value,
@@ -436,14 +384,10 @@ impl Converter<'_> {
         if let Some(reference) = obj.get("$ref") {
             let reference = reference
                 .as_str()
-                .ok_or_else(|| Error::new(format!("{desc_key}: `$ref` is not a string")))?;
+                .ok_or_else(|| error!("{desc_key}: `$ref` is not a string"))?;
             return self.reference(reference, origin);
         }
-        let open_enum = obj
-            .get("x-ms-enum")
-            .and_then(|e| e.get("modelAsString"))
-            .and_then(Value::as_bool)
-            == Some(true);
+        let open_enum = schema["x-ms-enum"]["modelAsString"] == true;
 
         let mut out = Map::new();
         for (key, value) in obj {
@@ -513,9 +457,7 @@ impl Converter<'_> {
                 "description" | "title" | "example" | "externalDocs" => {}
                 k if k.starts_with("x-") => {}
                 other => {
-                    return Err(Error::new(format!(
-                        "{desc_key}: unsupported schema keyword `{other}`"
-                    )));
+                    return Err(error!("{desc_key}: unsupported schema keyword `{other}`"));
                 }
             }
         }
@@ -536,47 +478,45 @@ impl Converter<'_> {
         Ok(Value::Object(out))
     }
 
-    fn operation(&mut self, operation: &Value, ctx: &OperationContext<'_>) -> Result<Value> {
-        let at = format!("{} {}", ctx.method, ctx.path);
+    /// Converts the operation at `method` `path`; `path_parameters` are its path item's.
+    fn operation(
+        &mut self,
+        operation: &Value,
+        method: &str,
+        path: &str,
+        path_parameters: &[Value],
+    ) -> Result<Value> {
+        let at = format!("{method} {path}");
         let op = as_object(operation, &at)?;
         let mut out = Map::new();
         let operation_id = op
             .get("operationId")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::new(format!("{at}: operationId is missing")))?;
+            .ok_or_else(|| error!("{at}: operationId is missing"))?;
         out.insert("operationId".into(), json!(operation_id));
         if let Some(tags) = op.get("tags") {
             out.insert("tags".into(), tags.clone());
         }
-        if op.get("deprecated").and_then(Value::as_bool) == Some(true) {
+        if operation["deprecated"] == true {
             out.insert("deprecated".into(), Value::Bool(true));
         }
 
         let consumes = op
             .get("consumes")
             .map(|c| media_types(Some(c)))
-            .unwrap_or_else(|| ctx.consumes.to_vec());
+            .unwrap_or_else(|| self.consumes.clone());
         let produces = op
             .get("produces")
             .map(|p| media_types(Some(p)))
-            .unwrap_or_else(|| ctx.produces.to_vec());
+            .unwrap_or_else(|| self.produces.clone());
 
         // Path-level parameters first, then the operation's (an operation's parameter replaces a
         // path-level one with the same name and location).
         let mut params: Vec<Value> = Vec::new();
-        let op_params = op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for raw in ctx.path_parameters.iter().chain(op_params.iter()) {
-            let resolved = resolve_parameter(raw, ctx.global_parameters, &at)?;
-            let key = |p: &Value| {
-                (
-                    p.get("name").cloned().unwrap_or(Value::Null),
-                    p.get("in").cloned().unwrap_or(Value::Null),
-                )
-            };
+        let op_params = operation["parameters"].as_array().into_iter().flatten();
+        for raw in path_parameters.iter().chain(op_params) {
+            let resolved = resolve_parameter(raw, &self.global_parameters, &at)?;
+            let key = |p: &Value| (p["name"].clone(), p["in"].clone());
             params.retain(|p| key(p) != key(&resolved));
             params.push(resolved);
         }
@@ -586,49 +526,40 @@ impl Converter<'_> {
             let name = param
                 .get("name")
                 .and_then(Value::as_str)
-                .ok_or_else(|| Error::new(format!("{at}: a parameter has no name")))?;
+                .ok_or_else(|| error!("{at}: a parameter has no name"))?;
             let location = param
                 .get("in")
                 .and_then(Value::as_str)
-                .ok_or_else(|| Error::new(format!("{at}: parameter `{name}` has no `in`")))?;
+                .ok_or_else(|| error!("{at}: parameter `{name}` has no `in`"))?;
             match location {
                 "body" => {
-                    let schema = param.get("schema").ok_or_else(|| {
-                        Error::new(format!("{at}: body parameter `{name}` has no schema"))
-                    })?;
+                    let schema = param
+                        .get("schema")
+                        .ok_or_else(|| error!("{at}: body parameter `{name}` has no schema"))?;
                     let schema =
                         self.schema(schema, &Origin::Main, &format!("{at} body"), None, None)?;
                     let media = json_media(&consumes);
-                    let required = param
-                        .get("required")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false);
                     out.insert(
                         "requestBody".into(),
                         json!({
-                            "required": required,
+                            "required": param["required"] == true,
                             "content": { media: { "schema": schema } },
                         }),
                     );
                 }
                 "query" | "path" | "header" => {
                     let schema = parameter_schema(param, &at)?;
-                    let required = location == "path"
-                        || param
-                            .get("required")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false);
                     parameters.push(json!({
                         "name": name,
                         "in": location,
-                        "required": required,
+                        "required": location == "path" || param["required"] == true,
                         "schema": schema,
                     }));
                 }
                 other => {
-                    return Err(Error::new(format!(
+                    return Err(error!(
                         "{at}: parameter `{name}` is in `{other}`, which is not supported"
-                    )));
+                    ));
                 }
             }
         }
@@ -637,16 +568,15 @@ impl Converter<'_> {
         let responses = op
             .get("responses")
             .and_then(Value::as_object)
-            .ok_or_else(|| Error::new(format!("{at}: responses are missing")))?;
+            .ok_or_else(|| error!("{at}: responses are missing"))?;
         let mut out_responses = Map::new();
         for (status, response) in responses {
             if status.starts_with("x-") {
                 continue;
             }
-            let statuses: Vec<&str> = if status == "default" {
-                vec!["4XX", "5XX"]
-            } else {
-                vec![status.as_str()]
+            let statuses = match status.as_str() {
+                "default" => vec!["4XX", "5XX"],
+                status => vec![status],
             };
             for code in statuses {
                 let converted = self.response(response, code, &produces, &at)?;
@@ -666,9 +596,9 @@ impl Converter<'_> {
     ) -> Result<Value> {
         let response = as_object(response, &format!("{at} response {code}"))?;
         if response.contains_key("$ref") {
-            return Err(Error::new(format!(
+            return Err(error!(
                 "{at} response {code}: response references are not supported"
-            )));
+            ));
         }
         let mut out = Map::new();
         // OpenAPI requires a response's description; no prose is carried over.
@@ -698,28 +628,16 @@ impl Converter<'_> {
     }
 }
 
-struct OperationContext<'a> {
-    method: &'a str,
-    path: &'a str,
-    consumes: &'a [String],
-    produces: &'a [String],
-    global_parameters: &'a Value,
-    path_parameters: &'a [Value],
-}
-
 fn resolve_parameter(raw: &Value, global: &Value, at: &str) -> Result<Value> {
     match raw.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
-            let name = reference.strip_prefix("#/parameters/").ok_or_else(|| {
-                Error::new(format!(
-                    "{at}: unsupported parameter reference `{reference}`"
-                ))
-            })?;
-            global.get(name).cloned().ok_or_else(|| {
-                Error::new(format!(
-                    "{at}: parameter `{name}` is referenced but not defined"
-                ))
-            })
+            let name = reference
+                .strip_prefix("#/parameters/")
+                .ok_or_else(|| error!("{at}: unsupported parameter reference `{reference}`"))?;
+            global
+                .get(name)
+                .cloned()
+                .ok_or_else(|| error!("{at}: parameter `{name}` is referenced but not defined"))
         }
         None => Ok(raw.clone()),
     }
@@ -741,17 +659,13 @@ fn parameter_schema(param: &Value, at: &str) -> Result<Value> {
             }
             "collectionFormat" => {
                 if value.as_str() != Some("csv") {
-                    return Err(Error::new(format!(
-                        "{at}: collectionFormat {value} is not supported"
-                    )));
+                    return Err(error!("{at}: collectionFormat {value} is not supported"));
                 }
             }
             "name" | "in" | "required" | "description" => {}
             k if k.starts_with("x-") => {}
             other => {
-                return Err(Error::new(format!(
-                    "{at}: unsupported parameter keyword `{other}`"
-                )));
+                return Err(error!("{at}: unsupported parameter keyword `{other}`"));
             }
         }
     }
@@ -787,7 +701,7 @@ fn is_json(media: &str) -> bool {
 fn as_object<'a>(value: &'a Value, at: &str) -> Result<&'a Map<String, Value>> {
     value
         .as_object()
-        .ok_or_else(|| Error::new(format!("{at}: expected a JSON object")))
+        .ok_or_else(|| error!("{at}: expected a JSON object"))
 }
 
 #[cfg(test)]

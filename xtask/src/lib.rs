@@ -22,6 +22,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+/// An [`Error`] with a message formatted as by `format!`: `error!("cannot read {}: {e}", ..)`.
+macro_rules! error {
+    ($($message:tt)+) => {
+        $crate::Error::new(format!($($message)+))
+    };
+}
+
 pub mod codegen;
 pub mod import_spec;
 pub mod operations;
@@ -58,9 +65,11 @@ pub enum Channel {
 }
 
 impl Channel {
-    /// The channel of an api-version (a document's `info.version`).
-    pub fn of_version(version: &str) -> Channel {
-        if version.ends_with("-preview") {
+    /// The channel of an OpenAPI document: that of its api-version (`info.version`), stable when
+    /// it has none.
+    pub fn of_document(document: &serde_json::Value) -> Channel {
+        let version = document.pointer("/info/version").and_then(|v| v.as_str());
+        if version.is_some_and(|v| v.ends_with("-preview")) {
             Channel::Preview
         } else {
             Channel::Stable
@@ -136,12 +145,23 @@ pub fn workspace_root() -> PathBuf {
 
 /// Reads a file to a string, with the path in the error.
 pub fn read_to_string(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| error!("cannot read {}: {e}", path.display()))
 }
 
 /// Writes a file, with the path in the error.
 pub fn write(path: &Path, contents: &str) -> Result<()> {
-    std::fs::write(path, contents)
-        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, contents).map_err(|e| error!("cannot write {}: {e}", path.display()))
+}
+
+/// Creates a directory and its parents, with the path in the error.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| error!("cannot create {}: {e}", dir.display()))
+}
+
+/// Parses a JSON text; the error names it by `label` (its path).
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    label: impl fmt::Display,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| error!("{label} is not JSON: {e}"))
 }

@@ -151,8 +151,7 @@ fn run(task: Task) -> Result<ExitCode> {
             // A stable document replaces the stable one, a preview the preview.
             let out = out.unwrap_or_else(|| root.join(converted.place().spec_path));
             if let Some(dir) = out.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+                xtask::create_dir_all(dir)?;
             }
             if !allow_breaking {
                 import_spec::refuse_breaking_changes(&converted, &out)?;
@@ -173,13 +172,7 @@ fn run(task: Task) -> Result<ExitCode> {
             for problem in &problems {
                 println!("  {problem}");
             }
-            if problems.is_empty() {
-                println!("public-api: ok");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!("error: public-api found {} problem(s)", problems.len());
-                Ok(ExitCode::FAILURE)
-            }
+            Ok(outcome("public-api", &problems))
         }
         Task::ReleaseCheck => release_check(&root),
         Task::ReleaseBaseline { crates: named } => {
@@ -240,12 +233,17 @@ fn release_check(root: &Path) -> Result<ExitCode> {
         "cargo package (each crate built from its .crate file; README and license inside)",
         release_check::packages(root, &target_dir, &crates),
     );
+    Ok(outcome("release-check", &problems))
+}
+
+/// `<task>: ok` and success without problems, else the number of problems and failure.
+fn outcome(task: &str, problems: &[String]) -> ExitCode {
     if problems.is_empty() {
-        println!("release-check: ok");
-        Ok(ExitCode::SUCCESS)
+        println!("{task}: ok");
+        ExitCode::SUCCESS
     } else {
-        eprintln!("error: release-check found {} problem(s)", problems.len());
-        Ok(ExitCode::FAILURE)
+        eprintln!("error: {task} found {} problem(s)", problems.len());
+        ExitCode::FAILURE
     }
 }
 
@@ -264,8 +262,7 @@ fn check_public_api(
         let snapshot = std::fs::read_to_string(&path).unwrap_or_default();
         if bless && snapshot != api.listing {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+                xtask::create_dir_all(dir)?;
             }
             xtask::write(&path, &api.listing)?;
             println!("{} written", path.display());

@@ -11,10 +11,12 @@
 //! case): a new operation nobody calls yet needs no row. A document that lacks an operation the
 //! facade calls is an error naming it (the facade could not be built against that document).
 
+use std::fmt;
+
 use serde_json::Value;
 
 use crate::order::escape;
-use crate::{Channel, Error, Result};
+use crate::{Channel, Result};
 
 /// One row of [`OPERATIONS`].
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +33,14 @@ pub struct StableOperation {
     /// A document of such a channel that lacks it cannot be used; in a document of another
     /// channel the operation still gets this name.
     pub used_by_facade: &'static [Channel],
+}
+
+impl fmt::Display for StableOperation {
+    /// How errors name it: `` `CommunicationIdentity_Create` (POST /identities) ``.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = self.method.to_uppercase();
+        write!(f, "`{}` ({method} {})", self.operation_id, self.path)
+    }
 }
 
 /// Called through the stable module.
@@ -133,36 +143,55 @@ pub fn is_method(key: &str) -> bool {
     METHODS.contains(&key)
 }
 
+/// Every operation of `document` (OpenAPI 3.0, or Swagger 2.0): its path, method and value.
+pub fn operations(document: &Value) -> impl Iterator<Item = (&String, &String, &Value)> {
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(method, _)| is_method(method))
+                .map(move |(method, operation)| (path, method, operation))
+        })
+}
+
+/// [`operations`], to change them.
+pub fn operations_mut(
+    document: &mut Value,
+) -> impl Iterator<Item = (&String, &String, &mut Value)> {
+    document
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object_mut()
+                .into_iter()
+                .flatten()
+                .filter(|(method, _)| is_method(method))
+                .map(move |(method, operation)| (path, method, operation))
+        })
+}
+
 /// Gives every operation of `document` (an OpenAPI 3.0 document of an api-version of `channel`)
 /// that the table knows its stable operationId; the others keep theirs. Fails, naming the
 /// operation, when the document lacks one the facade calls through the module of `channel`.
 pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Channel) -> Result<()> {
-    let paths = document
-        .get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| Error::new(format!("{spec_label} has no `paths`")))?;
+    if !document["paths"].is_object() {
+        return Err(error!("{spec_label} has no `paths`"));
+    }
     let mut found = vec![false; OPERATIONS.len()];
-    for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else {
-            continue;
-        };
-        for (method, operation) in item.iter_mut() {
-            if !METHODS.contains(&method.as_str()) {
-                continue;
-            }
-            let Some(index) = OPERATIONS
-                .iter()
-                .position(|row| row.method == method && row.path == path)
-            else {
-                continue;
-            };
-            let Some(operation) = operation.as_object_mut() else {
-                continue;
-            };
-            operation.insert(
-                "operationId".to_owned(),
-                Value::String(OPERATIONS[index].operation_id.to_owned()),
-            );
+    for (path, method, operation) in operations_mut(document) {
+        let row = OPERATIONS
+            .iter()
+            .position(|row| row.method == method && row.path == path);
+        if let Some(index) = row
+            && operation.is_object()
+        {
+            operation["operationId"] = Value::from(OPERATIONS[index].operation_id);
             found[index] = true;
         }
     }
@@ -170,21 +199,14 @@ pub fn apply_stable_names(document: &mut Value, spec_label: &str, channel: Chann
         .iter()
         .zip(&found)
         .filter(|(row, found)| row.used_by_facade.contains(&channel) && !**found)
-        .map(|(row, _)| {
-            format!(
-                "`{}` ({} {})",
-                row.operation_id,
-                row.method.to_uppercase(),
-                row.path
-            )
-        })
+        .map(|(row, _)| row.to_string())
         .collect();
     if !missing.is_empty() {
-        return Err(Error::new(format!(
+        return Err(error!(
             "{spec_label} lacks operation(s) the acs-identity facade calls: {}; the client cannot \
              be generated from it",
             missing.join(", ")
-        )));
+        ));
     }
     Ok(())
 }
@@ -206,14 +228,8 @@ pub fn breaking_changes(old: &Value, new: &Value, channel: Channel) -> Vec<Strin
                 .cloned()
         };
         let Some(before) = at(old) else { continue };
-        let name = format!(
-            "`{}` ({} {})",
-            row.operation_id,
-            row.method.to_uppercase(),
-            row.path
-        );
         let Some(after) = at(new) else {
-            out.push(format!("{name}: removed"));
+            out.push(format!("{row}: removed"));
             continue;
         };
         let mut changes = Vec::new();
@@ -250,49 +266,33 @@ pub fn breaking_changes(old: &Value, new: &Value, channel: Channel) -> Vec<Strin
                 changes.push(format!("new required {what}"));
             }
         }
-        let body = "/requestBody/content/application~1json/schema";
-        if let Some(schema) = before.pointer(body) {
-            let mut diff = SchemaDiff {
-                old,
-                new,
-                request: true,
-                changes: &mut changes,
-                depth: 0,
-            };
-            diff.compare(
-                schema,
-                after.pointer(body).unwrap_or(&Value::Null),
-                "request body",
-            );
-        }
-        for (status, response) in before["responses"].as_object().into_iter().flatten() {
-            let Some(schema) = response.pointer("/content/application~1json/schema") else {
-                continue;
-            };
-            if !status.starts_with('2') {
-                continue;
+        // A request body (the client sends it) or a success response (the client reads it).
+        let mut compare = |request: bool, pointer: &str, at: &str| {
+            if let Some(schema) = before.pointer(pointer) {
+                let mut diff = SchemaDiff {
+                    old,
+                    new,
+                    request,
+                    changes: &mut changes,
+                    depth: 0,
+                };
+                diff.compare(schema, after.pointer(pointer).unwrap_or(&Value::Null), at);
             }
-            let new_schema = after.pointer(&format!(
-                "/responses/{status}/content/application~1json/schema"
-            ));
-            let mut diff = SchemaDiff {
-                old,
-                new,
-                request: false,
-                changes: &mut changes,
-                depth: 0,
-            };
-            diff.compare(
-                schema,
-                new_schema.unwrap_or(&Value::Null),
-                &format!("{status} response"),
-            );
-        }
-        out.extend(
-            changes
-                .into_iter()
-                .map(|change| format!("{name}: {change}")),
+        };
+        compare(
+            true,
+            "/requestBody/content/application~1json/schema",
+            "request body",
         );
+        let statuses = before["responses"]
+            .as_object()
+            .into_iter()
+            .flat_map(|r| r.keys());
+        for status in statuses.filter(|status| status.starts_with('2')) {
+            let pointer = format!("/responses/{status}/content/application~1json/schema");
+            compare(false, &pointer, &format!("{status} response"));
+        }
+        out.extend(changes.into_iter().map(|change| format!("{row}: {change}")));
     }
     out
 }
@@ -383,10 +383,9 @@ fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
 /// client takes any version string the caller chooses, as it is.
 pub fn open_api_version(document: &mut Value) {
     fn open(parameter: &mut Value) {
-        let is_api_version = parameter.get("in").and_then(Value::as_str) == Some("query")
-            && parameter.get("name").and_then(Value::as_str) == Some("api-version");
-        if is_api_version && let Some(map) = parameter.as_object_mut() {
-            map.insert("schema".to_owned(), serde_json::json!({ "type": "string" }));
+        // Only an object has an `in`: the index assigns, never panics.
+        if parameter["in"] == "query" && parameter["name"] == "api-version" {
+            parameter["schema"] = serde_json::json!({ "type": "string" });
         }
     }
     fn open_all(parameters: Option<&mut Value>) {
@@ -400,16 +399,12 @@ pub fn open_api_version(document: &mut Value) {
     {
         shared.values_mut().for_each(open);
     }
+    for (_, _, operation) in operations_mut(document) {
+        open_all(operation.get_mut("parameters"));
+    }
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
             open_all(item.get_mut("parameters"));
-            if let Some(item) = item.as_object_mut() {
-                for (method, operation) in item.iter_mut() {
-                    if METHODS.contains(&method.as_str()) {
-                        open_all(operation.get_mut("parameters"));
-                    }
-                }
-            }
         }
     }
 }

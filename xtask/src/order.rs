@@ -14,71 +14,47 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// JSON pointer of a `properties` map -> its keys in document order.
 pub type PropertyOrders = BTreeMap<String, Vec<String>>;
 
 /// The shape of a JSON text with object keys in text order (scalar values are not kept).
+#[derive(Deserialize)]
+#[serde(untagged)]
 enum Tree {
-    Scalar,
+    Object(#[serde(deserialize_with = "entries")] Vec<(String, Tree)>),
     Array(Vec<Tree>),
-    Object(Vec<(String, Tree)>),
+    Scalar(IgnoredAny),
 }
 
-impl<'de> Deserialize<'de> for Tree {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct TreeVisitor;
-        impl<'de> Visitor<'de> for TreeVisitor {
-            type Value = Tree;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E>(self, _: bool) -> std::result::Result<Tree, E> {
-                Ok(Tree::Scalar)
-            }
-            fn visit_i64<E>(self, _: i64) -> std::result::Result<Tree, E> {
-                Ok(Tree::Scalar)
-            }
-            fn visit_u64<E>(self, _: u64) -> std::result::Result<Tree, E> {
-                Ok(Tree::Scalar)
-            }
-            fn visit_f64<E>(self, _: f64) -> std::result::Result<Tree, E> {
-                Ok(Tree::Scalar)
-            }
-            fn visit_str<E>(self, _: &str) -> std::result::Result<Tree, E> {
-                Ok(Tree::Scalar)
-            }
-            fn visit_unit<E>(self) -> std::result::Result<Tree, E> {
-                Ok(Tree::Scalar)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<Tree, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Tree::Array(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Tree, A::Error> {
-                let mut entries = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, Tree>()? {
-                    entries.push((key, value));
-                }
-                Ok(Tree::Object(entries))
-            }
+/// The entries of a JSON object, in text order (a map type would sort or hash them).
+fn entries<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<(String, Tree)>, D::Error> {
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Vec<(String, Tree)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
         }
-        deserializer.deserialize_any(TreeVisitor)
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(entry) = map.next_entry()? {
+                entries.push(entry);
+            }
+            Ok(entries)
+        }
     }
+    deserializer.deserialize_map(Entries)
 }
 
 /// Escapes one JSON pointer segment (`~` -> `~0`, `/` -> `~1`).
@@ -90,8 +66,7 @@ pub fn escape(segment: &str) -> String {
 /// (e.g. `/definitions/Foo/properties` -> `["b", "a"]`). A property that happens to be named
 /// `properties` is not mistaken for a `properties` keyword.
 pub fn property_orders(text: &str, label: &str) -> Result<PropertyOrders> {
-    let tree: Tree =
-        serde_json::from_str(text).map_err(|e| Error::new(format!("{label} is not JSON: {e}")))?;
+    let tree: Tree = crate::parse_json(text, label)?;
     let mut out = PropertyOrders::new();
     walk(&tree, "", false, &mut out);
     Ok(out)
@@ -100,7 +75,7 @@ pub fn property_orders(text: &str, label: &str) -> Result<PropertyOrders> {
 /// `in_properties`: the object is a `properties` map (its keys are property names).
 fn walk(tree: &Tree, pointer: &str, in_properties: bool, out: &mut PropertyOrders) {
     match tree {
-        Tree::Scalar => {}
+        Tree::Scalar(_) => {}
         Tree::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 walk(item, &format!("{pointer}/{i}"), false, out);

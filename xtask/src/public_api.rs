@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::Result;
 use crate::workspace::{PublishedCrate, cargo, run};
-use crate::{Error, Result};
 
 /// The rustdoc JSON format version `public-api` 0.52.1 (`rustdoc-types` 0.57) reads: the one
 /// rustdoc 1.95 writes.
@@ -35,7 +35,7 @@ pub const RUSTDOC_FORMAT_VERSION: u32 = 57;
 /// Directory of the public-API snapshots, relative to the workspace root: `<crate>.txt` each.
 pub const SNAPSHOT_DIR: &str = "xtask/public-api";
 
-/// Set by [`rustdoc_json`] for the rustdoc that cargo runs: the real rustdoc, run by this program
+/// Set by [`listing`] for the rustdoc that cargo runs: the real rustdoc, run by this program
 /// (cargo's `RUSTDOC`) with `RUSTC_BOOTSTRAP=1` (see `main.rs`).
 pub const RUSTDOC_ENV: &str = "XTASK_REAL_RUSTDOC";
 
@@ -45,29 +45,23 @@ pub fn snapshot_path(root: &Path, crate_name: &str) -> PathBuf {
 }
 
 /// The public API of `krate`'s library, one item per line, sorted; `None` for a crate without a
-/// library (a binary's interface is its command line, pinned by its own snapshots).
+/// library (a binary's interface is its command line, pinned by its own snapshots). Its rustdoc
+/// JSON is built in the workspace's target directory.
 pub fn listing(root: &Path, krate: &PublishedCrate) -> Result<Option<String>> {
     let Some(lib) = &krate.lib else {
         return Ok(None);
     };
-    let json = rustdoc_json(root, &krate.name, lib)?;
-    listing_from_json(&json).map(Some)
-}
-
-/// Builds the rustdoc JSON of `package`'s library (`lib` is its target name) in the workspace's
-/// target directory and returns its path.
-pub fn rustdoc_json(root: &Path, package: &str, lib: &str) -> Result<PathBuf> {
-    let this = std::env::current_exe()
-        .map_err(|e| Error::new(format!("cannot find the xtask binary: {e}")))?;
+    let this = std::env::current_exe().map_err(|e| error!("cannot find the xtask binary: {e}"))?;
     let real = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
     run(cargo()
         .current_dir(root)
         .env("RUSTDOC", this)
         .env(RUSTDOC_ENV, real)
-        .args(["rustdoc", "--locked", "--quiet", "--lib", "-p", package])
+        .args(["rustdoc", "--locked", "--quiet", "--lib", "-p"])
+        .arg(&krate.name)
         .args(["--", "-Z", "unstable-options", "--output-format", "json"]))?;
     let target_dir = crate::workspace::target_directory(root)?;
-    Ok(target_dir.join("doc").join(format!("{lib}.json")))
+    listing_from_json(&target_dir.join("doc").join(format!("{lib}.json"))).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -79,9 +73,9 @@ struct FormatVersion {
 pub fn listing_from_json(json: &Path) -> Result<String> {
     let text = crate::read_to_string(json)?;
     let found: FormatVersion = serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{}: not rustdoc JSON: {e}", json.display())))?;
+        .map_err(|e| error!("{}: not rustdoc JSON: {e}", json.display()))?;
     if found.format_version != RUSTDOC_FORMAT_VERSION {
-        return Err(Error::new(format!(
+        return Err(error!(
             "{} has rustdoc JSON format {}, but the public-api crate pinned in Cargo.toml reads \
              format {RUSTDOC_FORMAT_VERSION}: the toolchain changed. Pin the public-api version \
              whose rustdoc-types reads format {} and update RUSTDOC_FORMAT_VERSION in \
@@ -89,12 +83,12 @@ pub fn listing_from_json(json: &Path) -> Result<String> {
             json.display(),
             found.format_version,
             found.format_version
-        )));
+        ));
     }
     let api = public_api::Builder::from_rustdoc_json(json)
         .omit_blanket_impls(true)
         .build()
-        .map_err(|e| Error::new(format!("{}: {e}", json.display())))?;
+        .map_err(|e| error!("{}: {e}", json.display()))?;
     let mut text: String = api.items().map(|item| format!("{item}\n")).collect();
     if text.is_empty() {
         text.push('\n');

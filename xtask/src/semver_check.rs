@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 
+use crate::Result;
 use crate::workspace::PublishedCrate;
-use crate::{Error, Result};
 
 /// Directory of the release baselines, relative to the workspace root: one `<crate>.txt` per
 /// released crate, the listing of its last release under a header line naming the version.
@@ -54,15 +54,13 @@ impl Baseline {
             .and_then(|rest| rest.strip_prefix(crate_name))
             .and_then(|rest| rest.strip_prefix(' '))
             .ok_or_else(|| {
-                Error::new(format!(
+                error!(
                     "the release baseline of {crate_name} does not start with \
                      `{HEADER_PREFIX}{crate_name} <version>{HEADER_SUFFIX}`"
-                ))
+                )
             })?;
         let version = Version::parse(version).map_err(|e| {
-            Error::new(format!(
-                "the release baseline of {crate_name} names version {version:?}: {e}"
-            ))
+            error!("the release baseline of {crate_name} names version {version:?}: {e}")
         })?;
         Ok(Self {
             version,
@@ -215,9 +213,7 @@ pub fn current_apis(root: &Path, crates: &[PublishedCrate]) -> Result<Vec<Curren
 
 /// Writes the release baseline of each of `apis` (the listing under its current version).
 pub fn write_baselines(root: &Path, apis: &[CurrentApi]) -> Result<()> {
-    let dir = root.join(BASELINE_DIR);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    crate::create_dir_all(&root.join(BASELINE_DIR))?;
     for api in apis {
         let baseline = Baseline {
             version: api.version.clone(),

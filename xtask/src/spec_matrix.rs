@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::codegen::{self, CheckOutcome};
-use crate::{Error, Result, import_spec, order};
+use crate::{Result, import_spec, order};
 
 /// The published documents (folders of `<upstream>/`) the facade must build against. 2023-10-01
 /// lacks the Teams Phone extension operations, and fails at generation naming them (a test of
@@ -45,11 +45,11 @@ pub const MADE_UP: &[(&str, Change)] = &[
 
 /// Every operationId gets another name (the TypeSpec-era updates renamed them all).
 pub fn rename_every_operation(swagger: &mut Value, _: &Value) {
-    for_each_operation(swagger, |operation| {
+    for (_, _, operation) in crate::operations::operations_mut(swagger) {
         if let Some(id) = operation["operationId"].as_str() {
             operation["operationId"] = json!(format!("Next{}", id.replace('_', "Ops_")));
         }
-    });
+    }
 }
 
 /// A pageable `GET /identities` that the facade does not call.
@@ -134,18 +134,6 @@ pub fn all_changes(swagger: &mut Value, preview: &Value) {
     rename_every_operation(swagger, preview);
 }
 
-fn for_each_operation(swagger: &mut Value, mut f: impl FnMut(&mut Value)) {
-    if let Some(paths) = swagger["paths"].as_object_mut() {
-        for item in paths.values_mut().filter_map(Value::as_object_mut) {
-            for (method, operation) in item.iter_mut() {
-                if crate::operations::is_method(method) {
-                    f(operation);
-                }
-            }
-        }
-    }
-}
-
 /// The `default` response of the document's delete (the error model).
 fn error_response(swagger: &Value) -> Value {
     swagger["paths"]["/identities/{id}"]["delete"]["responses"]["default"].clone()
@@ -173,10 +161,10 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
         .chain(MADE_UP.iter().map(|(name, _)| *name))
         .collect();
     if let Some(unknown) = only.iter().find(|n| !known.contains(&n.as_str())) {
-        return Err(Error::new(format!(
+        return Err(error!(
             "unknown case {unknown:?}; the cases are {}",
             known.join(", ")
-        )));
+        ));
     }
     if !upstream.is_dir() {
         // A clean clone without ../shared: nothing to import (as the tests that need it, skip).
@@ -203,18 +191,16 @@ pub fn run(root: &Path, upstream: &Path, only: &[String]) -> Result<()> {
     let version = checked_in["info"]["version"].as_str().unwrap_or_default();
     let stable_path = published(version);
     let stable_text = crate::read_to_string(&stable_path)?;
-    let stable: Value = read_json(&stable_path)?;
+    let stable: Value = crate::parse_json(&stable_text, stable_path.display())?;
     let preview: Value = read_json(&published("2025-03-02-preview"))?;
     let orders = order::property_orders(&stable_text, &stable_path.display().to_string())?;
     for (name, change) in made_up {
         let copy = fresh_copy(root, &scratch)?;
         let mut document = stable.clone();
         change(&mut document, &preview);
-        let file = copy
-            .join("next")
-            .join(version)
-            .join("CommunicationIdentity.json");
-        create_dir(file.parent().unwrap_or(&copy))?;
+        let dir = copy.join("next").join(version);
+        crate::create_dir_all(&dir)?;
+        let file = dir.join("CommunicationIdentity.json");
         crate::write(&file, &order::to_pretty_text(&document, &orders))?;
         update_and_build(&copy, &file, &target, *name == "all")?;
         check_generated(name, &copy)?;
@@ -245,9 +231,7 @@ fn check_generated(name: &str, root: &Path) -> Result<()> {
         _ => &[],
     };
     match expected.iter().find(|text| !code.contains(*text)) {
-        Some(missing) => Err(Error::new(format!(
-            "{name}: the generated code lacks `{missing}`"
-        ))),
+        Some(missing) => Err(error!("{name}: the generated code lacks `{missing}`")),
         None => Ok(()),
     }
 }
@@ -262,16 +246,16 @@ fn update_and_build(root: &Path, document: &Path, target: &Path, test_facade: bo
     )?;
     codegen::write(root)?;
     if let CheckOutcome::Differs(diff) = codegen::check(root)? {
-        return Err(Error::new(format!(
+        return Err(error!(
             "codegen --check is not clean after codegen:\n{diff}"
-        )));
+        ));
     }
     let label = document.display();
     cargo(root, target, &["check", "--workspace", "--all-targets"])
-        .map_err(|e| Error::new(format!("the workspace does not build against {label}: {e}")))?;
+        .map_err(|e| error!("the workspace does not build against {label}: {e}"))?;
     if test_facade {
         cargo(root, target, &["test", "-p", "acs-identity"])
-            .map_err(|e| Error::new(format!("the facade's tests fail against {label}: {e}")))?;
+            .map_err(|e| error!("the facade's tests fail against {label}: {e}"))?;
     }
     Ok(())
 }
@@ -288,13 +272,7 @@ fn cargo(root: &Path, target: &Path, args: &[&str]) -> Result<()> {
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    serde_json::from_str(&crate::read_to_string(path)?)
-        .map_err(|e| Error::new(format!("{} is not JSON: {e}", path.display())))
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))
+    crate::parse_json(&crate::read_to_string(path)?, path.display())
 }
 
 /// A copy of the workspace's files (not `target/`, `.git/` or other generated folders) at `to`,
@@ -313,8 +291,7 @@ fn create_dir(dir: &Path) -> Result<()> {
 ///   dependencies keep the workspace's profile, so their builds are shared.
 pub fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
     if to.exists() {
-        std::fs::remove_dir_all(to)
-            .map_err(|e| Error::new(format!("cannot remove {}: {e}", to.display())))?;
+        std::fs::remove_dir_all(to).map_err(|e| error!("cannot remove {}: {e}", to.display()))?;
     }
     copy_dir(from, to)?;
     let manifest = to.join("Cargo.toml");
@@ -331,7 +308,7 @@ pub fn fresh_copy(from: &Path, to: &Path) -> Result<PathBuf> {
             .write(true)
             .open(&path)
             .and_then(|file| file.set_modified(std::time::SystemTime::now()))
-            .map_err(|e| Error::new(format!("cannot stamp {}: {e}", path.display())))?;
+            .map_err(|e| error!("cannot stamp {}: {e}", path.display()))?;
     }
     Ok(to.to_path_buf())
 }
@@ -348,12 +325,10 @@ fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    create_dir(to)?;
-    let entries = std::fs::read_dir(from)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", from.display())))?;
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::new(format!("cannot read {}: {e}", from.display())))?;
+    crate::create_dir_all(to)?;
+    let cannot_read = |e: std::io::Error| error!("cannot read {}: {e}", from.display());
+    for entry in std::fs::read_dir(from).map_err(cannot_read)? {
+        let entry = entry.map_err(cannot_read)?;
         let name = entry.file_name();
         if matches!(
             name.to_str(),
@@ -365,13 +340,8 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if path.is_dir() {
             copy_dir(&path, &dest)?;
         } else {
-            copy_file(&path, &dest).map_err(|e| {
-                Error::new(format!(
-                    "cannot copy {} to {}: {e}",
-                    path.display(),
-                    dest.display()
-                ))
-            })?;
+            copy_file(&path, &dest)
+                .map_err(|e| error!("cannot copy {} to {}: {e}", path.display(), dest.display()))?;
         }
     }
     Ok(())

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// One workspace crate that is published (its manifest does not say `publish = false`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,16 +86,16 @@ pub use acs_test_support::cargo;
 pub fn run(command: &mut Command) -> Result<String> {
     let output = command
         .output()
-        .map_err(|e| Error::new(format!("cannot run {command:?}: {e}")))?;
+        .map_err(|e| error!("cannot run {command:?}: {e}"))?;
     if !output.status.success() {
-        return Err(Error::new(format!(
+        return Err(error!(
             "{command:?} failed ({}):\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
-        )));
+        ));
     }
     String::from_utf8(output.stdout)
-        .map_err(|e| Error::new(format!("{command:?} printed non-UTF-8 output: {e}")))
+        .map_err(|e| error!("{command:?} printed non-UTF-8 output: {e}"))
 }
 
 /// `cargo metadata --format-version 1 --no-deps --locked` of the workspace at `root`, as printed.
@@ -112,14 +112,14 @@ pub fn metadata(root: &Path) -> Result<String> {
 /// The workspace's target directory (where `cargo package` writes the `.crate` files).
 pub fn target_directory(root: &Path) -> Result<PathBuf> {
     let metadata: TargetDirectory = serde_json::from_str(&metadata(root)?)
-        .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+        .map_err(|e| error!("cannot read cargo metadata: {e}"))?;
     Ok(metadata.target_directory)
 }
 
 /// The package names of the workspace's members at `root`.
 pub fn member_names(root: &Path) -> Result<Vec<String>> {
     let metadata: Metadata = serde_json::from_str(&metadata(root)?)
-        .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+        .map_err(|e| error!("cannot read cargo metadata: {e}"))?;
     Ok(metadata.packages.into_iter().map(|p| p.name).collect())
 }
 
@@ -131,7 +131,7 @@ pub fn published_crates(root: &Path) -> Result<Vec<PublishedCrate>> {
 /// The published crates listed in `cargo metadata --format-version 1` output.
 pub fn parse_published_crates(metadata_json: &str) -> Result<Vec<PublishedCrate>> {
     let metadata: Metadata = serde_json::from_str(metadata_json)
-        .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+        .map_err(|e| error!("cannot read cargo metadata: {e}"))?;
     metadata
         .packages
         .into_iter()
@@ -141,12 +141,8 @@ pub fn parse_published_crates(metadata_json: &str) -> Result<Vec<PublishedCrate>
                 .is_none_or(|registries| !registries.is_empty())
         })
         .map(|p| {
-            let version = semver::Version::parse(&p.version).map_err(|e| {
-                Error::new(format!(
-                    "{}: version {:?} is not semver: {e}",
-                    p.name, p.version
-                ))
-            })?;
+            let version = semver::Version::parse(&p.version)
+                .map_err(|e| error!("{}: version {:?} is not semver: {e}", p.name, p.version))?;
             let dir = p
                 .manifest_path
                 .parent()
