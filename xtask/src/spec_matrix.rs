@@ -13,8 +13,8 @@
 //! `cargo check --workspace --all-targets` (the facade, the CLI, the end-to-end suites, the fuzz
 //! targets, their tests, benches and examples), unless the two commands gave back the checked-in
 //! documents and code byte for byte (the published sources of the checked-in documents): the copy
-//! is then the workspace itself, which clippy checks. The case with every change also runs the facade's
-//! tests (`cargo test -p acs-identity`), unchanged. The scratch copy is built offline and locked,
+//! is then the workspace itself, which clippy checks. The case with every change also runs the
+//! facade's tests (`cargo test -p acs-identity`), unchanged. The scratch copy is built offline and locked,
 //! in the workspace's target directory, where the dependencies are already built; its own crates
 //! get build names of their own (see [`fresh_copy`]). It takes a minute or more, so it is not part
 //! of `cargo test`; `.ci/run` runs it.

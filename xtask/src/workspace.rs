@@ -109,17 +109,20 @@ pub fn metadata(root: &Path) -> Result<String> {
     ]))
 }
 
+/// The part of `cargo metadata`'s output that `T` describes.
+fn parse_metadata<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| error!("cannot read cargo metadata: {e}"))
+}
+
 /// The workspace's target directory (where `cargo package` writes the `.crate` files).
 pub fn target_directory(root: &Path) -> Result<PathBuf> {
-    let metadata: TargetDirectory = serde_json::from_str(&metadata(root)?)
-        .map_err(|e| error!("cannot read cargo metadata: {e}"))?;
+    let metadata: TargetDirectory = parse_metadata(&metadata(root)?)?;
     Ok(metadata.target_directory)
 }
 
 /// The package names of the workspace's members at `root`.
 pub fn member_names(root: &Path) -> Result<Vec<String>> {
-    let metadata: Metadata = serde_json::from_str(&metadata(root)?)
-        .map_err(|e| error!("cannot read cargo metadata: {e}"))?;
+    let metadata: Metadata = parse_metadata(&metadata(root)?)?;
     Ok(metadata.packages.into_iter().map(|p| p.name).collect())
 }
 
@@ -130,8 +133,7 @@ pub fn published_crates(root: &Path) -> Result<Vec<PublishedCrate>> {
 
 /// The published crates listed in `cargo metadata --format-version 1` output.
 pub fn parse_published_crates(metadata_json: &str) -> Result<Vec<PublishedCrate>> {
-    let metadata: Metadata = serde_json::from_str(metadata_json)
-        .map_err(|e| error!("cannot read cargo metadata: {e}"))?;
+    let metadata: Metadata = parse_metadata(metadata_json)?;
     metadata
         .packages
         .into_iter()
