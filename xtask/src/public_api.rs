@@ -14,8 +14,9 @@
 //!   `RUSTC_BOOTSTRAP=1`, given to rustdoc alone: cargo runs this very program as its `RUSTDOC`
 //!   ([`RUSTDOC_ENV`] names the real one), which adds the variable and runs rustdoc. Set for cargo
 //!   itself, it would reach proc-macro2's build script (`rerun-if-env-changed`) and rebuild
-//!   everything above proc-macro2; given to rustdoc alone, the dependencies are the checked ones
-//!   of the workspace's `target/` (what `cargo clippy` built), and nothing is built twice.
+//!   everything above proc-macro2; given to rustdoc alone, it leaves the dependencies' checked
+//!   builds as they are. One `cargo doc` writes the JSON of every published library (see
+//!   [`listings`]), with the dependencies the docs check (`release_check::docs`) uses too.
 //! - The format is versioned: [`RUSTDOC_FORMAT_VERSION`] is the version the pinned `public-api`
 //!   (through `rustdoc-types`) reads, and any other version is refused with a message saying what
 //!   to update, rather than read wrongly.
@@ -35,7 +36,7 @@ pub const RUSTDOC_FORMAT_VERSION: u32 = 57;
 /// Directory of the public-API snapshots, relative to the workspace root: `<crate>.txt` each.
 pub const SNAPSHOT_DIR: &str = "xtask/public-api";
 
-/// Set by [`listing`] for the rustdoc that cargo runs: the real rustdoc, run by this program
+/// Set by [`listings`] for the rustdoc that cargo runs: the real rustdoc, run by this program
 /// (cargo's `RUSTDOC`) with `RUSTC_BOOTSTRAP=1` (see `main.rs`).
 pub const RUSTDOC_ENV: &str = "XTASK_REAL_RUSTDOC";
 
@@ -44,24 +45,40 @@ pub fn snapshot_path(root: &Path, crate_name: &str) -> PathBuf {
     root.join(SNAPSHOT_DIR).join(format!("{crate_name}.txt"))
 }
 
-/// The public API of `krate`'s library, one item per line, sorted; `None` for a crate without a
-/// library (a binary's interface is its command line, pinned by its own snapshots). Its rustdoc
-/// JSON is built in the workspace's target directory.
-pub fn listing(root: &Path, krate: &PublishedCrate) -> Result<Option<String>> {
-    let Some(lib) = &krate.lib else {
-        return Ok(None);
-    };
+/// The public API of each library of `crates` (in their order; crates without a library, whose
+/// interface is their command line, are left out): the crate, its library's name and its listing,
+/// one item per line, sorted. One `cargo doc` of all of them writes their rustdoc JSON in the workspace's target
+/// directory: the features are those the published crates enable together (each crate's own
+/// defaults; dev-dependencies play no part), the resolution of `release_check::docs`, so the
+/// dependencies are checked once for both.
+pub fn listings<'a>(
+    root: &Path,
+    crates: &'a [PublishedCrate],
+) -> Result<Vec<(&'a PublishedCrate, &'a str, String)>> {
+    let libs: Vec<(&PublishedCrate, &str)> = crates
+        .iter()
+        .filter_map(|krate| Some((krate, krate.lib.as_deref()?)))
+        .collect();
+    if libs.is_empty() {
+        return Ok(Vec::new());
+    }
     let this = std::env::current_exe().map_err(|e| error!("cannot find the xtask binary: {e}"))?;
     let real = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
-    run(cargo()
+    let mut command = cargo();
+    command
         .current_dir(root)
         .env("RUSTDOC", this)
         .env(RUSTDOC_ENV, real)
-        .args(["rustdoc", "--locked", "--quiet", "--lib", "-p"])
-        .arg(&krate.name)
-        .args(["--", "-Z", "unstable-options", "--output-format", "json"]))?;
-    let target_dir = crate::workspace::target_directory(root)?;
-    listing_from_json(&target_dir.join("doc").join(format!("{lib}.json"))).map(Some)
+        .env("RUSTDOCFLAGS", "-Z unstable-options --output-format json")
+        .args(["doc", "--locked", "--quiet", "--no-deps", "--lib"]);
+    for (krate, _) in &libs {
+        command.args(["-p", &krate.name]);
+    }
+    run(&mut command)?;
+    let doc = crate::workspace::target_directory(root)?.join("doc");
+    libs.into_iter()
+        .map(|(krate, lib)| Ok((krate, lib, listing_from_json(&doc.join(format!("{lib}.json")))?)))
+        .collect()
 }
 
 #[derive(Deserialize)]

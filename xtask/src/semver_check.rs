@@ -195,20 +195,15 @@ pub struct CurrentApi {
 
 /// The current API of every crate of `crates` that has a library, from its rustdoc JSON.
 pub fn current_apis(root: &Path, crates: &[PublishedCrate]) -> Result<Vec<CurrentApi>> {
-    let mut apis = Vec::new();
-    for krate in crates {
-        let (Some(lib), Some(listing)) = (&krate.lib, crate::public_api::listing(root, krate)?)
-        else {
-            continue;
-        };
-        apis.push(CurrentApi {
+    Ok(crate::public_api::listings(root, crates)?
+        .into_iter()
+        .map(|(krate, lib, listing)| CurrentApi {
             name: krate.name.clone(),
             version: krate.version.clone(),
-            lib: lib.clone(),
+            lib: lib.to_owned(),
             listing,
-        });
-    }
-    Ok(apis)
+        })
+        .collect())
 }
 
 /// Writes the release baseline of each of `apis` (the listing under its current version).

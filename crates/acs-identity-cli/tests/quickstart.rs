@@ -1,5 +1,7 @@
 //! Runs the quickstart exactly as the README says, `cargo run --example quickstart` from the
-//! workspace root (or with `-p acs-identity-cli`), and checks its exit status and what it printed.
+//! workspace root, and checks its exit status and what it printed. The workspace has no
+//! `default-members`, so this command resolves features as `cargo test --workspace` does and
+//! runs the example that the test build made (nothing is compiled again).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
@@ -10,22 +12,12 @@ use std::process::Command;
 use acs_test_support::workspace_root;
 use common::{AMBIENT_VARS, Run, TestEmulator};
 
-/// `cargo run --quiet -p acs-identity-cli --example quickstart` from the workspace root, with a
-/// clean environment.
+/// `cargo run --quiet --example quickstart` from the workspace root, with a clean environment.
 fn quickstart() -> Command {
-    quickstart_with(&[
-        "run",
-        "--quiet",
-        "-p",
-        "acs-identity-cli",
-        "--example",
-        "quickstart",
-    ])
-}
-
-fn quickstart_with(cargo_args: &[&str]) -> Command {
     let mut command = acs_test_support::cargo();
-    command.args(cargo_args).current_dir(workspace_root());
+    command
+        .args(["run", "--quiet", "--example", "quickstart"])
+        .current_dir(workspace_root());
     for var in AMBIENT_VARS {
         command.env_remove(var);
     }
@@ -71,13 +63,7 @@ fn step_titles(stdout: &str) -> Vec<&str> {
 
 #[test]
 fn runs_every_step_on_the_in_process_emulator() {
-    // The shortest form, as a newcomer types it in the workspace root.
-    let result = run_to_the_end(quickstart_with(&[
-        "run",
-        "--quiet",
-        "--example",
-        "quickstart",
-    ]));
+    let result = run_to_the_end(quickstart());
     let first = result.stdout.lines().next().unwrap();
     assert!(
         first.starts_with("Using the ACS Identity emulator, started in this process (in memory) at http://127.0.0.1:"),
