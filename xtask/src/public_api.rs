@@ -77,7 +77,13 @@ pub fn listings<'a>(
     run(&mut command)?;
     let doc = crate::workspace::target_directory(root)?.join("doc");
     libs.into_iter()
-        .map(|(krate, lib)| Ok((krate, lib, listing_from_json(&doc.join(format!("{lib}.json")))?)))
+        .map(|(krate, lib)| {
+            Ok((
+                krate,
+                lib,
+                listing_from_json(&doc.join(format!("{lib}.json")))?,
+            ))
+        })
         .collect()
 }
 
