@@ -47,10 +47,10 @@ pub fn snapshot_path(root: &Path, crate_name: &str) -> PathBuf {
 
 /// The public API of each library of `crates` (in their order; crates without a library, whose
 /// interface is their command line, are left out): the crate, its library's name and its listing,
-/// one item per line, sorted. One `cargo doc` of all of them writes their rustdoc JSON in the workspace's target
-/// directory: the features are those the published crates enable together (each crate's own
-/// defaults; dev-dependencies play no part), the resolution of `release_check::docs`, so the
-/// dependencies are checked once for both.
+/// one item per line, sorted. One `cargo doc` of all of them writes their rustdoc JSON in the
+/// workspace's target directory: the features are those the published crates enable together
+/// (each crate's own defaults; dev-dependencies play no part), the resolution of
+/// `release_check::docs`, so the dependencies are checked once for both.
 pub fn listings<'a>(
     root: &Path,
     crates: &'a [PublishedCrate],
