@@ -23,6 +23,7 @@
 //! ends with a newline.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value, json};
@@ -298,15 +299,17 @@ impl Converter<'_> {
     }
 
     fn load_external(&mut self, path: &Path) -> Result<&Value> {
-        if !self.external.contains_key(path) {
-            let text = crate::read_to_string(path)?;
-            let value: Value = crate::parse_json(&text, path.display())?;
-            let orders = order::property_orders(&text, &path.display().to_string())?;
-            self.source_orders
-                .insert(Origin::External(path.to_path_buf()), orders);
-            self.external.insert(path.to_path_buf(), value);
+        match self.external.entry(path.to_path_buf()) {
+            Entry::Occupied(loaded) => Ok(loaded.into_mut()),
+            Entry::Vacant(slot) => {
+                let text = crate::read_to_string(path)?;
+                let value: Value = crate::parse_json(&text, path.display())?;
+                let orders = order::property_orders(&text, &path.display().to_string())?;
+                self.source_orders
+                    .insert(Origin::External(path.to_path_buf()), orders);
+                Ok(slot.insert(value))
+            }
         }
-        Ok(&self.external[path])
     }
 
     /// Finds the local copy of an external file named by a `$ref`.

@@ -14,10 +14,10 @@
 //! targets, their tests, benches and examples), unless the two commands gave back the checked-in
 //! documents and code byte for byte (the published sources of the checked-in documents): the copy
 //! is then the workspace itself, which clippy checks. The case with every change also runs the
-//! facade's tests (`cargo test -p acs-identity`), unchanged. The scratch copy is built offline and locked,
-//! in the workspace's target directory, where the dependencies are already built; its own crates
-//! get build names of their own (see [`fresh_copy`]). It takes a minute or more, so it is not part
-//! of `cargo test`; `.ci/run` runs it.
+//! facade's tests (`cargo test -p acs-identity`), unchanged. The scratch copy is built offline
+//! and locked, in the workspace's target directory, where the dependencies are already built; its
+//! own crates get build names of their own (see [`fresh_copy`]). It takes a minute or more, so it
+//! is not part of `cargo test`; `.ci/run` runs it.
 
 use std::path::{Path, PathBuf};
 
@@ -265,13 +265,18 @@ fn update(root: &Path, document: &Path) -> Result<()> {
     }
 }
 
+/// The files the two commands write (relative to the workspace root): each checked-in document
+/// and the code generated from it.
+fn written_files() -> impl Iterator<Item = &'static str> {
+    DOCUMENTS
+        .iter()
+        .flat_map(|d| [d.spec_path, d.generated_path])
+}
+
 /// Whether the documents and the generated code in `copy` are the workspace's at `root`, byte for
 /// byte: the only files the two commands write, so the copy is then the workspace itself.
 fn same_as_workspace(root: &Path, copy: &Path) -> Result<bool> {
-    for path in DOCUMENTS
-        .iter()
-        .flat_map(|d| [d.spec_path, d.generated_path])
-    {
+    for path in written_files() {
         if crate::read_to_string(&root.join(path))? != crate::read_to_string(&copy.join(path))? {
             return Ok(false);
         }
@@ -384,10 +389,7 @@ mod tests {
     use super::*;
 
     fn write_documents(root: &Path) {
-        for path in DOCUMENTS
-            .iter()
-            .flat_map(|d| [d.spec_path, d.generated_path])
-        {
+        for path in written_files() {
             let file = root.join(path);
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             std::fs::write(file, path).unwrap();
@@ -400,10 +402,7 @@ mod tests {
         write_documents(root.path());
         write_documents(copy.path());
         assert!(same_as_workspace(root.path(), copy.path()).unwrap());
-        for path in DOCUMENTS
-            .iter()
-            .flat_map(|d| [d.spec_path, d.generated_path])
-        {
+        for path in written_files() {
             std::fs::write(copy.path().join(path), "changed").unwrap();
             assert!(
                 !same_as_workspace(root.path(), copy.path()).unwrap(),
