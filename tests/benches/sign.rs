@@ -1,6 +1,6 @@
 //! Cost of signing a typical issue-token request.
 //!
-//! `cargo bench -p acs-auth --bench sign` runs the benchmarks and then prints the median of each,
+//! `cargo bench -p acs-identity-tests --bench sign` runs the benchmarks and then prints the median of each,
 //! read back from criterion's `estimates.json`.
 
 // Test code: a failed unwrap or panic is a failed test, with its message.
@@ -65,7 +65,7 @@ fn criterion_dir() -> PathBuf {
     if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(target).join("criterion");
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/criterion")
+    acs_test_support::workspace_root().join("target/criterion")
 }
 
 fn print_medians() {

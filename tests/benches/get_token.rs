@@ -4,7 +4,7 @@
 //! per try, a transport over the same reqwest client); and the facade's RSS before and after N
 //! calls.
 //!
-//! Run: `cargo bench -p acs-identity --bench get_token` (N = `ACS_BENCH_CALLS`, default 200000;
+//! Run: `cargo bench -p acs-identity-tests --bench get_token` (N = `ACS_BENCH_CALLS`, default 200000;
 //! `ACS_BENCH_PROFILE=facade|bare|azure_core` runs only that side, for a profiler).
 
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The cost of `CommunicationTokenCredential::get_token` on a cached token (the path every chat
 //! or calling request takes), and how many allocations it makes: one, the returned token's copy.
 //!
-//! Run: `cargo bench -p acs-common --bench get_token`
+//! Run: `cargo bench -p acs-identity-tests --bench credential_get_token`
 
 // Bench code: a failed unwrap is a failed bench.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
