@@ -2,7 +2,8 @@
 # Interop suites: the official Python and JS SDKs against a freshly started emulator binary, and this
 # project's facade (acs-identity) against the in-process emulator's injected faults and throttling.
 # Installs what it needs under target/interop/ (idempotent: skipped when the pinned versions are present),
-# runs both suites (each even when the other failed), and exits non-zero on any failure.
+# runs the three suites side by side (each to its end, whatever the others do), and exits non-zero
+# on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -55,15 +56,25 @@ py_log="$interop/pytest.log"
 js_log="$interop/node-test.log"
 rs_log="$interop/facade-faults.log"
 
-step "interop: Python SDK suite (pytest)"
+# The three suites side by side: they mostly wait (retry back-offs, throttling windows; ~3 s of
+# CPU in ~30 s run one after the other), each against an emulator of its own. Each log is printed
+# when all are done.
+step "interop: the Python SDK suite (pytest), the JS SDK suite (node --test; communication-identity, and communication-common's Entra credential over TLS) and the acs-identity facade against injected faults and throttling (cargo test), side by side"
 (cd "$root/tests/interop/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider) \
-    2>&1 | tee "$py_log" || status=1
-
-step "interop: JS SDK suite (node --test; communication-identity, and communication-common's Entra credential over TLS)"
-(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs faults.test.mjs entra_credential.test.mjs) 2>&1 | tee "$js_log" || status=1
-
-step "interop: the acs-identity facade against injected faults and throttling (cargo test)"
-cargo test --locked --workspace --test facade_faults 2>&1 | tee "$rs_log" || status=1
+    > "$py_log" 2>&1 &
+py_job=$!
+(cd "$root/tests/interop/js" && node --test --test-reporter=spec identity.test.mjs faults.test.mjs entra_credential.test.mjs) \
+    > "$js_log" 2>&1 &
+js_job=$!
+cargo test --locked --workspace --test facade_faults > "$rs_log" 2>&1 &
+rs_job=$!
+wait "$py_job" || status=1
+wait "$js_job" || status=1
+wait "$rs_job" || status=1
+for log in "$py_log" "$js_log" "$rs_log"; do
+    step "interop: $log"
+    cat "$log"
+done
 
 # One closing line for the suites (a missing summary counts as a failure).
 count() { grep -Eo "$1" "$2" | tail -1 | grep -Eo '[0-9]+' || echo 0; }
