@@ -16,7 +16,7 @@ use azure_core::error::ErrorKind;
 use azure_core::http::headers;
 use azure_core::http::policies::{Policy, PolicyResult};
 
-use acs_test_support::KEY;
+use acs_test_support::{KEY, rss_kib};
 const USER: &str =
     "8:acs:00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444";
 const BODY: &str = r#"{"token":"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE3MDAwMDAwMDB9.c2ln","expiresOn":"2022-08-26T20:03:35.4402106+00:00"}"#;
@@ -38,17 +38,6 @@ fn cpu_ticks() -> u64 {
             let utime: u64 = after.get(11)?.parse().ok()?;
             let stime: u64 = after.get(12)?.parse().ok()?;
             Some(utime + stime)
-        })
-        .unwrap_or(0)
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
 }

@@ -16,6 +16,7 @@ use acs_identity::{
     CallOptions, CommunicationIdentityClient, CommunicationUserIdentifier, ErrorKind,
     GetTokenOptions, MAX_RESPONSE_BODY, TokenScope,
 };
+use acs_test_support::rss_kib;
 use common::*;
 use httpmock::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -256,18 +257,6 @@ async fn a_stall_or_a_slow_drip_ends_at_the_calls_deadline() {
         assert!(took >= Duration::from_millis(700), "{fault:?}: {took:?}");
         assert!(took < Duration::from_secs(3), "{fault:?}: {took:?}");
     }
-}
-
-/// This process's resident memory, in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test]

@@ -72,6 +72,19 @@ pub fn upstream(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// This process's resident memory in KiB (`VmRSS` of `/proc/self/status`), or 0 where that is
+/// not readable.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// The requests the official Python 1.5.0 and JS 1.3.1 SDKs put on the wire, checked in with
 /// acs-auth's signing vectors: `(file name, its text)`, one captured request (method, path,
 /// headers, body) per line, signed with [`KEY`] (see `crates/acs-auth/tests/data/README.md`).
