@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use acs_auth::{AccessKey, RequestToSign, sign, sign_request};
+use acs_test_support::KEY;
 use criterion::Criterion;
 
-const KEY: &str = "c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5";
 const HOST: &str = "contoso.communication.azure.com";
 /// 136 bytes: the issue-token target for an identity id percent-encoded as the SDKs send it.
 const TARGET: &str = "/identities/8%3Aacs%3A1b5b4a2c-7d3e-4f6a-9b8c-0d1e2f3a4b5c_00000019-5465-d21b-aefa-4e3a0d00252f/:issueAccessToken?api-version=2023-10-01";
