@@ -16,7 +16,7 @@ use azure_core::error::ErrorKind;
 use azure_core::http::headers;
 use azure_core::http::policies::{Policy, PolicyResult};
 
-use acs_test_support::{KEY, rss_kib};
+use acs_test_support::{KEY, cpu_seconds, rss_kib};
 const USER: &str =
     "8:acs:00000000-0000-0000-0000-000000000000_00000000-1111-2222-3333-444444444444";
 const BODY: &str = r#"{"token":"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE3MDAwMDAwMDB9.c2ln","expiresOn":"2022-08-26T20:03:35.4402106+00:00"}"#;
@@ -27,19 +27,6 @@ fn concurrency() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(CONCURRENCY)
-}
-
-/// User + system CPU time of this process, in clock ticks (1/100 s).
-fn cpu_ticks() -> u64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
-            let utime: u64 = after.get(11)?.parse().ok()?;
-            let stime: u64 = after.get(12)?.parse().ok()?;
-            Some(utime + stime)
-        })
-        .unwrap_or(0)
 }
 
 #[derive(serde::Serialize)]
@@ -212,7 +199,7 @@ where
     Fut: std::future::Future<Output = ()> + Send,
 {
     let left = Arc::new(AtomicUsize::new(calls));
-    let cpu_before = cpu_ticks();
+    let cpu_before = cpu_seconds(None).unwrap_or(0.0);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency() {
@@ -231,7 +218,7 @@ where
         let _ = t.await;
     }
     let rate = calls as f64 / started.elapsed().as_secs_f64();
-    let cpu_us = (cpu_ticks() - cpu_before) as f64 * 10_000.0 / calls as f64;
+    let cpu_us = (cpu_seconds(None).unwrap_or(0.0) - cpu_before) * 1e6 / calls as f64;
     (rate, cpu_us)
 }
 

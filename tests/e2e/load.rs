@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use acs_test_support::Rng;
 use acs_test_support::emulator::{Client, EmulatorProcess};
+use acs_test_support::{Rng, cpu_seconds};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 
@@ -161,21 +161,6 @@ fn b64url(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// User + system CPU seconds of a process (`None`: this one), from `/proc/<pid>/stat`.
-fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
-    let path = pid.map_or_else(
-        || "/proc/self/stat".to_owned(),
-        |pid| format!("/proc/{pid}/stat"),
-    );
-    let stat = std::fs::read_to_string(path).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    // USER_HZ is 100 on Linux.
-    Some(ticks / 100.0)
 }
 
 async fn baseline(seconds: f64) -> Result<(f64, f64), String> {

@@ -125,11 +125,7 @@ impl EmulatorProcess {
 
     /// Peak resident set size (`VmHWM`) in KiB, from `/proc/<pid>/status`.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        crate::proc_status_kib(Some(self.pid()), "VmHWM")
     }
 
     /// SIGKILL (no chance to flush anything) and reap.

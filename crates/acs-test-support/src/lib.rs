@@ -72,17 +72,38 @@ pub fn upstream(rel: &str) -> Option<PathBuf> {
     }
 }
 
-/// This process's resident memory in KiB (`VmRSS` of `/proc/self/status`), or 0 where that is
-/// not readable.
+/// `/proc/<pid>/<file>`, or `/proc/self/<file>` for `None`.
+fn proc_file(pid: Option<u32>, file: &str) -> String {
+    match pid {
+        Some(pid) => format!("/proc/{pid}/{file}"),
+        None => format!("/proc/self/{file}"),
+    }
+}
+
+/// A `kB` field of a process's `/proc/<pid>/status` (`None`: this process), e.g. `VmRSS` or
+/// `VmHWM`, in KiB; `None` where it is not readable.
+pub fn proc_status_kib(pid: Option<u32>, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(proc_file(pid, "status")).ok()?;
+    let value = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?;
+    value.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// This process's resident memory in KiB (`VmRSS`), or 0 where that is not readable.
 pub fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    proc_status_kib(None, "VmRSS").unwrap_or(0)
+}
+
+/// User + system CPU seconds of a process (`None`: this one), from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
+    let stat = std::fs::read_to_string(proc_file(pid, "stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks / 100.0)
 }
 
 /// The requests the official Python 1.5.0 and JS 1.3.1 SDKs put on the wire, checked in with
@@ -187,6 +208,22 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn process_figures_name_the_whole_field_and_read_this_process() {
+        let rss = proc_status_kib(None, "VmRSS").unwrap();
+        assert!(rss > 0);
+        assert!(proc_status_kib(Some(std::process::id()), "VmRSS").is_some());
+        // A prefix of a field's name is not that field.
+        assert_eq!(proc_status_kib(None, "VmRS"), None);
+        assert_eq!(proc_status_kib(None, "NoSuchField"), None);
+        let before = cpu_seconds(None).unwrap();
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_millis(50) {
+            std::hint::black_box(spin.elapsed());
+        }
+        assert!(cpu_seconds(Some(std::process::id())).unwrap() >= before);
+    }
 
     #[test]
     fn the_root_holds_the_workspace_manifest_and_the_key_decodes() {
