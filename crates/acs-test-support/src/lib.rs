@@ -217,12 +217,19 @@ mod tests {
         // A prefix of a field's name is not that field.
         assert_eq!(proc_status_kib(None, "VmRS"), None);
         assert_eq!(proc_status_kib(None, "NoSuchField"), None);
+        // Spinning adds CPU time, so the figure must rise (a field that does not count CPU time
+        // stays put, and the 10 s bound ends the wait).
         let before = cpu_seconds(None).unwrap();
         let spin = std::time::Instant::now();
-        while spin.elapsed() < std::time::Duration::from_millis(50) {
+        let mut after = before;
+        while after <= before && spin.elapsed() < std::time::Duration::from_secs(10) {
             std::hint::black_box(spin.elapsed());
+            after = cpu_seconds(Some(std::process::id())).unwrap();
         }
-        assert!(cpu_seconds(Some(std::process::id())).unwrap() >= before);
+        assert!(
+            after > before,
+            "CPU seconds stayed at {before} while spinning"
+        );
     }
 
     #[test]
