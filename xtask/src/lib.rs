@@ -4,9 +4,6 @@
 //!   Communication Identity API into the OpenAPI 3.0 document under `spec/` (see [`import_spec`]).
 //! - `codegen [--check]`: generates `crates/acs-identity-rest/src/generated.rs` from that document
 //!   with progenitor (see [`codegen`]); `--check` only compares and prints a diff.
-//! - `spec-matrix [<case>...]`: the two commands and a build of the workspace, in a scratch copy,
-//!   for every published document the facade can use and for documents made with each kind of
-//!   change a new api-version brings (see [`spec_matrix`]).
 //! - `public-api [--bless]`: the public API of every published library against its snapshot, its
 //!   types nameable from the crate root, and the semver check (see [`public_api`],
 //!   [`semver_check`]).
@@ -17,7 +14,10 @@
 //!   published library as its release baseline, when that version is released (see
 //!   [`semver_check`]).
 //!
-//! The tasks are also library functions so that the workspace's tests can run them.
+//! The tasks are also library functions so that the workspace's tests can run them. The spec
+//! matrix (the two commands and a build of the workspace, in a scratch copy, for every published
+//! document the facade can use and for documents made with each kind of change a new api-version
+//! brings) is such a test: `xtask/tests/spec_matrix.rs`.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -36,7 +36,6 @@ pub mod order;
 pub mod public_api;
 pub mod release_check;
 pub mod semver_check;
-pub mod spec_matrix;
 pub mod workspace;
 
 use std::fmt;

@@ -45,19 +45,6 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
-    /// Prove that a spec update is import-spec and codegen, and nothing else (takes minutes).
-    ///
-    /// For each published document the facade can use, and each document made from the
-    /// published stable one with one kind of change (rename, added-operation, request-field,
-    /// response-field, enum-value, preview-to-ga, all), run import-spec and codegen in a scratch
-    /// copy of the workspace and build it.
-    SpecMatrix {
-        /// The folder of <version>/CommunicationIdentity.json [default: ../shared/upstream/spec]
-        #[arg(long)]
-        upstream: Option<PathBuf>,
-        /// The cases to run (default: all).
-        cases: Vec<String>,
-    },
     /// Compare the public API of every published library with its snapshot.
     ///
     /// Lists it from rustdoc JSON (snapshots in xtask/public-api/<crate>.txt), checks that every
@@ -158,12 +145,6 @@ fn run(task: Task) -> Result<ExitCode> {
             }
             xtask::write(&out, &converted.to_text())?;
             println!("wrote {} from {}", out.display(), file.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        Task::SpecMatrix { upstream, cases } => {
-            let upstream = upstream.unwrap_or_else(|| root.join("../shared/upstream/spec"));
-            xtask::spec_matrix::run(&root, &upstream, &cases)?;
-            println!("spec-matrix: ok");
             Ok(ExitCode::SUCCESS)
         }
         Task::PublicApi { bless } => {

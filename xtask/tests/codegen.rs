@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{generated, spec_text, upstream_source, upstream_spec as upstream};
+use common::{converted_with, generated, spec_text, upstream_source, upstream_spec as upstream};
 use xtask::codegen::{self, CheckOutcome, Naming};
 use xtask::{
     GENERATED_PATH, PREVIEW_GENERATED_PATH, PREVIEW_SPEC_PATH, SPEC_PATH, import_spec,
@@ -452,7 +450,7 @@ fn codegen_check_cli_passes_on_the_checked_in_code() {
 }
 
 // A document that lacks an operation the facade calls fails at generation, naming it (the
-// builds against whole documents are `cargo xtask spec-matrix`, xtask/src/spec_matrix.rs).
+// builds against whole documents are the spec matrix, xtask/tests/spec_matrix.rs).
 
 #[test]
 fn a_document_without_an_operation_the_facade_calls_fails_at_generation_naming_it() {
@@ -505,19 +503,6 @@ fn the_2023_document_fails_at_generation_naming_what_it_lacks() {
     }
 }
 
-/// The published stable document the checked-in one comes from, changed by `change`, converted
-/// by `import-spec` (in a scratch folder).
-fn converted_with(change: impl FnOnce(&mut serde_json::Value)) -> Option<import_spec::Converted> {
-    let published = upstream_source()?;
-    let mut swagger: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&published).unwrap()).unwrap();
-    change(&mut swagger);
-    let scratch = tempfile::tempdir().unwrap();
-    let file = scratch.path().join("CommunicationIdentity.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&swagger).unwrap()).unwrap();
-    Some(import_spec::convert_file(&file).unwrap())
-}
-
 #[test]
 fn a_document_that_changes_an_operation_the_facade_calls_incompatibly_is_refused_naming_it() {
     let Some(converted) = converted_with(|swagger| {
@@ -552,122 +537,4 @@ fn a_document_that_changes_an_operation_the_facade_calls_incompatibly_is_refused
     ] {
         assert!(error.contains(expected), "{expected}\n{error}");
     }
-}
-
-#[test]
-fn the_documents_of_the_spec_matrix_change_nothing_the_facade_calls() {
-    let Some(preview) = upstream("2025-03-02-preview/CommunicationIdentity.json") else {
-        return;
-    };
-    let preview: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(preview).unwrap()).unwrap();
-    for (name, change) in xtask::spec_matrix::MADE_UP {
-        let converted = converted_with(|swagger| change(swagger, &preview)).unwrap();
-        let result =
-            import_spec::refuse_breaking_changes(&converted, &workspace_root().join(SPEC_PATH));
-        assert!(result.is_ok(), "{name}: {result:?}");
-    }
-    for version in xtask::spec_matrix::PUBLISHED {
-        let file = upstream(&format!("{version}/CommunicationIdentity.json")).unwrap();
-        let converted = import_spec::convert_file(&file).unwrap();
-        let place = workspace_root().join(converted.place().spec_path);
-        let result = import_spec::refuse_breaking_changes(&converted, &place);
-        assert!(result.is_ok(), "{version}: {result:?}");
-    }
-}
-
-/// A workspace of one crate, `other` (at `crates/other`), under `root`, with the generated files
-/// the spec matrix stamps, every file dated `old`, and this workspace's cargo configuration (where
-/// its profiles are).
-fn small_workspace(root: &Path, old: std::time::SystemTime) {
-    let config = std::fs::read_to_string(workspace_root().join(".cargo/config.toml")).unwrap();
-    assert!(config.contains("[profile.dev]"), "{config}");
-    let files = [
-        (
-            "Cargo.toml",
-            "[workspace]\nmembers = [\"crates/other\"]\nresolver = \"3\"\n".to_owned(),
-        ),
-        (".cargo/config.toml", config),
-        (
-            "crates/other/Cargo.toml",
-            "[package]\nname = \"other\"\nversion = \"0.1.0\"\nedition = \"2024\"\n".to_owned(),
-        ),
-        ("crates/other/src/lib.rs", "pub fn f() {}\n".to_owned()),
-        (GENERATED_PATH, GENERATED_PATH.to_owned()),
-        (PREVIEW_GENERATED_PATH, PREVIEW_GENERATED_PATH.to_owned()),
-    ];
-    for (path, text) in files {
-        let file = root.join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, text).unwrap();
-        let file = std::fs::File::options().write(true).open(&file).unwrap();
-        file.set_modified(old).unwrap();
-    }
-}
-
-#[test]
-fn the_spec_matrix_copy_keeps_file_times_but_stamps_the_generated_files_new() {
-    let dir = tempfile::tempdir().unwrap();
-    let (root, copy) = (dir.path().join("root"), dir.path().join("copy"));
-    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-    small_workspace(&root, old);
-    let unchanged = "crates/other/src/lib.rs";
-    std::fs::create_dir_all(root.join("target/debug")).unwrap();
-
-    xtask::spec_matrix::fresh_copy(&root, &copy).unwrap();
-
-    let modified = |path: &str| {
-        std::fs::metadata(copy.join(path))
-            .unwrap()
-            .modified()
-            .unwrap()
-    };
-    // A crate no case changes stays fresh for cargo from one case to the next.
-    assert_eq!(modified(unchanged), old);
-    assert_eq!(
-        std::fs::read_to_string(copy.join(unchanged)).unwrap(),
-        "pub fn f() {}\n"
-    );
-    // codegen leaves a file alone when its content would not change, so the copy's generated
-    // files must be newer than any earlier case's build of them.
-    for path in [GENERATED_PATH, PREVIEW_GENERATED_PATH] {
-        assert!(
-            modified(path) > old + std::time::Duration::from_secs(1),
-            "{path}"
-        );
-    }
-    assert!(!copy.join("target").exists());
-}
-
-#[test]
-fn the_spec_matrix_copy_builds_apart_from_the_workspace_in_its_target_directory() {
-    // Builds of the copy's crates carried the same names as the workspace's; in one target
-    // directory they replaced the workspace's builds (and `cargo test` ran stale binaries). The
-    // copy shares the workspace's target directory (its dependencies are built there already),
-    // so its crates must get builds of their own: a small workspace with this one's profiles and
-    // its copy, checked into one target directory, must leave two builds of the crate.
-    let dir = tempfile::tempdir().unwrap();
-    let (root, copy, target) = (
-        dir.path().join("root"),
-        dir.path().join("copy"),
-        dir.path().join("target"),
-    );
-    small_workspace(&root, std::time::SystemTime::now());
-    xtask::spec_matrix::fresh_copy(&root, &copy).unwrap();
-    for workspace in [&root, &copy] {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["check", "--quiet", "--offline"])
-            .current_dir(workspace)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo check in {}", workspace.display());
-    }
-    let builds: Vec<_> = std::fs::read_dir(target.join("debug/.fingerprint"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("other-"))
-        .collect();
-    assert_eq!(builds.len(), 2, "{builds:?}");
 }

@@ -49,3 +49,19 @@ pub fn spec_version_of(document: &Document) -> String {
 pub fn upstream_source() -> Option<PathBuf> {
     upstream_spec(&format!("{}/CommunicationIdentity.json", spec_version()))
 }
+
+/// The published stable document the checked-in one comes from, changed by `change`, converted
+/// by `import-spec` (in a scratch folder), or `None` when absent.
+#[allow(dead_code)] // not every test binary needs it
+pub fn converted_with(
+    change: impl FnOnce(&mut serde_json::Value),
+) -> Option<xtask::import_spec::Converted> {
+    let published = upstream_source()?;
+    let mut swagger: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&published).unwrap()).unwrap();
+    change(&mut swagger);
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("CommunicationIdentity.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&swagger).unwrap()).unwrap();
+    Some(xtask::import_spec::convert_file(&file).unwrap())
+}
