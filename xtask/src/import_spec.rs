@@ -47,8 +47,6 @@ pub const ADAPTATIONS: &[&str] = &[
     "extensions-dropped",
 ];
 
-const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
-
 /// The result of a conversion.
 #[derive(Debug, Clone)]
 pub struct Converted {
@@ -221,7 +219,7 @@ impl Converter<'_> {
                 if key == "parameters" || key.starts_with("x-") {
                     continue;
                 }
-                if !HTTP_METHODS.contains(&key.as_str()) {
+                if !crate::operations::is_method(key) {
                     return Err(error!(
                         "paths.{path}: unsupported key `{key}` in a path item"
                     ));
