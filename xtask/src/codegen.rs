@@ -362,14 +362,10 @@ fn strip_schema_defaults(schema: &mut Value) {
     if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
         props.values_mut().for_each(strip_schema_defaults);
     }
-    for key in ["items", "additionalProperties", "not"] {
+    // `import-spec` refuses `allOf`, `anyOf`, `oneOf` and `not`: nothing else nests a schema.
+    for key in ["items", "additionalProperties"] {
         if let Some(inner) = map.get_mut(key) {
             strip_schema_defaults(inner);
-        }
-    }
-    for key in ["allOf", "anyOf", "oneOf"] {
-        if let Some(parts) = map.get_mut(key).and_then(Value::as_array_mut) {
-            parts.iter_mut().for_each(strip_schema_defaults);
         }
     }
 }

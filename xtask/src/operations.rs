@@ -377,34 +377,21 @@ fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
-/// Makes every `api-version` query parameter a plain string (its own, a path item's, or one in
-/// `components/parameters`). The TypeSpec-emitted documents give it `minLength: 1`, from which
-/// typify makes a constrained newtype per operation (`IdentityOperationsCreateApiVersion`); the
-/// client takes any version string the caller chooses, as it is.
+/// Makes every `api-version` query parameter a plain string (`import-spec` writes each parameter
+/// out in its operation: there are no shared or path-level ones). The TypeSpec-emitted documents
+/// give it `minLength: 1`, from which typify makes a constrained newtype per operation
+/// (`IdentityOperationsCreateApiVersion`); the client takes any version string the caller
+/// chooses, as it is.
 pub fn open_api_version(document: &mut Value) {
-    fn open(parameter: &mut Value) {
-        // Only an object has an `in`: the index assigns, never panics.
-        if parameter["in"] == "query" && parameter["name"] == "api-version" {
-            parameter["schema"] = serde_json::json!({ "type": "string" });
-        }
-    }
-    fn open_all(parameters: Option<&mut Value>) {
-        if let Some(list) = parameters.and_then(Value::as_array_mut) {
-            list.iter_mut().for_each(open);
-        }
-    }
-    if let Some(shared) = document
-        .pointer_mut("/components/parameters")
-        .and_then(Value::as_object_mut)
-    {
-        shared.values_mut().for_each(open);
-    }
     for (_, _, operation) in operations_mut(document) {
-        open_all(operation.get_mut("parameters"));
-    }
-    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut() {
-            open_all(item.get_mut("parameters"));
+        let parameters = operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut);
+        for parameter in parameters.into_iter().flatten() {
+            // Only an object has an `in`: the index assigns, never panics.
+            if parameter["in"] == "query" && parameter["name"] == "api-version" {
+                parameter["schema"] = serde_json::json!({ "type": "string" });
+            }
         }
     }
 }
@@ -486,25 +473,19 @@ mod tests {
     }
 
     #[test]
-    fn api_version_becomes_a_plain_string_everywhere() {
+    fn api_version_becomes_a_plain_string_in_every_operation() {
         let constrained = json!({ "in": "query", "name": "api-version", "required": true,
                                   "schema": { "type": "string", "minLength": 1 } });
         let other = json!({ "in": "query", "name": "top", "schema": { "type": "integer" } });
-        let mut doc = json!({
-            "components": { "parameters": { "ApiVersion": constrained.clone() } },
-            "paths": { "/a": {
-                "parameters": [constrained.clone()],
-                "get": { "parameters": [constrained, other.clone()] },
-            }},
-        });
+        let mut doc = json!({ "paths": {
+            "/a": { "get": { "parameters": [constrained.clone(), other.clone()] } },
+            "/b": { "post": { "parameters": [constrained] }, "delete": { "parameters": 1 } },
+        }});
         open_api_version(&mut doc);
         let plain = json!({ "type": "string" });
-        assert_eq!(
-            doc["components"]["parameters"]["ApiVersion"]["schema"],
-            plain
-        );
-        assert_eq!(doc["paths"]["/a"]["parameters"][0]["schema"], plain);
         assert_eq!(doc["paths"]["/a"]["get"]["parameters"][0]["schema"], plain);
         assert_eq!(doc["paths"]["/a"]["get"]["parameters"][1], other);
+        assert_eq!(doc["paths"]["/b"]["post"]["parameters"][0]["schema"], plain);
+        assert_eq!(doc["paths"]["/b"]["delete"]["parameters"], 1);
     }
 }

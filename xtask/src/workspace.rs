@@ -120,12 +120,6 @@ pub fn target_directory(root: &Path) -> Result<PathBuf> {
     Ok(metadata.target_directory)
 }
 
-/// The package names of the workspace's members at `root`.
-pub fn member_names(root: &Path) -> Result<Vec<String>> {
-    let metadata: Metadata = parse_metadata(&metadata(root)?)?;
-    Ok(metadata.packages.into_iter().map(|p| p.name).collect())
-}
-
 /// Every published crate of the workspace at `root`, in `cargo metadata`'s (member) order.
 pub fn published_crates(root: &Path) -> Result<Vec<PublishedCrate>> {
     parse_published_crates(&metadata(root)?)

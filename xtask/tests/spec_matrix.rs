@@ -391,10 +391,10 @@ fn fresh_copy(from: &Path, to: &Path) -> std::io::Result<PathBuf> {
     copy_dir(from, to)?;
     let manifest = to.join("Cargo.toml");
     let mut text = std::fs::read_to_string(&manifest)?;
-    for member in xtask::workspace::member_names(from).unwrap() {
-        text.push_str(&format!(
-            "\n[profile.dev.package.{member}]\ndebug = false\n"
-        ));
+    let metadata: Value = serde_json::from_str(&xtask::workspace::metadata(from).unwrap()).unwrap();
+    for member in metadata["packages"].as_array().unwrap() {
+        let name = member["name"].as_str().unwrap();
+        text.push_str(&format!("\n[profile.dev.package.{name}]\ndebug = false\n"));
     }
     std::fs::write(&manifest, text)?;
     for document in DOCUMENTS {
