@@ -23,7 +23,6 @@
 //! ends with a newline.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value, json};
@@ -100,7 +99,7 @@ pub fn convert_file(path: &Path) -> Result<Converted> {
     let swagger: Value = crate::parse_json(&text, path.display())?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let orders = order::property_orders(&text, &path.display().to_string())?;
-    convert_ordered(&swagger, dir, orders)
+    convert_ordered(swagger, dir, orders)
 }
 
 /// Converts a Swagger 2.0 document whose file sits in `source_dir`.
@@ -113,89 +112,204 @@ pub fn convert_file(path: &Path) -> Result<Converted> {
 /// `swagger` carries no key order, so properties come out sorted; [`convert_file`] keeps the
 /// published order.
 pub fn convert(swagger: &Value, source_dir: &Path) -> Result<Converted> {
-    convert_ordered(swagger, source_dir, PropertyOrders::new())
+    convert_ordered(swagger.clone(), source_dir, PropertyOrders::new())
 }
 
 /// [`convert`], with the property order of the main document (see [`order::property_orders`]).
+/// The schemas of other files that the document references are copied into its `definitions`
+/// first ([`copy_external_definitions`]), so the conversion sees one self-contained document.
 fn convert_ordered(
-    swagger: &Value,
+    mut swagger: Value,
     source_dir: &Path,
-    orders: PropertyOrders,
+    mut orders: PropertyOrders,
 ) -> Result<Converted> {
-    let root = as_object(swagger, "document")?;
+    let root = as_object(&swagger, "document")?;
     let version = root.get("swagger").and_then(Value::as_str);
     if version != Some("2.0") {
         return Err(error!(
             "expected a Swagger 2.0 document (`\"swagger\": \"2.0\"`), found {version:?}"
         ));
     }
-    let mut converter = Converter {
-        source_dir: source_dir.to_path_buf(),
-        main: swagger,
+    copy_external_definitions(&mut swagger, &mut orders, source_dir)?;
+    let root = as_object(&swagger, "document")?;
+    let converter = Converter {
+        main: &swagger,
         consumes: media_types(root.get("consumes")),
         produces: media_types(root.get("produces")),
         global_parameters: root.get("parameters").cloned().unwrap_or(json!({})),
-        external: BTreeMap::new(),
-        schemas: BTreeMap::new(),
-        pending: Vec::new(),
-        source_orders: BTreeMap::from([(Origin::Main, orders)]),
-        orders: PropertyOrders::new(),
     };
-    let document = converter.document()?;
+    // A component schema has the structure of its definition, so its property orders are those
+    // of the definition under the component's pointer.
+    let property_orders = orders
+        .into_iter()
+        .filter_map(|(pointer, order)| {
+            let rest = pointer.strip_prefix("/definitions/")?;
+            Some((format!("/components/schemas/{rest}"), order))
+        })
+        .collect();
     Ok(Converted {
-        document,
-        property_orders: converter.orders,
+        document: converter.document()?,
+        property_orders,
     })
 }
 
-/// Where a schema comes from: the main document or an external file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Origin {
-    Main,
-    External(PathBuf),
+/// Copies each schema that `swagger` references in another file
+/// (`<file>#/definitions/<name>`), and each schema those reference in turn, into `swagger`'s
+/// `definitions` under its own name, and makes the references local (`#/definitions/<name>`). The
+/// property orders of the copies go into `orders`. A name defined by two files is an error.
+fn copy_external_definitions(
+    swagger: &mut Value,
+    orders: &mut PropertyOrders,
+    source_dir: &Path,
+) -> Result<()> {
+    if !swagger.get("definitions").is_none_or(Value::is_object) {
+        return Err(error!("definitions: expected a JSON object"));
+    }
+    let mut pending = Vec::new();
+    localize_references(swagger, None, source_dir, &mut pending)?;
+    let mut files: BTreeMap<PathBuf, (Value, PropertyOrders)> = BTreeMap::new();
+    let mut copied: BTreeMap<String, PathBuf> = BTreeMap::new();
+    while let Some((file, name)) = pending.pop() {
+        match copied.get(&name) {
+            Some(from) if *from == file => continue,
+            Some(from) => {
+                return Err(error!(
+                    "schema name `{name}` is defined both in {} and in {}",
+                    from.display(),
+                    file.display()
+                ));
+            }
+            None if swagger["definitions"].get(&name).is_some() => {
+                return Err(error!(
+                    "schema name `{name}` is defined both in the document and in {}",
+                    file.display()
+                ));
+            }
+            None => {}
+        }
+        if !files.contains_key(&file) {
+            let text = crate::read_to_string(&file)?;
+            let value: Value = crate::parse_json(&text, file.display())?;
+            let file_orders = order::property_orders(&text, &file.display().to_string())?;
+            files.insert(file.clone(), (value, file_orders));
+        }
+        let (document, file_orders) = &files[&file];
+        let mut schema = document["definitions"].get(&name).cloned().ok_or_else(|| {
+            error!(
+                "schema `{name}` is referenced but not defined in {}",
+                file.display()
+            )
+        })?;
+        localize_references(&mut schema, Some(&file), source_dir, &mut pending)?;
+        let prefix = format!("/definitions/{}/", escape(&name));
+        for (pointer, order) in file_orders {
+            if pointer.starts_with(&prefix) {
+                orders.insert(pointer.clone(), order.clone());
+            }
+        }
+        swagger["definitions"][&name] = schema;
+        copied.insert(name, file);
+    }
+    Ok(())
+}
+
+/// Makes every schema reference in `value` (a document, or a schema of the file `within`) that
+/// points into another file local, queueing the schema it names in `pending` as (file, name); in
+/// a schema of another file, a local reference names a schema of that file, queued too.
+/// Extensions (`x-ms-examples` and the like, which refer to example files) are left alone.
+fn localize_references(
+    value: &mut Value,
+    within: Option<&Path>,
+    source_dir: &Path,
+    pending: &mut Vec<(PathBuf, String)>,
+) -> Result<()> {
+    match value {
+        Value::Object(map) => {
+            if let Some(reference) = map.get_mut("$ref")
+                && let Some(text) = reference.as_str()
+            {
+                let (file, pointer) = text.split_once('#').unwrap_or((text, ""));
+                // A local reference of the document itself stays as it is.
+                let target = match (file, within) {
+                    ("", None) => None,
+                    ("", Some(within)) => Some(within.to_path_buf()),
+                    (file, within) => Some(locate(file, within, source_dir)?),
+                };
+                if let Some(target) = target {
+                    let name = pointer
+                        .strip_prefix("/definitions/")
+                        .filter(|name| !name.is_empty() && !name.contains('/'))
+                        .ok_or_else(|| {
+                            error!("unsupported reference `{text}` (only `#/definitions/<name>` is supported)")
+                        })?;
+                    pending.push((target, name.to_owned()));
+                    *reference = json!(format!("#/definitions/{name}"));
+                }
+            }
+            for (key, child) in map.iter_mut() {
+                if !key.starts_with("x-") {
+                    localize_references(child, within, source_dir, pending)?;
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                localize_references(item, within, source_dir, pending)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Finds the local copy of the file an external `$ref` names, relative to the file it appears in
+/// (`within`, else the main document in `source_dir`).
+fn locate(file: &str, within: Option<&Path>, source_dir: &Path) -> Result<PathBuf> {
+    let base = within.and_then(Path::parent).unwrap_or(source_dir);
+    let direct = base.join(file);
+    if direct.is_file() {
+        return Ok(direct);
+    }
+    let mut tried = vec![direct.display().to_string()];
+    // `<...>/<Name>/stable/<version>/<file>` -> `<source_dir>/../<name>/<version>/<file>`.
+    let parts: Vec<&str> = Path::new(file)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    if let [.., name, stage, version, file_name] = parts.as_slice()
+        && (*stage == "stable" || *stage == "preview")
+    {
+        let candidate = source_dir
+            .join("..")
+            .join(name.to_lowercase())
+            .join(version)
+            .join(file_name);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        tried.push(candidate.display().to_string());
+    }
+    Err(error!(
+        "cannot find the file of the external reference `{file}`; tried: {}",
+        tried.join(", ")
+    ))
 }
 
 struct Converter<'a> {
-    source_dir: PathBuf,
+    /// The document, its external schemas copied in.
     main: &'a Value,
     /// The main document's media types, for an operation without its own.
     consumes: Vec<String>,
     produces: Vec<String>,
     /// The main document's `parameters`, which operations reference.
     global_parameters: Value,
-    external: BTreeMap<PathBuf, Value>,
-    /// Converted component schemas, and where each came from (to detect name clashes).
-    schemas: BTreeMap<String, (Origin, Value)>,
-    /// Schemas referenced but not converted yet.
-    pending: Vec<(String, Origin)>,
-    /// Property orders of the source documents, by JSON pointer into each.
-    source_orders: BTreeMap<Origin, PropertyOrders>,
-    /// Property orders of the output document.
-    orders: PropertyOrders,
-}
-
-/// Where a schema sits: its JSON pointer in the source document and in the output document (only
-/// tracked for component schemas and what they contain, to carry the property order over).
-#[derive(Debug, Clone)]
-struct Place {
-    input: String,
-    output: String,
-}
-
-impl Place {
-    fn child(&self, segments: &[&str]) -> Place {
-        let mut place = self.clone();
-        for segment in segments {
-            let segment = escape(segment);
-            place.input = format!("{}/{segment}", place.input);
-            place.output = format!("{}/{segment}", place.output);
-        }
-        place
-    }
 }
 
 impl Converter<'_> {
-    fn document(&mut self) -> Result<Value> {
+    fn document(&self) -> Result<Value> {
         let root = as_object(self.main, "document")?;
         let info = as_object(root.get("info").unwrap_or(&Value::Null), "info")?;
         let version = info
@@ -229,45 +343,14 @@ impl Converter<'_> {
             }
             paths.insert(path.clone(), Value::Object(out_item));
         }
-
-        // Every schema of the main document is kept (like the published document), plus the
-        // external ones that are referenced.
-        if let Some(defs) = root.get("definitions").and_then(Value::as_object) {
-            for name in defs.keys() {
-                self.pending.push((name.clone(), Origin::Main));
-            }
+        // Every schema of the document is kept (like the published document), with the external
+        // ones it references.
+        let mut schemas = Map::new();
+        let definitions = root.get("definitions").and_then(Value::as_object);
+        for (name, schema) in definitions.into_iter().flatten() {
+            let converted = self.schema(schema, &format!("schema {name}"), Some(name))?;
+            schemas.insert(name.clone(), converted);
         }
-        while let Some((name, origin)) = self.pending.pop() {
-            if let Some((existing, _)) = self.schemas.get(&name) {
-                if *existing == origin {
-                    continue;
-                }
-                return Err(error!(
-                    "schema name `{name}` is defined both in {existing:?} and in {origin:?}"
-                ));
-            }
-            // Reserve the name before converting, so recursive schemas terminate.
-            self.schemas
-                .insert(name.clone(), (origin.clone(), Value::Null));
-            let source = self.definition(&name, &origin)?;
-            let place = Place {
-                input: format!("/definitions/{}", escape(&name)),
-                output: format!("/components/schemas/{}", escape(&name)),
-            };
-            let converted = self.schema(
-                &source,
-                &origin,
-                &format!("schema {name}"),
-                Some(&name),
-                Some(&place),
-            )?;
-            self.schemas.insert(name, (origin, converted));
-        }
-        let schemas: Map<String, Value> = self
-            .schemas
-            .iter()
-            .map(|(name, (_, schema))| (name.clone(), schema.clone()))
-            .collect();
         let mut out = json!({
             "openapi": OPENAPI_VERSION,
             "info": { "title": TITLE, "version": version },
@@ -285,108 +368,31 @@ impl Converter<'_> {
         Ok(out)
     }
 
-    fn definition(&mut self, name: &str, origin: &Origin) -> Result<Value> {
-        let doc = match origin {
-            Origin::Main => self.main,
-            Origin::External(path) => self.load_external(path)?,
-        };
-        doc.get("definitions")
-            .and_then(|d| d.get(name))
-            .cloned()
-            .ok_or_else(|| error!("schema `{name}` is referenced but not defined in {origin:?}"))
-    }
-
-    fn load_external(&mut self, path: &Path) -> Result<&Value> {
-        match self.external.entry(path.to_path_buf()) {
-            Entry::Occupied(loaded) => Ok(loaded.into_mut()),
-            Entry::Vacant(slot) => {
-                let text = crate::read_to_string(path)?;
-                let value: Value = crate::parse_json(&text, path.display())?;
-                let orders = order::property_orders(&text, &path.display().to_string())?;
-                self.source_orders
-                    .insert(Origin::External(path.to_path_buf()), orders);
-                Ok(slot.insert(value))
-            }
+    /// A local `$ref` (`#/definitions/<name>`) as a component reference.
+    fn reference(&self, reference: &str) -> Result<Value> {
+        let name = reference
+            .strip_prefix("#/definitions/")
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+            .ok_or_else(|| {
+                error!(
+                    "unsupported reference `{reference}` (only `#/definitions/<name>` is supported)"
+                )
+            })?;
+        if self.main["definitions"].get(name).is_none() {
+            return Err(error!("schema `{name}` is referenced but not defined"));
         }
-    }
-
-    /// Finds the local copy of an external file named by a `$ref`.
-    fn locate(&self, file: &str, relative_to: &Origin) -> Result<PathBuf> {
-        let base = match relative_to {
-            Origin::Main => self.source_dir.clone(),
-            Origin::External(path) => path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| self.source_dir.clone()),
-        };
-        let direct = base.join(file);
-        if direct.is_file() {
-            return Ok(direct);
-        }
-        let mut tried = vec![direct.display().to_string()];
-        // `<...>/<Name>/stable/<version>/<file>` -> `<source_dir>/../<name>/<version>/<file>`.
-        let parts: Vec<&str> = Path::new(file)
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(s) => s.to_str(),
-                _ => None,
-            })
-            .collect();
-        if let [.., name, stage, version, file_name] = parts.as_slice()
-            && (*stage == "stable" || *stage == "preview")
-        {
-            let candidate = self
-                .source_dir
-                .join("..")
-                .join(name.to_lowercase())
-                .join(version)
-                .join(file_name);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-            tried.push(candidate.display().to_string());
-        }
-        Err(error!(
-            "cannot find the file of the external reference `{file}`; tried: {}",
-            tried.join(", ")
-        ))
-    }
-
-    /// Converts a `$ref` found in a document of `origin` into a component reference, and queues
-    /// the referenced schema.
-    fn reference(&mut self, reference: &str, origin: &Origin) -> Result<Value> {
-        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let name = pointer.strip_prefix("/definitions/").ok_or_else(|| {
-            error!("unsupported reference `{reference}` (only `#/definitions/<name>` is supported)")
-        })?;
-        if name.contains('/') || name.is_empty() {
-            return Err(error!("unsupported reference `{reference}`"));
-        }
-        let target = if file.is_empty() {
-            origin.clone()
-        } else {
-            Origin::External(self.locate(file, origin)?)
-        };
-        self.pending.push((name.to_string(), target));
         Ok(json!({ "$ref": format!("#/components/schemas/{name}") }))
     }
 
     /// Converts a Swagger 2.0 schema. `desc_key` names it in errors; `name` is the component name
     /// for a top-level schema.
-    fn schema(
-        &mut self,
-        schema: &Value,
-        origin: &Origin,
-        desc_key: &str,
-        name: Option<&str>,
-        place: Option<&Place>,
-    ) -> Result<Value> {
+    fn schema(&self, schema: &Value, desc_key: &str, name: Option<&str>) -> Result<Value> {
         let obj = as_object(schema, desc_key)?;
         if let Some(reference) = obj.get("$ref") {
             let reference = reference
                 .as_str()
                 .ok_or_else(|| error!("{desc_key}: `$ref` is not a string"))?;
-            return self.reference(reference, origin);
+            return self.reference(reference);
         }
         let open_enum = schema["x-ms-enum"]["modelAsString"] == true;
 
@@ -405,50 +411,28 @@ impl Converter<'_> {
                     }
                 }
                 "items" => {
-                    let items = self.schema(
-                        value,
-                        origin,
-                        &format!("{desc_key} items"),
-                        None,
-                        place.map(|p| p.child(&["items"])).as_ref(),
-                    )?;
+                    let items = self.schema(value, &format!("{desc_key} items"), None)?;
                     out.insert(key.clone(), items);
                 }
                 "additionalProperties" => {
                     let converted = match value {
                         Value::Bool(_) => value.clone(),
                         Value::Object(m) if m.is_empty() => json!({}),
-                        _ => self.schema(
-                            value,
-                            origin,
-                            &format!("{desc_key} additionalProperties"),
-                            None,
-                            None,
-                        )?,
+                        _ => {
+                            self.schema(value, &format!("{desc_key} additionalProperties"), None)?
+                        }
                     };
                     out.insert(key.clone(), converted);
                 }
                 "properties" => {
                     let props = as_object(value, &format!("{desc_key} properties"))?;
-                    if let Some(place) = place {
-                        let place = place.child(&["properties"]);
-                        if let Some(published) = self
-                            .source_orders
-                            .get(origin)
-                            .and_then(|orders| orders.get(&place.input))
-                        {
-                            self.orders.insert(place.output, published.clone());
-                        }
-                    }
                     let mut converted = Map::new();
                     for (prop, prop_schema) in props {
                         let key = match name {
                             Some(owner) => format!("property {owner}.{prop}"),
                             None => format!("{desc_key} property {prop}"),
                         };
-                        let prop_place = place.map(|p| p.child(&["properties", prop]));
-                        let c =
-                            self.schema(prop_schema, origin, &key, None, prop_place.as_ref())?;
+                        let c = self.schema(prop_schema, &key, None)?;
                         converted.insert(prop.clone(), c);
                     }
                     out.insert(key.clone(), Value::Object(converted));
@@ -481,7 +465,7 @@ impl Converter<'_> {
 
     /// Converts the operation at `method` `path`; `path_parameters` are its path item's.
     fn operation(
-        &mut self,
+        &self,
         operation: &Value,
         method: &str,
         path: &str,
@@ -537,8 +521,7 @@ impl Converter<'_> {
                     let schema = param
                         .get("schema")
                         .ok_or_else(|| error!("{at}: body parameter `{name}` has no schema"))?;
-                    let schema =
-                        self.schema(schema, &Origin::Main, &format!("{at} body"), None, None)?;
+                    let schema = self.schema(schema, &format!("{at} body"), None)?;
                     let media = json_media(&consumes);
                     out.insert(
                         "requestBody".into(),
@@ -589,7 +572,7 @@ impl Converter<'_> {
     }
 
     fn response(
-        &mut self,
+        &self,
         response: &Value,
         code: &str,
         produces: &[String],
@@ -605,13 +588,7 @@ impl Converter<'_> {
         // OpenAPI requires a response's description; no prose is carried over.
         out.insert("description".into(), json!(""));
         if let Some(schema) = response.get("schema") {
-            let schema = self.schema(
-                schema,
-                &Origin::Main,
-                &format!("{at} response {code}"),
-                None,
-                None,
-            )?;
+            let schema = self.schema(schema, &format!("{at} response {code}"), None)?;
             let media = json_media(produces);
             out.insert("content".into(), json!({ media: { "schema": schema } }));
         }
@@ -821,6 +798,85 @@ mod tests {
     fn swagger_version_is_checked() {
         let err = convert(&json!({ "openapi": "3.0.0" }), Path::new(".")).unwrap_err();
         assert!(err.to_string().contains("Swagger 2.0"), "{err}");
+    }
+
+    #[test]
+    fn referenced_external_schemas_are_copied_with_what_they_reference_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let common = dir.path().join("common.json");
+        std::fs::write(
+            &common,
+            json!({ "definitions": {
+                "E": { "type": "object", "properties": {
+                    "inner": { "$ref": "#/definitions/Inner" },
+                    "again": { "$ref": "#/definitions/E" } } },
+                "Inner": { "type": "object", "properties": { "b": {}, "a": {} } },
+                "Unused": { "type": "string" },
+            } })
+            .to_string(),
+        )
+        .unwrap();
+        let doc = minimal(
+            json!({ "X": { "type": "object", "properties": {
+                "e": { "$ref": "common.json#/definitions/E" }
+            } } }),
+            json!({}),
+        );
+        let converted = convert(&doc, dir.path()).unwrap();
+        let schemas = &converted.document["components"]["schemas"];
+        let names: Vec<&String> = schemas.as_object().unwrap().keys().collect();
+        assert_eq!(names, ["E", "Inner", "X"]);
+        assert_eq!(
+            schemas["X"]["properties"]["e"]["$ref"],
+            "#/components/schemas/E"
+        );
+        assert_eq!(
+            schemas["E"]["properties"]["inner"]["$ref"],
+            "#/components/schemas/Inner"
+        );
+        // A property order read from the external file's text carries over to the component.
+        let converted = convert_file(&{
+            let main = dir.path().join("main.json");
+            std::fs::write(&main, doc.to_string()).unwrap();
+            std::fs::write(
+                &common,
+                r#"{"definitions": {"E": {"type": "object", "properties": {"z": {}, "y": {}}}}}"#,
+            )
+            .unwrap();
+            main
+        })
+        .unwrap();
+        assert_eq!(
+            converted.property_orders["/components/schemas/E/properties"],
+            ["z", "y"]
+        );
+    }
+
+    #[test]
+    fn a_schema_name_defined_in_the_document_and_another_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("common.json"),
+            r#"{"definitions": {"X": {"type": "string"}}}"#,
+        )
+        .unwrap();
+        let doc = minimal(
+            json!({ "X": { "type": "object", "properties": {
+                "e": { "$ref": "common.json#/definitions/X" }
+            } } }),
+            json!({}),
+        );
+        let err = convert(&doc, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("schema name `X` is defined both"), "{err}");
+        // Not an object, with an external reference elsewhere (the copy would have nowhere to go).
+        let doc = minimal(
+            json!([]),
+            json!({ "/a": { "get": { "operationId": "A", "responses": { "200": {
+                "description": "", "schema": { "$ref": "common.json#/definitions/X" }
+            } } } } }),
+        );
+        let err = convert(&doc, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("definitions: expected a JSON object"), "{err}");
     }
 
     #[test]
