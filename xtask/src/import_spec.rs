@@ -236,12 +236,7 @@ fn localize_references(
                     (file, within) => Some(locate(file, within, source_dir)?),
                 };
                 if let Some(target) = target {
-                    let name = pointer
-                        .strip_prefix("/definitions/")
-                        .filter(|name| !name.is_empty() && !name.contains('/'))
-                        .ok_or_else(|| {
-                            error!("unsupported reference `{text}` (only `#/definitions/<name>` is supported)")
-                        })?;
+                    let name = definition_name(pointer, text)?;
                     pending.push((target, name.to_owned()));
                     *reference = json!(format!("#/definitions/{name}"));
                 }
@@ -260,6 +255,17 @@ fn localize_references(
         _ => {}
     }
     Ok(())
+}
+
+/// The schema name in the fragment of `reference` (`/definitions/<name>`, after the `#`), the
+/// only kind of schema reference these documents use.
+fn definition_name<'a>(fragment: &'a str, reference: &str) -> Result<&'a str> {
+    fragment
+        .strip_prefix("/definitions/")
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .ok_or_else(|| {
+            error!("unsupported reference `{reference}` (only `#/definitions/<name>` is supported)")
+        })
 }
 
 /// Finds the local copy of the file an external `$ref` names, relative to the file it appears in
@@ -370,14 +376,7 @@ impl Converter<'_> {
 
     /// A local `$ref` (`#/definitions/<name>`) as a component reference.
     fn reference(&self, reference: &str) -> Result<Value> {
-        let name = reference
-            .strip_prefix("#/definitions/")
-            .filter(|name| !name.is_empty() && !name.contains('/'))
-            .ok_or_else(|| {
-                error!(
-                    "unsupported reference `{reference}` (only `#/definitions/<name>` is supported)"
-                )
-            })?;
+        let name = definition_name(reference.strip_prefix('#').unwrap_or(""), reference)?;
         if self.main["definitions"].get(name).is_none() {
             return Err(error!("schema `{name}` is referenced but not defined"));
         }
@@ -877,6 +876,34 @@ mod tests {
         );
         let err = convert(&doc, dir.path()).unwrap_err().to_string();
         assert!(err.contains("definitions: expected a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn a_reference_to_anything_but_a_definition_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("common.json"), r#"{"definitions": {}}"#).unwrap();
+        for (reference, expected) in [
+            ("#/parameters/X", "unsupported reference `#/parameters/X`"),
+            (
+                "common.json#/parameters/X",
+                "unsupported reference `common.json#/parameters/X`",
+            ),
+            (
+                "#/definitions/Missing",
+                "schema `Missing` is referenced but not defined",
+            ),
+            (
+                "common.json#/definitions/Missing",
+                "schema `Missing` is referenced but not defined in",
+            ),
+        ] {
+            let doc = minimal(
+                json!({ "X": { "type": "object", "properties": { "e": { "$ref": reference } } } }),
+                json!({}),
+            );
+            let err = convert(&doc, dir.path()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{reference}: {err}");
+        }
     }
 
     #[test]
